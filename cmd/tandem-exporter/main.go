@@ -1,0 +1,118 @@
+// Command tandem-exporter polls the CRM and campaign databases on a schedule and publishes the
+// sales and marketing funnel as Prometheus metrics.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/exporter"
+)
+
+func main() {
+	var (
+		configFile  = kingpin.Flag("config.file", "Path to the configuration file (tandem.yml).").Default("tandem.yml").String()
+		configCheck = kingpin.Flag("config.check", "Validate the configuration and every query against its database, then exit.").Bool()
+		metricsPath = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		maxRequests = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
+		demoMode    = kingpin.Flag("demo", "Run on an embedded SQLite database seeded with demo data and live simulated traffic; no configuration or PostgreSQL needed.").Bool()
+		demoLeads   = kingpin.Flag("demo.leads", "Leads to generate in --demo mode.").Default("5000").Int()
+		demoDir     = kingpin.Flag("demo.dir", "Directory for the --demo database; a temporary one if empty.").String()
+		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, ":9866")
+	)
+	logConfig := &promslog.Config{}
+	flag.AddFlags(kingpin.CommandLine, logConfig)
+	kingpin.Version(version.Print("tandem-exporter"))
+	kingpin.HelpFlag.Short('h')
+	kingpin.Parse()
+	logger := promslog.New(logConfig)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var (
+		cfg *config.Config
+		err error
+	)
+	if *demoMode {
+		cfg, err = startDemo(ctx, logger, *demoDir, *demoLeads)
+	} else {
+		cfg, err = config.Load(*configFile, os.Getenv)
+	}
+	if err != nil {
+		logger.Error("invalid configuration", "err", err)
+		os.Exit(1)
+	}
+	if err := run(ctx, cfg, logger, *configCheck, *metricsPath, *maxRequests, webFlags); err != nil {
+		logger.Error("exiting", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg *config.Config, logger *slog.Logger, check bool, metricsPath string, maxRequests int, webFlags *web.FlagConfig) error {
+	exp, err := exporter.New(cfg, logger, time.Now)
+	if err != nil {
+		return err
+	}
+	defer exp.Close()
+	if check {
+		if err := exp.Check(ctx); err != nil {
+			return err
+		}
+		fmt.Println("configuration and queries OK")
+		return nil
+	}
+
+	logger.Info("starting tandem-exporter", "version", version.Info(), "build_context", version.BuildContext())
+	exp.Start(ctx)
+
+	mux := http.NewServeMux()
+	mux.Handle(metricsPath, exp.Handler(maxRequests))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	if metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "Tandem exporter",
+			Description: "Sales and marketing funnel metrics from the CRM and campaign databases",
+			Version:     version.Info(),
+			Links:       []web.LandingLinks{{Address: metricsPath, Text: "Metrics"}, {Address: "/-/healthy", Text: "Health"}},
+		})
+		if err != nil {
+			return err
+		}
+		mux.Handle("/", landing)
+	}
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(server, webFlags, logger) }()
+
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := server.Shutdown(shutdown); err != nil {
+			logger.Warn("shutdown", "err", err)
+		}
+	}
+	exp.Wait()
+	return nil
+}

@@ -1,0 +1,461 @@
+// Package config loads tandem.yml strictly: unknown keys, wrong types and invalid values stop
+// the exporter at start-up with an error that names the field, the file and the line. Defaults are
+// set before decoding, so an empty file gives the documented defaults for the reference schema.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tandem-oss/tandem/fiscal"
+	"github.com/tandem-oss/tandem/funnel"
+	"github.com/tandem-oss/tandem/money"
+	"github.com/tandem-oss/tandem/source"
+)
+
+// Config is the whole of tandem.yml.
+type Config struct {
+	Databases Databases `yaml:"databases"`
+	Funnel    Funnel    `yaml:"funnel"`
+	SLA       SLA       `yaml:"sla"`
+	Targets   Targets   `yaml:"targets"`
+	Labels    Labels    `yaml:"labels"`
+
+	// Resolved values, filled by Load after validation.
+	StatusMap funnel.StatusMap        `yaml:"-"`
+	ClockFrom funnel.Stage            `yaml:"-"`
+	Location  *time.Location          `yaml:"-"`
+	Rates     map[string]money.Rate   `yaml:"-"`
+	Revenue   map[string]money.Cents  `yaml:"-"` // target per fiscal period name
+	TouchKind map[string]bool         `yaml:"-"`
+	Calendar  fiscal.Calendar         `yaml:"-"`
+	Dims      []Dimension             `yaml:"-"` // enabled lead dimensions, in label order
+	Caps      map[string]int          `yaml:"-"` // max values per label name
+	sources   map[source.Database]*DB `yaml:"-"`
+}
+
+// Databases are the two databases Tandem polls. campaigns is optional.
+type Databases struct {
+	CRM       *DB `yaml:"crm"`
+	Campaigns *DB `yaml:"campaigns"`
+}
+
+// DB is one database and how to poll it.
+type DB struct {
+	Driver       string            `yaml:"driver"`   // postgres or sqlite
+	DSNEnv       string            `yaml:"dsn_env"`  // environment variable holding the DSN
+	DSNFile      string            `yaml:"dsn_file"` // or a file holding it (a mounted secret)
+	PollInterval time.Duration     `yaml:"poll_interval"`
+	QueryTimeout time.Duration     `yaml:"query_timeout"`
+	MaxOpenConns int               `yaml:"max_open_connections"`
+	Queries      map[string]string `yaml:"queries"` // replacements for the default SQL, by query name
+
+	DSN Secret `yaml:"-"`
+}
+
+// Query returns the SQL to run for a query: the configured replacement or the default.
+func (d *DB) Query(q source.Query) string {
+	if s := strings.TrimSpace(d.Queries[q.Name]); s != "" {
+		return s
+	}
+	return q.Default
+}
+
+// Funnel maps the CRM's statuses onto the common language.
+type Funnel struct {
+	// StatusMap adds to (or overrides) the built-in mapping of CRM status values to stages.
+	StatusMap map[string]string `yaml:"status_map"`
+}
+
+// SLA is the follow-up service level sales promises marketing.
+type SLA struct {
+	ClockStart    string        `yaml:"clock_start"` // the stage whose timestamp starts the clock: lead, mql or sql
+	Target        time.Duration `yaml:"target"`
+	TouchKinds    []string      `yaml:"touch_kinds"`     // activity kinds that count as follow-up
+	WaitingMaxAge time.Duration `yaml:"waiting_max_age"` // older untouched leads count as abandoned, not waiting; 0: no limit
+}
+
+// Targets is the one shared revenue target and how money and time are counted.
+type Targets struct {
+	Timezone             string            `yaml:"timezone"`
+	FiscalYearStartMonth int               `yaml:"fiscal_year_start_month"`
+	ReportingCurrency    string            `yaml:"reporting_currency"`
+	CurrencyRates        map[string]string `yaml:"currency_rates"` // 1 unit of the key = value units of the reporting currency
+	Revenue              map[string]string `yaml:"revenue"`        // FY2026: "4800000", FY2026-Q4: "1300000"
+}
+
+// Labels says which dimensions become labels and caps their values.
+type Labels struct {
+	Source             Label `yaml:"source"`
+	Region             Label `yaml:"region"`
+	Segment            Label `yaml:"segment"`
+	SalesTeam          Label `yaml:"sales_team"`
+	Owner              Label `yaml:"owner"`
+	DisqualifiedReason Label `yaml:"disqualified_reason"`
+	OpportunityStage   Label `yaml:"opportunity_stage"`
+	Channel            Label `yaml:"channel"`
+	Kind               Label `yaml:"kind"` // sales activity and touchpoint kinds
+}
+
+// Label is one label's switch and cardinality cap: values beyond MaxValues fold into "other".
+type Label struct {
+	Enabled   bool `yaml:"enabled"`
+	MaxValues int  `yaml:"max_values"`
+}
+
+// Dimension is an enabled lead dimension: a label every lead metric carries.
+type Dimension struct {
+	Name      string
+	MaxValues int
+}
+
+// Default returns the configuration for the reference schema.
+func Default() *Config {
+	return &Config{
+		Databases: Databases{
+			CRM: &DB{Driver: "postgres", DSNEnv: "TANDEM_CRM_DSN"},
+		},
+		SLA: SLA{ClockStart: "mql", Target: time.Hour, TouchKinds: []string{"call", "email", "meeting"}, WaitingMaxAge: 30 * 24 * time.Hour},
+		Targets: Targets{
+			Timezone: "UTC", FiscalYearStartMonth: 1, ReportingCurrency: "USD",
+		},
+		Labels: Labels{
+			Source:             Label{true, 20},
+			Region:             Label{true, 20},
+			Segment:            Label{true, 10},
+			SalesTeam:          Label{true, 20},
+			Owner:              Label{false, 50},
+			DisqualifiedReason: Label{true, 15},
+			OpportunityStage:   Label{true, 15},
+			Channel:            Label{true, 20},
+			Kind:               Label{true, 20},
+		},
+	}
+}
+
+func defaultDB(d *DB, env string) {
+	if d.Driver == "" {
+		d.Driver = "postgres"
+	}
+	if d.DSNEnv == "" && d.DSNFile == "" {
+		d.DSNEnv = env
+	}
+	if d.PollInterval == 0 {
+		d.PollInterval = time.Minute
+	}
+	if d.QueryTimeout == 0 {
+		d.QueryTimeout = 30 * time.Second
+	}
+	if d.MaxOpenConns == 0 {
+		d.MaxOpenConns = 2
+	}
+}
+
+// Error is a configuration error located in the file.
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, e.Field, e.Msg)
+}
+
+// Load reads and validates a configuration file; getenv resolves DSN variables.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(data, path, getenv)
+}
+
+// Parse decodes and validates configuration text.
+func Parse(data []byte, file string, getenv func(string) string) (*Config, error) {
+	c := Default()
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // an empty file means all defaults
+		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	v := &validator{file: file, root: &root}
+	c.validate(v, getenv)
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	return c, nil
+}
+
+type validator struct {
+	file string
+	root *yaml.Node
+	errs []error
+}
+
+func (v *validator) fail(field, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.file, Line: lineOf(v.root, field), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// lineOf finds the line of a dotted field path in the YAML tree, or of its nearest parent.
+func lineOf(root *yaml.Node, field string) int {
+	n := root
+	if n == nil || len(n.Content) == 0 {
+		return 0
+	}
+	n = n.Content[0]
+	line := 0
+	for _, part := range strings.Split(field, ".") {
+		if n.Kind != yaml.MappingNode {
+			break
+		}
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == part {
+				line = n.Content[i].Line
+				n = n.Content[i+1]
+				found = true
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	return line
+}
+
+var periodName = regexp.MustCompile(`^FY(\d{4})(-Q[1-4])?$`)
+
+func (c *Config) validate(v *validator, getenv func(string) string) {
+	c.sources = map[source.Database]*DB{}
+	if c.Databases.CRM == nil {
+		v.fail("databases.crm", "is required")
+	} else {
+		defaultDB(c.Databases.CRM, "TANDEM_CRM_DSN")
+		c.validateDB(v, "databases.crm", source.CRM, c.Databases.CRM, getenv)
+	}
+	if c.Databases.Campaigns != nil {
+		defaultDB(c.Databases.Campaigns, "TANDEM_CAMPAIGNS_DSN")
+		c.validateDB(v, "databases.campaigns", source.Campaigns, c.Databases.Campaigns, getenv)
+	}
+
+	c.StatusMap = funnel.DefaultStatusMap()
+	for status, stage := range c.Funnel.StatusMap {
+		s, err := funnel.Parse(stage)
+		if err != nil {
+			v.fail("funnel.status_map."+status, "%v", err)
+			continue
+		}
+		c.StatusMap[status] = s
+	}
+	c.StatusMap = c.StatusMap.Normalize()
+
+	switch s, err := funnel.Parse(c.SLA.ClockStart); {
+	case err != nil:
+		v.fail("sla.clock_start", "%v", err)
+	case s != funnel.Lead && s != funnel.MQL && s != funnel.SQL:
+		v.fail("sla.clock_start", "must be lead, mql or sql, not %q", c.SLA.ClockStart)
+	default:
+		c.ClockFrom = s
+	}
+	if c.SLA.Target <= 0 {
+		v.fail("sla.target", "must be a positive duration such as 1h, not %s", c.SLA.Target)
+	}
+	if c.SLA.WaitingMaxAge < 0 {
+		v.fail("sla.waiting_max_age", "must not be negative")
+	}
+	if len(c.SLA.TouchKinds) == 0 {
+		v.fail("sla.touch_kinds", "must list at least one activity kind")
+	}
+	c.TouchKind = map[string]bool{}
+	for _, k := range c.SLA.TouchKinds {
+		c.TouchKind[strings.ToLower(strings.TrimSpace(k))] = true
+	}
+
+	loc, err := time.LoadLocation(c.Targets.Timezone)
+	if err != nil {
+		v.fail("targets.timezone", "unknown time zone %q", c.Targets.Timezone)
+		loc = time.UTC
+	}
+	c.Location = loc
+	if m := c.Targets.FiscalYearStartMonth; m < 1 || m > 12 {
+		v.fail("targets.fiscal_year_start_month", "must be 1 to 12, not %d", m)
+	} else {
+		c.Calendar = fiscal.Calendar{StartMonth: time.Month(m), Location: loc}
+	}
+	c.Targets.ReportingCurrency = strings.ToUpper(strings.TrimSpace(c.Targets.ReportingCurrency))
+	if len(c.Targets.ReportingCurrency) != 3 {
+		v.fail("targets.reporting_currency", "must be an ISO 4217 code such as USD, not %q", c.Targets.ReportingCurrency)
+	}
+	c.Rates = map[string]money.Rate{c.Targets.ReportingCurrency: money.One()}
+	for cur, rate := range c.Targets.CurrencyRates {
+		r, err := money.ParseRate(rate)
+		if err != nil {
+			v.fail("targets.currency_rates."+cur, "%v", err)
+			continue
+		}
+		c.Rates[strings.ToUpper(strings.TrimSpace(cur))] = r
+	}
+	c.Revenue = map[string]money.Cents{}
+	for name, amount := range c.Targets.Revenue {
+		if !periodName.MatchString(name) {
+			v.fail("targets.revenue."+name, "period must be named FY<year> or FY<year>-Q<1-4>, such as FY2026 or FY2026-Q3")
+			continue
+		}
+		a, err := money.ParseCents(amount)
+		if err != nil || a < 0 {
+			v.fail("targets.revenue."+name, "must be a non-negative amount, not %q", amount)
+			continue
+		}
+		c.Revenue[name] = a
+	}
+
+	c.Caps = map[string]int{}
+	c.Dims = nil
+	for _, l := range []struct {
+		name string
+		l    Label
+		dim  bool
+	}{
+		{"source", c.Labels.Source, true}, {"region", c.Labels.Region, true}, {"segment", c.Labels.Segment, true},
+		{"sales_team", c.Labels.SalesTeam, true}, {"owner", c.Labels.Owner, true},
+		{"disqualified_reason", c.Labels.DisqualifiedReason, false}, {"opportunity_stage", c.Labels.OpportunityStage, false},
+		{"channel", c.Labels.Channel, false}, {"kind", c.Labels.Kind, false},
+	} {
+		if l.l.MaxValues < 1 {
+			v.fail("labels."+l.name+".max_values", "must be at least 1, not %d", l.l.MaxValues)
+		}
+		c.Caps[l.name] = l.l.MaxValues
+		if l.dim && l.l.Enabled {
+			c.Dims = append(c.Dims, Dimension{Name: l.name, MaxValues: l.l.MaxValues})
+		}
+	}
+}
+
+func (c *Config) validateDB(v *validator, field string, db source.Database, d *DB, getenv func(string) string) {
+	c.sources[db] = d
+	switch d.Driver {
+	case "postgres", "sqlite":
+	default:
+		v.fail(field+".driver", "must be postgres or sqlite, not %q", d.Driver)
+	}
+	if d.PollInterval < time.Second {
+		v.fail(field+".poll_interval", "must be at least 1s, not %s", d.PollInterval)
+	}
+	if d.QueryTimeout <= 0 {
+		v.fail(field+".query_timeout", "must be positive, not %s", d.QueryTimeout)
+	} else if d.QueryTimeout > d.PollInterval {
+		v.fail(field+".query_timeout", "(%s) must not exceed poll_interval (%s)", d.QueryTimeout, d.PollInterval)
+	}
+	if d.MaxOpenConns < 1 {
+		v.fail(field+".max_open_connections", "must be at least 1, not %d", d.MaxOpenConns)
+	}
+	for name := range d.Queries {
+		if _, ok := source.LookupQuery(db, name); !ok {
+			var names []string
+			for _, q := range source.QueriesFor(db) {
+				names = append(names, q.Name)
+			}
+			v.fail(field+".queries."+name, "unknown query (the %s database has: %s)", db, strings.Join(names, ", "))
+		}
+	}
+	switch {
+	case d.DSNEnv != "" && d.DSNFile != "":
+		v.fail(field+".dsn_file", "set dsn_env or dsn_file, not both")
+	case d.DSNFile != "":
+		b, err := os.ReadFile(d.DSNFile)
+		if err != nil {
+			v.fail(field+".dsn_file", "cannot read the DSN file: %v", err)
+		} else if s := strings.TrimSpace(string(b)); s == "" {
+			v.fail(field+".dsn_file", "the DSN file %s is empty", d.DSNFile)
+		} else {
+			d.DSN = Secret(s)
+		}
+	default:
+		if s := strings.TrimSpace(getenv(d.DSNEnv)); s == "" {
+			v.fail(field+".dsn_env", "environment variable %s is not set", d.DSNEnv)
+		} else {
+			d.DSN = Secret(s)
+		}
+	}
+}
+
+// Sources returns the configured databases, CRM first.
+func (c *Config) Sources() []source.Database {
+	var out []source.Database
+	for _, db := range []source.Database{source.CRM, source.Campaigns} {
+		if c.sources[db] != nil {
+			out = append(out, db)
+		}
+	}
+	return out
+}
+
+// DB returns a configured database, or nil.
+func (c *Config) DB(db source.Database) *DB { return c.sources[db] }
+
+// TargetFor returns the revenue target of a fiscal period: the configured one, or for a quarter
+// without its own target a quarter of its year's target.
+func (c *Config) TargetFor(p fiscal.Period) (money.Cents, bool) {
+	if t, ok := c.Revenue[p.Name]; ok {
+		return t, true
+	}
+	if p.Kind == fiscal.Quarter {
+		if t, ok := c.Revenue[fmt.Sprintf("FY%d", p.Year)]; ok {
+			return money.Cents((int64(t) + 2) / 4), true // to the nearest cent
+		}
+	}
+	return 0, false
+}
+
+// Rate returns the conversion rate of a currency into the reporting currency. An empty currency
+// is the reporting currency.
+func (c *Config) Rate(currency string) (money.Rate, bool) {
+	cur := strings.ToUpper(strings.TrimSpace(currency))
+	if cur == "" {
+		cur = c.Targets.ReportingCurrency
+	}
+	r, ok := c.Rates[cur]
+	return r, ok
+}
+
+// Currencies lists the currencies with a rate, sorted.
+func (c *Config) Currencies() []string {
+	out := make([]string, 0, len(c.Rates))
+	for k := range c.Rates {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Secret is a value that must never be printed: a DSN carries a password.
+type Secret string
+
+func (Secret) String() string            { return "<secret>" }
+func (Secret) LogValue() slog.Value      { return slog.StringValue("<secret>") }
+func (Secret) MarshalYAML() (any, error) { return "<secret>", nil }
+func (s Secret) GoString() string        { return "<secret>" }
+
+// Reveal returns the secret for the one place that needs it: opening the connection.
+func (s Secret) Reveal() string { return string(s) }

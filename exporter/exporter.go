@@ -1,0 +1,119 @@
+// Package exporter wires configuration, pollers and collectors into the HTTP handler that
+// cmd/tandem-exporter serves. It holds no logic of its own beyond the wiring, so the same
+// assembly runs in main, in the embedded demo and in end-to-end tests.
+package exporter
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	tcollectors "github.com/tandem-oss/tandem/collectors"
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/poller"
+	"github.com/tandem-oss/tandem/source"
+)
+
+// Exporter is a running set of pollers and the registry that publishes them.
+type Exporter struct {
+	cfg      *config.Config
+	logger   *slog.Logger
+	conns    map[source.Database]*sqlx.DB
+	pollers  map[source.Database]*poller.Poller
+	Registry *prometheus.Registry
+	wg       sync.WaitGroup
+}
+
+// New opens the configured databases (lazily: an unreachable database does not stop start-up)
+// and registers the collectors. now is the clock (time.Now outside tests).
+func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Exporter, error) {
+	e := &Exporter{cfg: cfg, logger: logger, conns: map[source.Database]*sqlx.DB{}, pollers: map[source.Database]*poller.Poller{}, Registry: prometheus.NewRegistry()}
+	for _, db := range cfg.Sources() {
+		conn, err := poller.Open(cfg.DB(db))
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("database %s: %w", db, err)
+		}
+		e.conns[db] = conn
+		e.pollers[db] = poller.New(cfg, db, conn, logger, now)
+	}
+	if err := tcollectors.Register(e.Registry, cfg, e); err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.Registry.MustRegister(
+		versioncollector.NewCollector("tandem_exporter"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return e, nil
+}
+
+// Poller returns a database's poller (collectors.Sources).
+func (e *Exporter) Poller(db source.Database) *poller.Poller { return e.pollers[db] }
+
+// Start runs every poller in the background until ctx ends.
+func (e *Exporter) Start(ctx context.Context) {
+	for _, p := range e.pollers {
+		e.wg.Add(1)
+		go func(p *poller.Poller) {
+			defer e.wg.Done()
+			p.Run(ctx)
+		}(p)
+	}
+}
+
+// PollOnce polls every database once, in order; for tests and --config.check.
+func (e *Exporter) PollOnce(ctx context.Context) error {
+	for _, db := range e.cfg.Sources() {
+		if err := e.pollers[db].Poll(ctx); err != nil {
+			return fmt.Errorf("database %s: %w", db, err)
+		}
+	}
+	return nil
+}
+
+// Check validates every configured query against its database without reading rows.
+func (e *Exporter) Check(ctx context.Context) error {
+	for _, db := range e.cfg.Sources() {
+		d := e.cfg.DB(db)
+		for _, q := range source.QueriesFor(db) {
+			qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
+			err := source.Check(qctx, e.conns[db], q, d.Query(q))
+			cancel()
+			if err != nil {
+				return fmt.Errorf("databases.%s.queries.%s: %w", db, q.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Wait blocks until the pollers have stopped.
+func (e *Exporter) Wait() { e.wg.Wait() }
+
+// Close closes the database connections.
+func (e *Exporter) Close() {
+	for _, c := range e.conns {
+		c.Close()
+	}
+}
+
+// Handler serves the registry: errors in one collector do not fail the scrape, and concurrent
+// scrapes are bounded.
+func (e *Exporter) Handler(maxRequests int) http.Handler {
+	return promhttp.HandlerFor(e.Registry, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(e.logger.Handler(), slog.LevelError),
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: maxRequests,
+	})
+}

@@ -1,0 +1,63 @@
+package fiscal
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPeriod(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		cal        Calendar
+		at         time.Time
+		kind       Kind
+		want       string
+		start, end time.Time
+	}{
+		{"calendar year", Calendar{time.January, time.UTC}, time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), Year, "FY2026",
+			time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"calendar Q4", Calendar{time.January, time.UTC}, time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), Quarter, "FY2026-Q4",
+			time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"february start names the year it ends", Calendar{time.February, time.UTC}, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), Year, "FY2027",
+			time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)},
+		{"january before a february start", Calendar{time.February, time.UTC}, time.Date(2026, 1, 31, 23, 0, 0, 0, time.UTC), Quarter, "FY2026-Q4",
+			time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)},
+		{"july start Q1", Calendar{time.July, time.UTC}, time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), Quarter, "FY2027-Q1",
+			time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)},
+		{"company time zone decides the day", Calendar{time.January, berlin}, time.Date(2025, 12, 31, 23, 30, 0, 0, time.UTC), Year, "FY2026",
+			time.Date(2026, 1, 1, 0, 0, 0, 0, berlin), time.Date(2027, 1, 1, 0, 0, 0, 0, berlin)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := c.cal.Period(c.kind, c.at)
+			if p.Name != c.want || !p.Start.Equal(c.start) || !p.End.Equal(c.end) {
+				t.Fatalf("got %s [%s, %s), want %s [%s, %s)", p.Name, p.Start, p.End, c.want, c.start, c.end)
+			}
+			if !p.Contains(c.at) {
+				t.Fatalf("%s does not contain %s", p.Name, c.at)
+			}
+		})
+	}
+}
+
+func TestElapsedRatio(t *testing.T) {
+	p := Calendar{time.January, time.UTC}.Period(Year, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+	cases := []struct {
+		at   time.Time
+		want float64
+	}{
+		{time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), 0},
+		{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 0},
+		{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(365 * 24 * time.Hour / 2), 0.5},
+		{time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), 1},
+	}
+	for _, c := range cases {
+		if got := p.ElapsedRatio(c.at); got != c.want {
+			t.Errorf("ElapsedRatio(%s) = %v, want %v", c.at, got, c.want)
+		}
+	}
+}

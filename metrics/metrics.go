@@ -1,0 +1,196 @@
+// Package metrics is the catalogue of every metric Tandem publishes: name, type, labels and
+// meaning. The collectors build their descriptors from it, docs/metrics.md is generated from it,
+// and the dashboards and alert rules take metric names from these constants, so a number is named
+// and defined once.
+package metrics
+
+import "strings"
+
+// Namespace prefixes every metric.
+const Namespace = "tandem"
+
+// Type is a Prometheus metric type.
+type Type string
+
+const (
+	Counter   Type = "counter"
+	Gauge     Type = "gauge"
+	Histogram Type = "histogram"
+)
+
+// Label names shared by several metrics.
+const (
+	LabelFunnelStage        = "funnel_stage"
+	LabelDisqualifiedReason = "disqualified_reason"
+	LabelKind               = "kind"
+	LabelSLAStatus          = "sla_status"
+	LabelOpportunityStage   = "opportunity_stage"
+	LabelFiscalPeriod       = "fiscal_period"
+	LabelName               = "name"
+	LabelChannel            = "channel"
+	LabelDatabase           = "database"
+	LabelQuery              = "query"
+	LabelCheck              = "check"
+	LabelMetric             = "metric"
+	LabelCurrency           = "currency"
+)
+
+// Lead dimension labels: which of them a lead metric carries is configured (labels.*.enabled).
+const (
+	DimSource    = "source"
+	DimRegion    = "region"
+	DimSegment   = "segment"
+	DimSalesTeam = "sales_team"
+	DimOwner     = "owner"
+)
+
+// Label values with a fixed meaning.
+const (
+	ValueUnknown = "unknown" // NULL or empty in the database
+	ValueOther   = "other"   // folded: beyond the label's max_values
+	SLAWithin    = "within"
+	SLAOver      = "over"
+)
+
+// Def describes one metric.
+type Def struct {
+	Name   string
+	Type   Type
+	Labels []string // fixed labels, before the lead dimensions
+	Dims   bool     // carries the configured lead dimension labels
+	Unit   string   // for documentation: seconds, currency, ratio, leads, ...
+	Help   string
+}
+
+// Metric names. Counters end in _total; amounts are in the reporting currency's unit.
+const (
+	LeadsCreated            = "tandem_leads_created_total"
+	FunnelStageEntered      = "tandem_funnel_stage_entered_total"
+	LeadsDisqualified       = "tandem_leads_disqualified_total"
+	Leads                   = "tandem_leads"
+	OpportunitiesCreated    = "tandem_opportunities_created_total"
+	OpportunitiesCreatedAmt = "tandem_opportunities_created_amount_total"
+	OpportunitiesWon        = "tandem_opportunities_won_total"
+	OpportunitiesWonAmt     = "tandem_opportunities_won_amount_total"
+	OpportunitiesLost       = "tandem_opportunities_lost_total"
+	OpportunitiesLostAmt    = "tandem_opportunities_lost_amount_total"
+	OpportunitiesOpen       = "tandem_opportunities_open"
+	OpportunitiesOpenAmt    = "tandem_opportunities_open_amount"
+	SalesTouches            = "tandem_sales_touches_total"
+	FollowupLatency         = "tandem_followup_latency_seconds"
+	FollowupWithinSLA       = "tandem_followup_within_sla_total"
+	FollowupOverSLA         = "tandem_followup_over_sla_total"
+	FollowupWaiting         = "tandem_followup_waiting_leads"
+	FollowupOldestWait      = "tandem_followup_oldest_wait_seconds"
+	FollowupAbandoned       = "tandem_followup_abandoned_leads"
+	SLATarget               = "tandem_sla_target_seconds"
+	RevenueWon              = "tandem_revenue_won"
+	RevenueTarget           = "tandem_revenue_target"
+	PipelineOpen            = "tandem_pipeline_open_amount"
+	PeriodElapsed           = "tandem_fiscal_period_elapsed_ratio"
+	PeriodStart             = "tandem_fiscal_period_start_timestamp_seconds"
+	PeriodEnd               = "tandem_fiscal_period_end_timestamp_seconds"
+	PeriodInfo              = "tandem_fiscal_period_info"
+	ReportingCurrency       = "tandem_reporting_currency_info"
+	CampaignSpend           = "tandem_campaign_spend_total"
+	CampaignImpressions     = "tandem_campaign_impressions_total"
+	CampaignClicks          = "tandem_campaign_clicks_total"
+	MarketingTouchpoints    = "tandem_marketing_touchpoints_total"
+	Up                      = "tandem_up"
+	LastSuccessfulPoll      = "tandem_last_successful_poll_timestamp_seconds"
+	PollDuration            = "tandem_poll_duration_seconds"
+	Polls                   = "tandem_polls_total"
+	PollFailures            = "tandem_poll_failures_total"
+	QueryErrors             = "tandem_query_errors_total"
+	QueryRows               = "tandem_query_rows_read_total"
+	QueryDuration           = "tandem_query_duration_seconds"
+	DataQualityRows         = "tandem_data_quality_problem_rows"
+	DataQualityRegressions  = "tandem_data_quality_counter_regressions_total"
+)
+
+// Funnel and revenue metrics from the CRM database.
+var CRM = []Def{
+	{LeadsCreated, Counter, nil, true, "leads", "Leads created in the CRM (stage lead). Rebuilt from the database at start-up; polled on a schedule, never queried at scrape time."},
+	{FunnelStageEntered, Counter, []string{LabelFunnelStage}, true, "leads", "Leads that entered each canonical funnel stage (the stage's timestamp is set). A lead counts once per stage."},
+	{LeadsDisqualified, Counter, []string{LabelDisqualifiedReason}, true, "leads", "Leads disqualified (rejected) by sales, by reason."},
+	{Leads, Gauge, []string{LabelFunnelStage}, true, "leads", "Leads currently in each canonical stage: the CRM status mapped by funnel.status_map, overridden by the lead's opportunities (any won: won; else any open: opportunity; else lost)."},
+	{OpportunitiesCreated, Counter, nil, true, "opportunities", "Opportunities created."},
+	{OpportunitiesCreatedAmt, Counter, nil, true, "currency", "Amount of opportunities created, in the reporting currency."},
+	{OpportunitiesWon, Counter, nil, true, "opportunities", "Opportunities closed won."},
+	{OpportunitiesWonAmt, Counter, nil, true, "currency", "Revenue of opportunities closed won, in the reporting currency."},
+	{OpportunitiesLost, Counter, nil, true, "opportunities", "Opportunities closed lost."},
+	{OpportunitiesLostAmt, Counter, nil, true, "currency", "Amount of opportunities closed lost, in the reporting currency."},
+	{OpportunitiesOpen, Gauge, []string{LabelOpportunityStage}, true, "opportunities", "Open opportunities by the CRM's pipeline stage."},
+	{OpportunitiesOpenAmt, Gauge, []string{LabelOpportunityStage}, true, "currency", "Amount of open opportunities by pipeline stage, in the reporting currency."},
+	{SalesTouches, Counter, []string{LabelKind}, true, "activities", "Sales activities (calls, e-mails, meetings) on known leads, by kind."},
+	{FollowupLatency, Histogram, nil, true, "seconds", "Follow-up latency: SLA clock start to the first qualifying sales touch at or after it, one observation per followed-up lead."},
+	{FollowupWithinSLA, Counter, nil, true, "leads", "Leads whose first qualifying touch came within the SLA target."},
+	{FollowupOverSLA, Counter, nil, true, "leads", "Leads whose first qualifying touch came after the SLA target."},
+	{FollowupWaiting, Gauge, []string{LabelSLAStatus}, true, "leads", "Leads waiting for a first qualifying touch now (clock started, not terminal), within or over the SLA target."},
+	{FollowupOldestWait, Gauge, nil, true, "seconds", "Age of the oldest lead waiting for a first qualifying touch, measured from its SLA clock start."},
+	{FollowupAbandoned, Gauge, nil, true, "leads", "Untouched leads whose clock started longer ago than sla.waiting_max_age: no longer counted as waiting."},
+	{SLATarget, Gauge, nil, false, "seconds", "The configured follow-up SLA target."},
+	{RevenueWon, Gauge, []string{LabelFiscalPeriod}, false, "currency", "Revenue won in the current fiscal period to date (opportunities closed won in the period), in the reporting currency."},
+	{RevenueTarget, Gauge, []string{LabelFiscalPeriod}, false, "currency", "The shared revenue target of the current fiscal period, in the reporting currency."},
+	{PipelineOpen, Gauge, []string{LabelFiscalPeriod}, false, "currency", "Open pipeline expected to close in the current fiscal period (expected close date within it), in the reporting currency."},
+	{PeriodElapsed, Gauge, []string{LabelFiscalPeriod}, false, "ratio", "Share of the current fiscal period elapsed at the last poll (0-1): pace = won / (target × elapsed)."},
+	{PeriodStart, Gauge, []string{LabelFiscalPeriod}, false, "seconds", "Start of the current fiscal period, Unix time."},
+	{PeriodEnd, Gauge, []string{LabelFiscalPeriod}, false, "seconds", "End (exclusive) of the current fiscal period, Unix time."},
+	{PeriodInfo, Gauge, []string{LabelFiscalPeriod, LabelName}, false, "info", "The current fiscal period's name (FY2026, FY2026-Q4); always 1."},
+	{ReportingCurrency, Gauge, []string{LabelCurrency}, false, "info", "The reporting currency every amount is converted to; always 1."},
+}
+
+// Campaign metrics from the campaign database.
+var Campaign = []Def{
+	{CampaignSpend, Counter, []string{LabelChannel}, false, "currency", "Campaign spend (sum of daily spend), in the reporting currency."},
+	{CampaignImpressions, Counter, []string{LabelChannel}, false, "impressions", "Campaign ad impressions."},
+	{CampaignClicks, Counter, []string{LabelChannel}, false, "clicks", "Campaign clicks."},
+	{MarketingTouchpoints, Counter, []string{LabelChannel, LabelKind}, false, "touchpoints", "Marketing touchpoints of leads with campaigns, by the campaign's channel and the touch kind."},
+}
+
+// Health metrics: the exporter reporting on itself.
+var Health = []Def{
+	{Up, Gauge, []string{LabelDatabase}, false, "bool", "1 if the last poll of the database succeeded, else 0."},
+	{LastSuccessfulPoll, Gauge, []string{LabelDatabase}, false, "seconds", "Unix time of the last successful poll; data age = time() - this."},
+	{PollDuration, Gauge, []string{LabelDatabase}, false, "seconds", "Duration of the last poll."},
+	{Polls, Counter, []string{LabelDatabase}, false, "polls", "Polls started."},
+	{PollFailures, Counter, []string{LabelDatabase}, false, "polls", "Polls that failed; the previous values stay published."},
+	{QueryErrors, Counter, []string{LabelDatabase, LabelQuery}, false, "errors", "Queries that failed."},
+	{QueryRows, Counter, []string{LabelDatabase, LabelQuery}, false, "rows", "Rows read by each query."},
+	{QueryDuration, Gauge, []string{LabelDatabase, LabelQuery}, false, "seconds", "Duration of each query in the last poll."},
+	{DataQualityRows, Gauge, []string{LabelDatabase, LabelQuery, LabelCheck}, false, "rows", "Rows in the last successful poll that failed a data-quality check; see docs/metrics.md for what each check skips."},
+	{DataQualityRegressions, Counter, []string{LabelMetric}, false, "series", "Times a counter's value computed from the database fell (hard-deleted rows, stages moved back, relabelled leads); the published counter keeps its value instead of decreasing."},
+}
+
+// All lists every metric in the catalogue.
+func All() []Def {
+	out := append([]Def{}, CRM...)
+	out = append(out, Campaign...)
+	return append(out, Health...)
+}
+
+// Lookup returns a metric's definition.
+func Lookup(name string) (Def, bool) {
+	for _, d := range All() {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Def{}, false
+}
+
+// LabelNames returns the metric's full label names given the enabled dimensions.
+func (d Def) LabelNames(dims []string) []string {
+	out := append([]string{}, d.Labels...)
+	if d.Dims {
+		out = append(out, dims...)
+	}
+	return out
+}
+
+// Base is the metric's name without the _total suffix, as used in recording rule names.
+func (d Def) Base() string { return strings.TrimSuffix(d.Name, "_total") }
+
+// LatencyBuckets are the follow-up latency histogram's upper bounds, in seconds: the research
+// thresholds (5 and 30 minutes, 1 hour, 24 hours) plus steps between.
+var LatencyBuckets = []float64{60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800}

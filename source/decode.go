@@ -1,0 +1,271 @@
+package source
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tandem-oss/tandem/money"
+)
+
+// Data-quality checks reported while decoding rows (values of the check label).
+const (
+	CheckNullRequired = "null_required" // a required column is NULL: row skipped
+	CheckBadValue     = "bad_value"     // a value has the wrong type or format: row skipped
+)
+
+// RowError is why one row was skipped.
+type RowError struct {
+	Check  string
+	Column string
+	Err    error
+}
+
+func (e *RowError) Error() string { return fmt.Sprintf("%s: column %s: %v", e.Check, e.Column, e.Err) }
+
+// ColumnError is a query whose result columns do not match the canonical ones: a configuration
+// error, reported at start-up by --config.check and as a query error while running.
+type ColumnError struct {
+	Query   string
+	Missing []string
+	Extra   []string
+}
+
+func (e *ColumnError) Error() string {
+	var parts []string
+	if len(e.Missing) > 0 {
+		parts = append(parts, "missing column(s) "+strings.Join(e.Missing, ", "))
+	}
+	if len(e.Extra) > 0 {
+		parts = append(parts, "unexpected column(s) "+strings.Join(e.Extra, ", "))
+	}
+	return fmt.Sprintf("query %s returns the wrong columns: %s", e.Query, strings.Join(parts, "; "))
+}
+
+// CheckColumns matches a result's column names (case-insensitively: PostgreSQL folds unquoted
+// names) against the query's canonical columns and returns, for each canonical column, its index
+// in the result.
+func CheckColumns(q Query, got []string) ([]int, error) {
+	pos := make(map[string]int, len(got))
+	for i, c := range got {
+		pos[strings.ToLower(c)] = i
+	}
+	idx := make([]int, len(q.Columns))
+	var missing []string
+	want := make(map[string]bool, len(q.Columns))
+	for i, c := range q.Columns {
+		want[c.Name] = true
+		p, ok := pos[c.Name]
+		if !ok {
+			missing = append(missing, c.Name)
+			continue
+		}
+		idx[i] = p
+	}
+	var extra []string
+	for _, c := range got {
+		if !want[strings.ToLower(c)] {
+			extra = append(extra, c)
+		}
+	}
+	if len(missing) > 0 || len(extra) > 0 {
+		return nil, &ColumnError{Query: q.Name, Missing: missing, Extra: extra}
+	}
+	return idx, nil
+}
+
+// cell receives any driver value; decoding happens after the scan, so one bad value costs one
+// row, not the whole query.
+type cell struct{ v any }
+
+func (c *cell) Scan(v any) error {
+	if b, ok := v.([]byte); ok {
+		v = string(b) // the driver reuses the buffer
+	}
+	c.v = v
+	return nil
+}
+
+// record is one scanned row addressed by canonical column position.
+type record struct {
+	q     *Query
+	cells []cell
+	idx   []int
+	err   *RowError
+}
+
+func (r *record) value(i int) any { return r.cells[r.idx[i]].v }
+
+func (r *record) fail(check string, i int, err error) {
+	if r.err == nil {
+		r.err = &RowError{Check: check, Column: r.q.Columns[i].Name, Err: err}
+	}
+}
+
+func (r *record) null(i int) bool {
+	if r.value(i) == nil {
+		if r.q.Columns[i].Required {
+			r.fail(CheckNullRequired, i, fmt.Errorf("is NULL"))
+		}
+		return true
+	}
+	return false
+}
+
+func (r *record) int64(i int) int64 {
+	if r.null(i) {
+		return 0
+	}
+	switch v := r.value(i).(type) {
+	case int64:
+		return v
+	case float64:
+		if v == float64(int64(v)) {
+			return int64(v)
+		}
+	case string:
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+			return n
+		}
+	}
+	r.fail(CheckBadValue, i, fmt.Errorf("not an integer: %v", r.value(i)))
+	return 0
+}
+
+func (r *record) string(i int) string {
+	if r.null(i) {
+		return ""
+	}
+	switch v := r.value(i).(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	}
+	r.fail(CheckBadValue, i, fmt.Errorf("not text: %T", r.value(i)))
+	return ""
+}
+
+func (r *record) bool(i int) bool {
+	if r.null(i) {
+		return false
+	}
+	switch v := r.value(i).(type) {
+	case bool:
+		return v
+	case int64:
+		if v == 0 || v == 1 {
+			return v == 1
+		}
+	case string:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "t", "true", "1", "y", "yes":
+			return true
+		case "f", "false", "0", "n", "no":
+			return false
+		}
+	}
+	r.fail(CheckBadValue, i, fmt.Errorf("not a boolean: %v", r.value(i)))
+	return false
+}
+
+// timeLayouts are the text forms drivers hand back: SQLite stores text, and synced CRMs keep
+// ISO 8601 strings in text columns more often than one would hope.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999 -0700 MST", // Go's time.String, as some drivers store it
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02",
+}
+
+func (r *record) time(i int) time.Time {
+	if r.null(i) {
+		return time.Time{}
+	}
+	switch v := r.value(i).(type) {
+	case time.Time:
+		return v
+	case int64:
+		return time.Unix(v, 0).UTC() // epoch seconds
+	case string:
+		s := strings.TrimSpace(v)
+		for _, l := range timeLayouts {
+			if t, err := time.Parse(l, s); err == nil {
+				return t
+			}
+		}
+	}
+	r.fail(CheckBadValue, i, fmt.Errorf("not a timestamp: %v", r.value(i)))
+	return time.Time{}
+}
+
+func (r *record) cents(i int) money.Cents {
+	if r.null(i) {
+		return 0
+	}
+	var (
+		c   money.Cents
+		err error
+	)
+	switch v := r.value(i).(type) {
+	case string:
+		c, err = money.ParseCents(v)
+	case float64:
+		c, err = money.FromFloat(v)
+	case int64:
+		c = money.Cents(v * 100)
+	default:
+		err = fmt.Errorf("not an amount: %T", v)
+	}
+	if err != nil {
+		r.fail(CheckBadValue, i, err)
+	}
+	return c
+}
+
+// Decoders turn a record into a struct; the column order is that of the Query's Columns.
+
+func decodeOwner(r *record) Owner {
+	return Owner{ID: r.int64(0), Name: r.string(1), SalesTeam: r.string(2), Region: r.string(3)}
+}
+
+func decodeLead(r *record) Lead {
+	return Lead{
+		ID: r.int64(0), CreatedAt: r.time(1), UpdatedAt: r.time(2), Source: r.string(3), Region: r.string(4),
+		Segment: r.string(5), OwnerID: r.int64(6), Status: r.string(7), MQLAt: r.time(8), SQLAt: r.time(9),
+		DisqualifiedAt: r.time(10), DisqualifiedReason: r.string(11),
+	}
+}
+
+func decodeActivity(r *record) Activity {
+	return Activity{ID: r.int64(0), LeadID: r.int64(1), Kind: r.string(2), OccurredAt: r.time(3)}
+}
+
+func decodeOpportunity(r *record) Opportunity {
+	return Opportunity{
+		ID: r.int64(0), LeadID: r.int64(1), Amount: r.cents(2), Currency: r.string(3), Stage: r.string(4),
+		CreatedAt: r.time(5), ExpectedClose: r.time(6), ClosedAt: r.time(7), IsClosed: r.bool(8), IsWon: r.bool(9),
+	}
+}
+
+func decodeCampaign(r *record) Campaign {
+	return Campaign{ID: r.int64(0), Name: r.string(1), Channel: r.string(2), Currency: r.string(3)}
+}
+
+func decodeCampaignStat(r *record) CampaignStat {
+	return CampaignStat{CampaignID: r.int64(0), Day: r.time(1), Spend: r.cents(2), Impressions: r.int64(3), Clicks: r.int64(4)}
+}
+
+func decodeTouchpoint(r *record) Touchpoint {
+	return Touchpoint{ID: r.int64(0), LeadID: r.int64(1), CampaignID: r.int64(2), Kind: r.string(3), OccurredAt: r.time(4)}
+}

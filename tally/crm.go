@@ -1,0 +1,399 @@
+package tally
+
+import (
+	"strings"
+	"time"
+
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/fiscal"
+	"github.com/tandem-oss/tandem/funnel"
+	"github.com/tandem-oss/tandem/metrics"
+	"github.com/tandem-oss/tandem/money"
+	"github.com/tandem-oss/tandem/source"
+)
+
+// Data-quality checks found while tallying the CRM (values of the check label).
+const (
+	CheckDuplicateID         = "duplicate_id"             // a second row with the same id: skipped
+	CheckNullSource          = "null_source"              // lead without a source: counted as "unknown"
+	CheckUnknownOwner        = "unknown_owner"            // lead owned by an owner not in the owners query: team "unknown"
+	CheckUnknownStatus       = "unknown_status"           // status not in funnel.status_map: left out of tandem_leads
+	CheckActivityUnknownLead = "activity_unknown_lead"    // activity for a lead that does not exist: skipped
+	CheckActivityBeforeLead  = "activity_before_lead"     // activity dated before its lead was created: skipped
+	CheckOpportunityNoLead   = "opportunity_unknown_lead" // opportunity without a known lead: counted with "unknown" dimensions
+	CheckCurrencyWithoutRate = "currency_without_rate"    // amount in a currency with no configured rate: skipped
+	CheckWonWithoutCloseTime = "won_without_close_time"   // won but no closed_at: not in any period's revenue
+)
+
+// lead is what the tally keeps of a lead while a poll runs.
+type lead struct {
+	raw        []string // raw dimension values, in cfg.Dims order
+	created    time.Time
+	mql, sql   time.Time
+	disq       time.Time
+	reason     string
+	status     string
+	firstTouch time.Time // first qualifying touch at or after the clock start
+	touches    map[string]int64
+	opps       int
+	won, lost  int
+	open       int
+}
+
+type opportunity struct {
+	raw      []string // raw dimensions of its lead (all "unknown" without one)
+	amount   money.Cents
+	stage    string
+	created  time.Time
+	expected time.Time
+	closed   time.Time
+	isClosed bool
+	isWon    bool
+}
+
+// CRM tallies one poll of the CRM database. Feed it owners, then leads, then activities and
+// opportunities (in any order), then call Finish.
+type CRM struct {
+	cfg    *config.Config
+	folder *Folder
+	now    time.Time
+	snap   *Snapshot
+	seen   seen
+	owners map[int64]source.Owner
+	leads  map[int64]*lead
+	oppIDs map[int64]bool
+	actIDs map[int64]bool
+	opps   []opportunity
+}
+
+// NewCRM starts a tally. The Folder lives as long as the process (admission is sticky).
+func NewCRM(cfg *config.Config, folder *Folder, now time.Time) *CRM {
+	return &CRM{
+		cfg: cfg, folder: folder, now: now, snap: newSnapshot(), seen: seen{},
+		owners: map[int64]source.Owner{}, leads: map[int64]*lead{}, oppIDs: map[int64]bool{}, actIDs: map[int64]bool{},
+	}
+}
+
+// Skipped records rows the decoder could not use.
+func (c *CRM) Skipped(query string, r source.Result) {
+	for check, n := range r.Skipped {
+		c.snap.Problems[Problem{query, check}] += n
+	}
+}
+
+// Owner adds an owner.
+func (c *CRM) Owner(o source.Owner) {
+	if _, dup := c.owners[o.ID]; dup {
+		c.snap.problem(source.QueryOwners, CheckDuplicateID)
+		return
+	}
+	c.owners[o.ID] = o
+}
+
+// Lead adds a lead. Owners must have been added before.
+func (c *CRM) Lead(l source.Lead) {
+	if _, dup := c.leads[l.ID]; dup {
+		c.snap.problem(source.QueryLeads, CheckDuplicateID)
+		return
+	}
+	if strings.TrimSpace(l.Source) == "" {
+		c.snap.problem(source.QueryLeads, CheckNullSource)
+	}
+	owner, hasOwner := c.owners[l.OwnerID]
+	if l.OwnerID != 0 && !hasOwner {
+		c.snap.problem(source.QueryLeads, CheckUnknownOwner)
+	}
+	raw := make([]string, len(c.cfg.Dims))
+	for i, d := range c.cfg.Dims {
+		var v string
+		switch d.Name {
+		case metrics.DimSource:
+			v = l.Source
+		case metrics.DimRegion:
+			v = l.Region
+		case metrics.DimSegment:
+			v = l.Segment
+		case metrics.DimSalesTeam:
+			v = owner.SalesTeam
+		case metrics.DimOwner:
+			v = owner.Name
+		}
+		raw[i] = clean(v)
+		c.seen.note(d.Name, raw[i])
+	}
+	c.leads[l.ID] = &lead{
+		raw: raw, created: l.CreatedAt, mql: l.MQLAt, sql: l.SQLAt, disq: l.DisqualifiedAt,
+		reason: clean(l.DisqualifiedReason), status: l.Status,
+	}
+}
+
+// clockStart is when the lead's SLA clock starts; zero if it has not.
+func (c *CRM) clockStart(l *lead) time.Time {
+	switch c.cfg.ClockFrom {
+	case funnel.Lead:
+		return l.created
+	case funnel.SQL:
+		return l.sql
+	default:
+		return l.mql
+	}
+}
+
+// Activity adds a sales touch.
+func (c *CRM) Activity(a source.Activity) {
+	if c.actIDs[a.ID] {
+		c.snap.problem(source.QueryActivities, CheckDuplicateID)
+		return
+	}
+	c.actIDs[a.ID] = true
+	l, ok := c.leads[a.LeadID]
+	if !ok {
+		c.snap.problem(source.QueryActivities, CheckActivityUnknownLead)
+		return
+	}
+	if a.OccurredAt.Before(l.created) {
+		c.snap.problem(source.QueryActivities, CheckActivityBeforeLead)
+		return
+	}
+	kind := strings.ToLower(clean(a.Kind))
+	if l.touches == nil {
+		l.touches = map[string]int64{}
+	}
+	l.touches[kind]++
+	c.seen.note(metrics.LabelKind, kind)
+	if !c.cfg.TouchKind[kind] {
+		return
+	}
+	start := c.clockStart(l)
+	if start.IsZero() || a.OccurredAt.Before(start) {
+		return // a touch before the clock starts is not follow-up
+	}
+	if l.firstTouch.IsZero() || a.OccurredAt.Before(l.firstTouch) {
+		l.firstTouch = a.OccurredAt
+	}
+}
+
+// Opportunity adds a deal.
+func (c *CRM) Opportunity(o source.Opportunity) {
+	if c.oppIDs[o.ID] {
+		c.snap.problem(source.QueryOpportunities, CheckDuplicateID)
+		return
+	}
+	c.oppIDs[o.ID] = true
+	rate, ok := c.cfg.Rate(o.Currency)
+	if !ok {
+		c.snap.problem(source.QueryOpportunities, CheckCurrencyWithoutRate)
+		return
+	}
+	op := opportunity{
+		amount: rate.Convert(o.Amount), stage: clean(o.Stage), created: o.CreatedAt, expected: o.ExpectedClose,
+		closed: o.ClosedAt, isClosed: o.IsClosed || o.IsWon, isWon: o.IsWon,
+	}
+	if l, ok := c.leads[o.LeadID]; ok {
+		op.raw = l.raw
+		l.opps++
+		switch {
+		case op.isWon:
+			l.won++
+		case op.isClosed:
+			l.lost++
+		default:
+			l.open++
+		}
+	} else {
+		c.snap.problem(source.QueryOpportunities, CheckOpportunityNoLead)
+		op.raw = make([]string, len(c.cfg.Dims))
+		for i := range op.raw {
+			op.raw[i] = metrics.ValueUnknown
+		}
+	}
+	if op.isWon && op.closed.IsZero() {
+		c.snap.problem(source.QueryOpportunities, CheckWonWithoutCloseTime)
+	}
+	if !op.isClosed {
+		c.seen.note(metrics.LabelOpportunityStage, op.stage)
+	}
+	c.opps = append(c.opps, op)
+}
+
+// currentStage is the lead's stage now: its opportunities decide once it has any, otherwise its
+// CRM status through the status map.
+func (c *CRM) currentStage(l *lead) (funnel.Stage, bool) {
+	switch {
+	case l.won > 0:
+		return funnel.Won, true
+	case l.open > 0:
+		return funnel.Opportunity, true
+	case l.lost > 0:
+		return funnel.Lost, true
+	}
+	return c.cfg.StatusMap.Stage(l.status)
+}
+
+// Finish computes the snapshot.
+func (c *CRM) Finish() *Snapshot {
+	for _, d := range c.cfg.Dims {
+		c.folder.Admit(d.Name, c.seen[d.Name])
+	}
+	for _, label := range []string{metrics.LabelKind, metrics.LabelOpportunityStage} {
+		c.folder.Admit(label, c.seen[label])
+	}
+	reasons := map[string]int{}
+	for _, l := range c.leads {
+		if !l.disq.IsZero() {
+			reasons[l.reason]++
+		}
+	}
+	c.folder.Admit(metrics.LabelDisqualifiedReason, reasons)
+
+	s := c.snap
+	target := c.cfg.SLA.Target
+	for _, l := range c.leads {
+		dims := c.dims(l.raw)
+		with := func(first ...string) []string { return append(first, dims...) }
+		s.add(metrics.LeadsCreated, 1, dims...)
+		s.add(metrics.FunnelStageEntered, 1, with(string(funnel.Lead))...)
+		if !l.mql.IsZero() {
+			s.add(metrics.FunnelStageEntered, 1, with(string(funnel.MQL))...)
+		}
+		if !l.sql.IsZero() {
+			s.add(metrics.FunnelStageEntered, 1, with(string(funnel.SQL))...)
+		}
+		if l.opps > 0 {
+			s.add(metrics.FunnelStageEntered, 1, with(string(funnel.Opportunity))...)
+		}
+		if l.won > 0 {
+			s.add(metrics.FunnelStageEntered, 1, with(string(funnel.Won))...)
+		}
+		if l.lost > 0 {
+			s.add(metrics.FunnelStageEntered, 1, with(string(funnel.Lost))...)
+		}
+		if !l.disq.IsZero() {
+			s.add(metrics.FunnelStageEntered, 1, with(string(funnel.Disqualified))...)
+			s.add(metrics.LeadsDisqualified, 1, with(c.folder.Value(metrics.LabelDisqualifiedReason, l.reason))...)
+		}
+		if st, ok := c.currentStage(l); ok {
+			s.add(metrics.Leads, 1, with(string(st))...)
+		} else {
+			s.problem(source.QueryLeads, CheckUnknownStatus)
+		}
+		for kind, n := range l.touches {
+			s.add(metrics.SalesTouches, n, with(c.folder.Value(metrics.LabelKind, kind))...)
+		}
+
+		start := c.clockStart(l)
+		switch {
+		case start.IsZero():
+		case !l.firstTouch.IsZero():
+			latency := l.firstTouch.Sub(start)
+			s.observe(metrics.FollowupLatency, latency.Seconds(), dims...)
+			if latency <= target {
+				s.add(metrics.FollowupWithinSLA, 1, dims...)
+			} else {
+				s.add(metrics.FollowupOverSLA, 1, dims...)
+			}
+		case c.waiting(l):
+			age := c.now.Sub(start)
+			if age < 0 {
+				age = 0
+			}
+			if limit := c.cfg.SLA.WaitingMaxAge; limit > 0 && age > limit {
+				s.add(metrics.FollowupAbandoned, 1, dims...)
+				break
+			}
+			status := metrics.SLAWithin
+			if age > target {
+				status = metrics.SLAOver
+			}
+			s.add(metrics.FollowupWaiting, 1, with(status)...)
+			s.max(metrics.FollowupOldestWait, age.Seconds(), dims...)
+		}
+	}
+
+	periods := make([]fiscal.Period, len(fiscal.Kinds))
+	for i, k := range fiscal.Kinds {
+		periods[i] = c.cfg.Calendar.Period(k, c.now)
+	}
+	wonInPeriod := make([]money.Cents, len(periods))
+	pipeInPeriod := make([]money.Cents, len(periods))
+	for _, o := range c.opps {
+		dims := c.dims(o.raw)
+		n := int64(o.amount)
+		s.add(metrics.OpportunitiesCreated, 1, dims...)
+		s.add(metrics.OpportunitiesCreatedAmt, n, dims...)
+		switch {
+		case o.isWon:
+			s.add(metrics.OpportunitiesWon, 1, dims...)
+			s.add(metrics.OpportunitiesWonAmt, n, dims...)
+			for i, p := range periods {
+				if !o.closed.IsZero() && p.Contains(o.closed) {
+					wonInPeriod[i] += o.amount
+				}
+			}
+		case o.isClosed:
+			s.add(metrics.OpportunitiesLost, 1, dims...)
+			s.add(metrics.OpportunitiesLostAmt, n, dims...)
+		default:
+			stage := c.folder.Value(metrics.LabelOpportunityStage, o.stage)
+			s.add(metrics.OpportunitiesOpen, 1, append([]string{stage}, dims...)...)
+			s.add(metrics.OpportunitiesOpenAmt, n, append([]string{stage}, dims...)...)
+			if !o.expected.IsZero() {
+				y, m, d := o.expected.Date()
+				day := time.Date(y, m, d, 0, 0, 0, 0, c.cfg.Location)
+				for i, p := range periods {
+					if p.Contains(day) {
+						pipeInPeriod[i] += o.amount
+					}
+				}
+			}
+		}
+	}
+	for i, p := range periods {
+		k := string(p.Kind)
+		s.add(metrics.RevenueWon, int64(wonInPeriod[i]), k)
+		s.add(metrics.PipelineOpen, int64(pipeInPeriod[i]), k)
+		if t, ok := c.cfg.TargetFor(p); ok {
+			s.add(metrics.RevenueTarget, int64(t), k)
+		}
+		s.set(metrics.PeriodElapsed, p.ElapsedRatio(c.now), k)
+		s.set(metrics.PeriodStart, float64(p.Start.Unix()), k)
+		s.set(metrics.PeriodEnd, float64(p.End.Unix()), k)
+		s.add(metrics.PeriodInfo, 1, k, p.Name)
+	}
+	s.set(metrics.SLATarget, target.Seconds())
+	s.add(metrics.ReportingCurrency, 1, c.cfg.Targets.ReportingCurrency)
+	// Families that must exist even when empty, so dashboards show 0, not "No data".
+	for _, d := range metrics.CRM {
+		s.family(d.Name)
+	}
+	return s
+}
+
+// waiting says whether a lead whose clock has started and who has no qualifying touch still
+// waits for one: not disqualified, no opportunity, and not in a terminal stage.
+func (c *CRM) waiting(l *lead) bool {
+	if !l.disq.IsZero() || l.opps > 0 {
+		return false
+	}
+	if st, ok := c.cfg.StatusMap.Stage(l.status); ok && st.Terminal() {
+		return false
+	}
+	return true
+}
+
+func (c *CRM) dims(raw []string) []string {
+	out := make([]string, len(raw))
+	for i, d := range c.cfg.Dims {
+		out[i] = c.folder.Value(d.Name, raw[i])
+	}
+	return out
+}
+
+// DimNames returns the enabled lead dimension label names, in label order.
+func DimNames(cfg *config.Config) []string {
+	out := make([]string, len(cfg.Dims))
+	for i, d := range cfg.Dims {
+		out[i] = d.Name
+	}
+	return out
+}

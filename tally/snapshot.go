@@ -1,0 +1,136 @@
+// Package tally turns the rows of one poll into the numbers Tandem publishes. It is pure: rows in,
+// a Snapshot out, "now" passed in, so every rule (stage entry, SLA clock, fiscal period, currency
+// conversion, label folding, counter monotonicity) is tested without a database.
+package tally
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/tandem-oss/tandem/metrics"
+)
+
+// Snapshot is what one successful poll of one database publishes.
+type Snapshot struct {
+	Families map[string]*Family
+	// Problems counts rows that failed a data-quality check, by query and check.
+	Problems map[Problem]int
+}
+
+// Problem is one data-quality check on one query.
+type Problem struct{ Query, Check string }
+
+// Family holds the series of one metric.
+type Family struct {
+	Def    metrics.Def
+	Series map[string]*Sample
+}
+
+// Sample is one series. Counts and cents accumulate exactly in N; F holds fractional values
+// (seconds, ratios); histograms use Count, Sum and cumulative Buckets.
+type Sample struct {
+	Labels  []string
+	N       int64
+	F       float64
+	IsFloat bool
+	Count   uint64
+	Sum     float64
+	Buckets []uint64 // cumulative, one per metrics.LatencyBuckets bound
+}
+
+// Value is the sample's published value: currency amounts are kept in cents and published in
+// units.
+func (s *Sample) Value(d metrics.Def) float64 {
+	if s.IsFloat {
+		return s.F
+	}
+	if d.Unit == "currency" {
+		return float64(s.N) / 100
+	}
+	return float64(s.N)
+}
+
+func newSnapshot() *Snapshot {
+	return &Snapshot{Families: map[string]*Family{}, Problems: map[Problem]int{}}
+}
+
+func (s *Snapshot) family(name string) *Family {
+	f, ok := s.Families[name]
+	if !ok {
+		d, found := metrics.Lookup(name)
+		if !found {
+			panic("tally: metric not in the catalogue: " + name)
+		}
+		f = &Family{Def: d, Series: map[string]*Sample{}}
+		s.Families[name] = f
+	}
+	return f
+}
+
+func key(labels []string) string { return strings.Join(labels, "\xff") }
+
+func (s *Snapshot) sample(name string, labels []string) *Sample {
+	f := s.family(name)
+	k := key(labels)
+	x, ok := f.Series[k]
+	if !ok {
+		x = &Sample{Labels: append([]string(nil), labels...)}
+		if f.Def.Type == metrics.Histogram {
+			x.Buckets = make([]uint64, len(metrics.LatencyBuckets))
+		}
+		f.Series[k] = x
+	}
+	return x
+}
+
+func (s *Snapshot) add(name string, n int64, labels ...string) { s.sample(name, labels).N += n }
+
+func (s *Snapshot) set(name string, v float64, labels ...string) {
+	x := s.sample(name, labels)
+	x.F, x.IsFloat = v, true
+}
+
+func (s *Snapshot) max(name string, v float64, labels ...string) {
+	x := s.sample(name, labels)
+	if !x.IsFloat || v > x.F {
+		x.F, x.IsFloat = v, true
+	}
+}
+
+func (s *Snapshot) observe(name string, v float64, labels ...string) {
+	x := s.sample(name, labels)
+	x.Count++
+	x.Sum += v
+	for i, b := range metrics.LatencyBuckets {
+		if v <= b {
+			x.Buckets[i]++
+		}
+	}
+}
+
+func (s *Snapshot) problem(query, check string) { s.Problems[Problem{query, check}]++ }
+
+// Sorted returns a family's series in label order, for deterministic output.
+func (f *Family) Sorted() []*Sample {
+	out := make([]*Sample, 0, len(f.Series))
+	for _, s := range f.Series {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return key(out[i].Labels) < key(out[j].Labels) })
+	return out
+}
+
+// SortedProblems returns the data-quality problems in query, check order.
+func (s *Snapshot) SortedProblems() []Problem {
+	out := make([]Problem, 0, len(s.Problems))
+	for p := range s.Problems {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Query != out[j].Query {
+			return out[i].Query < out[j].Query
+		}
+		return out[i].Check < out[j].Check
+	})
+	return out
+}
