@@ -1,0 +1,261 @@
+package exporter_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/metrics"
+)
+
+// The independent computation: plain PostgreSQL over the same tables, written from the rules in
+// docs/metrics.md rather than from the Go code. rates and status_map restate the test config and
+// the documented default mapping.
+const base = `
+WITH rates(currency, rate) AS (VALUES ('USD', 1.0::numeric), ('EUR', 1.08::numeric), ('GBP', 1.27::numeric)),
+status_map(status, stage) AS (VALUES ('new','lead'), ('mql','mql'), ('working','mql'), ('sql','sql'),
+  ('converted','opportunity'), ('disqualified','disqualified'), ('open - not contacted','mql'),
+  ('working - contacted','mql'), ('closed - converted','opportunity'), ('closed - not converted','disqualified'),
+  ('subscriber','lead'), ('lead','lead'), ('marketingqualifiedlead','mql'), ('salesqualifiedlead','sql'),
+  ('opportunity','opportunity'), ('customer','won')),
+ld AS (
+  SELECT l.id, l.created_at, l.mql_at, l.sql_at, l.disqualified_at,
+         COALESCE(NULLIF(TRIM(l.disqualified_reason), ''), 'unknown') AS reason,
+         lower(trim(l.status)) AS status,
+         COALESCE(NULLIF(TRIM(l.source), ''), 'unknown') AS source,
+         COALESCE(NULLIF(TRIM(l.region), ''), 'unknown') AS region,
+         COALESCE(NULLIF(TRIM(l.segment), ''), 'unknown') AS segment,
+         COALESCE(NULLIF(TRIM(o.sales_team), ''), 'unknown') AS sales_team
+  FROM leads l LEFT JOIN owners o ON o.id = l.owner_id),
+opp AS (
+  SELECT op.id, op.lead_id, round(op.amount * r.rate, 2) AS amount,
+         COALESCE(NULLIF(TRIM(op.stage_name), ''), 'unknown') AS stage,
+         op.expected_close_date, op.closed_at, (op.is_closed OR op.is_won) AS is_closed, op.is_won,
+         COALESCE(ld.source, 'unknown') AS source, COALESCE(ld.region, 'unknown') AS region,
+         COALESCE(ld.segment, 'unknown') AS segment, COALESCE(ld.sales_team, 'unknown') AS sales_team
+  FROM opportunities op
+  JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(op.currency)), ''), 'USD')
+  LEFT JOIN ld ON ld.id = op.lead_id),
+act AS (
+  SELECT a.id, a.lead_id, lower(COALESCE(NULLIF(TRIM(a.kind), ''), 'unknown')) AS kind, a.occurred_at
+  FROM sales_activities a JOIN ld ON ld.id = a.lead_id
+  WHERE a.occurred_at >= ld.created_at),
+ls AS (
+  SELECT ld.*,
+    (SELECT MIN(a.occurred_at) FROM act a WHERE a.lead_id = ld.id AND a.kind IN ('call', 'email', 'meeting')
+       AND a.occurred_at >= ld.mql_at) AS first_touch,
+    EXISTS (SELECT 1 FROM opp WHERE opp.lead_id = ld.id) AS has_opp,
+    EXISTS (SELECT 1 FROM opp WHERE opp.lead_id = ld.id AND opp.is_won) AS has_won,
+    EXISTS (SELECT 1 FROM opp WHERE opp.lead_id = ld.id AND opp.is_closed AND NOT opp.is_won) AS has_lost,
+    EXISTS (SELECT 1 FROM opp WHERE opp.lead_id = ld.id AND NOT opp.is_closed) AS has_open,
+    (SELECT stage FROM status_map sm WHERE sm.status = ld.status) AS mapped
+  FROM ld),
+fu AS (
+  SELECT ls.*, EXTRACT(EPOCH FROM first_touch - mql_at) AS latency,
+         GREATEST(EXTRACT(EPOCH FROM $1::timestamptz - mql_at), 0) AS age
+  FROM ls WHERE mql_at IS NOT NULL),
+waiting AS (
+  SELECT * FROM fu WHERE first_touch IS NULL AND disqualified_at IS NULL AND NOT has_opp
+    AND COALESCE(mapped, '') NOT IN ('won', 'lost', 'disqualified')),
+periods(fiscal_period, start_at, end_at) AS (
+  SELECT 'quarter', date_trunc('quarter', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+         (date_trunc('quarter', $1::timestamptz AT TIME ZONE 'UTC') + interval '3 months') AT TIME ZONE 'UTC'
+  UNION ALL
+  SELECT 'year', date_trunc('year', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+         (date_trunc('year', $1::timestamptz AT TIME ZONE 'UTC') + interval '1 year') AT TIME ZONE 'UTC')
+`
+
+const dims = "source, region, segment, sales_team"
+
+var crmExpectations = []struct{ metric, query string }{
+	{metrics.LeadsCreated, `SELECT ` + dims + `, count(*) AS value FROM ld GROUP BY ` + dims},
+	{metrics.FunnelStageEntered, `SELECT funnel_stage, ` + dims + `, count(*) AS value FROM (
+		SELECT 'lead' AS funnel_stage, * FROM ls
+		UNION ALL SELECT 'mql', * FROM ls WHERE mql_at IS NOT NULL
+		UNION ALL SELECT 'sql', * FROM ls WHERE sql_at IS NOT NULL
+		UNION ALL SELECT 'opportunity', * FROM ls WHERE has_opp
+		UNION ALL SELECT 'won', * FROM ls WHERE has_won
+		UNION ALL SELECT 'lost', * FROM ls WHERE has_lost
+		UNION ALL SELECT 'disqualified', * FROM ls WHERE disqualified_at IS NOT NULL) x
+		GROUP BY funnel_stage, ` + dims},
+	{metrics.LeadsDisqualified, `SELECT reason AS disqualified_reason, ` + dims + `, count(*) AS value FROM ld
+		WHERE disqualified_at IS NOT NULL GROUP BY reason, ` + dims},
+	{metrics.Leads, `SELECT funnel_stage, ` + dims + `, count(*) AS value FROM (
+		SELECT CASE WHEN has_won THEN 'won' WHEN has_open THEN 'opportunity' WHEN has_lost THEN 'lost' ELSE mapped END AS funnel_stage, *
+		FROM ls) x WHERE funnel_stage IS NOT NULL GROUP BY funnel_stage, ` + dims},
+	{metrics.OpportunitiesCreated, `SELECT ` + dims + `, count(*) AS value FROM opp GROUP BY ` + dims},
+	{metrics.OpportunitiesCreatedAmt, `SELECT ` + dims + `, sum(amount) AS value FROM opp GROUP BY ` + dims},
+	{metrics.OpportunitiesWon, `SELECT ` + dims + `, count(*) AS value FROM opp WHERE is_won GROUP BY ` + dims},
+	{metrics.OpportunitiesWonAmt, `SELECT ` + dims + `, sum(amount) AS value FROM opp WHERE is_won GROUP BY ` + dims},
+	{metrics.OpportunitiesLost, `SELECT ` + dims + `, count(*) AS value FROM opp WHERE is_closed AND NOT is_won GROUP BY ` + dims},
+	{metrics.OpportunitiesLostAmt, `SELECT ` + dims + `, sum(amount) AS value FROM opp WHERE is_closed AND NOT is_won GROUP BY ` + dims},
+	{metrics.OpportunitiesOpen, `SELECT stage AS opportunity_stage, ` + dims + `, count(*) AS value FROM opp WHERE NOT is_closed GROUP BY stage, ` + dims},
+	{metrics.OpportunitiesOpenAmt, `SELECT stage AS opportunity_stage, ` + dims + `, sum(amount) AS value FROM opp WHERE NOT is_closed GROUP BY stage, ` + dims},
+	{metrics.SalesTouches, `SELECT act.kind, ` + dims + `, count(*) AS value FROM act JOIN ld ON ld.id = act.lead_id GROUP BY act.kind, ` + dims},
+	{metrics.FollowupLatency + "_bucket", `SELECT le, ` + dims + `, count(*) FILTER (WHERE latency <= bound) AS value
+		FROM fu CROSS JOIN (VALUES ('60', 60), ('300', 300), ('900', 900), ('1800', 1800), ('3600', 3600), ('7200', 7200),
+		  ('14400', 14400), ('28800', 28800), ('86400', 86400), ('172800', 172800), ('604800', 604800),
+		  ('+Inf', 'Infinity'::float8)) b(le, bound)
+		WHERE latency IS NOT NULL GROUP BY le, ` + dims},
+	{metrics.FollowupLatency + "_sum", `SELECT ` + dims + `, sum(latency) AS value FROM fu WHERE latency IS NOT NULL GROUP BY ` + dims},
+	{metrics.FollowupLatency + "_count", `SELECT ` + dims + `, count(*) AS value FROM fu WHERE latency IS NOT NULL GROUP BY ` + dims},
+	{metrics.FollowupWithinSLA, `SELECT ` + dims + `, count(*) AS value FROM fu WHERE latency <= 3600 GROUP BY ` + dims},
+	{metrics.FollowupOverSLA, `SELECT ` + dims + `, count(*) AS value FROM fu WHERE latency > 3600 GROUP BY ` + dims},
+	{metrics.FollowupWaiting, `SELECT CASE WHEN age > 3600 THEN 'over' ELSE 'within' END AS sla_status, ` + dims + `, count(*) AS value
+		FROM waiting WHERE age <= 30 * 86400 GROUP BY 1, ` + dims},
+	{metrics.FollowupOldestWait, `SELECT ` + dims + `, max(age) AS value FROM waiting WHERE age <= 30 * 86400 GROUP BY ` + dims},
+	{metrics.FollowupAbandoned, `SELECT ` + dims + `, count(*) AS value FROM waiting WHERE age > 30 * 86400 GROUP BY ` + dims},
+	{metrics.SLATarget, `SELECT 3600 AS value`},
+	{metrics.RevenueWon, `SELECT p.fiscal_period, COALESCE(sum(o.amount) FILTER (WHERE o.is_won AND o.closed_at >= p.start_at AND o.closed_at < p.end_at), 0) AS value
+		FROM periods p CROSS JOIN opp o GROUP BY p.fiscal_period`},
+	{metrics.PipelineOpen, `SELECT p.fiscal_period, COALESCE(sum(o.amount) FILTER (WHERE NOT o.is_closed
+		  AND o.expected_close_date >= (p.start_at AT TIME ZONE 'UTC')::date AND o.expected_close_date < (p.end_at AT TIME ZONE 'UTC')::date), 0) AS value
+		FROM periods p CROSS JOIN opp o GROUP BY p.fiscal_period`},
+	// The config sets FY2026 and FY2026-Q3; in Q4 the quarter's target is a quarter of the year's.
+	{metrics.RevenueTarget, `SELECT 'year' AS fiscal_period, 12000000.50 AS value UNION ALL SELECT 'quarter', round(12000000.50 / 4, 2)`},
+	{metrics.PeriodElapsed, `SELECT fiscal_period, EXTRACT(EPOCH FROM $1::timestamptz - start_at) / EXTRACT(EPOCH FROM end_at - start_at) AS value FROM periods`},
+	{metrics.PeriodStart, `SELECT fiscal_period, EXTRACT(EPOCH FROM start_at) AS value FROM periods`},
+	{metrics.PeriodEnd, `SELECT fiscal_period, EXTRACT(EPOCH FROM end_at) AS value FROM periods`},
+	{metrics.PeriodInfo, `SELECT fiscal_period, 'FY' || EXTRACT(YEAR FROM start_at AT TIME ZONE 'UTC')
+		  || CASE WHEN fiscal_period = 'quarter' THEN '-Q' || EXTRACT(QUARTER FROM start_at AT TIME ZONE 'UTC') ELSE '' END AS name, 1 AS value FROM periods`},
+	{metrics.ReportingCurrency, `SELECT 'USD' AS currency, 1 AS value`},
+	{metrics.DataQualityRows, `SELECT 'crm' AS database, query, "check", value FROM (
+		SELECT 'leads' AS query, 'null_source' AS "check", (SELECT count(*) FROM leads WHERE NULLIF(TRIM(source), '') IS NULL) AS value
+		UNION ALL SELECT 'leads', 'unknown_owner', (SELECT count(*) FROM leads l WHERE owner_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM owners o WHERE o.id = l.owner_id))
+		UNION ALL SELECT 'leads', 'unknown_status', (SELECT count(*) FROM ls WHERE NOT has_opp AND mapped IS NULL)
+		UNION ALL SELECT 'activities', 'activity_unknown_lead', (SELECT count(*) FROM sales_activities a WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = a.lead_id))
+		UNION ALL SELECT 'activities', 'activity_before_lead', (SELECT count(*) FROM sales_activities a JOIN leads l ON l.id = a.lead_id WHERE a.occurred_at < l.created_at)
+		UNION ALL SELECT 'opportunities', 'currency_without_rate', (SELECT count(*) FROM opportunities op WHERE NOT EXISTS (SELECT 1 FROM rates r WHERE r.currency = COALESCE(NULLIF(upper(trim(op.currency)), ''), 'USD')))
+		UNION ALL SELECT 'opportunities', 'opportunity_unknown_lead', (SELECT count(*) FROM opp WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = opp.lead_id))
+		UNION ALL SELECT 'opportunities', 'won_without_close_time', (SELECT count(*) FROM opp WHERE is_won AND closed_at IS NULL)
+	) x WHERE value > 0`},
+}
+
+var campaignExpectations = []struct{ metric, query string }{
+	{metrics.CampaignSpend, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel, sum(round(s.spend * r.rate, 2)) AS value
+		FROM campaign_daily_stats s JOIN campaigns c ON c.id = s.campaign_id
+		JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(c.currency)), ''), 'USD') GROUP BY 1`},
+	{metrics.CampaignImpressions, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel, sum(s.impressions) AS value
+		FROM campaign_daily_stats s JOIN campaigns c ON c.id = s.campaign_id
+		JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(c.currency)), ''), 'USD') GROUP BY 1`},
+	{metrics.CampaignClicks, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel, sum(s.clicks) AS value
+		FROM campaign_daily_stats s JOIN campaigns c ON c.id = s.campaign_id
+		JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(c.currency)), ''), 'USD') GROUP BY 1`},
+	{metrics.MarketingTouchpoints, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel,
+		lower(COALESCE(NULLIF(TRIM(t.kind), ''), 'unknown')) AS kind, count(*) AS value
+		FROM marketing_touchpoints t LEFT JOIN campaigns c ON c.id = t.campaign_id GROUP BY 1, 2`},
+	{metrics.DataQualityRows, `SELECT 'campaigns' AS database, query, "check", value FROM (
+		SELECT 'touchpoints' AS query, 'touchpoint_unknown_campaign' AS "check",
+		  (SELECT count(*) FROM marketing_touchpoints t WHERE campaign_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = t.campaign_id)) AS value
+		UNION ALL SELECT 'campaign_stats', 'stat_unknown_campaign', (SELECT count(*) FROM campaign_daily_stats s WHERE NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = s.campaign_id))
+	) x WHERE value > 0`},
+}
+
+// published keeps the metrics the differential test checks: everything Tandem computes from the
+// data, not the exporter's own health, which tests assert separately.
+func published(name string) bool {
+	if !strings.HasPrefix(name, "tandem_") || name == "tandem_exporter_build_info" {
+		return false
+	}
+	for _, d := range metrics.Health {
+		if d.Name == name && d.Name != metrics.DataQualityRows {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *world) expected() map[string]float64 {
+	want := map[string]float64{}
+	for _, e := range crmExpectations {
+		expectSQL(w.t, w.crm, want, e.metric, base+e.query, w.now)
+	}
+	for _, e := range campaignExpectations {
+		expectSQL(w.t, w.camp, want, e.metric, `WITH rates(currency, rate) AS (VALUES ('USD', 1.0::numeric), ('EUR', 1.08::numeric), ('GBP', 1.27::numeric)) `+e.query)
+	}
+	return want
+}
+
+// randomChanges moves the data the way a live CRM does between polls: the simulator's new leads,
+// touches, qualifications, deals, wins and losses, plus late-synced first touches on old leads.
+func (w *world) randomChanges(seed uint64, steps int) {
+	w.t.Helper()
+	ctx := context.Background()
+	sim, err := demo.NewSimulator(ctx, w.crm, w.camp, seed)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for i := 0; i < steps; i++ {
+		w.now = w.now.Add(time.Duration(1+i%5) * time.Minute)
+		if _, err := sim.Step(ctx, w.now); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	r := rand.New(rand.NewPCG(seed, 7))
+	var ids []int64
+	if err := w.crm.Select(&ids, `SELECT id FROM leads l WHERE mql_at IS NOT NULL AND NOT EXISTS
+		(SELECT 1 FROM sales_activities a WHERE a.lead_id = l.id) ORDER BY id LIMIT 20`); err != nil {
+		w.t.Fatal(err)
+	}
+	for _, id := range ids {
+		if r.IntN(2) == 0 {
+			continue
+		}
+		// A touch logged late: dated some minutes after the lead qualified.
+		if _, err := w.crm.Exec(`INSERT INTO sales_activities (id, lead_id, owner_id, kind, occurred_at, updated_at)
+			SELECT (SELECT max(id) + 1 FROM sales_activities), id, owner_id, 'call', mql_at + $2 * interval '1 minute', $3 FROM leads WHERE id = $1`,
+			id, 1+r.IntN(600), w.now); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
+func TestDifferential(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			w := newWorld(t, seed, 2500, "")
+			e := w.exporter()
+			poll(t, e)
+			compare(t, "after load", series(t, e.Registry, published), w.expected())
+
+			for round := 1; round <= 3; round++ {
+				w.randomChanges(seed*100+uint64(round), 15)
+				poll(t, e)
+				compare(t, fmt.Sprintf("after change round %d", round), series(t, e.Registry, published), w.expected())
+			}
+
+			// A restart alone changes no value: a new exporter rebuilds the same numbers.
+			fresh := w.exporter()
+			poll(t, fresh)
+			compare(t, "after restart", series(t, fresh.Registry, published), series(t, e.Registry, published))
+
+			// The exporter's report on itself matches too.
+			health := series(t, e.Registry, func(n string) bool { return n == metrics.Up || n == metrics.QueryRows || n == metrics.QueryErrors })
+			for _, db := range []string{"crm", "campaigns"} {
+				if health[seriesKey(metrics.Up, map[string]string{"database": db})] != 1 {
+					t.Errorf("%s not up", db)
+				}
+			}
+			var leads float64
+			if err := w.crm.Get(&leads, "SELECT count(*) FROM leads"); err != nil {
+				t.Fatal(err)
+			}
+			if got := health[seriesKey(metrics.QueryRows, map[string]string{"database": "crm", "query": "leads"})]; got <= leads || got > 4*leads {
+				t.Errorf("rows read by the leads query over 4 polls = %v; the table has %v rows now", got, leads)
+			}
+			for k, v := range health {
+				if strings.HasPrefix(k, metrics.QueryErrors) && v != 0 {
+					t.Errorf("%s = %v", k, v)
+				}
+			}
+		})
+	}
+}
+
+var _ = sqlx.Named
