@@ -123,7 +123,7 @@ type Dimension struct {
 func Default() *Config {
 	return &Config{
 		Databases: Databases{
-			CRM: &DB{Driver: "postgres", DSNEnv: "TANDEM_CRM_DSN"},
+			CRM: &DB{}, // filled by defaultDB: dsn_env TANDEM_CRM_DSN unless a dsn_file is given
 		},
 		SLA: SLA{ClockStart: "mql", Target: time.Hour, TouchKinds: []string{"call", "email", "meeting"}, WaitingMaxAge: 30 * 24 * time.Hour},
 		Targets: Targets{

@@ -46,16 +46,18 @@ act AS (
   SELECT a.id, a.lead_id, lower(COALESCE(NULLIF(TRIM(a.kind), ''), 'unknown')) AS kind, a.occurred_at
   FROM sales_activities a JOIN ld ON ld.id = a.lead_id
   WHERE a.occurred_at >= ld.created_at),
+oppagg AS (
+  SELECT lead_id, true AS has_opp, bool_or(is_won) AS has_won, bool_or(is_closed AND NOT is_won) AS has_lost,
+         bool_or(NOT is_closed) AS has_open
+  FROM opp GROUP BY lead_id),
+ft AS (
+  SELECT a.lead_id, MIN(a.occurred_at) AS first_touch FROM act a JOIN ld ON ld.id = a.lead_id
+  WHERE a.kind IN ('call', 'email', 'meeting') AND a.occurred_at >= ld.mql_at GROUP BY a.lead_id),
 ls AS (
-  SELECT ld.*,
-    (SELECT MIN(a.occurred_at) FROM act a WHERE a.lead_id = ld.id AND a.kind IN ('call', 'email', 'meeting')
-       AND a.occurred_at >= ld.mql_at) AS first_touch,
-    EXISTS (SELECT 1 FROM opp WHERE opp.lead_id = ld.id) AS has_opp,
-    EXISTS (SELECT 1 FROM opp WHERE opp.lead_id = ld.id AND opp.is_won) AS has_won,
-    EXISTS (SELECT 1 FROM opp WHERE opp.lead_id = ld.id AND opp.is_closed AND NOT opp.is_won) AS has_lost,
-    EXISTS (SELECT 1 FROM opp WHERE opp.lead_id = ld.id AND NOT opp.is_closed) AS has_open,
-    (SELECT stage FROM status_map sm WHERE sm.status = ld.status) AS mapped
-  FROM ld),
+  SELECT ld.*, ft.first_touch, COALESCE(oa.has_opp, false) AS has_opp, COALESCE(oa.has_won, false) AS has_won,
+         COALESCE(oa.has_lost, false) AS has_lost, COALESCE(oa.has_open, false) AS has_open, sm.stage AS mapped
+  FROM ld LEFT JOIN ft ON ft.lead_id = ld.id LEFT JOIN oppagg oa ON oa.lead_id = ld.id
+  LEFT JOIN status_map sm ON sm.status = ld.status),
 fu AS (
   SELECT ls.*, EXTRACT(EPOCH FROM first_touch - mql_at) AS latency,
          GREATEST(EXTRACT(EPOCH FROM $1::timestamptz - mql_at), 0) AS age
