@@ -33,11 +33,11 @@ func TestMain(m *testing.M) {
 // world is a CRM and a campaign database, each in its own fresh PostgreSQL database, with demo
 // data and an exporter configured for them.
 type world struct {
-	t              *testing.T
-	crm, camp      *sqlx.DB
+	t               *testing.T
+	crm, camp       *sqlx.DB
 	crmURL, campURL string
-	now            time.Time
-	cfg            *config.Config
+	now             time.Time
+	cfg             *config.Config
 }
 
 const testConfig = `

@@ -22,7 +22,7 @@ func TestCountersNeverDecrease(t *testing.T) {
 	before := series(t, e.Registry, published)
 
 	var victim struct {
-		ID                             int64
+		ID                            int64
 		Source, Region, Segment, Team string
 	}
 	if err := w.crm.Get(&victim, `SELECT l.id, l.source, l.region, l.segment, o.sales_team AS team FROM leads l JOIN owners o ON o.id = l.owner_id
