@@ -134,3 +134,25 @@ func (s *Snapshot) SortedProblems() []Problem {
 	})
 	return out
 }
+
+// Check documents one data-quality check: which query finds it and what happens to the row.
+type Check struct {
+	Name, Query, Effect string
+}
+
+// Checks lists every data-quality check, for docs/metrics.md.
+var Checks = []Check{
+	{"null_required", "any", "A required column is NULL: the row is skipped."},
+	{"bad_value", "any", "A value of the wrong type or format (a timestamp that does not parse, text in an amount): the row is skipped."},
+	{CheckDuplicateID, "any", "A second row with an id already read in this poll: skipped."},
+	{CheckNullSource, "leads", "A lead without a source: counted, with source=\"unknown\"."},
+	{CheckUnknownOwner, "leads", "A lead whose owner_id is not in the owners query: counted, with sales_team=\"unknown\"."},
+	{CheckUnknownStatus, "leads", "A lead without opportunities whose status is not in funnel.status_map: counted everywhere except tandem_leads."},
+	{CheckActivityUnknownLead, "activities", "A sales activity for a lead that does not exist: skipped."},
+	{CheckActivityBeforeLead, "activities", "A sales activity dated before its lead was created: skipped."},
+	{CheckOpportunityNoLead, "opportunities", "An opportunity without a known lead: counted, with every dimension \"unknown\", and in no lead's funnel stage."},
+	{CheckCurrencyWithoutRate, "opportunities, campaigns, campaign_stats", "An amount in a currency with no rate in targets.currency_rates: skipped."},
+	{CheckWonWithoutCloseTime, "opportunities", "A won opportunity without closed_at: counted as won, but in no fiscal period's revenue."},
+	{CheckStatUnknownCampaign, "campaign_stats", "Daily stats of a campaign that does not exist: skipped."},
+	{CheckTouchpointUnknownCampaign, "touchpoints", "A touchpoint of a campaign id that does not exist: counted with channel=\"unknown\"."},
+}
