@@ -72,13 +72,19 @@ func newWorld(t *testing.T, seed uint64, leads int, extraConfig string) *world {
 		demo.Options{Seed: seed, Leads: leads, Now: w.now, Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}
+	w.cfg = reparse(t, w, testConfig+extraConfig)
+	return w
+}
+
+// reparse loads another configuration text for the world's databases.
+func reparse(t *testing.T, w *world, yml string) *config.Config {
+	t.Helper()
 	env := map[string]string{"CRM": w.crmURL, "CAMPAIGNS": w.campURL}
-	cfg, err := config.Parse([]byte(testConfig+extraConfig), "test.yml", func(k string) string { return env[k] })
+	cfg, err := config.Parse([]byte(yml), "test.yml", func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.cfg = cfg
-	return w
+	return cfg
 }
 
 func (w *world) exporter() *exporter.Exporter {

@@ -2,6 +2,7 @@ package source
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -125,12 +126,28 @@ func (r *record) int64(i int) int64 {
 			return int64(v)
 		}
 	case string:
-		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+		v = strings.TrimSpace(v)
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return n
+		}
+		if name := r.q.Columns[i].Name; name == "id" || strings.HasSuffix(name, "_id") {
+			if v == "" {
+				return 0
+			}
+			return textID(v)
 		}
 	}
 	r.fail(CheckBadValue, i, fmt.Errorf("not an integer: %v", r.value(i)))
 	return 0
+}
+
+// textID maps a text id (Salesforce's 18-character ids, UUIDs) to a negative 64-bit number, so it
+// never equals a numeric id. Ids only join rows within one poll, so a stable hash is enough; a
+// collision, astronomically unlikely at CRM sizes, would show as a duplicate_id data-quality row.
+func textID(s string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(s)) //nolint:errcheck // never fails
+	return int64(h.Sum64() | 1<<63)
 }
 
 func (r *record) string(i int) string {
