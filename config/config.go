@@ -383,7 +383,7 @@ func (c *Config) validateDB(v *validator, field string, db source.Database, d *D
 	case d.DSNEnv != "" && d.DSNFile != "":
 		v.fail(field+".dsn_file", "set dsn_env or dsn_file, not both")
 	case d.DSNFile != "":
-		b, err := os.ReadFile(d.DSNFile)
+		b, err := readSmall(d.DSNFile)
 		if err != nil {
 			v.fail(field+".dsn_file", "cannot read the DSN file: %v", err)
 		} else if s := strings.TrimSpace(string(b)); s == "" {
@@ -459,3 +459,21 @@ func (s Secret) GoString() string        { return "<secret>" }
 
 // Reveal returns the secret for the one place that needs it: opening the connection.
 func (s Secret) Reveal() string { return string(s) }
+
+// readSmall reads at most 64 KiB: a DSN file is a line, and a mistaken path such as /dev/zero
+// must not hang or exhaust memory at start-up.
+func readSmall(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 64<<10 {
+		return nil, fmt.Errorf("%s is larger than 64 KiB: not a DSN", path)
+	}
+	return b, nil
+}

@@ -1,0 +1,43 @@
+# Tandem — build, test and run. `make test` is what CI runs (.ci/run).
+GO        ?= go
+BIN       ?= bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w \
+	-X github.com/prometheus/common/version.Version=$(VERSION) \
+	-X github.com/prometheus/common/version.Revision=$(REVISION) \
+	-X github.com/prometheus/common/version.Branch=main
+FUZZTIME  ?= 2m
+
+.PHONY: all build test test-short lint generate fuzz demo clean
+
+all: lint test build
+
+# Static binaries (CGO off: the SQLite driver is pure Go).
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+# Every test: unit, the differential test against PostgreSQL, the binaries end to end, promtool.
+# Needs PostgreSQL (127.0.0.1:5432, a TANDEM_TEST_DATABASE_URL, or local binaries for a throwaway
+# cluster) and promtool on PATH; .ci/run installs both.
+test:
+	$(GO) vet ./...
+	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
+	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./config
+
+test-short:
+	$(GO) test -count=1 ./funnel/... ./fiscal/... ./money/... ./config/... ./tally/... ./internal/docs/...
+
+generate:
+	$(GO) generate ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
+
+# The embedded demo: SQLite, demo data, live traffic, /metrics on :9866.
+demo:
+	$(GO) run ./cmd/tandem-exporter --demo
+
+clean:
+	rm -rf $(BIN)
