@@ -80,7 +80,9 @@ func TestBadConfigStopsAtStartup(t *testing.T) {
 
 // withPassword gives the test database URL a password, so the test can check it never leaks
 // (trust authentication ignores it).
-func withPassword(u string) string { return strings.Replace(u, "postgres@", "postgres:Sup3rSecretPw@", 1) }
+func withPassword(u string) string {
+	return strings.Replace(u, "postgres@", "postgres:Sup3rSecretPw@", 1)
+}
 
 func TestServeCheckAndShutdown(t *testing.T) {
 	bin := build(t)
