@@ -60,6 +60,7 @@ func (h *healthCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(metrics.LastSuccessfulPoll, float64(health.LastSuccess.UnixNano())/1e9, name)
 		}
 		gauge(metrics.PollDuration, health.LastDuration.Seconds(), name)
+		gauge(metrics.PollInterval, h.cfg.DB(db).PollInterval.Seconds(), name)
 		counter(metrics.Polls, float64(health.Polls), name)
 		counter(metrics.PollFailures, float64(health.Failures), name)
 		for _, q := range source.QueriesFor(db) {

@@ -20,6 +20,7 @@ import (
 	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/money"
+	"github.com/tandem-oss/tandem/sla"
 	"github.com/tandem-oss/tandem/source"
 )
 
@@ -38,6 +39,7 @@ type Config struct {
 	Rates     map[string]money.Rate   `yaml:"-"`
 	Revenue   map[string]money.Cents  `yaml:"-"` // target per fiscal period name
 	TouchKind map[string]bool         `yaml:"-"`
+	Calendars *sla.Calendars          `yaml:"-"` // nil: the SLA clock is calendar time
 	Calendar  fiscal.Calendar         `yaml:"-"`
 	Dims      []Dimension             `yaml:"-"` // enabled lead dimensions, in label order
 	Caps      map[string]int          `yaml:"-"` // max values per label name
@@ -83,6 +85,33 @@ type SLA struct {
 	Target        time.Duration `yaml:"target"`
 	TouchKinds    []string      `yaml:"touch_kinds"`     // activity kinds that count as follow-up
 	WaitingMaxAge time.Duration `yaml:"waiting_max_age"` // older untouched leads count as abandoned, not waiting; 0: no limit
+	// BusinessHours makes the SLA clock count business time in the owner's region; absent, the SLA
+	// clock is calendar time.
+	BusinessHours *BusinessHours `yaml:"business_hours"`
+	// Attempts is the optional second rule: at least Count qualifying touches within Within of the
+	// clock start.
+	Attempts *Attempts `yaml:"attempts"`
+}
+
+// BusinessHours are the calendars of the SLA clock: a default and per-region overrides, chosen
+// by the region of the lead's owner.
+type BusinessHours struct {
+	Default *Hours           `yaml:"default"`
+	Regions map[string]Hours `yaml:"regions"`
+}
+
+// Hours is one region's business calendar.
+type Hours struct {
+	Timezone string   `yaml:"timezone"` // default UTC
+	Days     []string `yaml:"days"`     // default mon..fri
+	Hours    string   `yaml:"hours"`    // default 09:00-17:00
+	Holidays []string `yaml:"holidays"` // YYYY-MM-DD, in the calendar's time zone
+}
+
+// Attempts is the "N attempts within D" rule.
+type Attempts struct {
+	Count  int           `yaml:"count"`
+	Within time.Duration `yaml:"within"`
 }
 
 // Targets is the one shared revenue target and how money and time are counted.
@@ -287,6 +316,25 @@ func (c *Config) validate(v *validator, getenv func(string) string) {
 	if len(c.SLA.TouchKinds) == 0 {
 		v.fail("sla.touch_kinds", "must list at least one activity kind")
 	}
+	if bh := c.SLA.BusinessHours; bh != nil {
+		c.Calendars = &sla.Calendars{Regions: map[string]*sla.Calendar{}}
+		if bh.Default == nil {
+			v.fail("sla.business_hours.default", "is required when business_hours is set: it is the calendar of regions without their own")
+		} else {
+			c.Calendars.Default = calendar(v, "sla.business_hours.default", *bh.Default)
+		}
+		for region, h := range bh.Regions {
+			c.Calendars.Regions[strings.ToLower(strings.TrimSpace(region))] = calendar(v, "sla.business_hours.regions."+region, h)
+		}
+	}
+	if a := c.SLA.Attempts; a != nil {
+		if a.Count < 1 {
+			v.fail("sla.attempts.count", "must be at least 1, not %d", a.Count)
+		}
+		if a.Within <= 0 {
+			v.fail("sla.attempts.within", "must be a positive duration such as 72h, not %s", a.Within)
+		}
+	}
 	c.TouchKind = map[string]bool{}
 	for _, k := range c.SLA.TouchKinds {
 		c.TouchKind[strings.ToLower(strings.TrimSpace(k))] = true
@@ -350,6 +398,47 @@ func (c *Config) validate(v *validator, getenv func(string) string) {
 			c.Dims = append(c.Dims, Dimension{Name: l.name, MaxValues: l.l.MaxValues})
 		}
 	}
+}
+
+func calendar(v *validator, field string, h Hours) *sla.Calendar {
+	cal := &sla.Calendar{Location: time.UTC, Holidays: map[sla.Date]bool{}}
+	if h.Timezone != "" {
+		loc, err := time.LoadLocation(h.Timezone)
+		if err != nil {
+			v.fail(field+".timezone", "unknown time zone %q", h.Timezone)
+		} else {
+			cal.Location = loc
+		}
+	}
+	days := h.Days
+	if len(days) == 0 {
+		days = []string{"mon", "tue", "wed", "thu", "fri"}
+	}
+	for _, d := range days {
+		wd, err := sla.ParseWeekday(d)
+		if err != nil {
+			v.fail(field+".days", "%v", err)
+			continue
+		}
+		cal.Days[wd] = true
+	}
+	hours := h.Hours
+	if hours == "" {
+		hours = "09:00-17:00"
+	}
+	var err error
+	if cal.Open, cal.Close, err = sla.ParseHours(hours); err != nil {
+		v.fail(field+".hours", "%v", err)
+	}
+	for _, hd := range h.Holidays {
+		d, err := sla.ParseDate(hd)
+		if err != nil {
+			v.fail(field+".holidays", "%v", err)
+			continue
+		}
+		cal.Holidays[d] = true
+	}
+	return cal
 }
 
 func (c *Config) validateDB(v *validator, field string, db source.Database, d *DB, getenv func(string) string) {

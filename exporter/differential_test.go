@@ -31,7 +31,7 @@ ld AS (
          COALESCE(NULLIF(TRIM(l.source), ''), 'unknown') AS source,
          COALESCE(NULLIF(TRIM(l.region), ''), 'unknown') AS region,
          COALESCE(NULLIF(TRIM(l.segment), ''), 'unknown') AS segment,
-         COALESCE(NULLIF(TRIM(o.sales_team), ''), 'unknown') AS sales_team
+         COALESCE(NULLIF(TRIM(o.sales_team), ''), 'unknown') AS sales_team, o.region AS owner_region
   FROM leads l LEFT JOIN owners o ON o.id = l.owner_id),
 opp AS (
   SELECT op.id, op.lead_id, round(op.amount * r.rate, 2) AS amount,
@@ -51,16 +51,20 @@ oppagg AS (
          bool_or(NOT is_closed) AS has_open
   FROM opp GROUP BY lead_id),
 ft AS (
-  SELECT a.lead_id, MIN(a.occurred_at) AS first_touch FROM act a JOIN ld ON ld.id = a.lead_id
-  WHERE a.kind IN ('call', 'email', 'meeting') AND a.occurred_at >= ld.mql_at GROUP BY a.lead_id),
+  SELECT a.lead_id, MIN(a.occurred_at) FILTER (WHERE a.occurred_at >= ld.mql_at) AS first_touch,
+         MIN(a.occurred_at) AS first_any,
+         count(*) FILTER (WHERE a.occurred_at >= ld.mql_at AND a.occurred_at <= ld.mql_at + interval '72 hours') AS attempts
+  FROM act a JOIN ld ON ld.id = a.lead_id
+  WHERE a.kind IN ('call', 'email', 'meeting') GROUP BY a.lead_id),
 ls AS (
-  SELECT ld.*, ft.first_touch, COALESCE(oa.has_opp, false) AS has_opp, COALESCE(oa.has_won, false) AS has_won,
+  SELECT ld.*, ft.first_touch, ft.first_any, COALESCE(ft.attempts, 0) AS attempts, COALESCE(oa.has_opp, false) AS has_opp, COALESCE(oa.has_won, false) AS has_won,
          COALESCE(oa.has_lost, false) AS has_lost, COALESCE(oa.has_open, false) AS has_open, sm.stage AS mapped
   FROM ld LEFT JOIN ft ON ft.lead_id = ld.id LEFT JOIN oppagg oa ON oa.lead_id = ld.id
   LEFT JOIN status_map sm ON sm.status = ld.status),
 fu AS (
-  SELECT ls.*, EXTRACT(EPOCH FROM first_touch - mql_at) AS latency,
-         GREATEST(EXTRACT(EPOCH FROM $1::timestamptz - mql_at), 0) AS age
+  SELECT ls.*, tandem_bt(mql_at, first_touch, owner_region) AS latency,
+         tandem_bt(mql_at, $1::timestamptz, owner_region) AS age,
+         EXTRACT(EPOCH FROM $1::timestamptz - mql_at) AS calendar_age
   FROM ls WHERE mql_at IS NOT NULL),
 waiting AS (
   SELECT * FROM fu WHERE first_touch IS NULL AND disqualified_at IS NULL AND NOT has_opp
@@ -110,9 +114,18 @@ var crmExpectations = []struct{ metric, query string }{
 	{metrics.FollowupWithinSLA, `SELECT ` + dims + `, count(*) AS value FROM fu WHERE latency <= 3600 GROUP BY ` + dims},
 	{metrics.FollowupOverSLA, `SELECT ` + dims + `, count(*) AS value FROM fu WHERE latency > 3600 GROUP BY ` + dims},
 	{metrics.FollowupWaiting, `SELECT CASE WHEN age > 3600 THEN 'over' ELSE 'within' END AS sla_status, ` + dims + `, count(*) AS value
-		FROM waiting WHERE age <= 30 * 86400 GROUP BY 1, ` + dims},
-	{metrics.FollowupOldestWait, `SELECT ` + dims + `, max(age) AS value FROM waiting WHERE age <= 30 * 86400 GROUP BY ` + dims},
-	{metrics.FollowupAbandoned, `SELECT ` + dims + `, count(*) AS value FROM waiting WHERE age > 30 * 86400 GROUP BY ` + dims},
+		FROM waiting WHERE calendar_age <= 30 * 86400 GROUP BY 1, ` + dims},
+	{metrics.FollowupOldestWait, `SELECT ` + dims + `, max(age) AS value FROM waiting WHERE calendar_age <= 30 * 86400 GROUP BY ` + dims},
+	{metrics.FollowupAbandoned, `SELECT ` + dims + `, count(*) AS value FROM waiting WHERE calendar_age > 30 * 86400 GROUP BY ` + dims},
+	{metrics.SpeedToLead + "_bucket", `SELECT le, ` + dims + `, count(*) FILTER (WHERE EXTRACT(EPOCH FROM first_any - created_at) <= bound) AS value
+		FROM ls CROSS JOIN (VALUES ('60', 60), ('300', 300), ('900', 900), ('1800', 1800), ('3600', 3600), ('7200', 7200),
+		  ('14400', 14400), ('28800', 28800), ('86400', 86400), ('172800', 172800), ('604800', 604800),
+		  ('+Inf', 'Infinity'::float8)) b(le, bound)
+		WHERE first_any IS NOT NULL GROUP BY le, ` + dims},
+	{metrics.SpeedToLead + "_sum", `SELECT ` + dims + `, sum(EXTRACT(EPOCH FROM first_any - created_at)) AS value FROM ls WHERE first_any IS NOT NULL GROUP BY ` + dims},
+	{metrics.SpeedToLead + "_count", `SELECT ` + dims + `, count(*) AS value FROM ls WHERE first_any IS NOT NULL GROUP BY ` + dims},
+	{metrics.AttemptsMet, `SELECT ` + dims + `, count(*) AS value FROM fu WHERE attempts >= 2 GROUP BY ` + dims},
+	{metrics.AttemptsMissed, `SELECT ` + dims + `, count(*) AS value FROM fu WHERE attempts < 2 AND $1::timestamptz >= mql_at + interval '72 hours' GROUP BY ` + dims},
 	{metrics.SLATarget, `SELECT 3600 AS value`},
 	{metrics.RevenueWon, `SELECT p.fiscal_period, COALESCE(sum(o.amount) FILTER (WHERE o.is_won AND o.closed_at >= p.start_at AND o.closed_at < p.end_at), 0) AS value
 		FROM periods p CROSS JOIN opp o GROUP BY p.fiscal_period`},
@@ -218,10 +231,33 @@ func (w *world) randomChanges(seed uint64, steps int) {
 	}
 }
 
+// The SLA part of the test configuration: the attempts rule on, calendar time.
+const slaAttempts = `
+sla:
+  attempts: {count: 2, within: 72h}
+`
+
+// Business hours in three regions, with holidays and a six-day week; the SQL twin is in
+// businessHoursSQL.
+const slaBusinessHours = `
+sla:
+  attempts: {count: 2, within: 72h}
+  business_hours:
+    default: {timezone: America/New_York, hours: "09:00-17:00", holidays: ["2026-11-26", "2026-07-03"]}
+    regions:
+      emea: {timezone: Europe/Berlin, days: [mon, tue, wed, thu, fri], hours: "08:30-17:30", holidays: ["2026-10-03", "2026-12-25"]}
+      apac: {timezone: Asia/Tokyo, days: [mon, tue, wed, thu, fri, sat], hours: "10:00-19:00"}
+`
+
+const businessHoursSQL = `INSERT INTO bh_cal VALUES
+  ('*', 'America/New_York', '09:00', '17:00', '{1,2,3,4,5}', '{2026-11-26,2026-07-03}'),
+  ('emea', 'Europe/Berlin', '08:30', '17:30', '{1,2,3,4,5}', '{2026-10-03,2026-12-25}'),
+  ('apac', 'Asia/Tokyo', '10:00', '19:00', '{1,2,3,4,5,6}', '{}')`
+
 func TestDifferential(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
-			w := newWorld(t, seed, 2500, "")
+			w := newWorld(t, seed, 2500, slaAttempts)
 			e := w.exporter()
 			poll(t, e)
 			compare(t, "after load", series(t, e.Registry, published), w.expected())
@@ -256,6 +292,24 @@ func TestDifferential(t *testing.T) {
 					t.Errorf("%s = %v", k, v)
 				}
 			}
+		})
+	}
+}
+
+// With business hours the SLA clock, waits and breaches follow each owner region's calendar.
+func TestDifferentialBusinessHours(t *testing.T) {
+	for _, seed := range []uint64{4, 5} {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			w := newWorld(t, seed, 2000, slaBusinessHours)
+			if _, err := w.crm.Exec(businessHoursSQL); err != nil {
+				t.Fatal(err)
+			}
+			e := w.exporter()
+			poll(t, e)
+			compare(t, "after load", series(t, e.Registry, published), w.expected())
+			w.randomChanges(seed*100, 20)
+			poll(t, e)
+			compare(t, "after changes", series(t, e.Registry, published), w.expected())
 		})
 	}
 }

@@ -72,9 +72,32 @@ func newWorld(t *testing.T, seed uint64, leads int, extraConfig string) *world {
 		demo.Options{Seed: seed, Leads: leads, Now: w.now, Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := w.crm.Exec(businessTimeFunction); err != nil {
+		t.Fatal(err)
+	}
 	w.cfg = reparse(t, w, testConfig+extraConfig)
 	return w
 }
+
+// businessTimeFunction is the tests' independent business-time clock: seconds of [s, e) inside
+// the opening hours of the owner region's calendar in bh_cal (row '*' is the default), day by
+// local day; calendar time when bh_cal is empty.
+const businessTimeFunction = `
+CREATE TABLE bh_cal (region text PRIMARY KEY, tz text, open_t time, close_t time, days int[], holidays date[]);
+CREATE FUNCTION tandem_bt(s timestamptz, e timestamptz, reg text) RETURNS numeric LANGUAGE sql STABLE AS $$
+  SELECT CASE
+    WHEN s IS NULL OR e IS NULL THEN NULL
+    WHEN e <= s THEN 0
+    WHEN NOT EXISTS (SELECT 1 FROM bh_cal) THEN EXTRACT(EPOCH FROM e - s)
+    ELSE COALESCE((
+      SELECT sum(GREATEST(0, EXTRACT(EPOCH FROM LEAST(e, (g.day::date + c.close_t) AT TIME ZONE c.tz)
+                                             - GREATEST(s, (g.day::date + c.open_t) AT TIME ZONE c.tz))))
+      FROM bh_cal c
+      CROSS JOIN LATERAL generate_series((s AT TIME ZONE c.tz)::date, (e AT TIME ZONE c.tz)::date, interval '1 day') AS g(day)
+      WHERE c.region = COALESCE((SELECT region FROM bh_cal WHERE region = lower(trim(reg))), '*')
+        AND EXTRACT(ISODOW FROM g.day) = ANY (c.days) AND NOT (g.day::date = ANY (c.holidays))), 0)
+  END
+$$;`
 
 // reparse loads another configuration text for the world's databases.
 func reparse(t *testing.T, w *world, yml string) *config.Config {

@@ -78,6 +78,10 @@ const (
 	OpportunitiesOpenAmt    = "tandem_opportunities_open_amount"
 	SalesTouches            = "tandem_sales_touches_total"
 	FollowupLatency         = "tandem_followup_latency_seconds"
+	SpeedToLead             = "tandem_speed_to_lead_seconds"
+	AttemptsMet             = "tandem_followup_attempts_met_total"
+	AttemptsMissed          = "tandem_followup_attempts_missed_total"
+	PollInterval            = "tandem_poll_interval_seconds"
 	FollowupWithinSLA       = "tandem_followup_within_sla_total"
 	FollowupOverSLA         = "tandem_followup_over_sla_total"
 	FollowupWaiting         = "tandem_followup_waiting_leads"
@@ -123,11 +127,14 @@ var CRM = []Def{
 	{OpportunitiesOpen, Gauge, []string{LabelOpportunityStage}, true, "opportunities", "Open opportunities by the CRM's pipeline stage."},
 	{OpportunitiesOpenAmt, Gauge, []string{LabelOpportunityStage}, true, "currency", "Amount of open opportunities by pipeline stage, in the reporting currency."},
 	{SalesTouches, Counter, []string{LabelKind}, true, "activities", "Sales activities (calls, e-mails, meetings) on known leads, by kind."},
-	{FollowupLatency, Histogram, nil, true, "seconds", "Follow-up latency: SLA clock start to the first qualifying sales touch at or after it, one observation per followed-up lead."},
-	{FollowupWithinSLA, Counter, nil, true, "leads", "Leads whose first qualifying touch came within the SLA target."},
-	{FollowupOverSLA, Counter, nil, true, "leads", "Leads whose first qualifying touch came after the SLA target."},
-	{FollowupWaiting, Gauge, []string{LabelSLAStatus}, true, "leads", "Leads waiting for a first qualifying touch now (clock started, not terminal), within or over the SLA target."},
-	{FollowupOldestWait, Gauge, nil, true, "seconds", "Age of the oldest lead waiting for a first qualifying touch, measured from its SLA clock start."},
+	{FollowupLatency, Histogram, nil, true, "seconds", "SLA time: SLA clock start to the first qualifying sales touch at or after it, in business hours of the owner's region when sla.business_hours is set; one observation per followed-up lead."},
+	{SpeedToLead, Histogram, nil, true, "seconds", "Speed to lead: lead created to its first qualifying sales touch, in calendar time (routing delays included); one observation per touched lead."},
+	{FollowupWithinSLA, Counter, nil, true, "leads", "Leads whose first qualifying touch came within the SLA target (SLA time)."},
+	{FollowupOverSLA, Counter, nil, true, "leads", "Leads whose first qualifying touch came after the SLA target (SLA time)."},
+	{AttemptsMet, Counter, nil, true, "leads", "Leads that got at least sla.attempts.count qualifying touches within sla.attempts.within of the clock start (only with sla.attempts)."},
+	{AttemptsMissed, Counter, nil, true, "leads", "Leads whose sla.attempts.within window closed with fewer touches than sla.attempts.count (only with sla.attempts)."},
+	{FollowupWaiting, Gauge, []string{LabelSLAStatus}, true, "leads", "Leads waiting for a first qualifying touch now (clock started, not terminal), within or over the SLA target in SLA time."},
+	{FollowupOldestWait, Gauge, nil, true, "seconds", "SLA time waited so far by the oldest lead still waiting for a first qualifying touch."},
 	{FollowupAbandoned, Gauge, nil, true, "leads", "Untouched leads whose clock started longer ago than sla.waiting_max_age: no longer counted as waiting."},
 	{SLATarget, Gauge, nil, false, "seconds", "The configured follow-up SLA target."},
 	{RevenueWon, Gauge, []string{LabelFiscalPeriod}, false, "currency", "Revenue won in the current fiscal period to date (opportunities closed won in the period), in the reporting currency."},
@@ -153,6 +160,7 @@ var Health = []Def{
 	{Up, Gauge, []string{LabelDatabase}, false, "bool", "1 if the last poll of the database succeeded, else 0."},
 	{LastSuccessfulPoll, Gauge, []string{LabelDatabase}, false, "seconds", "Unix time of the last successful poll; data age = time() - this."},
 	{PollDuration, Gauge, []string{LabelDatabase}, false, "seconds", "Duration of the last poll."},
+	{PollInterval, Gauge, []string{LabelDatabase}, false, "seconds", "The configured poll interval: data is stale when time() - last successful poll exceeds a few of these."},
 	{Polls, Counter, []string{LabelDatabase}, false, "polls", "Polls started."},
 	{PollFailures, Counter, []string{LabelDatabase}, false, "polls", "Polls that failed; the previous values stay published."},
 	{QueryErrors, Counter, []string{LabelDatabase, LabelQuery}, false, "errors", "Queries that failed."},

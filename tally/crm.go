@@ -9,6 +9,7 @@ import (
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/money"
+	"github.com/tandem-oss/tandem/sla"
 	"github.com/tandem-oss/tandem/source"
 )
 
@@ -34,6 +35,9 @@ type lead struct {
 	reason     string
 	status     string
 	firstTouch time.Time // first qualifying touch at or after the clock start
+	firstAny   time.Time // first qualifying touch at or after creation (speed to lead)
+	attempts   int       // qualifying touches within sla.attempts.within of the clock start
+	cal        *sla.Calendar
 	touches    map[string]int64
 	opps       int
 	won, lost  int
@@ -124,6 +128,7 @@ func (c *CRM) Lead(l source.Lead) {
 	c.leads[l.ID] = &lead{
 		raw: raw, created: l.CreatedAt, mql: l.MQLAt, sql: l.SQLAt, disq: l.DisqualifiedAt,
 		reason: clean(l.DisqualifiedReason), status: l.Status,
+		cal: c.cfg.Calendars.For(owner.Region), // the owner's region decides the business hours
 	}
 }
 
@@ -164,12 +169,18 @@ func (c *CRM) Activity(a source.Activity) {
 	if !c.cfg.TouchKind[kind] {
 		return
 	}
+	if l.firstAny.IsZero() || a.OccurredAt.Before(l.firstAny) {
+		l.firstAny = a.OccurredAt
+	}
 	start := c.clockStart(l)
 	if start.IsZero() || a.OccurredAt.Before(start) {
 		return // a touch before the clock starts is not follow-up
 	}
 	if l.firstTouch.IsZero() || a.OccurredAt.Before(l.firstTouch) {
 		l.firstTouch = a.OccurredAt
+	}
+	if at := c.cfg.SLA.Attempts; at != nil && !a.OccurredAt.After(start.Add(at.Within)) {
+		l.attempts++
 	}
 }
 
@@ -281,11 +292,22 @@ func (c *CRM) Finish() *Snapshot {
 			s.add(metrics.SalesTouches, n, with(c.folder.Value(metrics.LabelKind, kind))...)
 		}
 
+		if !l.firstAny.IsZero() {
+			s.observe(metrics.SpeedToLead, l.firstAny.Sub(l.created).Seconds(), dims...)
+		}
 		start := c.clockStart(l)
+		if at := c.cfg.SLA.Attempts; at != nil && !start.IsZero() {
+			switch {
+			case l.attempts >= at.Count:
+				s.add(metrics.AttemptsMet, 1, dims...)
+			case !c.now.Before(start.Add(at.Within)):
+				s.add(metrics.AttemptsMissed, 1, dims...)
+			}
+		}
 		switch {
 		case start.IsZero():
 		case !l.firstTouch.IsZero():
-			latency := l.firstTouch.Sub(start)
+			latency := l.cal.Between(start, l.firstTouch)
 			s.observe(metrics.FollowupLatency, latency.Seconds(), dims...)
 			if latency <= target {
 				s.add(metrics.FollowupWithinSLA, 1, dims...)
@@ -293,20 +315,17 @@ func (c *CRM) Finish() *Snapshot {
 				s.add(metrics.FollowupOverSLA, 1, dims...)
 			}
 		case c.waiting(l):
-			age := c.now.Sub(start)
-			if age < 0 {
-				age = 0
-			}
-			if limit := c.cfg.SLA.WaitingMaxAge; limit > 0 && age > limit {
+			if limit := c.cfg.SLA.WaitingMaxAge; limit > 0 && c.now.Sub(start) > limit {
 				s.add(metrics.FollowupAbandoned, 1, dims...)
 				break
 			}
+			wait := l.cal.Between(start, c.now) // SLA time; zero for a clock start in the future
 			status := metrics.SLAWithin
-			if age > target {
+			if wait > target {
 				status = metrics.SLAOver
 			}
 			s.add(metrics.FollowupWaiting, 1, with(status)...)
-			s.max(metrics.FollowupOldestWait, age.Seconds(), dims...)
+			s.max(metrics.FollowupOldestWait, wait.Seconds(), dims...)
 		}
 	}
 

@@ -288,3 +288,78 @@ func TestGuard(t *testing.T) {
 		t.Errorf("vanished series: %+v", x)
 	}
 }
+
+func TestBusinessHoursByOwnerRegion(t *testing.T) {
+	cfg := testConfig(t, `sla:
+  business_hours:
+    default: {timezone: UTC, hours: "09:00-17:00"}
+    regions:
+      emea: {timezone: Europe/Berlin, hours: "08:00-16:00", holidays: ["2026-03-09"]}
+`)
+	fri := time.Date(2026, 3, 6, 18, 0, 0, 0, time.UTC) // a Friday
+	run := func(ownerRegion string, mql, touch, now time.Time) *Snapshot {
+		c := NewCRM(cfg, NewFolder(cfg.Caps), now)
+		c.Owner(source.Owner{ID: 1, SalesTeam: "t", Region: ownerRegion})
+		c.Lead(source.Lead{ID: 1, CreatedAt: mql.Add(-time.Hour), MQLAt: mql, Status: "MQL", OwnerID: 1})
+		if !touch.IsZero() {
+			c.Activity(source.Activity{ID: 1, LeadID: 1, Kind: "call", OccurredAt: touch})
+		}
+		return c.Finish()
+	}
+	sum := func(s *Snapshot, name string) float64 {
+		v := 0.0
+		for _, x := range s.Families[name].Series {
+			v += x.Sum
+		}
+		return v
+	}
+	// No calendar for "na": the default one. Friday 18:00 → Monday 09:30 is 30 business minutes.
+	s := run("na", fri, time.Date(2026, 3, 9, 9, 30, 0, 0, time.UTC), fri.Add(100*time.Hour))
+	if got := sum(s, metrics.FollowupLatency); got != 1800 || total(s, metrics.FollowupWithinSLA) != 1 {
+		t.Errorf("default calendar: SLA time %v, within %v", got, total(s, metrics.FollowupWithinSLA))
+	}
+	if got := sum(s, metrics.SpeedToLead); got != (time.Hour + 63*time.Hour + 30*time.Minute).Seconds() {
+		t.Errorf("speed to lead is calendar time from creation: got %v", got)
+	}
+	// emea: Berlin hours and Monday 9 March a holiday. Friday 15:00 Berlin → Tuesday 08:30 Berlin
+	// is 1h on Friday + 30 min on Tuesday.
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	mql := time.Date(2026, 3, 6, 15, 0, 0, 0, berlin)
+	s = run("EMEA", mql, time.Date(2026, 3, 10, 8, 30, 0, 0, berlin), mql.Add(200*time.Hour))
+	if got := sum(s, metrics.FollowupLatency); got != 5400 || total(s, metrics.FollowupOverSLA) != 1 {
+		t.Errorf("region calendar: SLA time %v, over %v", got, total(s, metrics.FollowupOverSLA))
+	}
+	// Waiting over the weekend: Friday 16:30 UTC, now Monday 09:10 UTC = 40 business minutes.
+	s = run("na", time.Date(2026, 3, 6, 16, 30, 0, 0, time.UTC), time.Time{}, time.Date(2026, 3, 9, 9, 10, 0, 0, time.UTC))
+	if total(s, metrics.FollowupWaiting, metrics.SLAWithin) != 1 || total(s, metrics.FollowupOldestWait) != 2400 {
+		t.Errorf("weekend wait: within %v, oldest %v", total(s, metrics.FollowupWaiting, metrics.SLAWithin), total(s, metrics.FollowupOldestWait))
+	}
+}
+
+func TestAttemptsRule(t *testing.T) {
+	cfg := testConfig(t, "sla: {attempts: {count: 2, within: 72h}}")
+	lead := source.Lead{CreatedAt: t0, MQLAt: t0, Status: "Working"}
+	call := func(d time.Duration) source.Activity { return source.Activity{Kind: "call", OccurredAt: at(d)} }
+	cases := []struct {
+		name        string
+		acts        []source.Activity
+		now         time.Time
+		met, missed float64
+	}{
+		{"two touches inside the window", []source.Activity{call(time.Hour), call(50 * time.Hour)}, at(60 * time.Hour), 1, 0},
+		{"second touch too late", []source.Activity{call(time.Hour), call(80 * time.Hour)}, at(90 * time.Hour), 0, 1},
+		{"window still open", []source.Activity{call(time.Hour)}, at(10 * time.Hour), 0, 0},
+		{"window closed with no touch", nil, at(73 * time.Hour), 0, 1},
+		{"touches before the clock do not count", []source.Activity{{Kind: "call", OccurredAt: t0.Add(-time.Minute)}, call(time.Hour)}, at(73 * time.Hour), 0, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			lead := lead
+			lead.CreatedAt = t0.Add(-time.Hour)
+			s := one(t, cfg, c.now, lead, c.acts, nil)
+			if total(s, metrics.AttemptsMet) != c.met || total(s, metrics.AttemptsMissed) != c.missed {
+				t.Fatalf("met %v missed %v, want %v %v", total(s, metrics.AttemptsMet), total(s, metrics.AttemptsMissed), c.met, c.missed)
+			}
+		})
+	}
+}
