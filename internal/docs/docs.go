@@ -82,12 +82,18 @@ CRM status through ` + "`funnel.status_map`" + `. Built-in status mapping (case 
 The SLA clock starts at the stage timestamp named by ` + "`sla.clock_start`" + ` (default: became MQL). The first
 qualifying touch is the earliest sales activity of a kind in ` + "`sla.touch_kinds`" + ` at or after the clock
 start (a touch before the clock starts is not follow-up; activities dated before the lead was created
-are skipped as bad data). Latency = first qualifying touch − clock start, in calendar time. Within the
-SLA means latency ≤ ` + "`sla.target`" + `.
+are skipped as bad data). **SLA time** = first qualifying touch − clock start, counted in the business
+hours of the lead owner's region when ` + "`sla.business_hours`" + ` is set (its ` + "`default`" + ` calendar for owners in
+regions without their own, and for unassigned leads), else in calendar time. Within the SLA means SLA
+time ≤ ` + "`sla.target`" + `. **Speed to lead** = first qualifying touch at or after creation − created, in
+calendar time.
+
+With ` + "`sla.attempts`" + ` (count N, within D): a lead *met* the rule once N qualifying touches fall in
+[clock start, clock start + D]; it *missed* it when clock start + D has passed with fewer.
 
 A lead is **waiting** when its clock has started, it has no qualifying touch, it is not disqualified,
-has no opportunity and its status is not terminal. Its wait is now − clock start; over the SLA when the
-wait exceeds the target. Waits longer than ` + "`sla.waiting_max_age`" + ` (default 30 days) count as abandoned,
+has no opportunity and its status is not terminal. Its wait is the SLA time from the clock start to
+now; over the SLA when the wait exceeds the target. Waits longer than ` + "`sla.waiting_max_age`" + ` (default 30 days) count as abandoned,
 not waiting, so years-old untouched leads do not page anyone.
 
 ## Shared target and fiscal periods

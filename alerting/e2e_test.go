@@ -1,0 +1,232 @@
+package alerting_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tandem-oss/tandem/alerting"
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/deploy/postgres"
+	"github.com/tandem-oss/tandem/exporter"
+	"github.com/tandem-oss/tandem/internal/promstack"
+	"github.com/tandem-oss/tandem/internal/testdb"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testdb.Stop()
+	os.Exit(code)
+}
+
+// webhook records what Alertmanager delivers, by path (= receiver).
+type webhook struct {
+	mu   sync.Mutex
+	msgs []delivery
+}
+
+type delivery struct {
+	Path   string
+	Status string
+	Alerts []struct {
+		Status string            `json:"status"`
+		Labels map[string]string `json:"labels"`
+	} `json:"alerts"`
+}
+
+func (w *webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	var d delivery
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &d); err == nil {
+		d.Path = r.URL.Path
+		w.mu.Lock()
+		w.msgs = append(w.msgs, d)
+		w.mu.Unlock()
+	}
+	rw.WriteHeader(http.StatusOK)
+}
+
+// find reports whether an alert with the given status and labels was delivered to path.
+func (w *webhook) find(path, status, alertname string, labels map[string]string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, d := range w.msgs {
+		if d.Path != path {
+			continue
+		}
+		for _, a := range d.Alerts {
+			if a.Status != status || a.Labels["alertname"] != alertname {
+				continue
+			}
+			ok := true
+			for k, v := range labels {
+				ok = ok && a.Labels[k] == v
+			}
+			if ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// alertmanagerConfig is the repository's Alertmanager configuration with the webhooks pointed at
+// the test receiver and the timers shortened.
+func alertmanagerConfig(t *testing.T, hook string) string {
+	raw, err := os.ReadFile("../deploy/alertmanager/alertmanager.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	route := cfg["route"].(map[string]any)
+	route["group_wait"], route["group_interval"] = "1s", "1s"
+	for _, r := range cfg["receivers"].([]any) {
+		rec := r.(map[string]any)
+		for _, wc := range rec["webhook_configs"].([]any) {
+			w := wc.(map[string]any)
+			w["url"] = hook + "/" + rec["name"].(string)
+		}
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// A lead waits past its SLA: the alert fires in Prometheus and reaches the sales receiver with
+// team=sales; once the lead is touched it resolves in both.
+func TestLeadWaitingAlertEndToEnd(t *testing.T) {
+	promstack.Binary(t, "prometheus")
+	promstack.Binary(t, "prometheus-alertmanager", "alertmanager")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// The CRM: one owner, one lead that qualified two hours ago and nobody has called.
+	url := testdb.New(t)
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := demo.ApplySchema(ctx, db, postgres.CRMSchema); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if _, err := db.Exec(`INSERT INTO owners (id, name, sales_team, region) VALUES (1, 'Ava Adler', 'na-inbound', 'na')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO leads (id, created_at, updated_at, source, region, segment, owner_id, status, mql_at)
+		VALUES (1, $1, $1, 'paid_search', 'na', 'smb', 1, 'MQL', $1)`, now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
+	// The exporter, polling every 2s, served over HTTP.
+	cfg, err := config.Parse([]byte("databases:\n  crm: {dsn_env: CRM, poll_interval: 2s, query_timeout: 2s}\n"), "e2e.yml",
+		func(string) string { return url })
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := exporter.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Close()
+	exp.Start(ctx)
+	target := httptest.NewServer(exp.Handler(10))
+	defer target.Close()
+
+	hook := &webhook{}
+	hookSrv := httptest.NewServer(hook)
+	defer hookSrv.Close()
+	am := promstack.Alertmanager(t, alertmanagerConfig(t, hookSrv.URL))
+
+	// The generated rules, with the waiting alert's "for" shortened for the test.
+	opts := alerting.Defaults()
+	opts.WaitingFor = "2s"
+	rules, err := alerting.YAML(alerting.Build(opts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := promstack.Prometheus(t, fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: [tandem.rules.yml]
+alerting:
+  alertmanagers: [{static_configs: [{targets: ['%s']}]}]
+scrape_configs:
+  - job_name: tandem
+    static_configs: [{targets: ['%s']}]
+`, strings.TrimPrefix(am.URL, "http://"), strings.TrimPrefix(target.URL, "http://")), map[string][]byte{"tandem.rules.yml": rules})
+
+	labels := map[string]string{"team": "sales", "severity": "page", "sales_team": "na-inbound", "region": "na"}
+	promstack.Eventually(t, 60*time.Second, "alert firing in Prometheus", func() string {
+		alerts, err := prom.Alerts()
+		if err != nil {
+			return err.Error()
+		}
+		for _, a := range alerts {
+			if a.Labels["alertname"] == alerting.AlertLeadsWaiting && a.State == "firing" && a.Labels["team"] == "sales" && a.Labels["sales_team"] == "na-inbound" {
+				if !strings.Contains(a.Annotations["description"], "The oldest has waited 2h") {
+					return "description lacks the oldest wait: " + a.Annotations["description"]
+				}
+				return ""
+			}
+		}
+		return fmt.Sprintf("alerts: %+v", alerts)
+	})
+	promstack.Eventually(t, 30*time.Second, "firing alert delivered to the sales receiver", func() string {
+		if hook.find("/sales", "firing", alerting.AlertLeadsWaiting, labels) {
+			return ""
+		}
+		return "not delivered; Alertmanager log:\n" + am.Log()
+	})
+	if hook.find("/marketing", "firing", alerting.AlertLeadsWaiting, nil) {
+		t.Error("the sales alert reached marketing")
+	}
+	for _, quiet := range []string{alerting.AlertExporterDown, alerting.AlertDataStale, alerting.AlertComplianceLow, alerting.AlertInflowCollapsed} {
+		alerts, _ := prom.Alerts()
+		for _, a := range alerts {
+			if a.Labels["alertname"] == quiet {
+				t.Errorf("%s is %s in a healthy setup", quiet, a.State)
+			}
+		}
+	}
+
+	// A rep calls the lead: the alert resolves.
+	if _, err := db.Exec(`INSERT INTO sales_activities (id, lead_id, owner_id, kind, occurred_at, updated_at) VALUES (1, 1, 1, 'call', $1, $1)`, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	promstack.Eventually(t, 60*time.Second, "alert resolved in Prometheus", func() string {
+		alerts, err := prom.Alerts()
+		if err != nil {
+			return err.Error()
+		}
+		for _, a := range alerts {
+			if a.Labels["alertname"] == alerting.AlertLeadsWaiting {
+				return "still " + a.State
+			}
+		}
+		return ""
+	})
+	promstack.Eventually(t, 30*time.Second, "resolution delivered to the sales receiver", func() string {
+		if hook.find("/sales", "resolved", alerting.AlertLeadsWaiting, labels) {
+			return ""
+		}
+		return "not delivered"
+	})
+}
