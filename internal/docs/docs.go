@@ -19,8 +19,9 @@ import (
 // Files maps each generated file (relative to the repository root) to its content.
 func Files() map[string]string {
 	return map[string]string{
-		"docs/metrics.md": Metrics(),
-		"docs/queries.md": Queries(),
+		"docs/metrics.md":    Metrics(),
+		"docs/queries.md":    Queries(),
+		"docs/dashboards.md": Dashboards(),
 	}
 }
 

@@ -1,0 +1,204 @@
+package dashboards
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+
+	"github.com/tandem-oss/tandem/funnel"
+	"github.com/tandem-oss/tandem/metrics"
+)
+
+// DatasourceUID is the provisioned Prometheus data source (deploy/grafana/provisioning).
+const DatasourceUID = "tandem-prometheus"
+
+// Options are the deployment-specific parts of the dashboards.
+type Options struct {
+	Currency  string  // ISO code of the reporting currency: the unit of every amount
+	SLATarget float64 // seconds; the default threshold line (the live value is tandem_sla_target_seconds)
+}
+
+// unit returns Grafana's unit id for the reporting currency.
+func (o Options) money() string { return "currency" + strings.ToUpper(o.Currency) }
+
+func ds() dashboard.DataSourceRef {
+	return dashboard.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${datasource}")}
+}
+
+// datasourceVariable picks the Prometheus data source; hidden where a screen must not ask.
+func datasourceVariable(hidden bool) *dashboard.DatasourceVariableBuilder {
+	v := dashboard.NewDatasourceVariableBuilder("datasource").Label("Data source").Type("prometheus").
+		Current(dashboard.VariableOption{
+			Selected: cog.ToPtr(true),
+			Text:     dashboard.StringOrArrayOfString{String: cog.ToPtr("Prometheus")},
+			Value:    dashboard.StringOrArrayOfString{String: cog.ToPtr(DatasourceUID)},
+		})
+	if hidden {
+		v = v.Hide(dashboard.VariableHideHideVariable)
+	}
+	return v
+}
+
+// labelVariable is a multi-value variable over a label's values, "All" by default.
+func labelVariable(name, label, metric, labelName string) *dashboard.QueryVariableBuilder {
+	q := fmt.Sprintf("label_values(%s, %s)", metric, labelName)
+	return dashboard.NewQueryVariableBuilder(name).Label(label).
+		Query(dashboard.StringOrMap{String: cog.ToPtr(q)}).Definition(q).
+		Datasource(ds()).
+		Current(dashboard.VariableOption{
+			Selected: cog.ToPtr(true),
+			Text:     dashboard.StringOrArrayOfString{ArrayOfString: []string{"All"}},
+			Value:    dashboard.StringOrArrayOfString{ArrayOfString: []string{"$__all"}},
+		}).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).Sort(dashboard.VariableSortAlphabeticalAsc).
+		Multi(true).IncludeAll(true).AllValue(".*")
+}
+
+// sel writes a selector for a catalogue metric; matchers are "label=value" PromQL matchers.
+func sel(metric string, matchers ...string) string {
+	if _, ok := metrics.Lookup(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(metric, "_bucket"), "_sum"), "_count")); !ok {
+		panic("dashboards: not a Tandem metric: " + metric)
+	}
+	var ms []string
+	for _, m := range matchers {
+		if m != "" {
+			ms = append(ms, m)
+		}
+	}
+	if len(ms) == 0 {
+		return metric
+	}
+	return metric + "{" + strings.Join(ms, ", ") + "}"
+}
+
+func eq(label, value string) string { return fmt.Sprintf(`%s=%q`, label, value) }
+
+func re(label, variable string) string { return fmt.Sprintf(`%s=~"$%s"`, label, variable) }
+
+func stageIs(s funnel.Stage) string { return eq(metrics.LabelFunnelStage, string(s)) }
+
+// sumIncrease is the sum of a counter's increase over the dashboard's time range.
+func sumIncrease(metric string, matchers ...string) string {
+	return fmt.Sprintf("sum(increase(%s[$__range]))", sel(metric, matchers...))
+}
+
+// ratio divides two expressions; "or vector(0)" is not used: an undefined ratio stays empty.
+func ratio(num, den string) string { return fmt.Sprintf("(%s) / (%s)", num, den) }
+
+// orZero shows 0 instead of "No data" for counts of things that may not exist right now.
+func orZero(expr string) string { return fmt.Sprintf("(%s) or vector(0)", expr) }
+
+func query(expr, legend string) *prometheus.DataqueryBuilder {
+	return prometheus.NewDataqueryBuilder().Expr(expr).LegendFormat(legend)
+}
+
+func instant(expr, legend string) *prometheus.DataqueryBuilder {
+	return query(expr, legend).Instant()
+}
+
+func tableQuery(expr, refID string) *prometheus.DataqueryBuilder {
+	return prometheus.NewDataqueryBuilder().Expr(expr).Instant().Format(prometheus.PromQueryFormatTable).RefId(refID)
+}
+
+// help returns the catalogue's definition of a metric: panel descriptions quote it.
+func help(metric string) string {
+	d, ok := metrics.Lookup(metric)
+	if !ok {
+		panic("dashboards: not a Tandem metric: " + metric)
+	}
+	return d.Help
+}
+
+// stageText is the common-language definition of a stage, as panels print it.
+func stageText(s funnel.Stage) string {
+	d, _ := funnel.Lookup(s)
+	return fmt.Sprintf("%s (owned by %s): %s Counted at %s.", d.Title, d.Owner, d.Definition, d.EnteredWhen)
+}
+
+func stageTitle(s funnel.Stage) string {
+	d, _ := funnel.Lookup(s)
+	return d.Title
+}
+
+func thresholds(base string, steps ...any) *dashboard.ThresholdsConfigBuilder {
+	ts := []dashboard.Threshold{{Color: base}}
+	for i := 0; i+1 < len(steps); i += 2 {
+		v := steps[i].(float64)
+		ts = append(ts, dashboard.Threshold{Value: cog.ToPtr(v), Color: steps[i+1].(string)})
+	}
+	return dashboard.NewThresholdsConfigBuilder().Mode(dashboard.ThresholdsModeAbsolute).Steps(ts)
+}
+
+func defaultStat() *stat.PanelBuilder {
+	return stat.NewPanelBuilder().
+		Datasource(ds()).
+		Height(5).Span(4).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"})).
+		ColorMode(common.BigValueColorModeValue).
+		GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValue).
+		JustifyMode(common.BigValueJustifyModeCenter).
+		Thresholds(thresholds("blue"))
+}
+
+func defaultTimeseries() *timeseries.PanelBuilder {
+	return timeseries.NewPanelBuilder().
+		Datasource(ds()).
+		Height(8).Span(12).
+		LineWidth(2).FillOpacity(10).
+		ShowPoints(common.VisibilityModeNever).
+		Legend(common.NewVizLegendOptionsBuilder().DisplayMode(common.LegendDisplayModeList).Placement(common.LegendPlacementBottom).ShowLegend(true)).
+		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeMulti).Sort(common.SortOrderDescending))
+}
+
+func defaultBarGauge() *bargauge.PanelBuilder {
+	return bargauge.NewPanelBuilder().
+		Datasource(ds()).
+		Height(8).Span(12).
+		Orientation(common.VizOrientationHorizontal).
+		DisplayMode(common.BarGaugeDisplayModeBasic).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"})).
+		Thresholds(thresholds("blue"))
+}
+
+func defaultTable() *table.PanelBuilder {
+	return table.NewPanelBuilder().
+		Datasource(ds()).
+		Height(10).Span(24)
+}
+
+// link is a link to another Tandem dashboard, keeping the time range and variables.
+func link(title, uid string) *dashboard.DashboardLinkBuilder {
+	return dashboard.NewDashboardLinkBuilder(title).Type(dashboard.DashboardLinkTypeLink).
+		Url("/d/" + uid).KeepTime(true).IncludeVars(true)
+}
+
+// base is what every Tandem dashboard shares: fixed UID, read-only, the tandem tag, links to
+// the others.
+func base(uid, title, description string) *dashboard.DashboardBuilder {
+	b := dashboard.NewDashboardBuilder(title).
+		Uid(uid).
+		Description(description).
+		Tags([]string{"tandem"}).
+		Readonly().
+		Tooltip(dashboard.DashboardCursorSyncCrosshair).
+		Timezone(common.TimeZoneBrowser).
+		Refresh("1m")
+	for _, l := range []struct{ title, uid string }{
+		{"Leadership wall", UIDWall}, {"Marketing", UIDMarketing}, {"Sales", UIDSales},
+		{"Follow-up SLA", UIDSLA}, {"Exporter health", UIDHealth},
+	} {
+		if l.uid != uid {
+			b = b.Link(link(l.title, l.uid))
+		}
+	}
+	return b
+}

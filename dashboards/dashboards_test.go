@@ -1,0 +1,203 @@
+package dashboards_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/promql/parser"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tandem-oss/tandem/dashboards"
+)
+
+const dir = "../deploy/grafana/dashboards"
+
+// panel is the part of a panel the tests read.
+type panel struct {
+	Type        string                   `json:"type"`
+	Title       string                   `json:"title"`
+	Description string                   `json:"description"`
+	GridPos     struct{ X, Y, W, H int } `json:"gridPos"`
+	Datasource  struct {
+		Type string `json:"type"`
+		UID  string `json:"uid"`
+	} `json:"datasource"`
+	Targets []struct {
+		Expr   string `json:"expr"`
+		Format string `json:"format"`
+	} `json:"targets"`
+	FieldConfig struct {
+		Defaults struct {
+			Unit string `json:"unit"`
+		} `json:"defaults"`
+	} `json:"fieldConfig"`
+}
+
+type dash struct {
+	UID        string  `json:"uid"`
+	Title      string  `json:"title"`
+	Editable   bool    `json:"editable"`
+	Panels     []panel `json:"panels"`
+	Links      []any   `json:"links"`
+	Templating struct {
+		List []struct {
+			Name  string `json:"name"`
+			Type  string `json:"type"`
+			Hide  int    `json:"hide"`
+			Query any    `json:"query"`
+		} `json:"list"`
+	} `json:"templating"`
+}
+
+func load(t *testing.T, file string) dash {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dash
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return d
+}
+
+func TestGeneratedDashboardsAreCurrent(t *testing.T) {
+	for _, d := range dashboards.All {
+		want, err := dashboards.Render(d, dashboards.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, d.File))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s is out of date: run go generate ./dashboards", d.File)
+		}
+	}
+}
+
+func TestPanelsAreDefined(t *testing.T) {
+	for _, d := range dashboards.All {
+		db := load(t, d.File)
+		if db.UID != d.UID || db.Editable || len(db.Links) != len(dashboards.All)-1 {
+			t.Errorf("%s: uid %q editable %v links %d", d.File, db.UID, db.Editable, len(db.Links))
+		}
+		if len(db.Templating.List) == 0 || db.Templating.List[0].Name != "datasource" {
+			t.Errorf("%s: no $datasource variable", d.File)
+		}
+		for _, p := range db.Panels {
+			where := d.File + ": " + p.Title
+			if p.Description == "" {
+				t.Errorf("%s: no description", where)
+			}
+			if p.Type != "table" && p.FieldConfig.Defaults.Unit == "" {
+				t.Errorf("%s: no unit", where)
+			}
+			if p.Datasource.UID != "${datasource}" && p.Datasource.UID != dashboards.DatasourceUID {
+				t.Errorf("%s: datasource %q is neither ${datasource} nor the provisioned one", where, p.Datasource.UID)
+			}
+			if len(p.Targets) == 0 {
+				t.Errorf("%s: no query", where)
+			}
+			if p.GridPos.X+p.GridPos.W > 24 || p.GridPos.W == 0 || p.GridPos.H == 0 {
+				t.Errorf("%s: off the grid: %+v", where, p.GridPos)
+			}
+		}
+	}
+	// The wall: one 1920×1080 screen, nothing to pick.
+	wall := load(t, "wall.json")
+	bottom := 0
+	for _, p := range wall.Panels {
+		bottom = max(bottom, p.GridPos.Y+p.GridPos.H)
+	}
+	if bottom > 26 {
+		t.Errorf("the wall is %d grid rows high: it scrolls on a 1080p screen", bottom)
+	}
+	for _, v := range wall.Templating.List {
+		if v.Hide != 2 {
+			t.Errorf("the wall asks for variable %s", v.Name)
+		}
+	}
+}
+
+var grafanaVar = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+
+// Expand substitutes Grafana's variables as Grafana would before sending a query.
+func Expand(expr, rng string) string {
+	expr = strings.NewReplacer("$__range", rng, "$__rate_interval", "1m", "$__interval", "15s").Replace(expr)
+	return grafanaVar.ReplaceAllStringFunc(expr, func(string) string { return ".*" })
+}
+
+func TestPromQLParses(t *testing.T) {
+	n := 0
+	for _, d := range dashboards.All {
+		for _, p := range load(t, d.File).Panels {
+			for _, q := range p.Targets {
+				if _, err := parser.NewParser(parser.Options{}).ParseExpr(Expand(q.Expr, "1h")); err != nil {
+					t.Errorf("%s: %s: %v\n%s", d.File, p.Title, err, q.Expr)
+				}
+				n++
+			}
+		}
+	}
+	if n < 60 {
+		t.Errorf("only %d queries", n)
+	}
+}
+
+func TestProvisioning(t *testing.T) {
+	var ds struct {
+		Datasources []struct {
+			UID  string `yaml:"uid"`
+			Type string `yaml:"type"`
+		} `yaml:"datasources"`
+	}
+	readYAML(t, "../deploy/grafana/provisioning/datasources/tandem.yml", &ds)
+	if len(ds.Datasources) != 1 || ds.Datasources[0].UID != dashboards.DatasourceUID || ds.Datasources[0].Type != "prometheus" {
+		t.Errorf("provisioned data source: %+v", ds)
+	}
+	var prov struct {
+		Providers []struct {
+			Type    string `yaml:"type"`
+			Options struct {
+				Path string `yaml:"path"`
+			} `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	readYAML(t, "../deploy/grafana/provisioning/dashboards/tandem.yml", &prov)
+	if len(prov.Providers) != 1 || prov.Providers[0].Type != "file" {
+		t.Fatalf("dashboard provider: %+v", prov)
+	}
+	path := prov.Providers[0].Options.Path
+	ini, err := os.ReadFile("../deploy/grafana/grafana.ini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ini), "default_home_dashboard_path = "+path+"/wall.json") {
+		t.Errorf("grafana.ini does not make %s/wall.json the home dashboard", path)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) != len(dashboards.All) {
+		t.Errorf("%d JSON files in %s, %d dashboards", len(files), dir, len(dashboards.All))
+	}
+	for _, d := range dashboards.All {
+		if _, err := os.Stat(filepath.Join(dir, d.File)); err != nil {
+			t.Errorf("provisioned dashboard missing: %v", err)
+		}
+	}
+}
+
+func readYAML(t *testing.T, file string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+}

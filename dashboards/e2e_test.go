@@ -1,0 +1,157 @@
+package dashboards_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	neturl "net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/dashboards"
+	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/deploy/postgres"
+	"github.com/tandem-oss/tandem/exporter"
+	"github.com/tandem-oss/tandem/internal/promstack"
+	"github.com/tandem-oss/tandem/internal/testdb"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testdb.Stop()
+	os.Exit(code)
+}
+
+var labelValues = regexp.MustCompile(`^label_values\(([^,]+),\s*(\w+)\)$`)
+
+// Every panel of every dashboard shows data: the exporter runs on demo data in PostgreSQL, a
+// real Prometheus scrapes it, and each panel query, run through Prometheus' HTTP API as Grafana
+// would send it, must succeed and return at least one series.
+func TestDashboardsShowData(t *testing.T) {
+	promstack.Binary(t, "prometheus")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	crmURL, campURL := testdb.New(t), testdb.New(t)
+	crm, err := sqlx.Open("postgres", crmURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer crm.Close()
+	camp, err := sqlx.Open("postgres", campURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer camp.Close()
+	now := time.Now()
+	if _, err := demo.Load(ctx, crm, camp, postgres.CRMSchema, postgres.CampaignsSchema, demo.Options{Seed: 9, Leads: 3000, Now: now, Dirty: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Live traffic, so there are fresh MQLs still within their SLA as well as late ones.
+	sim, err := demo.NewSimulator(ctx, crm, camp, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := sim.Step(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// And one lead that qualified a minute ago and has not been called yet: waiting, within the SLA.
+	if _, err := crm.Exec(`INSERT INTO leads (id, created_at, updated_at, source, region, segment, owner_id, status, mql_at)
+		VALUES (999999, $1, $1, 'webinar', 'emea', 'smb', 9, 'MQL', $1)`, now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+
+	env := map[string]string{"CRM": crmURL, "CAMPAIGNS": campURL}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`databases:
+  crm: {dsn_env: CRM, poll_interval: 1s, query_timeout: 1s}
+  campaigns: {dsn_env: CAMPAIGNS, poll_interval: 1s, query_timeout: 1s}
+targets:
+  currency_rates: {EUR: "1.08", GBP: "1.27"}
+  revenue: {FY%d: "20000000"}
+`, now.Year())), "e2e.yml", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := exporter.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Close()
+	exp.Start(ctx)
+	target := httptest.NewServer(exp.Handler(10))
+	defer target.Close()
+	prom := promstack.Prometheus(t, fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: tandem
+    static_configs: [{targets: ['%s']}]
+`, strings.TrimPrefix(target.URL, "http://")), nil)
+
+	promstack.Eventually(t, 60*time.Second, "six scrapes with data", func() string {
+		r, err := prom.Query(`count_over_time(tandem_up{database="campaigns"}[1m]) >= 6 and on() count(tandem_leads_created_total) > 0`)
+		if err != nil {
+			return err.Error()
+		}
+		if len(r) == 0 {
+			return "not yet"
+		}
+		return ""
+	})
+
+	queries := 0
+	for _, d := range dashboards.All {
+		db := load(t, d.File)
+		for _, v := range db.Templating.List {
+			q, _ := v.Query.(string)
+			m := labelValues.FindStringSubmatch(q)
+			if v.Type != "query" {
+				continue
+			}
+			if m == nil {
+				t.Errorf("%s: variable %s: unexpected query %q", d.File, v.Name, q)
+				continue
+			}
+			vals, err := labelValuesOf(prom.URL, m[2], m[1])
+			if err != nil || len(vals) == 0 {
+				t.Errorf("%s: variable %s (%s) has no values: %v", d.File, v.Name, q, err)
+			}
+		}
+		for _, p := range db.Panels {
+			for _, q := range p.Targets {
+				queries++
+				expr := Expand(q.Expr, "5m")
+				res, err := prom.Query(expr)
+				switch {
+				case err != nil:
+					t.Errorf("%s: %q: query fails: %v", d.File, p.Title, err)
+				case len(res) == 0:
+					t.Errorf("%s: %q shows No data: %s", d.File, p.Title, expr)
+				}
+			}
+		}
+	}
+	t.Logf("%d panel queries returned data", queries)
+}
+
+func labelValuesOf(base, label, match string) ([]string, error) {
+	resp, err := http.Get(fmt.Sprintf("%s/api/v1/label/%s/values?match[]=%s", base, label, neturl.QueryEscape(match)))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data []string `json:"data"`
+	}
+	return r.Data, json.NewDecoder(resp.Body).Decode(&r)
+}

@@ -1,0 +1,93 @@
+package dashboards
+
+import (
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+
+	"github.com/tandem-oss/tandem/metrics"
+)
+
+// Health is the exporter's own dashboard: is every database polled, how fresh is the data, what
+// fails, and what the data-quality checks find.
+func Health(o Options) *dashboard.DashboardBuilder {
+	return base(UIDHealth, "Tandem — exporter health",
+		"Whether Tandem's numbers can be trusted right now: databases polled, data freshness, poll and query timings, errors, and data-quality findings.").
+		Time("now-6h", "now").
+		WithVariable(datasourceVariable(false)).
+		WithPanel(databaseUpStat()).
+		WithPanel(dataAgeStat()).
+		WithPanel(problemRowsStat()).
+		WithPanel(pollDurationTimeseries()).
+		WithPanel(queryErrorsTimeseries()).
+		WithPanel(dataQualityBarGauge()).
+		WithPanel(rowsReadTimeseries()).
+		WithPanel(regressionsTimeseries())
+}
+
+func databaseUpStat() *stat.PanelBuilder {
+	return defaultStat().Span(8).Title("Databases polled").
+		Description(help(metrics.Up)).
+		Unit("bool_yes_no").
+		WithTarget(instant(sel(metrics.Up), "{{database}}")).
+		TextMode(common.BigValueTextModeValueAndName).
+		Thresholds(thresholds("red", 1.0, "green"))
+}
+
+func dataAgeStat() *stat.PanelBuilder {
+	return defaultStat().Span(8).Title("Data age").
+		Description("Time since the last successful poll of each database. " + help(metrics.LastSuccessfulPoll)).
+		Unit("s").Decimals(0).
+		WithTarget(instant(fmt.Sprintf("time() - %s", sel(metrics.LastSuccessfulPoll)), "{{database}}")).
+		TextMode(common.BigValueTextModeValueAndName).
+		Thresholds(thresholds("green", 300.0, "orange", 900.0, "red"))
+}
+
+func problemRowsStat() *stat.PanelBuilder {
+	return defaultStat().Span(8).Title("Rows failing data-quality checks").
+		Description(help(metrics.DataQualityRows)).
+		Unit("short").Decimals(0).
+		WithTarget(instant(orZero(fmt.Sprintf("sum(%s)", sel(metrics.DataQualityRows))), "rows")).
+		Thresholds(thresholds("green", 1.0, "orange"))
+}
+
+func pollDurationTimeseries() *timeseries.PanelBuilder {
+	return defaultTimeseries().Title("Poll duration and interval").
+		Description(help(metrics.PollDuration) + " A poll taking close to its interval needs a longer interval or faster queries.").
+		Unit("s").
+		WithTarget(query(sel(metrics.PollDuration), "{{database}} poll")).
+		WithTarget(query(sel(metrics.PollInterval), "{{database}} interval"))
+}
+
+func queryErrorsTimeseries() *timeseries.PanelBuilder {
+	return defaultTimeseries().Title("Query errors").
+		Description(help(metrics.QueryErrors) + " Per second, by database and query.").
+		Unit("reqps").
+		WithTarget(query(fmt.Sprintf("sum by (%s, %s) (rate(%s[$__rate_interval]))", metrics.LabelDatabase, metrics.LabelQuery, sel(metrics.QueryErrors)), "{{database}} {{query}}"))
+}
+
+func dataQualityBarGauge() *bargauge.PanelBuilder {
+	return defaultBarGauge().Title("Data-quality findings by check").
+		Description(help(metrics.DataQualityRows) + " docs/metrics.md says what each check does with the row.").
+		Unit("short").Decimals(0).
+		WithTarget(instant(orZero(fmt.Sprintf("sum by (%s, %s, %s) (%s)", metrics.LabelDatabase, metrics.LabelQuery, metrics.LabelCheck, sel(metrics.DataQualityRows))),
+			"{{database}} {{query}}: {{check}}"))
+}
+
+func rowsReadTimeseries() *timeseries.PanelBuilder {
+	return defaultTimeseries().Title("Rows read per second").
+		Description(help(metrics.QueryRows)).
+		Unit("short").
+		WithTarget(query(fmt.Sprintf("sum by (%s, %s) (rate(%s[$__rate_interval]))", metrics.LabelDatabase, metrics.LabelQuery, sel(metrics.QueryRows)), "{{database}} {{query}}"))
+}
+
+func regressionsTimeseries() *timeseries.PanelBuilder {
+	return defaultTimeseries().Title("Counter regressions").
+		Description(help(metrics.DataQualityRegressions)).
+		Unit("short").
+		WithTarget(query(orZero(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelMetric, sel(metrics.DataQualityRegressions))), "{{metric}}"))
+}

@@ -1,0 +1,70 @@
+package dashboards
+
+import (
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+
+	"github.com/tandem-oss/tandem/metrics"
+)
+
+// SLA is the follow-up SLA board, the on-call view the lead-waiting alert links to: who is
+// waiting, for how long, and which team owns them.
+func SLA(o Options) *dashboard.DashboardBuilder {
+	b := base(UIDSLA, "Tandem — follow-up SLA",
+		"The on-call view: leads waiting for a first call, e-mail or meeting, how long they have waited in SLA time, and which team owns them.").
+		Time("now-24h", "now").
+		Refresh("30s").
+		WithVariable(datasourceVariable(false))
+	return teamVariables(b).
+		WithPanel(waitingOverStat().Span(6)).
+		WithPanel(waitingWithinStat().Span(6)).
+		WithPanel(oldestWaitStat(o).Span(6)).
+		WithPanel(slaTargetStat().Span(6)).
+		WithPanel(waitingTable()).
+		WithPanel(waitingOverTimeseries())
+}
+
+func waitingWithinStat() *stat.PanelBuilder {
+	return defaultStat().Title("Waiting, still within the SLA").
+		Description(help(metrics.FollowupWaiting) + " Here: not yet over the target.").
+		Unit("short").Decimals(0).
+		WithTarget(instant(orZero(fmt.Sprintf("sum(%s)", sel(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAWithin), byTeam, byRegion))), "within SLA"))
+}
+
+func slaTargetStat() *stat.PanelBuilder {
+	return defaultStat().Title("SLA target").
+		Description(help(metrics.SLATarget) + " Time to first qualifying touch, in business hours where configured.").
+		Unit("s").Decimals(0).
+		WithTarget(instant(fmt.Sprintf("max(%s)", sel(metrics.SLATarget)), "target"))
+}
+
+func waitingTable() *table.PanelBuilder {
+	group := fmt.Sprintf("%s, %s, %s, %s", metrics.DimSalesTeam, metrics.DimRegion, metrics.DimSource, metrics.DimSegment)
+	return defaultTable().Title("Who is waiting").
+		Description("Leads waiting for a first qualifying touch now, by owning team, region, source and segment, with the longest wait in SLA time. "+help(metrics.FollowupOldestWait)).
+		WithTarget(tableQuery(fmt.Sprintf("sum by (%s) (%s)", group, sel(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAOver), byTeam, byRegion)), "over")).
+		WithTarget(tableQuery(fmt.Sprintf("sum by (%s) (%s)", group, sel(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAWithin), byTeam, byRegion)), "within")).
+		WithTarget(tableQuery(fmt.Sprintf("max by (%s) (%s)", group, sel(metrics.FollowupOldestWait, byTeam, byRegion)), "oldest")).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]any{"Time": true},
+			"renameByName": map[string]any{
+				"Value #over": "over SLA", "Value #within": "within SLA", "Value #oldest": "oldest wait",
+				"sales_team": "team", "region": "region", "source": "source", "segment": "segment",
+			},
+		}}).
+		OverrideByName("oldest wait", []dashboard.DynamicConfigValue{{Id: "unit", Value: "s"}}).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "sortBy", Options: map[string]any{"sort": []map[string]any{{"field": "oldest wait", "desc": true}}}})
+}
+
+func waitingOverTimeseries() *timeseries.PanelBuilder {
+	return defaultTimeseries().Span(24).Title("Leads waiting past the SLA, by team").
+		Description(help(metrics.FollowupWaiting)).
+		Unit("short").Decimals(0).
+		WithTarget(query(fmt.Sprintf("sum by (%s, %s) (%s)", metrics.DimSalesTeam, metrics.DimRegion,
+			sel(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAOver), byTeam, byRegion)), "{{sales_team}} {{region}}"))
+}
