@@ -65,6 +65,9 @@ const (
 	RecComplianceAll   = ":tandem_followup_sla_compliance:ratio_rate1d"
 	RecCostPerLead     = "channel:tandem_cost_per_lead:ratio_rate1d"
 	RecCostPerMQL      = "channel:tandem_cost_per_mql:ratio_rate1d"
+	RecCostPerOpp      = "channel:tandem_cost_per_opportunity:ratio_rate7d"
+	RecCTR             = "channel:tandem_campaign_ctr:ratio_rate1d"
+	RecROI             = "channel_model:tandem_attributed_roi:ratio_rate30d"
 	RecConversionStepF = "source:tandem_funnel_%s_to_%s:ratio_rate7d"
 )
 
@@ -126,6 +129,17 @@ func Build(o Options) File {
 		{Record: RecCostPerMQL, Expr: fmt.Sprintf("%s / sum by (%s) (%s)", spend, metrics.LabelChannel,
 			toChannel(rate(metrics.FunnelStageEntered, "1d", fmt.Sprintf(`%s="%s"`, metrics.LabelFunnelStage, funnel.MQL))))},
 	}
+	spend7d := fmt.Sprintf("sum by (%s) (%s)", metrics.LabelChannel, rate(metrics.CampaignSpend, "7d"))
+	spend30d := fmt.Sprintf("sum by (%s) (%s)", metrics.LabelChannel, rate(metrics.CampaignSpend, "30d"))
+	marketing = append(marketing,
+		Rule{Record: RecCostPerOpp, Expr: fmt.Sprintf("%s / sum by (%s) (%s)", spend7d, metrics.LabelChannel,
+			toChannel(rate(metrics.FunnelStageEntered, "7d", fmt.Sprintf(`%s="%s"`, metrics.LabelFunnelStage, funnel.Opportunity))))},
+		Rule{Record: RecCTR, Expr: fmt.Sprintf("sum by (%[1]s) (%[2]s) / sum by (%[1]s) (%[3]s)", metrics.LabelChannel,
+			rate(metrics.CampaignClicks, "1d"), rate(metrics.CampaignImpressions, "1d"))},
+		// ROI = (attributed won revenue − spend) ÷ spend, per channel and attribution model.
+		Rule{Record: RecROI, Expr: fmt.Sprintf("(sum by (%[1]s, %[2]s) (%[3]s) - on (%[1]s) group_left %[4]s) / on (%[1]s) group_left %[4]s",
+			metrics.LabelChannel, metrics.LabelModel, rate(metrics.AttributedRevenue, "30d"), spend30d)},
+	)
 	for i := 0; i+1 < len(funnel.Path); i++ {
 		from, to := funnel.Path[i], funnel.Path[i+1]
 		stage := func(s funnel.Stage) string {

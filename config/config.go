@@ -26,24 +26,26 @@ import (
 
 // Config is the whole of tandem.yml.
 type Config struct {
-	Databases Databases `yaml:"databases"`
-	Funnel    Funnel    `yaml:"funnel"`
-	SLA       SLA       `yaml:"sla"`
-	Targets   Targets   `yaml:"targets"`
-	Labels    Labels    `yaml:"labels"`
+	Databases   Databases   `yaml:"databases"`
+	Funnel      Funnel      `yaml:"funnel"`
+	SLA         SLA         `yaml:"sla"`
+	Targets     Targets     `yaml:"targets"`
+	Labels      Labels      `yaml:"labels"`
+	Attribution Attribution `yaml:"attribution"`
 
 	// Resolved values, filled by Load after validation.
-	StatusMap funnel.StatusMap        `yaml:"-"`
-	ClockFrom funnel.Stage            `yaml:"-"`
-	Location  *time.Location          `yaml:"-"`
-	Rates     map[string]money.Rate   `yaml:"-"`
-	Revenue   map[string]money.Cents  `yaml:"-"` // target per fiscal period name
-	TouchKind map[string]bool         `yaml:"-"`
-	Calendars *sla.Calendars          `yaml:"-"` // nil: the SLA clock is calendar time
-	Calendar  fiscal.Calendar         `yaml:"-"`
-	Dims      []Dimension             `yaml:"-"` // enabled lead dimensions, in label order
-	Caps      map[string]int          `yaml:"-"` // max values per label name
-	sources   map[source.Database]*DB `yaml:"-"`
+	StatusMap   funnel.StatusMap        `yaml:"-"`
+	ClockFrom   funnel.Stage            `yaml:"-"`
+	Location    *time.Location          `yaml:"-"`
+	Rates       map[string]money.Rate   `yaml:"-"`
+	Revenue     map[string]money.Cents  `yaml:"-"` // target per fiscal period name
+	TouchKind   map[string]bool         `yaml:"-"`
+	SalesSource map[string]bool         `yaml:"-"`
+	Calendars   *sla.Calendars          `yaml:"-"` // nil: the SLA clock is calendar time
+	Calendar    fiscal.Calendar         `yaml:"-"`
+	Dims        []Dimension             `yaml:"-"` // enabled lead dimensions, in label order
+	Caps        map[string]int          `yaml:"-"` // max values per label name
+	sources     map[source.Database]*DB `yaml:"-"`
 }
 
 // Databases are the two databases Tandem polls. campaigns is optional.
@@ -77,6 +79,14 @@ func (d *DB) Query(q source.Query) string {
 type Funnel struct {
 	// StatusMap adds to (or overrides) the built-in mapping of CRM status values to stages.
 	StatusMap map[string]string `yaml:"status_map"`
+	// SalesSources are the lead sources that sales generates itself; every other known source is
+	// a marketing channel (for marketing-sourced pipeline and revenue).
+	SalesSources []string `yaml:"sales_sources"`
+}
+
+// Attribution configures revenue attribution to marketing touches.
+type Attribution struct {
+	TimeDecayHalfLife time.Duration `yaml:"time_decay_half_life"`
 }
 
 // SLA is the follow-up service level sales promises marketing.
@@ -133,7 +143,8 @@ type Labels struct {
 	DisqualifiedReason Label `yaml:"disqualified_reason"`
 	OpportunityStage   Label `yaml:"opportunity_stage"`
 	Channel            Label `yaml:"channel"`
-	Kind               Label `yaml:"kind"` // sales activity and touchpoint kinds
+	Kind               Label `yaml:"kind"`     // sales activity and touchpoint kinds
+	Campaign           Label `yaml:"campaign"` // campaign names: the top max_values by spend keep their name
 }
 
 // Label is one label's switch and cardinality cap: values beyond MaxValues fold into "other".
@@ -168,7 +179,10 @@ func Default() *Config {
 			OpportunityStage:   Label{true, 15},
 			Channel:            Label{true, 20},
 			Kind:               Label{true, 20},
+			Campaign:           Label{true, 20},
 		},
+		Funnel:      Funnel{SalesSources: []string{"outbound"}},
+		Attribution: Attribution{TimeDecayHalfLife: 7 * 24 * time.Hour},
 	}
 }
 
@@ -307,6 +321,13 @@ func (c *Config) validate(v *validator, getenv func(string) string) {
 	default:
 		c.ClockFrom = s
 	}
+	if c.Attribution.TimeDecayHalfLife <= 0 {
+		v.fail("attribution.time_decay_half_life", "must be a positive duration such as 168h, not %s", c.Attribution.TimeDecayHalfLife)
+	}
+	c.SalesSource = map[string]bool{}
+	for _, s := range c.Funnel.SalesSources {
+		c.SalesSource[strings.ToLower(strings.TrimSpace(s))] = true
+	}
 	if c.SLA.Target <= 0 {
 		v.fail("sla.target", "must be a positive duration such as 1h, not %s", c.SLA.Target)
 	}
@@ -388,7 +409,7 @@ func (c *Config) validate(v *validator, getenv func(string) string) {
 		{"source", c.Labels.Source, true}, {"region", c.Labels.Region, true}, {"segment", c.Labels.Segment, true},
 		{"sales_team", c.Labels.SalesTeam, true}, {"owner", c.Labels.Owner, true},
 		{"disqualified_reason", c.Labels.DisqualifiedReason, false}, {"opportunity_stage", c.Labels.OpportunityStage, false},
-		{"channel", c.Labels.Channel, false}, {"kind", c.Labels.Kind, false},
+		{"channel", c.Labels.Channel, false}, {"kind", c.Labels.Kind, false}, {"campaign", c.Labels.Campaign, false},
 	} {
 		if l.l.MaxValues < 1 {
 			v.fail("labels."+l.name+".max_values", "must be at least 1, not %d", l.l.MaxValues)

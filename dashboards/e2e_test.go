@@ -122,7 +122,7 @@ scrape_configs:
 				t.Errorf("%s: variable %s: unexpected query %q", d.File, v.Name, q)
 				continue
 			}
-			vals, err := labelValuesOf(prom.URL, m[2], m[1])
+			vals, err := labelValuesOf(prom.URL, m[2], Expand(m[1], "5m"))
 			if err != nil || len(vals) == 0 {
 				t.Errorf("%s: variable %s (%s) has no values: %v", d.File, v.Name, q, err)
 			}

@@ -2,12 +2,16 @@ package dashboards
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
+	"github.com/tandem-oss/tandem/attribution"
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
 )
@@ -15,9 +19,28 @@ import (
 // The channel variable filters leads by their source and campaigns by their channel: both use
 // the same channel vocabulary.
 var (
-	bySource  = re(metrics.DimSource, "channel")
-	byChannel = re(metrics.LabelChannel, "channel")
+	bySource   = re(metrics.DimSource, "channel")
+	byChannel  = re(metrics.LabelChannel, "channel")
+	byCampaign = re(metrics.LabelCampaign, "campaign")
+	byModel    = re(metrics.LabelModel, "model")
 )
+
+// modelVariable picks the attribution model; linear by default.
+func modelVariable() *dashboard.CustomVariableBuilder {
+	names := make([]string, len(attribution.Models))
+	options := make([]dashboard.VariableOption, len(attribution.Models))
+	for i, m := range attribution.Models {
+		names[i] = string(m)
+		options[i] = dashboard.VariableOption{Text: dashboard.StringOrArrayOfString{String: cog.ToPtr(string(m))}, Value: dashboard.StringOrArrayOfString{String: cog.ToPtr(string(m))}}
+	}
+	values := strings.Join(names, ",")
+	return dashboard.NewCustomVariableBuilder("model").Label("Attribution model").
+		Description("How won revenue is credited to the campaigns a lead touched before the win: docs/metrics.md gives each model's rule.").
+		Values(dashboard.StringOrMap{String: cog.ToPtr(values)}).Definition(values).
+		Options(options).
+		Current(dashboard.VariableOption{Selected: cog.ToPtr(true), Text: dashboard.StringOrArrayOfString{String: cog.ToPtr(string(attribution.Linear))},
+			Value: dashboard.StringOrArrayOfString{String: cog.ToPtr(string(attribution.Linear))}})
+}
 
 // Marketing is marketing's dashboard by channel: volume, cost, clicks, and sales' verdict on
 // the leads (accepted or rejected, and why).
@@ -27,6 +50,8 @@ func Marketing(o Options) *dashboard.DashboardBuilder {
 		Time("now-30d", "now").
 		WithVariable(datasourceVariable(false)).
 		WithVariable(labelVariable("channel", "Channel", metrics.LeadsCreated, metrics.DimSource)).
+		WithVariable(labelVariable("campaign", "Campaign", sel(metrics.CampaignSpend, byChannel), metrics.LabelCampaign)).
+		WithVariable(modelVariable()).
 		WithPanel(marketingCountStat("Leads", metrics.LeadsCreated, stageText(funnel.Lead))).
 		WithPanel(marketingCountStat("MQLs", metrics.FunnelStageEntered, stageText(funnel.MQL), stageIs(funnel.MQL))).
 		WithPanel(spendStat(o)).
@@ -38,7 +63,16 @@ func Marketing(o Options) *dashboard.DashboardBuilder {
 		WithPanel(acceptanceByChannelBarGauge()).
 		WithPanel(rejectionReasonsBarGauge()).
 		WithPanel(costPerLeadByChannelBarGauge(o)).
-		WithPanel(ctrByChannelTimeseries())
+		WithPanel(ctrByChannelTimeseries()).
+		WithPanel(campaignFunnelTable()).
+		WithPanel(campaignRejectionsBarGauge()).
+		WithPanel(attributedRevenueByChannelBarGauge(o)).
+		WithPanel(attributedRevenueByCampaignBarGauge(o)).
+		WithPanel(roiByChannelBarGauge()).
+		WithPanel(sourcedInfluencedStat(o, "Marketing-sourced revenue", metrics.SourcedRevenue)).
+		WithPanel(sourcedInfluencedStat(o, "Marketing-influenced revenue", metrics.InfluencedRevenue)).
+		WithPanel(pipelineRoleStat(o, "Marketing-sourced pipeline", metrics.SourcedPipeline)).
+		WithPanel(pipelineRoleStat(o, "Marketing-influenced pipeline", metrics.InfluencedPipeline))
 }
 
 func marketingCountStat(title, metric, description string, matchers ...string) *stat.PanelBuilder {
@@ -50,9 +84,9 @@ func marketingCountStat(title, metric, description string, matchers ...string) *
 
 func spendStat(o Options) *stat.PanelBuilder {
 	return defaultStat().Title("Spend").
-		Description(help(metrics.CampaignSpend) + " Over the time range.").
+		Description(help(metrics.CampaignSpend) + " Over the time range, for the chosen channels and campaigns.").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(sumIncrease(metrics.CampaignSpend, byChannel), "spend"))
+		WithTarget(instant(sumIncrease(metrics.CampaignSpend, byChannel, byCampaign), "spend"))
 }
 
 func costPerStat(o Options, title, metric string, matchers ...string) *stat.PanelBuilder {
@@ -66,7 +100,7 @@ func ctrStat() *stat.PanelBuilder {
 	return defaultStat().Title("Click-through rate").
 		Description("Clicks ÷ impressions over the time range. " + help(metrics.CampaignClicks)).
 		Unit("percentunit").Decimals(2).
-		WithTarget(instant(ratio(sumIncrease(metrics.CampaignClicks, byChannel), sumIncrease(metrics.CampaignImpressions, byChannel)), "CTR"))
+		WithTarget(instant(ratio(sumIncrease(metrics.CampaignClicks, byChannel, byCampaign), sumIncrease(metrics.CampaignImpressions, byChannel, byCampaign)), "CTR"))
 }
 
 func perDay(metric string, by string, matchers ...string) string {
@@ -120,4 +154,79 @@ func ctrByChannelTimeseries() *timeseries.PanelBuilder {
 		Description("Clicks ÷ impressions in the 24 hours up to each point.").
 		Unit("percentunit").Interval("1h").
 		WithTarget(query(ratio(perDay(metrics.CampaignClicks, metrics.LabelChannel, byChannel), perDay(metrics.CampaignImpressions, metrics.LabelChannel, byChannel)), "{{channel}}"))
+}
+
+func byCampaignSum(metric string, extra ...string) string {
+	return fmt.Sprintf("sum by (%s, %s) (increase(%s[$__range]))", metrics.LabelChannel, metrics.LabelCampaign,
+		sel(metric, append([]string{byChannel, byCampaign}, extra...)...))
+}
+
+func campaignFunnelTable() *table.PanelBuilder {
+	b := defaultTable().Title("What each campaign produced").
+		Description(help(metrics.CampaignLeads) + " Over the time range. Accepted = became SQL; rejected = disqualified by sales.")
+	refs := []string{}
+	for _, st := range campaignTableStages {
+		ref := string(st)
+		refs = append(refs, ref)
+		b = b.WithTarget(tableQuery(byCampaignSum(metrics.CampaignLeads, stageIs(st)), ref))
+	}
+	b = b.WithTarget(tableQuery(byCampaignSum(metrics.CampaignDisqualified), "rejected")).
+		WithTarget(tableQuery(byCampaignSum(metrics.CampaignSpend), "spend"))
+	rename := map[string]any{"Value #rejected": "rejected by sales", "Value #spend": "spend"}
+	for _, r := range refs {
+		rename["Value #"+r] = stageTitle(funnel.Stage(r)) + "s"
+	}
+	return b.
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]any{"Time": true}, "renameByName": rename,
+		}})
+}
+
+var campaignTableStages = []funnel.Stage{funnel.Lead, funnel.MQL, funnel.SQL, funnel.Opportunity, funnel.Won}
+
+func campaignRejectionsBarGauge() *bargauge.PanelBuilder {
+	return defaultBarGauge().Title("Rejected by sales, by campaign and reason").
+		Description(help(metrics.CampaignDisqualified) + " Over the time range.").
+		Unit("short").Decimals(0).
+		WithTarget(instant(fmt.Sprintf("sort_desc(sum by (%s, %s) (increase(%s[$__range])))", metrics.LabelCampaign, metrics.LabelDisqualifiedReason,
+			sel(metrics.CampaignDisqualified, byChannel, byCampaign)), "{{campaign}}: {{disqualified_reason}}"))
+}
+
+func attributedRevenueByChannelBarGauge(o Options) *bargauge.PanelBuilder {
+	return defaultBarGauge().Title("Won revenue attributed by channel ($model)").
+		Description(help(metrics.AttributedRevenue) + " Revenue won in the time range.").
+		Unit(o.money()).Decimals(0).
+		WithTarget(instant(fmt.Sprintf("sort_desc(sum by (%s) (increase(%s[$__range])))", metrics.LabelChannel, sel(metrics.AttributedRevenue, byModel)), "{{channel}}"))
+}
+
+func attributedRevenueByCampaignBarGauge(o Options) *bargauge.PanelBuilder {
+	return defaultBarGauge().Title("Won revenue attributed by campaign ($model)").
+		Description(help(metrics.AttributedRevenue) + " Revenue won in the time range, for the chosen channels and campaigns.").
+		Unit(o.money()).Decimals(0).
+		WithTarget(instant(fmt.Sprintf("topk(15, sum by (%s) (increase(%s[$__range])))", metrics.LabelCampaign, sel(metrics.AttributedRevenue, byModel, byChannel, byCampaign)), "{{campaign}}"))
+}
+
+func roiByChannelBarGauge() *bargauge.PanelBuilder {
+	revenue := fmt.Sprintf("sum by (%s) (increase(%s[$__range]))", metrics.LabelChannel, sel(metrics.AttributedRevenue, byModel, byChannel))
+	spend := fmt.Sprintf("sum by (%s) (increase(%s[$__range]))", metrics.LabelChannel, sel(metrics.CampaignSpend, byChannel))
+	return defaultBarGauge().Title("Return on ad spend by channel ($model)").
+		Description("ROI = (attributed won revenue − spend) ÷ spend per channel over the time range, under the chosen model. 0% breaks even.").
+		Unit("percentunit").Decimals(0).
+		Thresholds(thresholds("red", 0.0, "orange", 1.0, "green")).
+		WithTarget(instant(fmt.Sprintf("(%s - %s) / %s", revenue, spend, spend), "{{channel}}"))
+}
+
+func sourcedInfluencedStat(o Options, title, metric string) *stat.PanelBuilder {
+	return defaultStat().Span(6).Title(title).
+		Description(help(metric) + " Won in the time range. Sourced and influenced overlap: never add them.").
+		Unit(o.money()).Decimals(0).
+		WithTarget(instant(sumIncrease(metric), title))
+}
+
+func pipelineRoleStat(o Options, title, metric string) *stat.PanelBuilder {
+	return defaultStat().Span(6).Title(title).
+		Description(help(metric) + " Sourced and influenced overlap: never add them.").
+		Unit(o.money()).Decimals(0).
+		WithTarget(instant(fmt.Sprintf("sum(%s)", sel(metric)), title))
 }

@@ -116,15 +116,11 @@ func costPerLeadStat(o Options) *stat.PanelBuilder {
 		WithTarget(instant(ratio(sumIncrease(metrics.CampaignSpend), sumIncrease(metrics.LeadsCreated)), "cost per lead"))
 }
 
-// marketingSources is the selector of leads whose source is a marketing channel (not outbound
-// sales prospecting, not unknown).
-var marketingSources = fmt.Sprintf(`%s!~"outbound|%s"`, metrics.DimSource, metrics.ValueUnknown)
-
 func marketingPipelineStat(o Options) *stat.PanelBuilder {
 	return teamStat().Title("Marketing · Sourced pipeline").
-		Description("Open pipeline whose lead came from a marketing channel (lead source other than outbound or unknown), now. " + help(metrics.OpportunitiesOpenAmt)).
+		Description(help(metrics.SourcedPipeline)).
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(orZero(fmt.Sprintf("sum(%s)", sel(metrics.OpportunitiesOpenAmt, marketingSources))), "sourced pipeline"))
+		WithTarget(instant(fmt.Sprintf("sum(%s)", sel(metrics.SourcedPipeline)), "sourced pipeline"))
 }
 
 func acceptanceRateStat() *stat.PanelBuilder {

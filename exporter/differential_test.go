@@ -140,6 +140,37 @@ var crmExpectations = []struct{ metric, query string }{
 	{metrics.PeriodInfo, `SELECT fiscal_period, 'FY' || EXTRACT(YEAR FROM start_at AT TIME ZONE 'UTC')
 		  || CASE WHEN fiscal_period = 'quarter' THEN '-Q' || EXTRACT(QUARTER FROM start_at AT TIME ZONE 'UTC') ELSE '' END AS name, 1 AS value FROM periods`},
 	{metrics.ReportingCurrency, `SELECT 'USD' AS currency, 1 AS value`},
+	// Campaign results: each lead's producing campaign is the campaign of its last touch at or
+	// before its creation (ties: the higher touch id).
+	{metrics.CampaignLeads, `, producer AS (
+		SELECT DISTINCT ON (l.id) l.id AS lead_id, lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel,
+		       COALESCE(NULLIF(TRIM(c.name), ''), 'unknown') AS campaign
+		FROM leads l JOIN marketing_touchpoints t ON t.lead_id = l.id AND t.occurred_at <= l.created_at
+		LEFT JOIN campaigns c ON c.id = t.campaign_id
+		ORDER BY l.id, t.occurred_at DESC, t.id DESC)
+		SELECT COALESCE(p.channel, 'unknown') AS channel, COALESCE(p.campaign, 'unknown') AS campaign, ls.source, st.funnel_stage, count(*) AS value
+		FROM ls LEFT JOIN producer p ON p.lead_id = ls.id
+		CROSS JOIN LATERAL (VALUES ('lead', true), ('mql', ls.mql_at IS NOT NULL), ('sql', ls.sql_at IS NOT NULL),
+		  ('opportunity', ls.has_opp), ('won', ls.has_won)) st(funnel_stage, entered)
+		WHERE st.entered GROUP BY 1, 2, 3, 4`},
+	{metrics.CampaignDisqualified, `, producer AS (
+		SELECT DISTINCT ON (l.id) l.id AS lead_id, lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel,
+		       COALESCE(NULLIF(TRIM(c.name), ''), 'unknown') AS campaign
+		FROM leads l JOIN marketing_touchpoints t ON t.lead_id = l.id AND t.occurred_at <= l.created_at
+		LEFT JOIN campaigns c ON c.id = t.campaign_id
+		ORDER BY l.id, t.occurred_at DESC, t.id DESC)
+		SELECT COALESCE(p.channel, 'unknown') AS channel, COALESCE(p.campaign, 'unknown') AS campaign, ls.source, ls.reason AS disqualified_reason, count(*) AS value
+		FROM ls LEFT JOIN producer p ON p.lead_id = ls.id WHERE ls.disqualified_at IS NOT NULL GROUP BY 1, 2, 3, 4`},
+	// Marketing-sourced: the lead's source is a marketing channel, or its first touch (at or
+	// before the opportunity's creation) is a campaign touch. Influenced: any campaign touch then.
+	{metrics.SourcedRevenue, `, roles AS (` + rolesSQL + `)
+		SELECT COALESCE(sum(amount) FILTER (WHERE sourced AND is_won), 0) AS value FROM roles`},
+	{metrics.SourcedPipeline, `, roles AS (` + rolesSQL + `)
+		SELECT COALESCE(sum(amount) FILTER (WHERE sourced AND NOT is_closed), 0) AS value FROM roles`},
+	{metrics.InfluencedRevenue, `, roles AS (` + rolesSQL + `)
+		SELECT COALESCE(sum(amount) FILTER (WHERE influenced AND is_won), 0) AS value FROM roles`},
+	{metrics.InfluencedPipeline, `, roles AS (` + rolesSQL + `)
+		SELECT COALESCE(sum(amount) FILTER (WHERE influenced AND NOT is_closed), 0) AS value FROM roles`},
 	{metrics.DataQualityRows, `SELECT 'crm' AS database, query, "check", value FROM (
 		SELECT 'leads' AS query, 'null_source' AS "check", (SELECT count(*) FROM leads WHERE NULLIF(TRIM(source), '') IS NULL) AS value
 		UNION ALL SELECT 'leads', 'unknown_owner', (SELECT count(*) FROM leads l WHERE owner_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM owners o WHERE o.id = l.owner_id))
@@ -152,16 +183,30 @@ var crmExpectations = []struct{ metric, query string }{
 	) x WHERE value > 0`},
 }
 
+const rolesSQL = `
+		SELECT opp.amount, opp.is_won, opp.is_closed,
+		  (EXISTS (SELECT 1 FROM leads l WHERE l.id = opp.lead_id) AND (
+		     (SELECT lower(COALESCE(NULLIF(TRIM(l.source), ''), 'unknown')) NOT IN ('unknown', 'outbound') FROM leads l WHERE l.id = opp.lead_id)
+		     OR COALESCE((SELECT t.campaign_id IN (SELECT id FROM campaigns) FROM marketing_touchpoints t
+		        WHERE t.lead_id = opp.lead_id ORDER BY t.occurred_at, t.id LIMIT 1)
+		        AND (SELECT min(t.occurred_at) FROM marketing_touchpoints t WHERE t.lead_id = opp.lead_id) <= (SELECT created_at FROM opportunities o WHERE o.id = opp.id), false))) AS sourced,
+		  (EXISTS (SELECT 1 FROM leads l WHERE l.id = opp.lead_id) AND EXISTS (SELECT 1 FROM marketing_touchpoints t JOIN campaigns c ON c.id = t.campaign_id
+		     WHERE t.lead_id = opp.lead_id AND t.occurred_at <= (SELECT created_at FROM opportunities o WHERE o.id = opp.id))) AS influenced
+		FROM opp`
+
 var campaignExpectations = []struct{ metric, query string }{
-	{metrics.CampaignSpend, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel, sum(round(s.spend * r.rate, 2)) AS value
+	{metrics.CampaignSpend, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel, COALESCE(NULLIF(TRIM(c.name), ''), 'unknown') AS campaign,
+		sum(round(s.spend * r.rate, 2)) AS value
 		FROM campaign_daily_stats s JOIN campaigns c ON c.id = s.campaign_id
-		JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(c.currency)), ''), 'USD') GROUP BY 1`},
-	{metrics.CampaignImpressions, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel, sum(s.impressions) AS value
+		JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(c.currency)), ''), 'USD') GROUP BY 1, 2`},
+	{metrics.CampaignImpressions, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel, COALESCE(NULLIF(TRIM(c.name), ''), 'unknown') AS campaign,
+		sum(s.impressions) AS value
 		FROM campaign_daily_stats s JOIN campaigns c ON c.id = s.campaign_id
-		JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(c.currency)), ''), 'USD') GROUP BY 1`},
-	{metrics.CampaignClicks, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel, sum(s.clicks) AS value
+		JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(c.currency)), ''), 'USD') GROUP BY 1, 2`},
+	{metrics.CampaignClicks, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel, COALESCE(NULLIF(TRIM(c.name), ''), 'unknown') AS campaign,
+		sum(s.clicks) AS value
 		FROM campaign_daily_stats s JOIN campaigns c ON c.id = s.campaign_id
-		JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(c.currency)), ''), 'USD') GROUP BY 1`},
+		JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(c.currency)), ''), 'USD') GROUP BY 1, 2`},
 	{metrics.MarketingTouchpoints, `SELECT lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel,
 		lower(COALESCE(NULLIF(TRIM(t.kind), ''), 'unknown')) AS kind, count(*) AS value
 		FROM marketing_touchpoints t LEFT JOIN campaigns c ON c.id = t.campaign_id GROUP BY 1, 2`},
@@ -189,7 +234,11 @@ func published(name string) bool {
 func (w *world) expected() map[string]float64 {
 	want := map[string]float64{}
 	for _, e := range crmExpectations {
+		// A query starting with ", name AS (...)" adds CTEs to base's WITH list.
 		expectSQL(w.t, w.crm, want, e.metric, base+e.query, w.now)
+	}
+	for k, v := range attributionReference(w.t, w.crm, w.now) {
+		want[k] = v
 	}
 	for _, e := range campaignExpectations {
 		expectSQL(w.t, w.camp, want, e.metric, `WITH rates(currency, rate) AS (VALUES ('USD', 1.0::numeric), ('EUR', 1.08::numeric), ('GBP', 1.27::numeric)) `+e.query)
@@ -261,6 +310,7 @@ func TestDifferential(t *testing.T) {
 			e := w.exporter()
 			poll(t, e)
 			compare(t, "after load", series(t, e.Registry, published), w.expected())
+			checkConservation(t, w, e)
 
 			for round := 1; round <= 3; round++ {
 				w.randomChanges(seed*100+uint64(round), 15)

@@ -21,6 +21,7 @@ import (
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/poller"
 	"github.com/tandem-oss/tandem/source"
+	"github.com/tandem-oss/tandem/tally"
 )
 
 // Exporter is a running set of pollers and the registry that publishes them.
@@ -46,6 +47,14 @@ func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Export
 		e.conns[db] = conn
 		e.pollers[db] = poller.New(cfg, db, conn, logger, now)
 	}
+	if crm, camp := e.pollers[source.CRM], e.pollers[source.Campaigns]; crm != nil && camp != nil {
+		crm.UseTouches(func() *tally.TouchIndex {
+			if snap, _ := camp.Snapshot(); snap != nil {
+				return snap.Touches
+			}
+			return nil
+		})
+	}
 	if err := tcollectors.Register(e.Registry, cfg, e); err != nil {
 		e.Close()
 		return nil, err
@@ -61,8 +70,15 @@ func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Export
 // Poller returns a database's poller (collectors.Sources).
 func (e *Exporter) Poller(db source.Database) *poller.Poller { return e.pollers[db] }
 
-// Start runs every poller in the background until ctx ends.
+// Start runs every poller in the background until ctx ends. The campaign database is polled
+// once first (bounded by its query timeouts), so that the CRM's first poll can already join its
+// touches: attribution then starts right, instead of starting "unattributed" and moving.
 func (e *Exporter) Start(ctx context.Context) {
+	if camp := e.pollers[source.Campaigns]; camp != nil && e.pollers[source.CRM] != nil {
+		if err := camp.Poll(ctx); err != nil {
+			e.logger.Warn("first poll of the campaign database failed; the CRM is polled without its touches until it succeeds", "err", err)
+		}
+	}
 	for _, p := range e.pollers {
 		e.wg.Add(1)
 		go func(p *poller.Poller) {
@@ -72,9 +88,13 @@ func (e *Exporter) Start(ctx context.Context) {
 	}
 }
 
-// PollOnce polls every database once, in order; for tests and --config.check.
+// PollOnce polls every database once, the campaign database first (the CRM joins its touches);
+// for tests.
 func (e *Exporter) PollOnce(ctx context.Context) error {
-	for _, db := range e.cfg.Sources() {
+	for _, db := range []source.Database{source.Campaigns, source.CRM} {
+		if e.pollers[db] == nil {
+			continue
+		}
 		if err := e.pollers[db].Poll(ctx); err != nil {
 			return fmt.Errorf("database %s: %w", db, err)
 		}

@@ -33,6 +33,8 @@ const (
 	LabelCheck              = "check"
 	LabelMetric             = "metric"
 	LabelCurrency           = "currency"
+	LabelCampaign           = "campaign"
+	LabelModel              = "model"
 )
 
 // Lead dimension labels: which of them a lead metric carries is configured (labels.*.enabled).
@@ -50,6 +52,8 @@ const (
 	ValueOther   = "other"   // folded: beyond the label's max_values
 	SLAWithin    = "within"
 	SLAOver      = "over"
+	// ValueUnattributed is the channel and campaign of won revenue that no touch explains.
+	ValueUnattributed = "unattributed"
 )
 
 // Def describes one metric.
@@ -97,6 +101,13 @@ const (
 	PeriodInfo              = "tandem_fiscal_period_info"
 	ReportingCurrency       = "tandem_reporting_currency_info"
 	CampaignSpend           = "tandem_campaign_spend_total"
+	CampaignLeads           = "tandem_campaign_leads_total"
+	CampaignDisqualified    = "tandem_campaign_leads_disqualified_total"
+	AttributedRevenue       = "tandem_attributed_revenue_total"
+	SourcedRevenue          = "tandem_marketing_sourced_revenue_total"
+	InfluencedRevenue       = "tandem_marketing_influenced_revenue_total"
+	SourcedPipeline         = "tandem_marketing_sourced_pipeline_amount"
+	InfluencedPipeline      = "tandem_marketing_influenced_pipeline_amount"
 	CampaignImpressions     = "tandem_campaign_impressions_total"
 	CampaignClicks          = "tandem_campaign_clicks_total"
 	MarketingTouchpoints    = "tandem_marketing_touchpoints_total"
@@ -145,13 +156,20 @@ var CRM = []Def{
 	{PeriodEnd, Gauge, []string{LabelFiscalPeriod}, false, "seconds", "End (exclusive) of the current fiscal period, Unix time."},
 	{PeriodInfo, Gauge, []string{LabelFiscalPeriod, LabelName}, false, "info", "The current fiscal period's name (FY2026, FY2026-Q4); always 1."},
 	{ReportingCurrency, Gauge, []string{LabelCurrency}, false, "info", "The reporting currency every amount is converted to; always 1."},
+	{CampaignLeads, Counter, []string{LabelChannel, LabelCampaign, DimSource, LabelFunnelStage}, false, "leads", "Leads by the campaign that produced them (the campaign of the lead-creation touch: the last marketing touch at or before the lead was created; \"unknown\" without one) and the funnel stages they entered (lead, mql, sql, opportunity, won). Accepted by sales = funnel_stage=\"sql\"."},
+	{CampaignDisqualified, Counter, []string{LabelChannel, LabelCampaign, DimSource, LabelDisqualifiedReason}, false, "leads", "Leads rejected by sales (disqualified), by the campaign that produced them and the reason: the lead-quality feedback for marketing."},
+	{AttributedRevenue, Counter, []string{LabelModel, LabelChannel, LabelCampaign}, false, "currency", "Won revenue attributed to the campaigns of the lead's touches before the win, under each attribution model (docs/metrics.md gives the rules). Revenue no touch explains is channel=campaign=\"unattributed\"; per model, the sum over all series is the won revenue."},
+	{SourcedRevenue, Counter, nil, false, "currency", "Won revenue that marketing sourced: the lead's source is a marketing channel (not in funnel.sales_sources) or its first touch before the opportunity was created is a campaign touch. Never add to influenced revenue."},
+	{InfluencedRevenue, Counter, nil, false, "currency", "Won revenue that marketing influenced: the lead had at least one campaign touch at or before the opportunity was created. Never add to sourced revenue."},
+	{SourcedPipeline, Gauge, nil, false, "currency", "Open pipeline that marketing sourced (as for tandem_marketing_sourced_revenue_total), now."},
+	{InfluencedPipeline, Gauge, nil, false, "currency", "Open pipeline that marketing influenced (as for tandem_marketing_influenced_revenue_total), now."},
 }
 
 // Campaign metrics from the campaign database.
 var Campaign = []Def{
-	{CampaignSpend, Counter, []string{LabelChannel}, false, "currency", "Campaign spend (sum of daily spend), in the reporting currency."},
-	{CampaignImpressions, Counter, []string{LabelChannel}, false, "impressions", "Campaign ad impressions."},
-	{CampaignClicks, Counter, []string{LabelChannel}, false, "clicks", "Campaign clicks."},
+	{CampaignSpend, Counter, []string{LabelChannel, LabelCampaign}, false, "currency", "Campaign spend (sum of daily spend), in the reporting currency. campaign is the campaign's name for the top labels.campaign.max_values campaigns by spend, else \"other\"."},
+	{CampaignImpressions, Counter, []string{LabelChannel, LabelCampaign}, false, "impressions", "Campaign ad impressions."},
+	{CampaignClicks, Counter, []string{LabelChannel, LabelCampaign}, false, "clicks", "Campaign clicks."},
 	{MarketingTouchpoints, Counter, []string{LabelChannel, LabelKind}, false, "touchpoints", "Marketing touchpoints of leads with campaigns, by the campaign's channel and the touch kind."},
 }
 

@@ -75,7 +75,12 @@ type Poller struct {
 	mu     sync.RWMutex
 	snap   *tally.Snapshot
 	health Health
+	// touches gives the CRM tally the campaign database's latest touch index.
+	touches func() *tally.TouchIndex
 }
+
+// UseTouches makes this (CRM) poller join the touch index that fn returns into each poll.
+func (p *Poller) UseTouches(fn func() *tally.TouchIndex) { p.touches = fn }
 
 // New creates a poller; now is the clock (time.Now outside tests).
 func New(cfg *config.Config, db source.Database, conn *sqlx.DB, logger *slog.Logger, now func() time.Time) *Poller {
@@ -178,6 +183,9 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 	switch p.db {
 	case source.CRM:
 		t := tally.NewCRM(p.cfg, p.folder, p.now())
+		if p.touches != nil {
+			t.UseTouches(p.touches())
+		}
 		skipped, finish = t.Skipped, t.Finish
 		steps = []step{
 			{source.QueryOwners, func(ctx context.Context, s string) (source.Result, error) {

@@ -1,7 +1,9 @@
 package tally
 
 import (
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/metrics"
@@ -17,9 +19,44 @@ const (
 
 type campaign struct {
 	channel string
+	name    string
 	rate    money.Rate
 	hasRate bool
 }
+
+// TouchIndex is what the campaign database tells the CRM tally: each lead's marketing touches in
+// time order and each campaign's channel and published name. The CRM tally joins it with deals
+// for attribution and with leads for campaign results.
+type TouchIndex struct {
+	Campaigns map[int64]CampaignRef
+	ByLead    map[int64][]Touch
+}
+
+// Touch is one marketing touch of a lead.
+type Touch struct {
+	At       time.Time
+	ID       int64
+	Campaign int64
+}
+
+// CampaignRef is a campaign's labels.
+type CampaignRef struct{ Channel, Label string }
+
+// Ref returns the labels of a touch's campaign; a touch without a known campaign is "unknown".
+func (x *TouchIndex) Ref(campaign int64) CampaignRef {
+	if r, ok := x.Campaigns[campaign]; ok {
+		return r
+	}
+	return CampaignRef{metrics.ValueUnknown, metrics.ValueUnknown}
+}
+
+// Known reports whether a touch belongs to a known campaign (a marketing touch).
+func (x *TouchIndex) Known(campaign int64) bool {
+	_, ok := x.Campaigns[campaign]
+	return ok
+}
+
+type statKey struct{ channel, name string }
 
 // Campaigns tallies one poll of the campaign database: campaigns first, then stats and
 // touchpoints, then Finish.
@@ -29,9 +66,10 @@ type Campaigns struct {
 	snap      *Snapshot
 	seen      seen
 	campaigns map[int64]campaign
-	spend     map[string]int64
-	impr      map[string]int64
-	clicks    map[string]int64
+	spend     map[statKey]int64
+	impr      map[statKey]int64
+	clicks    map[statKey]int64
+	byLead    map[int64][]Touch
 	touches   map[[2]string]int64
 	statKeys  map[[2]int64]bool
 	touchIDs  map[int64]bool
@@ -41,7 +79,8 @@ type Campaigns struct {
 func NewCampaigns(cfg *config.Config, folder *Folder) *Campaigns {
 	return &Campaigns{
 		cfg: cfg, folder: folder, snap: newSnapshot(), seen: seen{}, campaigns: map[int64]campaign{},
-		spend: map[string]int64{}, impr: map[string]int64{}, clicks: map[string]int64{}, touches: map[[2]string]int64{},
+		spend: map[statKey]int64{}, impr: map[statKey]int64{}, clicks: map[statKey]int64{}, touches: map[[2]string]int64{},
+		byLead:   map[int64][]Touch{},
 		statKeys: map[[2]int64]bool{}, touchIDs: map[int64]bool{},
 	}
 }
@@ -64,7 +103,7 @@ func (c *Campaigns) Campaign(x source.Campaign) {
 		c.snap.problem(source.QueryCampaigns, CheckCurrencyWithoutRate)
 	}
 	ch := strings.ToLower(clean(x.Channel))
-	c.campaigns[x.ID] = campaign{channel: ch, rate: rate, hasRate: ok}
+	c.campaigns[x.ID] = campaign{channel: ch, name: clean(x.Name), rate: rate, hasRate: ok}
 	c.seen.note(metrics.LabelChannel, ch)
 }
 
@@ -85,9 +124,10 @@ func (c *Campaigns) Stat(x source.CampaignStat) {
 		c.snap.problem(source.QueryCampaignStats, CheckCurrencyWithoutRate)
 		return
 	}
-	c.spend[cp.channel] += int64(cp.rate.Convert(x.Spend))
-	c.impr[cp.channel] += x.Impressions
-	c.clicks[cp.channel] += x.Clicks
+	sk := statKey{cp.channel, cp.name}
+	c.spend[sk] += int64(cp.rate.Convert(x.Spend))
+	c.impr[sk] += x.Impressions
+	c.clicks[sk] += x.Clicks
 }
 
 // Touchpoint adds a marketing touch.
@@ -105,6 +145,7 @@ func (c *Campaigns) Touchpoint(x source.Touchpoint) {
 	}
 	kind := strings.ToLower(clean(x.Kind))
 	c.touches[[2]string{ch, kind}]++
+	c.byLead[x.LeadID] = append(c.byLead[x.LeadID], Touch{At: x.OccurredAt, ID: x.ID, Campaign: x.CampaignID})
 	c.seen.note("touch_kind", kind)
 }
 
@@ -112,17 +153,42 @@ func (c *Campaigns) Touchpoint(x source.Touchpoint) {
 func (c *Campaigns) Finish() *Snapshot {
 	c.folder.Admit(metrics.LabelChannel, c.seen[metrics.LabelChannel])
 	c.folder.Admit(metrics.LabelKind, c.seen["touch_kind"])
+	// The campaigns that spend most keep their names.
+	bySpend := map[string]int{}
+	for k, v := range c.spend {
+		bySpend[k.name] += int(v)
+	}
+	for _, cp := range c.campaigns {
+		if _, ok := bySpend[cp.name]; !ok {
+			bySpend[cp.name] = 0
+		}
+	}
+	c.folder.Admit(metrics.LabelCampaign, bySpend)
 	s := c.snap
 	ch := func(v string) string { return c.folder.Value(metrics.LabelChannel, v) }
+	name := func(v string) string { return c.folder.Value(metrics.LabelCampaign, v) }
 	for k, v := range c.spend {
-		s.add(metrics.CampaignSpend, v, ch(k))
+		s.add(metrics.CampaignSpend, v, ch(k.channel), name(k.name))
 	}
 	for k, v := range c.impr {
-		s.add(metrics.CampaignImpressions, v, ch(k))
+		s.add(metrics.CampaignImpressions, v, ch(k.channel), name(k.name))
 	}
 	for k, v := range c.clicks {
-		s.add(metrics.CampaignClicks, v, ch(k))
+		s.add(metrics.CampaignClicks, v, ch(k.channel), name(k.name))
 	}
+	idx := &TouchIndex{Campaigns: make(map[int64]CampaignRef, len(c.campaigns)), ByLead: c.byLead}
+	for id, cp := range c.campaigns {
+		idx.Campaigns[id] = CampaignRef{Channel: ch(cp.channel), Label: name(cp.name)}
+	}
+	for _, ts := range idx.ByLead {
+		sort.Slice(ts, func(i, j int) bool {
+			if !ts[i].At.Equal(ts[j].At) {
+				return ts[i].At.Before(ts[j].At)
+			}
+			return ts[i].ID < ts[j].ID
+		})
+	}
+	s.Touches = idx
 	for k, v := range c.touches {
 		s.add(metrics.MarketingTouchpoints, v, ch(k[0]), c.folder.Value(metrics.LabelKind, k[1]))
 	}

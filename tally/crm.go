@@ -45,6 +45,7 @@ type lead struct {
 }
 
 type opportunity struct {
+	leadID   int64    // 0 without a known lead
 	raw      []string // raw dimensions of its lead (all "unknown" without one)
 	amount   money.Cents
 	stage    string
@@ -68,6 +69,9 @@ type CRM struct {
 	oppIDs map[int64]bool
 	actIDs map[int64]bool
 	opps   []opportunity
+	// touches is the campaign database's touch index, nil when no campaign database is polled.
+	touches *TouchIndex
+	sources map[int64]string // raw lead source, for marketing-sourced
 }
 
 // NewCRM starts a tally. The Folder lives as long as the process (admission is sticky).
@@ -75,8 +79,13 @@ func NewCRM(cfg *config.Config, folder *Folder, now time.Time) *CRM {
 	return &CRM{
 		cfg: cfg, folder: folder, now: now, snap: newSnapshot(), seen: seen{},
 		owners: map[int64]source.Owner{}, leads: map[int64]*lead{}, oppIDs: map[int64]bool{}, actIDs: map[int64]bool{},
+		sources: map[int64]string{},
 	}
 }
+
+// UseTouches joins the campaign database's touches into this tally (campaign results,
+// attribution, marketing-influenced revenue). Call before Finish.
+func (c *CRM) UseTouches(x *TouchIndex) { c.touches = x }
 
 // Skipped records rows the decoder could not use.
 func (c *CRM) Skipped(query string, r source.Result) {
@@ -125,6 +134,7 @@ func (c *CRM) Lead(l source.Lead) {
 		raw[i] = clean(v)
 		c.seen.note(d.Name, raw[i])
 	}
+	c.sources[l.ID] = clean(l.Source)
 	c.leads[l.ID] = &lead{
 		raw: raw, created: l.CreatedAt, mql: l.MQLAt, sql: l.SQLAt, disq: l.DisqualifiedAt,
 		reason: clean(l.DisqualifiedReason), status: l.Status,
@@ -201,6 +211,7 @@ func (c *CRM) Opportunity(o source.Opportunity) {
 		closed: o.ClosedAt, isClosed: o.IsClosed || o.IsWon, isWon: o.IsWon,
 	}
 	if l, ok := c.leads[o.LeadID]; ok {
+		op.leadID = o.LeadID
 		op.raw = l.raw
 		l.opps++
 		switch {
@@ -379,6 +390,7 @@ func (c *CRM) Finish() *Snapshot {
 		s.set(metrics.PeriodEnd, float64(p.End.Unix()), k)
 		s.add(metrics.PeriodInfo, 1, k, p.Name)
 	}
+	c.marketing(s)
 	s.set(metrics.SLATarget, target.Seconds())
 	s.add(metrics.ReportingCurrency, 1, c.cfg.Targets.ReportingCurrency)
 	// Families that must exist even when empty, so dashboards show 0, not "No data".

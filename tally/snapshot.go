@@ -15,6 +15,9 @@ type Snapshot struct {
 	Families map[string]*Family
 	// Problems counts rows that failed a data-quality check, by query and check.
 	Problems map[Problem]int
+	// Touches is the campaign database's touch index (campaign snapshots only): not published,
+	// joined by the CRM tally.
+	Touches *TouchIndex
 }
 
 // Problem is one data-quality check on one query.

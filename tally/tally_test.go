@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -361,5 +362,80 @@ func TestAttemptsRule(t *testing.T) {
 				t.Fatalf("met %v missed %v, want %v %v", total(s, metrics.AttemptsMet), total(s, metrics.AttemptsMissed), c.met, c.missed)
 			}
 		})
+	}
+}
+
+func TestMarketingSourcedAndInfluenced(t *testing.T) {
+	cfg := testConfig(t, "")
+	idx := &TouchIndex{Campaigns: map[int64]CampaignRef{7: {"paid_search", "brand"}}, ByLead: map[int64][]Touch{}}
+	opp := source.Opportunity{Amount: 100000, CreatedAt: at(10 * 24 * time.Hour)} // 1000.00
+	cases := []struct {
+		name               string
+		source             string
+		touches            []Touch
+		sourced, influence bool
+	}{
+		{"outbound lead, no touches: sales-sourced", "outbound", nil, false, false},
+		{"organic lead, no touches: sourced by its source", "organic", nil, true, false},
+		{"outbound lead whose first touch is a campaign touch", "outbound", []Touch{{At: at(time.Hour), Campaign: 7}}, true, true},
+		{"outbound lead, first touch without a campaign, then a campaign touch", "outbound",
+			[]Touch{{At: at(time.Hour), Campaign: 0}, {At: at(2 * time.Hour), Campaign: 7}}, false, true},
+		{"a campaign touch only after the opportunity: no influence", "outbound", []Touch{{At: at(11 * 24 * time.Hour), Campaign: 7}}, false, false},
+		{"unknown source, no touches", "", nil, false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			idx.ByLead[1] = c.touches
+			cr := NewCRM(cfg, NewFolder(cfg.Caps), at(20*24*time.Hour))
+			cr.UseTouches(idx)
+			cr.Lead(source.Lead{ID: 1, CreatedAt: t0, Source: c.source, Status: "SQL"})
+			o := opp
+			o.ID, o.LeadID = 1, 1
+			cr.Opportunity(o)
+			s := cr.Finish()
+			want := func(yes bool) float64 {
+				if yes {
+					return 1000
+				}
+				return 0
+			}
+			if got := total(s, metrics.SourcedPipeline); got != want(c.sourced) {
+				t.Errorf("sourced pipeline = %v, want %v", got, want(c.sourced))
+			}
+			if got := total(s, metrics.InfluencedPipeline); got != want(c.influence) {
+				t.Errorf("influenced pipeline = %v, want %v", got, want(c.influence))
+			}
+		})
+	}
+}
+
+func TestAttributionUnattributedAndConserved(t *testing.T) {
+	cfg := testConfig(t, "")
+	idx := &TouchIndex{Campaigns: map[int64]CampaignRef{7: {"paid_search", "brand"}, 8: {"email", "nurture"}}, ByLead: map[int64][]Touch{
+		1: {{At: at(-time.Hour), Campaign: 7}, {At: at(time.Hour), Campaign: 8}, {At: at(30 * 24 * time.Hour), Campaign: 8}}, // last one after the win
+	}}
+	cr := NewCRM(cfg, NewFolder(cfg.Caps), at(40*24*time.Hour))
+	cr.UseTouches(idx)
+	cr.Lead(source.Lead{ID: 1, CreatedAt: t0, Source: "paid_search", Status: "Converted"})
+	cr.Lead(source.Lead{ID: 2, CreatedAt: t0, Source: "referral", Status: "Converted"})
+	cr.Opportunity(source.Opportunity{ID: 1, LeadID: 1, Amount: 100001, CreatedAt: at(2 * time.Hour), IsClosed: true, IsWon: true, ClosedAt: at(5 * 24 * time.Hour)})
+	cr.Opportunity(source.Opportunity{ID: 2, LeadID: 2, Amount: 5000, CreatedAt: at(2 * time.Hour), IsClosed: true, IsWon: true, ClosedAt: at(5 * 24 * time.Hour)})
+	s := cr.Finish()
+	for _, m := range []string{"first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay"} {
+		if got := total(s, metrics.AttributedRevenue, m); math.Abs(got-1050.01) > 1e-9 {
+			t.Errorf("%s: attributed + unattributed = %v, want 1050.01", m, got)
+		}
+		if got := total(s, metrics.AttributedRevenue, m, metrics.ValueUnattributed); got != 50 {
+			t.Errorf("%s: unattributed = %v, want 50 (the lead without touches)", m, got)
+		}
+	}
+	if got := total(s, metrics.AttributedRevenue, "first_touch", "brand"); got != 1000.01 {
+		t.Errorf("first touch to brand = %v", got)
+	}
+	if got := total(s, metrics.AttributedRevenue, "last_touch", "nurture"); got != 1000.01 {
+		t.Errorf("last touch before the win to nurture = %v (the touch after the win must not count)", got)
+	}
+	if got := total(s, metrics.CampaignLeads, "brand", "lead"); got != 1 {
+		t.Errorf("lead produced by brand (its touch before creation) = %v", got)
 	}
 }

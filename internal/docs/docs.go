@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tandem-oss/tandem/attribution"
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/source"
@@ -107,6 +108,28 @@ the published gauges:
 - expected to date = ` + "`tandem_revenue_target * tandem_fiscal_period_elapsed_ratio`" + `
 - pace = ` + "`tandem_revenue_won / (tandem_revenue_target * tandem_fiscal_period_elapsed_ratio)`" + `
 - projection = ` + "`tandem_revenue_won / tandem_fiscal_period_elapsed_ratio`" + `
+
+## Campaign results, lead quality and attribution
+
+The campaign database is polled first; the CRM tally joins the touches of its latest poll.
+
+- A lead's **producing campaign** is the campaign of its lead-creation touch, the last touch at or
+  before the lead was created; a lead without one, or whose touch has no known campaign, counts
+  as channel = campaign = "unknown". ` + "`tandem_campaign_leads_total`" + ` counts leads per producing campaign and
+  the stages they entered; accepted by sales = ` + "`funnel_stage=\"sql\"`" + `, rejected =
+  ` + "`tandem_campaign_leads_disqualified_total`" + ` with the reason.
+- Campaign names are labels for the top ` + "`labels.campaign.max_values`" + ` campaigns by spend (admitted at
+  start-up, then while room is left); the rest are "other". The channel is always kept.
+- **Marketing-sourced**: the lead's source is a marketing channel (known, and not in
+  ` + "`funnel.sales_sources`" + `, default outbound), or the lead's first touch is a campaign touch at or before
+  the opportunity was created. **Marketing-influenced**: the lead had any campaign touch at or before
+  the opportunity was created. The two overlap by design: never add them.
+
+### Attribution of won revenue
+
+`)
+	b.WriteString(attribution.Rules)
+	b.WriteString(`
 
 ## Metrics
 
