@@ -41,6 +41,7 @@ type Config struct {
 	Revenue     map[string]money.Cents  `yaml:"-"` // target per fiscal period name
 	TouchKind   map[string]bool         `yaml:"-"`
 	SalesSource map[string]bool         `yaml:"-"`
+	MaxDeal     money.Cents             `yaml:"-"`
 	Calendars   *sla.Calendars          `yaml:"-"` // nil: the SLA clock is calendar time
 	Calendar    fiscal.Calendar         `yaml:"-"`
 	Dims        []Dimension             `yaml:"-"` // enabled lead dimensions, in label order
@@ -131,6 +132,9 @@ type Targets struct {
 	ReportingCurrency    string            `yaml:"reporting_currency"`
 	CurrencyRates        map[string]string `yaml:"currency_rates"` // 1 unit of the key = value units of the reporting currency
 	Revenue              map[string]string `yaml:"revenue"`        // FY2026: "4800000", FY2026-Q4: "1300000"
+	// MaxDealAmount is the largest believable deal in the reporting currency: larger (and
+	// negative) amounts are data errors, skipped and counted.
+	MaxDealAmount string `yaml:"max_deal_amount"`
 }
 
 // Labels says which dimensions become labels and caps their values.
@@ -167,7 +171,7 @@ func Default() *Config {
 		},
 		SLA: SLA{ClockStart: "mql", Target: time.Hour, TouchKinds: []string{"call", "email", "meeting"}, WaitingMaxAge: 30 * 24 * time.Hour},
 		Targets: Targets{
-			Timezone: "UTC", FiscalYearStartMonth: 1, ReportingCurrency: "USD",
+			Timezone: "UTC", FiscalYearStartMonth: 1, ReportingCurrency: "USD", MaxDealAmount: "1000000000",
 		},
 		Labels: Labels{
 			Source:             Label{true, 20},
@@ -384,6 +388,11 @@ func (c *Config) validate(v *validator, getenv func(string) string) {
 			continue
 		}
 		c.Rates[strings.ToUpper(strings.TrimSpace(cur))] = r
+	}
+	if m, err := money.ParseCents(c.Targets.MaxDealAmount); err != nil || m <= 0 {
+		v.fail("targets.max_deal_amount", "must be a positive amount, not %q", c.Targets.MaxDealAmount)
+	} else {
+		c.MaxDeal = m
 	}
 	c.Revenue = map[string]money.Cents{}
 	for name, amount := range c.Targets.Revenue {

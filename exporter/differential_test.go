@@ -32,7 +32,8 @@ ld AS (
          COALESCE(NULLIF(TRIM(l.region), ''), 'unknown') AS region,
          COALESCE(NULLIF(TRIM(l.segment), ''), 'unknown') AS segment,
          COALESCE(NULLIF(TRIM(o.sales_team), ''), 'unknown') AS sales_team, o.region AS owner_region
-  FROM leads l LEFT JOIN owners o ON o.id = l.owner_id),
+  FROM leads l LEFT JOIN owners o ON o.id = l.owner_id
+  WHERE l.created_at <= $1::timestamptz + interval '5 minutes'),
 opp AS (
   SELECT op.id, op.lead_id, round(op.amount * r.rate, 2) AS amount,
          COALESCE(NULLIF(TRIM(op.stage_name), ''), 'unknown') AS stage,
@@ -41,11 +42,13 @@ opp AS (
          COALESCE(ld.segment, 'unknown') AS segment, COALESCE(ld.sales_team, 'unknown') AS sales_team
   FROM opportunities op
   JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(op.currency)), ''), 'USD')
-  LEFT JOIN ld ON ld.id = op.lead_id),
+  LEFT JOIN ld ON ld.id = op.lead_id
+  WHERE round(op.amount * r.rate, 2) BETWEEN 0 AND 1000000000
+    AND op.created_at <= $1::timestamptz + interval '5 minutes' AND COALESCE(op.closed_at <= $1::timestamptz + interval '5 minutes', true)),
 act AS (
   SELECT a.id, a.lead_id, lower(COALESCE(NULLIF(TRIM(a.kind), ''), 'unknown')) AS kind, a.occurred_at
   FROM sales_activities a JOIN ld ON ld.id = a.lead_id
-  WHERE a.occurred_at >= ld.created_at),
+  WHERE a.occurred_at >= ld.created_at AND a.occurred_at <= $1::timestamptz + interval '5 minutes'),
 oppagg AS (
   SELECT lead_id, true AS has_opp, bool_or(is_won) AS has_won, bool_or(is_closed AND NOT is_won) AS has_lost,
          bool_or(NOT is_closed) AS has_open
@@ -180,6 +183,10 @@ var crmExpectations = []struct{ metric, query string }{
 		UNION ALL SELECT 'opportunities', 'currency_without_rate', (SELECT count(*) FROM opportunities op WHERE NOT EXISTS (SELECT 1 FROM rates r WHERE r.currency = COALESCE(NULLIF(upper(trim(op.currency)), ''), 'USD')))
 		UNION ALL SELECT 'opportunities', 'opportunity_unknown_lead', (SELECT count(*) FROM opp WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = opp.lead_id))
 		UNION ALL SELECT 'opportunities', 'won_without_close_time', (SELECT count(*) FROM opp WHERE is_won AND closed_at IS NULL)
+		UNION ALL SELECT 'leads', 'stage_out_of_order', (SELECT count(*) FROM ld WHERE mql_at < created_at OR sql_at < mql_at OR sql_at < created_at OR disqualified_at < created_at)
+		UNION ALL SELECT 'leads', 'timestamp_in_future', (SELECT count(*) FROM leads WHERE created_at > $1::timestamptz + interval '5 minutes')
+		UNION ALL SELECT 'activities', 'timestamp_in_future', (SELECT count(*) FROM sales_activities a JOIN ld ON ld.id = a.lead_id
+		  WHERE a.occurred_at >= ld.created_at AND a.occurred_at > $1::timestamptz + interval '5 minutes')
 	) x WHERE value > 0`},
 }
 

@@ -5,6 +5,7 @@ package exporter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -111,6 +112,31 @@ func (e *Exporter) Check(ctx context.Context) error {
 			err := source.Check(qctx, e.conns[db], q, d.Query(q))
 			cancel()
 			if err != nil {
+				return fmt.Errorf("databases.%s.queries.%s: %w", db, q.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckStartup validates every query against each database that answers, so a wrong query stops
+// the exporter at start-up; a database that does not answer is only logged: the exporter starts,
+// serves its health metrics and keeps retrying.
+func (e *Exporter) CheckStartup(ctx context.Context) error {
+	for _, db := range e.cfg.Sources() {
+		d := e.cfg.DB(db)
+		pctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
+		err := e.conns[db].PingContext(pctx)
+		cancel()
+		if err != nil {
+			e.logger.Warn("database not reachable at start-up; starting anyway and retrying", "database", string(db), "err", err)
+			continue
+		}
+		for _, q := range source.QueriesFor(db) {
+			qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
+			err := source.Check(qctx, e.conns[db], q, d.Query(q))
+			cancel()
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 				return fmt.Errorf("databases.%s.queries.%s: %w", db, q.Name, err)
 			}
 		}

@@ -101,17 +101,25 @@ func (p *Poller) Snapshot() (*tally.Snapshot, Health) {
 	return p.snap, p.health.clone()
 }
 
-// Run polls at once, then every poll interval, until ctx ends.
+// Run polls at once, then every poll interval, until ctx ends. After a failure it retries
+// sooner, backing off from one second up to the poll interval, so a database that comes back is
+// read again quickly without being hammered while it is down.
 func (p *Poller) Run(ctx context.Context) {
 	interval := p.cfg.DB(p.db).PollInterval
+	backoff := time.Second
 	for {
+		wait := interval
 		if err := p.Poll(ctx); err != nil && ctx.Err() == nil {
-			p.logger.Error("poll failed; keeping the previous values", "err", err)
+			wait = min(backoff, interval)
+			backoff *= 2
+			p.logger.Error("poll failed; keeping the previous values", "err", err, "retry_in", wait)
+		} else {
+			backoff = time.Second
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(interval):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -170,6 +178,13 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 		return nil, stats, fmt.Errorf("beginning read transaction: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
+	if d.Driver == "postgres" {
+		// The server cancels a query that outlives query_timeout even if this process cannot
+		// (network partition); the context cancels it from this side too.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", d.QueryTimeout.Milliseconds())); err != nil {
+			return nil, stats, fmt.Errorf("setting statement_timeout: %w", err)
+		}
+	}
 
 	type step struct {
 		name string

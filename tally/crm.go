@@ -24,7 +24,14 @@ const (
 	CheckOpportunityNoLead   = "opportunity_unknown_lead" // opportunity without a known lead: counted with "unknown" dimensions
 	CheckCurrencyWithoutRate = "currency_without_rate"    // amount in a currency with no configured rate: skipped
 	CheckWonWithoutCloseTime = "won_without_close_time"   // won but no closed_at: not in any period's revenue
+	CheckAmountOutOfRange    = "amount_out_of_range"      // negative, or above targets.max_deal_amount: skipped
+	CheckTimestampInFuture   = "timestamp_in_future"      // dated after now (beyond FutureTolerance): skipped
+	CheckStageOutOfOrder     = "stage_out_of_order"       // a stage time before the one it follows: counted as is
 )
+
+// FutureTolerance is how far ahead of the exporter's clock a timestamp may be (clock skew
+// between the CRM, its sync and this host) before it counts as a future timestamp.
+const FutureTolerance = 5 * time.Minute
 
 // lead is what the tally keeps of a lead while a poll runs.
 type lead struct {
@@ -109,6 +116,13 @@ func (c *CRM) Lead(l source.Lead) {
 		c.snap.problem(source.QueryLeads, CheckDuplicateID)
 		return
 	}
+	if c.future(l.CreatedAt) {
+		c.snap.problem(source.QueryLeads, CheckTimestampInFuture)
+		return
+	}
+	if outOfOrder(l.CreatedAt, l.MQLAt) || outOfOrder(l.MQLAt, l.SQLAt) || outOfOrder(l.CreatedAt, l.SQLAt) || outOfOrder(l.CreatedAt, l.DisqualifiedAt) {
+		c.snap.problem(source.QueryLeads, CheckStageOutOfOrder)
+	}
 	if strings.TrimSpace(l.Source) == "" {
 		c.snap.problem(source.QueryLeads, CheckNullSource)
 	}
@@ -142,6 +156,13 @@ func (c *CRM) Lead(l source.Lead) {
 	}
 }
 
+func (c *CRM) future(t time.Time) bool { return !t.IsZero() && t.After(c.now.Add(FutureTolerance)) }
+
+// outOfOrder reports a later stage's time before an earlier one's (both set).
+func outOfOrder(earlier, later time.Time) bool {
+	return !earlier.IsZero() && !later.IsZero() && later.Before(earlier)
+}
+
 // clockStart is when the lead's SLA clock starts; zero if it has not.
 func (c *CRM) clockStart(l *lead) time.Time {
 	switch c.cfg.ClockFrom {
@@ -168,6 +189,10 @@ func (c *CRM) Activity(a source.Activity) {
 	}
 	if a.OccurredAt.Before(l.created) {
 		c.snap.problem(source.QueryActivities, CheckActivityBeforeLead)
+		return
+	}
+	if c.future(a.OccurredAt) {
+		c.snap.problem(source.QueryActivities, CheckTimestampInFuture)
 		return
 	}
 	kind := strings.ToLower(clean(a.Kind))
@@ -204,6 +229,14 @@ func (c *CRM) Opportunity(o source.Opportunity) {
 	rate, ok := c.cfg.Rate(o.Currency)
 	if !ok {
 		c.snap.problem(source.QueryOpportunities, CheckCurrencyWithoutRate)
+		return
+	}
+	if amount := rate.Convert(o.Amount); amount < 0 || amount > c.cfg.MaxDeal {
+		c.snap.problem(source.QueryOpportunities, CheckAmountOutOfRange)
+		return
+	}
+	if c.future(o.CreatedAt) || c.future(o.ClosedAt) {
+		c.snap.problem(source.QueryOpportunities, CheckTimestampInFuture)
 		return
 	}
 	op := opportunity{

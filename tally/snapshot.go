@@ -156,6 +156,9 @@ var Checks = []Check{
 	{CheckOpportunityNoLead, "opportunities", "An opportunity without a known lead: counted, with every dimension \"unknown\", and in no lead's funnel stage."},
 	{CheckCurrencyWithoutRate, "opportunities, campaigns, campaign_stats", "An amount in a currency with no rate in targets.currency_rates: skipped."},
 	{CheckWonWithoutCloseTime, "opportunities", "A won opportunity without closed_at: counted as won, but in no fiscal period's revenue."},
+	{CheckAmountOutOfRange, "opportunities", "An amount below zero or above targets.max_deal_amount (default 1,000,000,000) after conversion: skipped."},
+	{CheckTimestampInFuture, "leads, activities, opportunities", "A created, occurred or closed time more than 5 minutes after the exporter's clock: skipped."},
+	{CheckStageOutOfOrder, "leads", "Stage times out of order (became MQL before created, SQL before MQL or created, disqualified before created): counted as they are."},
 	{CheckStatUnknownCampaign, "campaign_stats", "Daily stats of a campaign that does not exist: skipped."},
 	{CheckTouchpointUnknownCampaign, "touchpoints", "A touchpoint of a campaign id that does not exist: counted with channel=\"unknown\"."},
 }

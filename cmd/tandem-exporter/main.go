@@ -78,6 +78,9 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger, check boo
 		return nil
 	}
 
+	if err := exp.CheckStartup(ctx); err != nil {
+		return err
+	}
 	logger.Info("starting tandem-exporter", "version", version.Info(), "build_context", version.BuildContext())
 	exp.Start(ctx)
 

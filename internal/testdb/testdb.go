@@ -130,6 +130,7 @@ func ping(u string) error {
 
 type throwaway struct {
 	dir, pgctl, url string
+	port            int
 	cred            *syscall.Credential
 }
 
@@ -178,16 +179,64 @@ func startThrowaway() (*throwaway, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.port = port
 	data := filepath.Join(dir, "data")
 	if out, err := c.run(initdb, "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"); err != nil {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", port, dir)
-	if out, err := c.run(pgctl, "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start"); err != nil {
-		return nil, fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	if err := c.start(); err != nil {
+		return nil, err
 	}
 	c.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return c, ping(c.url)
+}
+
+func (c *throwaway) start() error {
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", c.port, c.dir)
+	if out, err := c.run(c.pgctl, "-D", filepath.Join(c.dir, "data"), "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "start"); err != nil {
+		return fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	}
+	return nil
+}
+
+// Cluster is a PostgreSQL server of a test's own, which the test may stop and start again (fault
+// tests); it is removed when the test ends.
+type Cluster struct {
+	c *throwaway
+	t testing.TB
+}
+
+// NewCluster starts a dedicated throwaway cluster from the local PostgreSQL binaries.
+func NewCluster(t testing.TB) *Cluster {
+	t.Helper()
+	c, err := startThrowaway()
+	if err != nil {
+		t.Skipf("cannot start a throwaway PostgreSQL cluster: %v", err)
+	}
+	t.Cleanup(c.stop)
+	return &Cluster{c: c, t: t}
+}
+
+// URL is the admin URL of the cluster's postgres database.
+func (k *Cluster) URL() string { return k.c.url }
+
+// Port is the cluster's TCP port.
+func (k *Cluster) Port() int { return k.c.port }
+
+// Stop stops the server at once (connections are cut, as in a crash or failover).
+func (k *Cluster) Stop() {
+	k.t.Helper()
+	if out, err := k.c.run(k.c.pgctl, "-D", filepath.Join(k.c.dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
+		k.t.Fatalf("pg_ctl stop: %v: %s", err, out)
+	}
+}
+
+// Start starts the server again on the same port.
+func (k *Cluster) Start() {
+	k.t.Helper()
+	if err := k.c.start(); err != nil {
+		k.t.Fatal(err)
+	}
 }
 
 func (c *throwaway) run(prog string, args ...string) (string, error) {
