@@ -25,6 +25,7 @@ test:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
 	$(GO) test -count=1 -timeout 15m ./...
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./config
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 10s ./source
 
 test-short:
 	$(GO) test -count=1 ./funnel/... ./fiscal/... ./money/... ./config/... ./tally/... ./internal/docs/...
@@ -34,6 +35,7 @@ generate:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./source
 
 # The embedded demo: SQLite, demo data, live traffic, /metrics on :9866.
 demo:

@@ -119,6 +119,13 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 		t.Fatalf("--config.check accepted a query with missing columns: %v\n%s", err, out)
 	}
 
+	// Without --config.check too, a wrong query stops the exporter at start-up, naming it.
+	start := exec.Command(bin, "--config.file", badQuery, "--web.listen-address", freeAddr(t))
+	start.Env = env
+	if out, err := start.CombinedOutput(); err == nil || !bytes.Contains(out, []byte("databases.crm.queries.owners")) {
+		t.Fatalf("started with a wrong query: %v\n%s", err, out)
+	}
+
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "--config.file", cfg, "--web.listen-address", addr, "--log.level", "debug")
 	cmd.Env = env
