@@ -9,7 +9,7 @@ LDFLAGS   := -s -w \
 	-X github.com/prometheus/common/version.Branch=main
 FUZZTIME  ?= 2m
 
-.PHONY: all build test test-short lint generate fuzz demo clean
+.PHONY: all build test test-short lint generate fuzz soak demo clean
 
 all: lint test build
 
@@ -36,6 +36,11 @@ generate:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./source
+
+# Soak: the exporter against PostgreSQL with live writes and a scrape a second for SOAK_DURATION
+# (default 3m); asserts flat memory, no goroutine or connection leak, polls within their interval.
+soak:
+	$(GO) test -tags soak -run TestSoak -count=1 -timeout 30m -v ./cmd/tandem-exporter
 
 # The embedded demo: SQLite, demo data, live traffic, /metrics on :9866.
 demo:
