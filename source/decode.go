@@ -209,21 +209,30 @@ func (r *record) time(i int) time.Time {
 	if r.null(i) {
 		return time.Time{}
 	}
-	switch v := r.value(i).(type) {
+	t, ok := parseTime(r.value(i))
+	if !ok || (t.IsZero() && r.q.Columns[i].Required) {
+		// Year 1 ("0001-01-01") is what broken syncs write for "no date": not a real timestamp.
+		r.fail(CheckBadValue, i, fmt.Errorf("not a timestamp: %v", r.value(i)))
+		return time.Time{}
+	}
+	return t
+}
+
+func parseTime(v any) (time.Time, bool) {
+	switch v := v.(type) {
 	case time.Time:
-		return v
+		return v, true
 	case int64:
-		return time.Unix(v, 0).UTC() // epoch seconds
+		return time.Unix(v, 0).UTC(), true // epoch seconds
 	case string:
 		s := strings.TrimSpace(v)
 		for _, l := range timeLayouts {
 			if t, err := time.Parse(l, s); err == nil {
-				return t
+				return t, true
 			}
 		}
 	}
-	r.fail(CheckBadValue, i, fmt.Errorf("not a timestamp: %v", r.value(i)))
-	return time.Time{}
+	return time.Time{}, false
 }
 
 func (r *record) cents(i int) money.Cents {

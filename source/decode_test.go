@@ -33,6 +33,7 @@ func TestDecodeValues(t *testing.T) {
 		{"NULL id", []any{nil, ts, nil, nil, nil, nil, nil, "New", nil, nil, nil, nil}, CheckNullRequired},
 		{"NULL created_at", []any{int64(1), nil, nil, nil, nil, nil, nil, "New", nil, nil, nil, nil}, CheckNullRequired},
 		{"timestamp that does not parse", []any{int64(1), "yesterday", nil, nil, nil, nil, nil, "New", nil, nil, nil, nil}, CheckBadValue},
+		{"year-one placeholder date", []any{int64(1), "0001-01-01", nil, nil, nil, nil, nil, "New", nil, nil, nil, nil}, CheckBadValue},
 		{"fractional id", []any{1.5, ts, nil, nil, nil, nil, nil, "New", nil, nil, nil, nil}, CheckBadValue},
 	}
 	for _, c := range cases {
