@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -33,6 +34,7 @@ func main() {
 		demoMode    = kingpin.Flag("demo", "Run on an embedded SQLite database seeded with demo data and live simulated traffic; no configuration or PostgreSQL needed.").Bool()
 		demoLeads   = kingpin.Flag("demo.leads", "Leads to generate in --demo mode.").Default("5000").Int()
 		demoDir     = kingpin.Flag("demo.dir", "Directory for the --demo database; a temporary one if empty.").String()
+		healthcheck = kingpin.Flag("healthcheck", "Check that an exporter on --web.listen-address answers /-/healthy, then exit 0 or 1 (for container HEALTHCHECKs: the image has no shell or curl).").Bool()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, ":9866")
 	)
 	logConfig := &promslog.Config{}
@@ -41,6 +43,9 @@ func main() {
 	kingpin.HelpFlag.Short('h')
 	kingpin.Parse()
 	logger := promslog.New(logConfig)
+	if *healthcheck {
+		os.Exit(checkHealth((*webFlags.WebListenAddresses)[0]))
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -118,4 +123,26 @@ func run(ctx context.Context, cfg *config.Config, logger *slog.Logger, check boo
 	}
 	exp.Wait()
 	return nil
+}
+
+// checkHealth asks a running exporter whether it is healthy; 0 if it is.
+func checkHealth(addr string) int {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 1
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/-/healthy")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 1
+	}
+	return 0
 }
