@@ -42,6 +42,13 @@ func TestRulesFileIsCurrent(t *testing.T) {
 	if string(got) != string(want) {
 		t.Fatal("deploy/prometheus/rules/tandem.rules.yml is out of date: run go generate ./alerting")
 	}
+	want, err = PrometheusRuleYAML(Build(Defaults()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile("../deploy/kubernetes/generated/prometheusrule.yaml"); string(got) != string(want) {
+		t.Fatal("deploy/kubernetes/generated/prometheusrule.yaml is out of date: run go generate ./alerting")
+	}
 }
 
 // Every alert can be routed, explained and acted on.

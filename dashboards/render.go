@@ -10,6 +10,7 @@ import (
 )
 
 //go:generate go run ../cmd/tandem-dashboards --out ../deploy/grafana/dashboards
+//go:generate go run ../cmd/tandem-dashboards --out ../deploy/kubernetes/generated/dashboards
 
 // Dashboard is one generated dashboard.
 type Dashboard struct {

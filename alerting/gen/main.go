@@ -1,4 +1,5 @@
-// Command gen writes deploy/prometheus/rules/tandem.rules.yml; run by go generate in alerting/.
+// Command gen writes the Prometheus rules file and the Kubernetes PrometheusRule; run by go
+// generate in alerting/.
 package main
 
 import (
@@ -9,11 +10,17 @@ import (
 )
 
 func main() {
-	out, err := alerting.YAML(alerting.Build(alerting.Defaults()))
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile("../deploy/prometheus/rules/tandem.rules.yml", out, 0o644); err != nil {
-		log.Fatal(err)
+	rules := alerting.Build(alerting.Defaults())
+	for file, render := range map[string]func(alerting.File) ([]byte, error){
+		"../deploy/prometheus/rules/tandem.rules.yml":        alerting.YAML,
+		"../deploy/kubernetes/generated/prometheusrule.yaml": alerting.PrometheusRuleYAML,
+	} {
+		out, err := render(rules)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(file, out, 0o644); err != nil {
+			log.Fatal(err)
+		}
 	}
 }
