@@ -20,7 +20,6 @@ import (
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/dashboards"
 	"github.com/tandem-oss/tandem/demo"
-	"github.com/tandem-oss/tandem/deploy/postgres"
 	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/internal/promstack"
 	"github.com/tandem-oss/tandem/internal/testdb"
@@ -54,7 +53,7 @@ func TestDashboardsShowData(t *testing.T) {
 	}
 	defer camp.Close()
 	now := time.Now()
-	if _, err := demo.Load(ctx, crm, camp, postgres.CRMSchema, postgres.CampaignsSchema, demo.Options{Seed: 9, Leads: 3000, Now: now, Dirty: true}, nil); err != nil {
+	if _, err := demo.Load(ctx, crm, camp, demo.Options{Seed: 9, Leads: 3000, Now: now, Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Live traffic, so there are fresh MQLs still within their SLA as well as late ones.

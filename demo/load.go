@@ -7,6 +7,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/tandem-oss/tandem/deploy/postgres"
 )
 
 // ApplySchema runs a schema file's statements (the files in deploy/postgres).
@@ -139,13 +141,13 @@ func (l *Loader) Close() error {
 // Abort rolls back.
 func (l *Loader) Abort() { l.tx.Rollback() } //nolint:errcheck
 
-// Load creates both schemas (if needed) and fills them. crm and campaigns may be the same
-// database.
-func Load(ctx context.Context, crm, campaigns *sqlx.DB, crmDDL, campaignsDDL string, opt Options, progress func(done int)) (Stats, error) {
-	if err := ApplySchema(ctx, crm, crmDDL); err != nil {
+// Load creates the reference schemas (deploy/postgres; if needed) and fills them. crm and
+// campaigns may be the same database.
+func Load(ctx context.Context, crm, campaigns *sqlx.DB, opt Options, progress func(done int)) (Stats, error) {
+	if err := ApplySchema(ctx, crm, postgres.CRMSchema); err != nil {
 		return Stats{}, err
 	}
-	if err := ApplySchema(ctx, campaigns, campaignsDDL); err != nil {
+	if err := ApplySchema(ctx, campaigns, postgres.CampaignsSchema); err != nil {
 		return Stats{}, err
 	}
 	cl, err := NewLoader(ctx, crm)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/demo"
-	"github.com/tandem-oss/tandem/deploy/postgres"
 	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/internal/promstack"
 	"github.com/tandem-oss/tandem/internal/testdb"
@@ -71,7 +70,7 @@ func newFaulty(t *testing.T, leadsQuery string) *faulty {
 	}
 	t.Cleanup(func() { f.db.Close() })
 	f.db.SetMaxOpenConns(2)
-	if _, err := demo.Load(context.Background(), f.db, f.db, postgres.CRMSchema, postgres.CampaignsSchema,
+	if _, err := demo.Load(context.Background(), f.db, f.db,
 		demo.Options{Seed: 31, Leads: 400, Now: time.Now(), Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +158,17 @@ func (f *faulty) noSecrets() {
 	}
 }
 
+// waitUp waits for the first successful poll of the CRM.
+func (f *faulty) waitUp() {
+	f.t.Helper()
+	eventually(f.t, "first poll", func() string {
+		if f.up("crm") != 1 {
+			return "not up"
+		}
+		return ""
+	})
+}
+
 func eventually(t *testing.T, what string, cond func() string) {
 	t.Helper()
 	promstack.Eventually(t, 30*time.Second, what, cond)
@@ -198,12 +208,7 @@ func TestFaultUnreachableAtStartup(t *testing.T) {
 func TestFaultRestartMidRun(t *testing.T) {
 	f := newFaulty(t, "")
 	f.start()
-	eventually(t, "first poll", func() string {
-		if f.up("crm") != 1 {
-			return "not up"
-		}
-		return ""
-	})
+	f.waitUp()
 	before := f.sum(metrics.LeadsCreated)
 	f.cluster.Stop()
 	eventually(t, "the outage is reported", func() string {
@@ -238,12 +243,7 @@ func TestFaultRestartMidRun(t *testing.T) {
 func TestFaultTerminatedConnections(t *testing.T) {
 	f := newFaulty(t, `SELECT l.id, l.created_at, l.updated_at, l.source, l.region, l.segment, l.owner_id, l.status, l.mql_at, l.sql_at, l.disqualified_at, l.disqualified_reason FROM leads l CROSS JOIN (SELECT pg_sleep(0.6)) s`)
 	f.start()
-	eventually(t, "first poll", func() string {
-		if f.up("crm") != 1 {
-			return "not up"
-		}
-		return ""
-	})
+	f.waitUp()
 	eventually(t, "a poll killed mid-query", func() string {
 		var killed int
 		if err := f.db.Get(&killed, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
@@ -272,12 +272,7 @@ func TestFaultTerminatedConnections(t *testing.T) {
 func TestFaultSlowQueryCancelled(t *testing.T) {
 	f := newFaulty(t, `SELECT l.id, l.created_at, l.updated_at, l.source, l.region, l.segment, l.owner_id, l.status, l.mql_at, l.sql_at, l.disqualified_at, l.disqualified_reason FROM leads l CROSS JOIN (SELECT pg_sleep(CASE WHEN slow THEN 30 ELSE 0 END) FROM tandem_fault) s`)
 	f.start()
-	eventually(t, "first poll", func() string {
-		if f.up("crm") != 1 {
-			return "not up"
-		}
-		return ""
-	})
+	f.waitUp()
 	before := f.sum(metrics.LeadsCreated)
 	if _, err := f.db.Exec(`UPDATE tandem_fault SET slow = true`); err != nil {
 		t.Fatal(err)
@@ -322,7 +317,7 @@ func TestFaultSlowQueryCancelled(t *testing.T) {
 // database reports its own up.
 func TestFaultCampaignsDownCRMUp(t *testing.T) {
 	crm, crmURL := testdb.Open(t)
-	if _, err := demo.Load(context.Background(), crm, crm, postgres.CRMSchema, postgres.CampaignsSchema,
+	if _, err := demo.Load(context.Background(), crm, crm,
 		demo.Options{Seed: 32, Leads: 300, Now: time.Now()}, nil); err != nil {
 		t.Fatal(err)
 	}

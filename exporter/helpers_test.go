@@ -19,7 +19,6 @@ import (
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/demo"
-	"github.com/tandem-oss/tandem/deploy/postgres"
 	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/internal/testdb"
 )
@@ -71,7 +70,7 @@ func newWorld(t *testing.T, seed uint64, leads int, extraConfig string) *world {
 	w.crm, w.crmURL = testdb.Open(t)
 	w.camp, w.campURL = w.crm, w.crmURL
 	ctx := context.Background()
-	if _, err := demo.Load(ctx, w.crm, w.camp, postgres.CRMSchema, postgres.CampaignsSchema,
+	if _, err := demo.Load(ctx, w.crm, w.camp,
 		demo.Options{Seed: seed, Leads: leads, Now: w.now, Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}

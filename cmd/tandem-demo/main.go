@@ -21,7 +21,6 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/tandem-oss/tandem/demo"
-	"github.com/tandem-oss/tandem/deploy/postgres"
 )
 
 func main() {
@@ -99,7 +98,7 @@ func run(ctx context.Context, driver, crmDSN, campDSN string, leads int, seed ui
 		bar := progressbar.NewOptions(leads, progressbar.OptionSetDescription("generating leads"), progressbar.OptionShowCount(),
 			progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowIts())
 		started := time.Now()
-		stats, err := demo.Load(ctx, crm, camp, postgres.CRMSchema, postgres.CampaignsSchema,
+		stats, err := demo.Load(ctx, crm, camp,
 			demo.Options{Seed: seed, Leads: leads, Now: now, Days: days, Dirty: true}, func(done int) { bar.Set(done) }) //nolint:errcheck
 		bar.Finish() //nolint:errcheck
 		fmt.Fprintln(os.Stderr)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/demo"
-	"github.com/tandem-oss/tandem/deploy/postgres"
 )
 
 // startDemo seeds an embedded SQLite database with the same generator and schema files as the
@@ -36,7 +35,7 @@ func startDemo(ctx context.Context, logger *slog.Logger, dir string, leads int) 
 	}
 	now := time.Now()
 	logger.Info("generating demo data", "leads", leads, "database", path)
-	stats, err := demo.Load(ctx, db, db, postgres.CRMSchema, postgres.CampaignsSchema,
+	stats, err := demo.Load(ctx, db, db,
 		demo.Options{Seed: 1, Leads: leads, Now: now, Dirty: true}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("loading demo data: %w", err)

@@ -19,7 +19,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tandem-oss/tandem/demo"
-	"github.com/tandem-oss/tandem/deploy/postgres"
 	"github.com/tandem-oss/tandem/internal/testdb"
 )
 
@@ -92,7 +91,7 @@ func TestServeCheckAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := demo.Load(context.Background(), db, db, postgres.CRMSchema, postgres.CampaignsSchema,
+	if _, err := demo.Load(context.Background(), db, db,
 		demo.Options{Seed: 4, Leads: 800, Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}

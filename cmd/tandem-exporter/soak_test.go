@@ -19,7 +19,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tandem-oss/tandem/demo"
-	"github.com/tandem-oss/tandem/deploy/postgres"
 	"github.com/tandem-oss/tandem/internal/testdb"
 )
 
@@ -41,7 +40,7 @@ func TestSoak(t *testing.T) {
 	defer db.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := demo.Load(ctx, db, db, postgres.CRMSchema, postgres.CampaignsSchema, demo.Options{Seed: 5, Leads: 20000, Dirty: true}, nil); err != nil {
+	if _, err := demo.Load(ctx, db, db, demo.Options{Seed: 5, Leads: 20000, Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}
 	dsn := url + "&application_name=tandem-soak"
