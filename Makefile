@@ -11,7 +11,7 @@ LDFLAGS   := -s -w \
 # coordinator's deadline on Go 1.26 and fails spuriously (golang/go#75804, fixed in Go 1.27).
 FUZZTIME  ?= 5000000x
 
-.PHONY: all build test test-short lint generate fuzz soak demo clean
+.PHONY: all build test test-short lint generate fuzz soak bench demo clean
 
 all: lint test build
 
@@ -43,6 +43,11 @@ fuzz:
 # (default 3m); asserts flat memory, no goroutine or connection leak, polls within their interval.
 soak:
 	$(GO) test -tags soak -run TestSoak -count=1 -timeout 30m -v ./cmd/tandem-exporter
+
+# Benchmarks (not in make test): Tandem's poll against generic SQL aggregation on the same data,
+# cold start and /metrics latency. TANDEM_BENCH_LEADS sets the scale (default 100000).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 60m ./bench | tee bench/results.txt
 
 # The embedded demo: SQLite, demo data, live traffic, /metrics on :9866.
 demo:

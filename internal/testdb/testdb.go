@@ -80,6 +80,30 @@ func New(t testing.TB) string {
 	return withDatabase(admin, name)
 }
 
+// Create makes a fresh database that outlives any one test (benchmarks share one across runs);
+// drop removes it.
+func Create() (url string, drop func(), err error) {
+	once.Do(func() { baseURL, initErr = find() })
+	if initErr != nil {
+		return "", nil, initErr
+	}
+	name := fmt.Sprintf("tandem_bench_%d_%d", os.Getpid(), counter.Add(1))
+	db, err := sql.Open("postgres", baseURL)
+	if err != nil {
+		return "", nil, err
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		return "", nil, err
+	}
+	return withDatabase(baseURL, name), func() {
+		if db, err := sql.Open("postgres", baseURL); err == nil {
+			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") //nolint:errcheck
+			db.Close()
+		}
+	}, nil
+}
+
 // Open creates a fresh database and connects to it.
 func Open(t testing.TB) (*sqlx.DB, string) {
 	t.Helper()

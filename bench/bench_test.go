@@ -1,0 +1,174 @@
+// Package bench measures Tandem's poll against the way a generic SQL exporter computes the same
+// numbers (full GROUP BY aggregates on every scrape), on one PostgreSQL database in the same run,
+// and reports ratios. Run with make bench (not part of make test); TANDEM_BENCH_LEADS sets the
+// scale (default 100,000 leads).
+package bench_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/exporter"
+	"github.com/tandem-oss/tandem/internal/testdb"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.db.Close()
+		shared.drop()
+	}
+	testdb.Stop()
+	os.Exit(code)
+}
+
+// genericQueries are the aggregates a generic SQL exporter (sql_exporter, query-exporter) would
+// run for the same dashboards, written honestly: one GROUP BY per metric family, over the
+// indexed reference schema.
+var genericQueries = []string{
+	`SELECT l.source, l.region, l.segment, o.sales_team, count(*) FROM leads l LEFT JOIN owners o ON o.id = l.owner_id GROUP BY 1, 2, 3, 4`,
+	`SELECT l.source, l.region, l.segment, o.sales_team, count(l.mql_at), count(l.sql_at), count(l.disqualified_at)
+	   FROM leads l LEFT JOIN owners o ON o.id = l.owner_id GROUP BY 1, 2, 3, 4`,
+	`SELECT l.source, l.region, l.disqualified_reason, count(*) FROM leads l WHERE l.disqualified_at IS NOT NULL GROUP BY 1, 2, 3`,
+	`SELECT l.source, a.kind, count(*) FROM sales_activities a JOIN leads l ON l.id = a.lead_id AND a.occurred_at >= l.created_at GROUP BY 1, 2`,
+	`WITH ft AS (SELECT a.lead_id, min(a.occurred_at) AS t FROM sales_activities a JOIN leads l ON l.id = a.lead_id
+	   WHERE a.kind IN ('call', 'email', 'meeting') AND a.occurred_at >= l.mql_at GROUP BY a.lead_id)
+	 SELECT l.source, l.region, width_bucket(EXTRACT(EPOCH FROM ft.t - l.mql_at), ARRAY[60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800]::float8[]), count(*)
+	   FROM leads l JOIN ft ON ft.lead_id = l.id GROUP BY 1, 2, 3`,
+	`SELECT l.source, l.region, count(*), max(now() - l.mql_at) FROM leads l
+	   WHERE l.mql_at IS NOT NULL AND l.disqualified_at IS NULL
+	     AND NOT EXISTS (SELECT 1 FROM sales_activities a WHERE a.lead_id = l.id)
+	     AND NOT EXISTS (SELECT 1 FROM opportunities o WHERE o.lead_id = l.id) GROUP BY 1, 2`,
+	`SELECT l.source, o.is_closed, o.is_won, o.stage_name, count(*), sum(o.amount) FROM opportunities o LEFT JOIN leads l ON l.id = o.lead_id GROUP BY 1, 2, 3, 4`,
+	`SELECT c.channel, c.name, sum(s.spend), sum(s.impressions), sum(s.clicks) FROM campaign_daily_stats s JOIN campaigns c ON c.id = s.campaign_id GROUP BY 1, 2`,
+	`SELECT c.channel, t.kind, count(*) FROM marketing_touchpoints t LEFT JOIN campaigns c ON c.id = t.campaign_id GROUP BY 1, 2`,
+}
+
+type setup struct {
+	db     *sqlx.DB
+	drop   func()
+	url    string
+	leads  int
+	loaded time.Duration
+}
+
+var shared *setup
+
+func load(b *testing.B) *setup {
+	if shared != nil {
+		return shared
+	}
+	leads := 100000
+	if v, err := strconv.Atoi(os.Getenv("TANDEM_BENCH_LEADS")); err == nil && v > 0 {
+		leads = v
+	}
+	url, drop, err := testdb.Create()
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	if _, err := demo.Load(context.Background(), db, db, demo.Options{Seed: 7, Leads: leads, Dirty: true}, nil); err != nil {
+		b.Fatal(err)
+	}
+	shared = &setup{db: db, drop: drop, url: url, leads: leads, loaded: time.Since(t0)}
+	return shared
+}
+
+func newExporter(b *testing.B, s *setup) *exporter.Exporter {
+	cfg, err := config.Parse([]byte(`databases:
+  crm: {dsn_env: D, poll_interval: 10m, query_timeout: 10m}
+  campaigns: {dsn_env: D, poll_interval: 10m, query_timeout: 10m}
+targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
+`), "bench.yml", func(string) string { return s.url })
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := exporter.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// BenchmarkPollVsGenericSQL runs Tandem's poll and the generic aggregates alternately on the
+// same data and reports the time ratio (generic ÷ Tandem: above 1, Tandem is cheaper).
+func BenchmarkPollVsGenericSQL(b *testing.B) {
+	s := load(b)
+	e := newExporter(b, s)
+	defer e.Close()
+	ctx := context.Background()
+	coldStart := time.Now()
+	if err := e.PollOnce(ctx); err != nil {
+		b.Fatal(err)
+	}
+	cold := time.Since(coldStart)
+	var tandem, generic time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if err := e.PollOnce(ctx); err != nil {
+			b.Fatal(err)
+		}
+		tandem += time.Since(t0)
+		t0 = time.Now()
+		for _, q := range genericQueries {
+			rows, err := s.db.QueryContext(ctx, q)
+			if err != nil {
+				b.Fatalf("%v\n%s", err, q)
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+		}
+		generic += time.Since(t0)
+	}
+	b.StopTimer()
+	b.ReportMetric(tandem.Seconds()/float64(b.N), "tandem-s/poll")
+	b.ReportMetric(generic.Seconds()/float64(b.N), "generic-sql-s/poll")
+	b.ReportMetric(generic.Seconds()/tandem.Seconds(), "generic/tandem")
+	b.ReportMetric(cold.Seconds(), "cold-start-s")
+	b.ReportMetric(float64(s.leads), "leads")
+}
+
+// BenchmarkScrape measures /metrics on the polled snapshot, as Prometheus sees it.
+func BenchmarkScrape(b *testing.B) {
+	s := load(b)
+	e := newExporter(b, s)
+	defer e.Close()
+	if err := e.PollOnce(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(e.Handler(10))
+	defer srv.Close()
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		resp, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck
+		resp.Body.Close()
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
