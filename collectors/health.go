@@ -70,6 +70,15 @@ func (h *healthCollector) Collect(ch chan<- prometheus.Metric) {
 				gauge(metrics.QueryDuration, d.Seconds(), name, q.Name)
 			}
 		}
+		counter(metrics.FullReads, float64(health.FullReads), name)
+		drift := make([][2]string, 0, len(health.Drift))
+		for k := range health.Drift {
+			drift = append(drift, k)
+		}
+		sort.Slice(drift, func(i, j int) bool { return drift[i][0]+drift[i][1] < drift[j][0]+drift[j][1] })
+		for _, k := range drift {
+			counter(metrics.ReconciliationDrift, float64(health.Drift[k]), name, k[0], k[1])
+		}
 		if snap != nil {
 			for _, pr := range snap.SortedProblems() {
 				gauge(metrics.DataQualityRows, float64(snap.Problems[pr]), name, pr.Query, pr.Check)

@@ -57,13 +57,20 @@ type Databases struct {
 
 // DB is one database and how to poll it.
 type DB struct {
-	Driver       string            `yaml:"driver"`   // postgres or sqlite
-	DSNEnv       string            `yaml:"dsn_env"`  // environment variable holding the DSN
-	DSNFile      string            `yaml:"dsn_file"` // or a file holding it (a mounted secret)
-	PollInterval time.Duration     `yaml:"poll_interval"`
-	QueryTimeout time.Duration     `yaml:"query_timeout"`
-	MaxOpenConns int               `yaml:"max_open_connections"`
-	Queries      map[string]string `yaml:"queries"` // replacements for the default SQL, by query name
+	Driver       string        `yaml:"driver"`   // postgres or sqlite
+	DSNEnv       string        `yaml:"dsn_env"`  // environment variable holding the DSN
+	DSNFile      string        `yaml:"dsn_file"` // or a file holding it (a mounted secret)
+	PollInterval time.Duration `yaml:"poll_interval"`
+	QueryTimeout time.Duration `yaml:"query_timeout"`
+	MaxOpenConns int           `yaml:"max_open_connections"`
+	// Incremental reads: queries that return updated_at read only rows changed since the last
+	// poll (less WatermarkOverlap, for rows committed late); every ReconcileInterval a full read
+	// catches hard deletes and drift. ReconcileInterval 0 reads everything every poll.
+	WatermarkOverlap time.Duration  `yaml:"watermark_overlap"`
+	Reconcile        *time.Duration `yaml:"reconcile_interval"`
+	// ReconcileInterval is Reconcile resolved: hourly when not set.
+	ReconcileInterval time.Duration     `yaml:"-"`
+	Queries           map[string]string `yaml:"queries"` // replacements for the default SQL, by query name
 
 	DSN Secret `yaml:"-"`
 }
@@ -205,6 +212,13 @@ func defaultDB(d *DB, env string) {
 	}
 	if d.MaxOpenConns == 0 {
 		d.MaxOpenConns = 2
+	}
+	if d.WatermarkOverlap == 0 {
+		d.WatermarkOverlap = 5 * time.Minute
+	}
+	d.ReconcileInterval = time.Hour
+	if d.Reconcile != nil {
+		d.ReconcileInterval = *d.Reconcile
 	}
 }
 
@@ -485,6 +499,12 @@ func (c *Config) validateDB(v *validator, field string, db source.Database, d *D
 		v.fail(field+".query_timeout", "must be positive, not %s", d.QueryTimeout)
 	} else if d.QueryTimeout > d.PollInterval {
 		v.fail(field+".query_timeout", "(%s) must not exceed poll_interval (%s)", d.QueryTimeout, d.PollInterval)
+	}
+	if d.WatermarkOverlap < 0 {
+		v.fail(field+".watermark_overlap", "must not be negative")
+	}
+	if d.ReconcileInterval < 0 {
+		v.fail(field+".reconcile_interval", "must not be negative (0 reads everything every poll)")
 	}
 	if d.MaxOpenConns < 1 {
 		v.fail(field+".max_open_connections", "must be at least 1, not %d", d.MaxOpenConns)

@@ -362,8 +362,12 @@ func (g *generator) lead(id int64, created time.Time) error {
 			}
 		}
 		expected := time.Date(closeAt.Year(), closeAt.Month(), closeAt.Day(), 0, 0, 0, 0, time.UTC)
+		updated := oppCreated // open deals were last touched when created; closed ones when closed
+		if closed {
+			updated = closeAt
+		}
 		if err := g.crm.Add(Opportunities, g.nextOpp, id, amountFor(r, si), currency, stage, oppCreated, expected, closedAt,
-			closed, won, later(oppCreated, closeAt)); err != nil {
+			closed, won, updated); err != nil {
 			return err
 		}
 		g.nextOpp++

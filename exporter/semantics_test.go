@@ -17,6 +17,10 @@ import (
 // keep their counts, the fall is counted as a regression, and new events still count.
 func TestCountersNeverDecrease(t *testing.T) {
 	w := newWorld(t, 11, 600, "")
+	// Every poll a full read, so the hard delete is seen at once (incremental reads see it at the
+	// next reconciliation: TestIncrementalPolling).
+	w.cfg = reparse(t, w, strings.Replace(testConfig, "crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s}",
+		"crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s, reconcile_interval: 0s}", 1))
 	e := w.exporter()
 	poll(t, e)
 	before := series(t, e.Registry, published)

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,8 @@ type Health struct {
 	QueryRows     map[string]uint64
 	QueryDuration map[string]time.Duration
 	Regressions   map[string]uint64
+	FullReads     uint64
+	Drift         map[[2]string]uint64 // query, deleted|changed
 }
 
 func (h Health) clone() Health {
@@ -51,6 +54,7 @@ func (h Health) clone() Health {
 	c.QueryRows = cloneMap(h.QueryRows)
 	c.QueryDuration = cloneMap(h.QueryDuration)
 	c.Regressions = cloneMap(h.Regressions)
+	c.Drift = cloneMap(h.Drift)
 	return c
 }
 
@@ -77,6 +81,13 @@ type Poller struct {
 	health Health
 	// touches gives the CRM tally the campaign database's latest touch index.
 	touches func() *tally.TouchIndex
+
+	// The mirror of the database's rows, read incrementally between full reads.
+	lastFull  time.Time
+	fullReads uint64
+	drift     map[string]uint64 // query + "\xff" + deleted|changed
+	crm       *crmMirror
+	camp      *campaignMirror
 }
 
 // UseTouches makes this (CRM) poller join the touch index that fn returns into each poll.
@@ -86,7 +97,8 @@ func (p *Poller) UseTouches(fn func() *tally.TouchIndex) { p.touches = fn }
 func New(cfg *config.Config, db source.Database, conn *sqlx.DB, logger *slog.Logger, now func() time.Time) *Poller {
 	return &Poller{
 		db: db, cfg: cfg, conn: conn, logger: logger.With("database", string(db)), now: now,
-		folder: tally.NewFolder(cfg.Caps), guard: tally.NewGuard(),
+		folder: tally.NewFolder(cfg.Caps), guard: tally.NewGuard(), drift: map[string]uint64{},
+		crm: newCRMMirror(), camp: newCampaignMirror(),
 		health: Health{QueryErrors: map[string]uint64{}, QueryRows: map[string]uint64{}, QueryDuration: map[string]time.Duration{}, Regressions: map[string]uint64{}},
 	}
 }
@@ -151,6 +163,12 @@ func (p *Poller) Poll(ctx context.Context) error {
 	for metric, n := range p.guard.Apply(snap) {
 		p.health.Regressions[metric] += uint64(n)
 	}
+	p.health.FullReads = p.fullReads
+	p.health.Drift = map[[2]string]uint64{}
+	for k, n := range p.drift {
+		q, kind, _ := strings.Cut(k, "\xff")
+		p.health.Drift[[2]string{q, kind}] = n
+	}
 	p.snap = snap
 	p.health.Up = true
 	p.health.LastSuccess = p.now()
@@ -164,11 +182,37 @@ type queryStats struct {
 	err      bool
 }
 
-// read runs the database's queries in one read-only transaction, so every query sees the same
-// snapshot of the data (REPEATABLE READ on PostgreSQL).
+// step is one query of a poll.
+type step struct {
+	name string
+	// read runs the query into its table (text is the SQL to run) and returns how to apply it.
+	read func(ctx context.Context, text string, full bool, since, now time.Time) (source.Result, func() drift, error)
+	// incremental points at whether the query returns updated_at; nil for a query always read
+	// in full (owners has no watermark).
+	incremental func() *bool
+	watermark   func() time.Time
+}
+
+func bind[K comparable, V comparable](t *table[K, V], q source.Querier,
+	fn func(ctxQ, source.Querier, string, func(V), ...any) (source.Result, error)) func(context.Context, string, bool, time.Time, time.Time) (source.Result, func() drift, error) {
+	return func(ctx context.Context, text string, full bool, since, now time.Time) (source.Result, func() drift, error) {
+		return t.read(ctx, func(ctx context.Context, text string, f func(V), args ...any) (source.Result, error) {
+			return fn(ctx, q, text, f, args...)
+		}, text, full, since, now)
+	}
+}
+
+// read polls the database in one read-only transaction, so every query sees the same snapshot
+// (REPEATABLE READ on PostgreSQL). On a full poll (the first, and every reconcile_interval)
+// every query reads everything; otherwise queries that return updated_at read only the rows
+// changed since the newest one seen, less watermark_overlap for rows committed late. The
+// changes are applied to the mirror only once every query succeeded, and the tally runs over the
+// mirror: the numbers are those of all the rows whichever way they were read.
 func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]queryStats, error) {
 	d := p.cfg.DB(p.db)
 	stats := map[string]queryStats{}
+	now := p.now()
+	full := p.lastFull.IsZero() || d.ReconcileInterval == 0 || now.Sub(p.lastFull) >= d.ReconcileInterval
 	opts := &sql.TxOptions{}
 	if d.Driver == "postgres" {
 		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
@@ -186,59 +230,29 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 		}
 	}
 
-	type step struct {
-		name string
-		read func(ctx context.Context, text string) (source.Result, error)
-	}
-	var (
-		steps   []step
-		skipped func(string, source.Result)
-		finish  func() *tally.Snapshot
-	)
-	switch p.db {
-	case source.CRM:
-		t := tally.NewCRM(p.cfg, p.folder, p.now())
-		if p.touches != nil {
-			t.UseTouches(p.touches())
-		}
-		skipped, finish = t.Skipped, t.Finish
-		steps = []step{
-			{source.QueryOwners, func(ctx context.Context, s string) (source.Result, error) {
-				return source.ReadOwners(ctx, tx, s, t.Owner)
-			}},
-			{source.QueryLeads, func(ctx context.Context, s string) (source.Result, error) {
-				return source.ReadLeads(ctx, tx, s, t.Lead)
-			}},
-			{source.QueryActivities, func(ctx context.Context, s string) (source.Result, error) {
-				return source.ReadActivities(ctx, tx, s, t.Activity)
-			}},
-			{source.QueryOpportunities, func(ctx context.Context, s string) (source.Result, error) {
-				return source.ReadOpportunities(ctx, tx, s, t.Opportunity)
-			}},
-		}
-	case source.Campaigns:
-		t := tally.NewCampaigns(p.cfg, p.folder)
-		skipped, finish = t.Skipped, t.Finish
-		steps = []step{
-			{source.QueryCampaigns, func(ctx context.Context, s string) (source.Result, error) {
-				return source.ReadCampaigns(ctx, tx, s, t.Campaign)
-			}},
-			{source.QueryCampaignStats, func(ctx context.Context, s string) (source.Result, error) {
-				return source.ReadCampaignStats(ctx, tx, s, t.Stat)
-			}},
-			{source.QueryTouchpoints, func(ctx context.Context, s string) (source.Result, error) {
-				return source.ReadTouchpoints(ctx, tx, s, t.Touchpoint)
-			}},
-		}
-	default:
-		return nil, stats, fmt.Errorf("unknown database %q", p.db)
-	}
-
-	for _, st := range steps {
+	var applies []func()
+	for _, st := range p.steps(tx) {
 		q, _ := source.LookupQuery(p.db, st.name)
+		text := d.Query(q)
+		incr := st.incremental()
+		if full && incr != nil {
+			pctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
+			*incr, err = source.Returns(pctx, tx, text, source.Watermark)
+			cancel()
+			if err != nil {
+				stats[st.name] = queryStats{err: true}
+				return nil, stats, fmt.Errorf("query %s: %w", st.name, err)
+			}
+		}
+		delta := !full && incr != nil && *incr
+		since := time.Time{}
+		if delta {
+			since = st.watermark().Add(-d.WatermarkOverlap)
+			text = tx.Rebind(source.Since(text))
+		}
 		qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
 		began := time.Now()
-		res, err := st.read(qctx, d.Query(q))
+		res, apply, err := st.read(qctx, text, !delta, since, now)
 		cancel()
 		stats[st.name] = queryStats{rows: res.Rows, duration: time.Since(began), err: err != nil}
 		if err != nil {
@@ -247,7 +261,25 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 		if res.FirstSkip != nil {
 			p.logger.Warn("rows skipped", "query", st.name, "skipped", res.Skipped, "first_check", res.FirstSkip.Check, "first_column", res.FirstSkip.Column)
 		}
-		skipped(st.name, res)
+		name := st.name
+		applies = append(applies, func() {
+			dr := apply()
+			if !full {
+				return
+			}
+			if dr.deleted > 0 || dr.changed > 0 {
+				p.logger.Warn("reconciliation found rows the incremental reads missed", "query", name, "deleted", dr.deleted, "changed", dr.changed)
+			}
+			p.drift[name+"\xffdeleted"] += uint64(dr.deleted)
+			p.drift[name+"\xffchanged"] += uint64(dr.changed)
+		})
 	}
-	return finish(), stats, nil
+	for _, a := range applies {
+		a()
+	}
+	if full {
+		p.lastFull = now
+		p.fullReads++
+	}
+	return p.tallyMirror(now), stats, nil
 }

@@ -14,6 +14,9 @@ import (
 const (
 	CheckNullRequired = "null_required" // a required column is NULL: row skipped
 	CheckBadValue     = "bad_value"     // a value has the wrong type or format: row skipped
+	// CheckDuplicateIDRead is a second row with the same id in one read: skipped. (The value is
+	// the tally's duplicate_id check, counted where the rows are read.)
+	CheckDuplicateIDRead = "duplicate_id"
 )
 
 // RowError is why one row was skipped.
@@ -59,7 +62,10 @@ func CheckColumns(q Query, got []string) ([]int, error) {
 		want[c.Name] = true
 		p, ok := pos[c.Name]
 		if !ok {
-			missing = append(missing, c.Name)
+			idx[i] = -1
+			if !c.Optional() {
+				missing = append(missing, c.Name)
+			}
 			continue
 		}
 		idx[i] = p
@@ -96,7 +102,12 @@ type record struct {
 	err   *RowError
 }
 
-func (r *record) value(i int) any { return r.cells[r.idx[i]].v }
+func (r *record) value(i int) any {
+	if r.idx[i] < 0 {
+		return nil // an optional column the query does not return
+	}
+	return r.cells[r.idx[i]].v
+}
 
 func (r *record) fail(check string, i int, err error) {
 	if r.err == nil {
@@ -215,7 +226,9 @@ func (r *record) time(i int) time.Time {
 		r.fail(CheckBadValue, i, fmt.Errorf("not a timestamp: %v", r.value(i)))
 		return time.Time{}
 	}
-	return t
+	// In UTC, decoded rows compare with == (the poller's reconciliation relies on it); the
+	// domain code converts to the time zones it needs.
+	return t.UTC()
 }
 
 func parseTime(v any) (time.Time, bool) {
@@ -274,24 +287,25 @@ func decodeLead(r *record) Lead {
 }
 
 func decodeActivity(r *record) Activity {
-	return Activity{ID: r.int64(0), LeadID: r.int64(1), Kind: r.string(2), OccurredAt: r.time(3)}
+	return Activity{ID: r.int64(0), LeadID: r.int64(1), Kind: r.string(2), OccurredAt: r.time(3), UpdatedAt: r.time(4)}
 }
 
 func decodeOpportunity(r *record) Opportunity {
 	return Opportunity{
 		ID: r.int64(0), LeadID: r.int64(1), Amount: r.cents(2), Currency: r.string(3), Stage: r.string(4),
 		CreatedAt: r.time(5), ExpectedClose: r.time(6), ClosedAt: r.time(7), IsClosed: r.bool(8), IsWon: r.bool(9),
+		UpdatedAt: r.time(10),
 	}
 }
 
 func decodeCampaign(r *record) Campaign {
-	return Campaign{ID: r.int64(0), Name: r.string(1), Channel: r.string(2), Currency: r.string(3)}
+	return Campaign{ID: r.int64(0), Name: r.string(1), Channel: r.string(2), Currency: r.string(3), UpdatedAt: r.time(4)}
 }
 
 func decodeCampaignStat(r *record) CampaignStat {
-	return CampaignStat{CampaignID: r.int64(0), Day: r.time(1), Spend: r.cents(2), Impressions: r.int64(3), Clicks: r.int64(4)}
+	return CampaignStat{CampaignID: r.int64(0), Day: r.time(1), Spend: r.cents(2), Impressions: r.int64(3), Clicks: r.int64(4), UpdatedAt: r.time(5)}
 }
 
 func decodeTouchpoint(r *record) Touchpoint {
-	return Touchpoint{ID: r.int64(0), LeadID: r.int64(1), CampaignID: r.int64(2), Kind: r.string(3), OccurredAt: r.time(4)}
+	return Touchpoint{ID: r.int64(0), LeadID: r.int64(1), CampaignID: r.int64(2), Kind: r.string(3), OccurredAt: r.time(4), UpdatedAt: r.time(5)}
 }

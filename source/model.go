@@ -40,6 +40,7 @@ type Activity struct {
 	LeadID     int64
 	Kind       string
 	OccurredAt time.Time
+	UpdatedAt  time.Time
 }
 
 // Opportunity is a deal, closed (won or lost) or open.
@@ -54,14 +55,16 @@ type Opportunity struct {
 	ClosedAt      time.Time
 	IsClosed      bool
 	IsWon         bool
+	UpdatedAt     time.Time
 }
 
 // Campaign is a marketing campaign.
 type Campaign struct {
-	ID       int64
-	Name     string
-	Channel  string
-	Currency string
+	ID        int64
+	Name      string
+	Channel   string
+	Currency  string
+	UpdatedAt time.Time
 }
 
 // CampaignStat is one campaign's results for one day.
@@ -71,6 +74,7 @@ type CampaignStat struct {
 	Spend       money.Cents
 	Impressions int64
 	Clicks      int64
+	UpdatedAt   time.Time
 }
 
 // Touchpoint is a lead's interaction with a marketing campaign.
@@ -80,4 +84,5 @@ type Touchpoint struct {
 	CampaignID int64 // 0 when unknown
 	Kind       string
 	OccurredAt time.Time
+	UpdatedAt  time.Time
 }

@@ -15,6 +15,17 @@ type Column struct {
 	Doc      string
 }
 
+// Optional reports whether a custom query may leave the column out. updated_at is the only
+// optional column: a query that returns it is read incrementally (only rows changed since the
+// last poll); one that does not is read in full every poll.
+func (c Column) Optional() bool { return c.Name == Watermark }
+
+// Watermark is the optional column that makes a query incremental.
+const Watermark = "updated_at"
+
+// watermark is the column every query may add.
+var watermark = Column{Watermark, false, "last change to the row; optional: returning it makes the query incremental"}
+
 // Query describes one query: its canonical columns and its default SQL for the reference schema.
 // The defaults use only SQL that PostgreSQL and SQLite both accept.
 type Query struct {
@@ -55,7 +66,7 @@ var Queries = []Query{
 		Columns: []Column{
 			{"id", true, "lead id"},
 			{"created_at", true, "when the lead entered the CRM (stage lead)"},
-			{"updated_at", false, "last change to the row"},
+			watermark,
 			{"source", false, "marketing channel the lead came from; NULL becomes \"unknown\""},
 			{"region", false, "the lead's region"},
 			{"segment", false, "customer segment"},
@@ -78,8 +89,9 @@ FROM leads`,
 			{"lead_id", true, "the lead touched"},
 			{"kind", true, "call, email, meeting (sla.touch_kinds says which count as follow-up)"},
 			{"occurred_at", true, "when the touch happened"},
+			watermark,
 		},
-		Default: `SELECT id, lead_id, kind, occurred_at FROM sales_activities`,
+		Default: `SELECT id, lead_id, kind, occurred_at, updated_at FROM sales_activities`,
 	},
 	{
 		Name: QueryOpportunities, Database: CRM,
@@ -95,9 +107,10 @@ FROM leads`,
 			{"closed_at", false, "when it was won or lost"},
 			{"is_closed", true, "closed (won or lost)"},
 			{"is_won", true, "closed and won"},
+			watermark,
 		},
 		Default: `SELECT id, lead_id, amount, currency, stage_name AS stage, created_at,
-       expected_close_date, closed_at, is_closed, is_won
+       expected_close_date, closed_at, is_closed, is_won, updated_at
 FROM opportunities`,
 	},
 	{
@@ -108,8 +121,9 @@ FROM opportunities`,
 			{"name", false, "campaign name"},
 			{"channel", false, "marketing channel; NULL becomes \"unknown\""},
 			{"currency", false, "currency of its spend; NULL means the reporting currency"},
+			watermark,
 		},
-		Default: `SELECT id, name, channel, currency FROM campaigns`,
+		Default: `SELECT id, name, channel, currency, updated_at FROM campaigns`,
 	},
 	{
 		Name: QueryCampaignStats, Database: Campaigns,
@@ -120,8 +134,9 @@ FROM opportunities`,
 			{"spend", true, "money spent that day, in the campaign's currency"},
 			{"impressions", true, "ad impressions that day"},
 			{"clicks", true, "clicks that day"},
+			watermark,
 		},
-		Default: `SELECT campaign_id, day, spend, impressions, clicks FROM campaign_daily_stats`,
+		Default: `SELECT campaign_id, day, spend, impressions, clicks, updated_at FROM campaign_daily_stats`,
 	},
 	{
 		Name: QueryTouchpoints, Database: Campaigns,
@@ -132,8 +147,9 @@ FROM opportunities`,
 			{"campaign_id", false, "the campaign"},
 			{"kind", true, "what happened: ad_click, form_fill, webinar, ..."},
 			{"occurred_at", true, "when"},
+			watermark,
 		},
-		Default: `SELECT id, lead_id, campaign_id, kind, occurred_at FROM marketing_touchpoints`,
+		Default: `SELECT id, lead_id, campaign_id, kind, occurred_at, updated_at FROM marketing_touchpoints`,
 	},
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // Querier is what a read needs: a *sql.DB, *sql.Tx or their sqlx wrappers.
@@ -19,9 +20,9 @@ type Result struct {
 	FirstSkip *RowError
 }
 
-func read[T any](ctx context.Context, db Querier, q Query, text string, decode func(*record) T, fn func(T)) (Result, error) {
+func read[T any](ctx context.Context, db Querier, q Query, text string, decode func(*record) T, fn func(T), args ...any) (Result, error) {
 	res := Result{Skipped: map[string]int{}}
-	rows, err := db.QueryContext(ctx, text)
+	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return res, fmt.Errorf("query %s: %w", q.Name, err)
 	}
@@ -71,38 +72,38 @@ func mustQuery(db Database, name string) Query {
 }
 
 // ReadOwners streams the owners query's rows to fn.
-func ReadOwners(ctx context.Context, db Querier, text string, fn func(Owner)) (Result, error) {
-	return read(ctx, db, mustQuery(CRM, QueryOwners), text, decodeOwner, fn)
+func ReadOwners(ctx context.Context, db Querier, text string, fn func(Owner), args ...any) (Result, error) {
+	return read(ctx, db, mustQuery(CRM, QueryOwners), text, decodeOwner, fn, args...)
 }
 
 // ReadLeads streams the leads query's rows to fn.
-func ReadLeads(ctx context.Context, db Querier, text string, fn func(Lead)) (Result, error) {
-	return read(ctx, db, mustQuery(CRM, QueryLeads), text, decodeLead, fn)
+func ReadLeads(ctx context.Context, db Querier, text string, fn func(Lead), args ...any) (Result, error) {
+	return read(ctx, db, mustQuery(CRM, QueryLeads), text, decodeLead, fn, args...)
 }
 
 // ReadActivities streams the activities query's rows to fn.
-func ReadActivities(ctx context.Context, db Querier, text string, fn func(Activity)) (Result, error) {
-	return read(ctx, db, mustQuery(CRM, QueryActivities), text, decodeActivity, fn)
+func ReadActivities(ctx context.Context, db Querier, text string, fn func(Activity), args ...any) (Result, error) {
+	return read(ctx, db, mustQuery(CRM, QueryActivities), text, decodeActivity, fn, args...)
 }
 
 // ReadOpportunities streams the opportunities query's rows to fn.
-func ReadOpportunities(ctx context.Context, db Querier, text string, fn func(Opportunity)) (Result, error) {
-	return read(ctx, db, mustQuery(CRM, QueryOpportunities), text, decodeOpportunity, fn)
+func ReadOpportunities(ctx context.Context, db Querier, text string, fn func(Opportunity), args ...any) (Result, error) {
+	return read(ctx, db, mustQuery(CRM, QueryOpportunities), text, decodeOpportunity, fn, args...)
 }
 
 // ReadCampaigns streams the campaigns query's rows to fn.
-func ReadCampaigns(ctx context.Context, db Querier, text string, fn func(Campaign)) (Result, error) {
-	return read(ctx, db, mustQuery(Campaigns, QueryCampaigns), text, decodeCampaign, fn)
+func ReadCampaigns(ctx context.Context, db Querier, text string, fn func(Campaign), args ...any) (Result, error) {
+	return read(ctx, db, mustQuery(Campaigns, QueryCampaigns), text, decodeCampaign, fn, args...)
 }
 
 // ReadCampaignStats streams the campaign_stats query's rows to fn.
-func ReadCampaignStats(ctx context.Context, db Querier, text string, fn func(CampaignStat)) (Result, error) {
-	return read(ctx, db, mustQuery(Campaigns, QueryCampaignStats), text, decodeCampaignStat, fn)
+func ReadCampaignStats(ctx context.Context, db Querier, text string, fn func(CampaignStat), args ...any) (Result, error) {
+	return read(ctx, db, mustQuery(Campaigns, QueryCampaignStats), text, decodeCampaignStat, fn, args...)
 }
 
 // ReadTouchpoints streams the touchpoints query's rows to fn.
-func ReadTouchpoints(ctx context.Context, db Querier, text string, fn func(Touchpoint)) (Result, error) {
-	return read(ctx, db, mustQuery(Campaigns, QueryTouchpoints), text, decodeTouchpoint, fn)
+func ReadTouchpoints(ctx context.Context, db Querier, text string, fn func(Touchpoint), args ...any) (Result, error) {
+	return read(ctx, db, mustQuery(Campaigns, QueryTouchpoints), text, decodeTouchpoint, fn, args...)
 }
 
 // Check runs a query without reading its rows and verifies its columns: what --config.check does
@@ -119,4 +120,30 @@ func Check(ctx context.Context, db Querier, q Query, text string) error {
 	}
 	_, err = CheckColumns(q, cols)
 	return err
+}
+
+// Returns reports whether a query's SQL returns the column (a LIMIT 0 probe): how the poller
+// learns whether a custom query declared the watermark column.
+func Returns(ctx context.Context, db Querier, text, column string) (bool, error) {
+	rows, err := db.QueryContext(ctx, "SELECT * FROM ("+text+") AS tandem_probe LIMIT 0")
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return false, err
+	}
+	for _, c := range cols {
+		if strings.EqualFold(c, column) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Since wraps a query so that it returns only rows whose watermark column is after a
+// parameter; PostgreSQL and SQLite push the condition down into the query and use the index.
+func Since(text string) string {
+	return "SELECT * FROM (" + text + ") AS tandem_delta WHERE " + Watermark + " > ?"
 }

@@ -1,6 +1,10 @@
 package tally
 
-import "github.com/tandem-oss/tandem/metrics"
+import (
+	"math"
+
+	"github.com/tandem-oss/tandem/metrics"
+)
 
 // Guard keeps counters monotonic across polls. Each poll recomputes a counter from the rows as
 // they are now; if a series computes lower than at the previous poll (a hard-deleted row, a stage
@@ -16,6 +20,8 @@ type guarded struct {
 	labels  []string
 	last    Sample // last observed (from rows)
 	offset  Sample // accumulated falls
+	pubF    float64
+	pubSum  float64 // last published float values: never publish less, not even by a rounding bit
 	buckets int
 }
 
@@ -47,6 +53,7 @@ func (g *Guard) Apply(s *Snapshot) map[string]int {
 			}
 			st.last = copySample(x)
 			publish(x, &st.offset)
+			st.clamp(x)
 		}
 		// Series with no rows left keep their value.
 		for k, st := range state {
@@ -59,16 +66,32 @@ func (g *Guard) Apply(s *Snapshot) map[string]int {
 				accumulate(&st.offset, &st.last, &zero)
 				st.last = zero
 			}
-			x := &Sample{Labels: st.labels, Buckets: make([]uint64, st.buckets)}
+			x := &Sample{Labels: st.labels, Buckets: make([]uint64, st.buckets), IsFloat: st.last.IsFloat}
 			publish(x, &st.offset)
+			st.clamp(x)
 			f.Series[k] = x
 		}
 	}
 	return falls
 }
 
+// floatFell tells a real fall of a float from the last bits of summing the same numbers in
+// another order (map iteration order differs between polls).
+func floatFell(last, now float64) bool {
+	return now < last && last-now > 1e-9*math.Max(1, math.Abs(last))
+}
+
+// clamp keeps float values from falling below what was published last: sums of the same
+// numbers in another order can differ in the last bit, and Prometheus reads any fall of a counter
+// as a reset.
+func (st *guarded) clamp(x *Sample) {
+	x.F = math.Max(x.F, st.pubF)
+	x.Sum = math.Max(x.Sum, st.pubSum)
+	st.pubF, st.pubSum = x.F, x.Sum
+}
+
 func fell(last, now *Sample) bool {
-	if now.N < last.N || now.F < last.F || now.Count < last.Count || now.Sum < last.Sum {
+	if now.N < last.N || floatFell(last.F, now.F) || now.Count < last.Count || floatFell(last.Sum, now.Sum) {
 		return true
 	}
 	for i := range now.Buckets {
@@ -84,13 +107,13 @@ func accumulate(off, last, now *Sample) {
 	if now.N < last.N {
 		off.N += last.N - now.N
 	}
-	if now.F < last.F {
+	if floatFell(last.F, now.F) {
 		off.F += last.F - now.F
 	}
 	if now.Count < last.Count {
 		off.Count += last.Count - now.Count
 	}
-	if now.Sum < last.Sum {
+	if floatFell(last.Sum, now.Sum) {
 		off.Sum += last.Sum - now.Sum
 	}
 	for i := range now.Buckets {

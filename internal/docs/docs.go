@@ -44,6 +44,14 @@ ratios between 0 and 1.
   (` + "`poll_interval`" + `) in one read-only REPEATABLE READ transaction, so every query of a poll sees the
   same snapshot. ` + "`/metrics`" + ` serves the last completed poll and never waits on a database.
   Freshness: ` + "`time() - tandem_last_successful_poll_timestamp_seconds`" + `.
+- **Read incrementally.** The first poll reads every row; later polls read, for each query that
+  returns ` + "`updated_at`" + `, only the rows whose ` + "`updated_at`" + ` is after the newest one seen minus
+  ` + "`watermark_overlap`" + ` (rows committed late). A row dated in the future never moves that watermark past
+  the exporter's clock. Every ` + "`reconcile_interval`" + ` a full read replaces what was read and counts what the
+  incremental reads could not see (hard deletes, changes dated behind the watermark) in
+  ` + "`tandem_reconciliation_drift_rows_total`" + `. Tandem keeps every row it read, so each poll's numbers are
+  those of all rows. Data-quality counts of rows the decoder rejected cover the last full read and
+  the incremental reads since.
 - **Counters are rebuilt from the database** at start-up, so a restart alone changes no value.
   While the process runs a counter never decreases: if the rows behind a series shrink (a hard
   delete, a stage timestamp cleared, a lead moved to another label value), the series keeps its
@@ -179,7 +187,9 @@ Tandem runs one SELECT per query below. Each returns **rows, not aggregates**, w
 columns listed (names are matched case-insensitively; a missing or unexpected column is an error that
 ` + "`tandem-exporter --config.check`" + ` reports at start-up). All arithmetic (stages, SLA clocks, fiscal
 periods, currency conversion) happens in Tandem, so mapping another schema means writing plain
-SELECTs with column aliases. Replace any query under ` + "`databases.<database>.queries.<name>`" + ` in
+SELECTs with column aliases. A query that also returns ` + "`updated_at`" + ` (its watermark) is read incrementally:
+Tandem wraps it as ` + "`SELECT * FROM (<query>) WHERE updated_at > ?`" + `, which PostgreSQL and SQLite push down to
+an index on ` + "`updated_at`" + `; a query without it is read in full every poll. Replace any query under ` + "`databases.<database>.queries.<name>`" + ` in
 tandem.yml; the defaults below read the reference schema in ` + "`deploy/postgres/`" + `.
 
 `)
