@@ -40,15 +40,22 @@ func Names() []string {
 	return out
 }
 
-// Register adds every collector to reg.
-func Register(reg prometheus.Registerer, cfg *config.Config, src Sources) error {
+// Register adds every collector to reg, and returns them by name.
+func Register(reg prometheus.Registerer, cfg *config.Config, src Sources) (map[string]prometheus.Collector, error) {
+	out := map[string]prometheus.Collector{}
 	for _, name := range Names() {
-		if err := reg.Register(factories[name](cfg, src)); err != nil {
-			return err
+		c := factories[name](cfg, src)
+		if err := reg.Register(c); err != nil {
+			return nil, err
 		}
+		out[name] = c
 	}
-	return nil
+	return out, nil
 }
+
+// Snapshot reports whether a collector publishes a poller's snapshot (changes only once per
+// poll), as opposed to live values such as the exporter's health.
+func Snapshot(name string) bool { return name != "health" }
 
 // snapshotCollector publishes one database's catalogue of metrics from its poller's snapshot.
 type snapshotCollector struct {

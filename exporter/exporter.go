@@ -33,12 +33,18 @@ type Exporter struct {
 	pollers  map[source.Database]*poller.Poller
 	Registry *prometheus.Registry
 	wg       sync.WaitGroup
+
+	// snapshotReg gathers what changes once per poll, liveReg what changes all the time; the
+	// scrape handler serves the first pre-encoded (see scrape.go).
+	snapshotReg, liveReg *prometheus.Registry
+	cache                scrapeCache
 }
 
 // New opens the configured databases (lazily: an unreachable database does not stop start-up)
 // and registers the collectors. now is the clock (time.Now outside tests).
 func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Exporter, error) {
-	e := &Exporter{cfg: cfg, logger: logger, conns: map[source.Database]*sqlx.DB{}, pollers: map[source.Database]*poller.Poller{}, Registry: prometheus.NewRegistry()}
+	e := &Exporter{cfg: cfg, logger: logger, conns: map[source.Database]*sqlx.DB{}, pollers: map[source.Database]*poller.Poller{},
+		Registry: prometheus.NewRegistry(), snapshotReg: prometheus.NewRegistry(), liveReg: prometheus.NewRegistry()}
 	for _, db := range cfg.Sources() {
 		conn, err := poller.Open(cfg.DB(db))
 		if err != nil {
@@ -56,15 +62,29 @@ func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Export
 			return nil
 		})
 	}
-	if err := tcollectors.Register(e.Registry, cfg, e); err != nil {
+	cs, err := tcollectors.Register(e.Registry, cfg, e)
+	if err != nil {
 		e.Close()
 		return nil, err
 	}
-	e.Registry.MustRegister(
+	for name, c := range cs {
+		if tcollectors.Snapshot(name) {
+			e.snapshotReg.MustRegister(c)
+		} else {
+			e.liveReg.MustRegister(c)
+		}
+	}
+	for _, p := range e.pollers {
+		p.AfterPoll(e.warm)
+	}
+	for _, c := range []prometheus.Collector{
 		versioncollector.NewCollector("tandem_exporter"),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+	} {
+		e.Registry.MustRegister(c)
+		e.liveReg.MustRegister(c)
+	}
 	return e, nil
 }
 
@@ -154,9 +174,9 @@ func (e *Exporter) Close() {
 	}
 }
 
-// Handler serves the registry: errors in one collector do not fail the scrape, and concurrent
-// scrapes are bounded.
-func (e *Exporter) Handler(maxRequests int) http.Handler {
+// StandardHandler serves the whole registry through client_golang's promhttp (every format,
+// gzip). Handler is the fast path; this one is the reference it is tested against.
+func (e *Exporter) StandardHandler(maxRequests int) http.Handler {
 	return promhttp.HandlerFor(e.Registry, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(e.logger.Handler(), slog.LevelError),
 		ErrorHandling:       promhttp.ContinueOnError,

@@ -80,7 +80,8 @@ type Poller struct {
 	snap   *tally.Snapshot
 	health Health
 	// touches gives the CRM tally the campaign database's latest touch index.
-	touches func() *tally.TouchIndex
+	touches   func() *tally.TouchIndex
+	afterPoll func()
 
 	// The mirror of the database's rows, read incrementally between full reads.
 	lastFull  time.Time
@@ -89,6 +90,10 @@ type Poller struct {
 	crm       *crmMirror
 	camp      *campaignMirror
 }
+
+// AfterPoll registers a function to run after every successful poll (the exporter pre-encodes
+// the new snapshot for scrapes there, so no scrape pays for it).
+func (p *Poller) AfterPoll(fn func()) { p.afterPoll = fn }
 
 // UseTouches makes this (CRM) poller join the touch index that fn returns into each poll.
 func (p *Poller) UseTouches(fn func() *tally.TouchIndex) { p.touches = fn }
@@ -137,14 +142,19 @@ func (p *Poller) Run(ctx context.Context) {
 }
 
 // Poll reads the database once and publishes the result. On error the previous snapshot stays.
-func (p *Poller) Poll(ctx context.Context) error {
+func (p *Poller) Poll(ctx context.Context) (err error) {
 	start := time.Now()
 	p.mu.Lock()
 	p.health.Polls++
 	p.mu.Unlock()
 
 	snap, stats, err := p.read(ctx)
+	defer func() { // runs after the unlock below
 
+		if err == nil && p.afterPoll != nil {
+			p.afterPoll()
+		}
+	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for q, st := range stats {

@@ -1,0 +1,87 @@
+package exporter_test
+
+import (
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/tandem-oss/tandem/exporter"
+)
+
+func scrapeText(t *testing.T, e *exporter.Exporter, fast bool) string {
+	t.Helper()
+	h := e.StandardHandler(0)
+	if fast {
+		h = e.Handler(0)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := srv.Client().Get(srv.URL)
+	b, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func parseText(t *testing.T, text string) map[string]string {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("not valid text exposition: %v", err)
+	}
+	out := map[string]string{}
+	for name, mf := range fams {
+		if strings.HasPrefix(name, "tandem_") {
+			out[name] = mf.String()
+		}
+	}
+	return out
+}
+
+// The fast /metrics handler (pre-encoded snapshot, live health) serves exactly what the
+// standard client_golang handler serves, and promtool accepts it.
+func TestFastScrapeEqualsStandard(t *testing.T) {
+	w := newWorld(t, 3, 500, slaAttempts)
+	e := w.exporter()
+	poll(t, e)
+	fast, standard := scrapeText(t, e, true), scrapeText(t, e, false)
+	f, s := parseText(t, fast), parseText(t, standard)
+	if len(f) < 40 || len(f) != len(s) {
+		t.Fatalf("%d tandem families from the fast handler, %d from the standard one", len(f), len(s))
+	}
+	for name, want := range s {
+		if name == "tandem_poll_duration_seconds" || name == "tandem_query_duration_seconds" {
+			continue
+		}
+		if f[name] != want {
+			t.Errorf("%s differs between the fast and the standard handler", name)
+		}
+	}
+	again := parseText(t, scrapeText(t, e, true))
+	for name, want := range f {
+		if !strings.HasSuffix(name, "_duration_seconds") && again[name] != want {
+			t.Errorf("%s differs on the second (cached) scrape", name)
+		}
+	}
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool is not installed; CI must install it")
+		}
+		t.Skip("promtool not installed")
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(fast)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics on /metrics: %v\n%s", err, out)
+	}
+}
