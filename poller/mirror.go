@@ -22,6 +22,10 @@ func newTable[K comparable, V comparable](key func(V) K, updated func(V) time.Ti
 	return &table[K, V]{rows: map[K]V{}, skipped: map[string]int{}, key: key, updated: updated}
 }
 
+// progressEvery is how often a full read logs its progress (a cold start on a large CRM takes a
+// while; the operator should see it move).
+const progressEvery = 250000
+
 // drift is what a full read found that the incremental reads had missed.
 type drift struct{ deleted, changed int }
 
@@ -29,7 +33,7 @@ type drift struct{ deleted, changed int }
 // that applies the result to the table; nothing changes until it is called, so a poll that fails
 // half-way leaves the table as it was.
 func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, string, func(V), ...any) (source.Result, error),
-	text string, full bool, since, now time.Time) (source.Result, func() drift, error) {
+	text string, full bool, since, now time.Time, progress func(rows int)) (source.Result, func() drift, error) {
 	batch := map[K]V{}
 	dups := 0
 	var args []any
@@ -37,6 +41,9 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 		args = []any{since}
 	}
 	res, err := readFn(ctx, text, func(v V) {
+		if progress != nil && (len(batch)+1)%progressEvery == 0 {
+			progress(len(batch) + 1)
+		}
 		k := t.key(v)
 		if _, dup := batch[k]; dup {
 			dups++

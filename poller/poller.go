@@ -196,7 +196,7 @@ type queryStats struct {
 type step struct {
 	name string
 	// read runs the query into its table (text is the SQL to run) and returns how to apply it.
-	read func(ctx context.Context, text string, full bool, since, now time.Time) (source.Result, func() drift, error)
+	read func(ctx context.Context, text string, full bool, since, now time.Time, progress func(int)) (source.Result, func() drift, error)
 	// incremental points at whether the query returns updated_at; nil for a query always read
 	// in full (owners has no watermark).
 	incremental func() *bool
@@ -204,11 +204,11 @@ type step struct {
 }
 
 func bind[K comparable, V comparable](t *table[K, V], q source.Querier,
-	fn func(ctxQ, source.Querier, string, func(V), ...any) (source.Result, error)) func(context.Context, string, bool, time.Time, time.Time) (source.Result, func() drift, error) {
-	return func(ctx context.Context, text string, full bool, since, now time.Time) (source.Result, func() drift, error) {
+	fn func(ctxQ, source.Querier, string, func(V), ...any) (source.Result, error)) func(context.Context, string, bool, time.Time, time.Time, func(int)) (source.Result, func() drift, error) {
+	return func(ctx context.Context, text string, full bool, since, now time.Time, progress func(int)) (source.Result, func() drift, error) {
 		return t.read(ctx, func(ctx context.Context, text string, f func(V), args ...any) (source.Result, error) {
 			return fn(ctx, q, text, f, args...)
-		}, text, full, since, now)
+		}, text, full, since, now, progress)
 	}
 }
 
@@ -262,7 +262,14 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 		}
 		qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
 		began := time.Now()
-		res, apply, err := st.read(qctx, text, !delta, since, now)
+		var progress func(int)
+		if !delta {
+			name := st.name
+			progress = func(rows int) {
+				p.logger.Info("full read in progress", "query", name, "rows", rows, "elapsed", time.Since(began).Round(time.Millisecond))
+			}
+		}
+		res, apply, err := st.read(qctx, text, !delta, since, now, progress)
 		cancel()
 		stats[st.name] = queryStats{rows: res.Rows, duration: time.Since(began), err: err != nil}
 		if err != nil {
