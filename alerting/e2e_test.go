@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,12 +17,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tandem-oss/tandem/alerting"
-	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/demo"
 	"github.com/tandem-oss/tandem/deploy/postgres"
-	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/internal/promstack"
 	"github.com/tandem-oss/tandem/internal/testdb"
+	"github.com/tandem-oss/tandem/internal/testexporter"
 )
 
 func TestMain(m *testing.M) {
@@ -138,19 +136,7 @@ func TestLeadWaitingAlertEndToEnd(t *testing.T) {
 	}
 
 	// The exporter, polling every 2s, served over HTTP.
-	cfg, err := config.Parse([]byte("databases:\n  crm: {dsn_env: CRM, poll_interval: 2s, query_timeout: 2s}\n"), "e2e.yml",
-		func(string) string { return url })
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := exporter.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exp.Close()
-	exp.Start(ctx)
-	target := httptest.NewServer(exp.Handler(10))
-	defer target.Close()
+	_, target := testexporter.Serve(t, "databases:\n  crm: {dsn_env: CRM, poll_interval: 2s, query_timeout: 2s}\n", map[string]string{"CRM": url})
 
 	hook := &webhook{}
 	hookSrv := httptest.NewServer(hook)
@@ -171,7 +157,7 @@ alerting:
 scrape_configs:
   - job_name: tandem
     static_configs: [{targets: ['%s']}]
-`, strings.TrimPrefix(am.URL, "http://"), strings.TrimPrefix(target.URL, "http://")), map[string][]byte{"tandem.rules.yml": rules})
+`, strings.TrimPrefix(am.URL, "http://"), target), map[string][]byte{"tandem.rules.yml": rules})
 
 	labels := map[string]string{"team": "sales", "severity": "page", "sales_team": "na-inbound", "region": "na"}
 	promstack.Eventually(t, 60*time.Second, "alert firing in Prometheus", func() string {

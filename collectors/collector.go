@@ -6,7 +6,6 @@ package collectors
 
 import (
 	"sort"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -63,12 +62,6 @@ type snapshotCollector struct {
 	src   Sources
 	defs  []metrics.Def
 	descs map[string]*prometheus.Desc
-
-	// The const metrics of the last snapshot seen: they are immutable, so they are built once
-	// per poll, not once per scrape.
-	mu       sync.Mutex
-	cachedOf *tally.Snapshot
-	cached   []prometheus.Metric
 }
 
 var _ prometheus.Collector = (*snapshotCollector)(nil)
@@ -97,18 +90,8 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	if snap == nil {
 		return // no completed poll yet: publish nothing rather than zeros that look real
 	}
-	for _, m := range c.metricsOf(snap) {
-		ch <- m
-	}
-}
-
-func (c *snapshotCollector) metricsOf(snap *tally.Snapshot) []prometheus.Metric {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cachedOf == snap {
-		return c.cached
-	}
-	var out []prometheus.Metric
+	// Built on every Collect: /metrics gathers this collector once per poll (the exporter encodes
+	// each new snapshot right after it), so there is nothing to cache here.
 	for _, d := range c.defs {
 		f := snap.Families[d.Name]
 		if f == nil {
@@ -118,18 +101,16 @@ func (c *snapshotCollector) metricsOf(snap *tally.Snapshot) []prometheus.Metric 
 		for _, s := range f.Series {
 			switch d.Type {
 			case metrics.Counter:
-				out = append(out, prometheus.MustNewConstMetric(desc, prometheus.CounterValue, s.Value(d), s.Labels...))
+				ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, s.Value(d), s.Labels...)
 			case metrics.Gauge:
-				out = append(out, prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, s.Value(d), s.Labels...))
+				ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, s.Value(d), s.Labels...)
 			case metrics.Histogram:
 				buckets := make(map[float64]uint64, len(s.Buckets))
 				for i, b := range metrics.LatencyBuckets {
 					buckets[b] = s.Buckets[i]
 				}
-				out = append(out, prometheus.MustNewConstHistogram(desc, s.Count, s.Sum, buckets, s.Labels...))
+				ch <- prometheus.MustNewConstHistogram(desc, s.Count, s.Sum, buckets, s.Labels...)
 			}
 		}
 	}
-	c.cachedOf, c.cached = snap, out
-	return out
 }

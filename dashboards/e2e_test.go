@@ -4,25 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	neturl "net/url"
 	"os"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/dashboards"
 	"github.com/tandem-oss/tandem/demo"
-	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/internal/promstack"
 	"github.com/tandem-oss/tandem/internal/testdb"
+	"github.com/tandem-oss/tandem/internal/testexporter"
 )
 
 func TestMain(m *testing.M) {
@@ -72,30 +67,18 @@ func TestDashboardsShowData(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	env := map[string]string{"CRM": crmURL, "CAMPAIGNS": campURL}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`databases:
+	_, target := testexporter.Serve(t, fmt.Sprintf(`databases:
   crm: {dsn_env: CRM, poll_interval: 1s, query_timeout: 1s}
   campaigns: {dsn_env: CAMPAIGNS, poll_interval: 1s, query_timeout: 1s}
 targets:
   currency_rates: {EUR: "1.08", GBP: "1.27"}
   revenue: {FY%d: "20000000"}
-`, now.Year())), "e2e.yml", func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := exporter.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exp.Close()
-	exp.Start(ctx)
-	target := httptest.NewServer(exp.Handler(10))
-	defer target.Close()
+`, now.Year()), map[string]string{"CRM": crmURL, "CAMPAIGNS": campURL})
 	prom := promstack.Prometheus(t, fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 scrape_configs:
   - job_name: tandem
     static_configs: [{targets: ['%s']}]
-`, strings.TrimPrefix(target.URL, "http://")), nil)
+`, target), nil)
 
 	promstack.Eventually(t, 60*time.Second, "six scrapes with data", func() string {
 		r, err := prom.Query(`count_over_time(tandem_up{database="campaigns"}[1m]) >= 6 and on() count(tandem_leads_created_total) > 0`)

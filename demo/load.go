@@ -93,7 +93,8 @@ func (l *Loader) flush(p *pending) error {
 	}
 	defer func() { p.rows = p.rows[:0] }()
 	if l.copy {
-		stmt, err := l.tx.PrepareContext(l.ctx, pq.CopyIn(p.table.Name, p.table.Columns...))
+		stmt, err := l.tx.PrepareContext(l.ctx, fmt.Sprintf("COPY %s (%s) FROM STDIN",
+			pq.QuoteIdentifier(p.table.Name), quoteAll(p.table.Columns)))
 		if err != nil {
 			return fmt.Errorf("copy into %s: %w", p.table.Name, err)
 		}
@@ -125,6 +126,14 @@ func (l *Loader) flush(p *pending) error {
 		return fmt.Errorf("insert into %s: %w", p.table.Name, err)
 	}
 	return nil
+}
+
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = pq.QuoteIdentifier(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // Close flushes every batch and commits.

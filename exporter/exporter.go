@@ -126,14 +126,23 @@ func (e *Exporter) PollOnce(ctx context.Context) error {
 // Check validates every configured query against its database without reading rows.
 func (e *Exporter) Check(ctx context.Context) error {
 	for _, db := range e.cfg.Sources() {
-		d := e.cfg.DB(db)
-		for _, q := range source.QueriesFor(db) {
-			qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
-			err := source.Check(qctx, e.conns[db], q, d.Query(q))
-			cancel()
-			if err != nil {
-				return fmt.Errorf("databases.%s.queries.%s: %w", db, q.Name, err)
-			}
+		if err := e.checkQueries(ctx, db, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkQueries runs every query of a database with LIMIT 0 and checks its columns; with
+// tolerateTimeout a query that times out is not reported (a slow database is not a wrong query).
+func (e *Exporter) checkQueries(ctx context.Context, db source.Database, tolerateTimeout bool) error {
+	d := e.cfg.DB(db)
+	for _, q := range source.QueriesFor(db) {
+		qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
+		err := source.Check(qctx, e.conns[db], q, d.Query(q))
+		cancel()
+		if err != nil && !(tolerateTimeout && errors.Is(err, context.DeadlineExceeded)) {
+			return fmt.Errorf("databases.%s.queries.%s: %w", db, q.Name, err)
 		}
 	}
 	return nil
@@ -152,13 +161,8 @@ func (e *Exporter) CheckStartup(ctx context.Context) error {
 			e.logger.Warn("database not reachable at start-up; starting anyway and retrying", "database", string(db), "err", err)
 			continue
 		}
-		for _, q := range source.QueriesFor(db) {
-			qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
-			err := source.Check(qctx, e.conns[db], q, d.Query(q))
-			cancel()
-			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("databases.%s.queries.%s: %w", db, q.Name, err)
-			}
+		if err := e.checkQueries(ctx, db, true); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/internal/promstack"
 	"github.com/tandem-oss/tandem/internal/testdb"
+	"github.com/tandem-oss/tandem/internal/testexporter"
 	"github.com/tandem-oss/tandem/metrics"
 )
 
@@ -324,23 +325,11 @@ func TestFaultCampaignsDownCRMUp(t *testing.T) {
 	cluster := testdb.NewCluster(t)
 	campURL := cluster.URL()
 	cluster.Stop()
-	env := map[string]string{"CRM": crmURL, "CAMPAIGNS": campURL}
-	cfg, err := config.Parse([]byte(`databases:
+	e := testexporter.Start(t, `databases:
   crm: {dsn_env: CRM, poll_interval: 2s, query_timeout: 1s}
   campaigns: {dsn_env: CAMPAIGNS, poll_interval: 2s, query_timeout: 1s}
 targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
-`), "t.yml", func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := exporter.New(cfg, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer func() { cancel(); e.Wait() }()
-	e.Start(ctx)
+`, map[string]string{"CRM": crmURL, "CAMPAIGNS": campURL}, nil)
 	var leads float64
 	if err := crm.Get(&leads, "SELECT count(*) FROM leads"); err != nil {
 		t.Fatal(err)

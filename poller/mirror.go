@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tandem-oss/tandem/source"
+	"github.com/tandem-oss/tandem/tally"
 )
 
 // table is one query's rows as the poller last knew them, keyed by id, so a poll can read only
@@ -86,13 +87,11 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 			t.skipped[check] += n
 		}
 		if dups > 0 {
-			t.skipped[source.CheckDuplicateIDRead] += dups
+			t.skipped[tally.CheckDuplicateID] += dups
 		}
 		t.watermark = newest
 		return d
 	}, nil
 }
-
-func (t *table[K, V]) skippedCounts() map[string]int { return t.skipped }
 
 type ctxQ = context.Context

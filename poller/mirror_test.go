@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tandem-oss/tandem/source"
+	"github.com/tandem-oss/tandem/tally"
 )
 
 type row struct {
@@ -72,7 +73,7 @@ func TestMirrorTable(t *testing.T) {
 	dup := append(db, row{1, "again", now})
 	_, apply, _ = tb.read(context.Background(), fakeRead(dup), "", true, time.Time{}, now, nil)
 	apply()
-	if tb.skipped[source.CheckDuplicateIDRead] != 1 {
+	if tb.skipped[tally.CheckDuplicateID] != 1 {
 		t.Fatalf("skipped %v", tb.skipped)
 	}
 	failing := func(context.Context, string, func(row), ...any) (source.Result, error) {

@@ -71,50 +71,32 @@ func (p *Poller) steps(q source.Querier) []step {
 	return nil
 }
 
+// feed hands every row of a table, and the rows its reads rejected, to a tally.
+func feed[K comparable, V comparable](t *table[K, V], query string, row func(V), skipped func(string, source.Result)) {
+	for _, v := range t.rows {
+		row(v)
+	}
+	skipped(query, source.Result{Skipped: t.skipped})
+}
+
 // tallyMirror computes the snapshot from every row of the mirror.
 func (p *Poller) tallyMirror(now time.Time) *tally.Snapshot {
-	skipped := func(t interface{ skippedCounts() map[string]int }) source.Result {
-		return source.Result{Skipped: t.skippedCounts()}
-	}
-	switch p.db {
-	case source.CRM:
+	if p.db == source.CRM {
 		m := p.crm
 		t := tally.NewCRM(p.cfg, p.folder, now)
 		if p.touches != nil {
 			t.UseTouches(p.touches())
 		}
-		for _, o := range m.owners.rows {
-			t.Owner(o)
-		}
-		for _, l := range m.leads.rows {
-			t.Lead(l)
-		}
-		for _, a := range m.activities.rows {
-			t.Activity(a)
-		}
-		for _, o := range m.opps.rows {
-			t.Opportunity(o)
-		}
-		t.Skipped(source.QueryOwners, skipped(m.owners))
-		t.Skipped(source.QueryLeads, skipped(m.leads))
-		t.Skipped(source.QueryActivities, skipped(m.activities))
-		t.Skipped(source.QueryOpportunities, skipped(m.opps))
-		return t.Finish()
-	default:
-		m := p.camp
-		t := tally.NewCampaigns(p.cfg, p.folder)
-		for _, c := range m.campaigns.rows {
-			t.Campaign(c)
-		}
-		for _, s := range m.stats.rows {
-			t.Stat(s)
-		}
-		for _, x := range m.touches.rows {
-			t.Touchpoint(x)
-		}
-		t.Skipped(source.QueryCampaigns, skipped(m.campaigns))
-		t.Skipped(source.QueryCampaignStats, skipped(m.stats))
-		t.Skipped(source.QueryTouchpoints, skipped(m.touches))
+		feed(m.owners, source.QueryOwners, t.Owner, t.Skipped) // owners first: leads look their team up
+		feed(m.leads, source.QueryLeads, t.Lead, t.Skipped)    // leads before what refers to them
+		feed(m.activities, source.QueryActivities, t.Activity, t.Skipped)
+		feed(m.opps, source.QueryOpportunities, t.Opportunity, t.Skipped)
 		return t.Finish()
 	}
+	m := p.camp
+	t := tally.NewCampaigns(p.cfg, p.folder)
+	feed(m.campaigns, source.QueryCampaigns, t.Campaign, t.Skipped)
+	feed(m.stats, source.QueryCampaignStats, t.Stat, t.Skipped)
+	feed(m.touches, source.QueryTouchpoints, t.Touchpoint, t.Skipped)
+	return t.Finish()
 }

@@ -14,9 +14,6 @@ import (
 const (
 	CheckNullRequired = "null_required" // a required column is NULL: row skipped
 	CheckBadValue     = "bad_value"     // a value has the wrong type or format: row skipped
-	// CheckDuplicateIDRead is a second row with the same id in one read: skipped. (The value is
-	// the tally's duplicate_id check, counted where the rows are read.)
-	CheckDuplicateIDRead = "duplicate_id"
 )
 
 // RowError is why one row was skipped.

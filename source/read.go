@@ -109,12 +109,7 @@ func ReadTouchpoints(ctx context.Context, db Querier, text string, fn func(Touch
 // Check runs a query without reading its rows and verifies its columns: what --config.check does
 // for every configured query.
 func Check(ctx context.Context, db Querier, q Query, text string) error {
-	rows, err := db.QueryContext(ctx, "SELECT * FROM ("+text+") AS tandem_check LIMIT 0")
-	if err != nil {
-		return fmt.Errorf("query %s: %w", q.Name, err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
+	cols, err := columnsOf(ctx, db, text)
 	if err != nil {
 		return fmt.Errorf("query %s: %w", q.Name, err)
 	}
@@ -122,15 +117,20 @@ func Check(ctx context.Context, db Querier, q Query, text string) error {
 	return err
 }
 
+// columnsOf runs a query with LIMIT 0: its result columns, without reading a row.
+func columnsOf(ctx context.Context, db Querier, text string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT * FROM ("+text+") AS tandem_probe LIMIT 0")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return rows.Columns()
+}
+
 // Returns reports whether a query's SQL returns the column (a LIMIT 0 probe): how the poller
 // learns whether a custom query declared the watermark column.
 func Returns(ctx context.Context, db Querier, text, column string) (bool, error) {
-	rows, err := db.QueryContext(ctx, "SELECT * FROM ("+text+") AS tandem_probe LIMIT 0")
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
+	cols, err := columnsOf(ctx, db, text)
 	if err != nil {
 		return false, err
 	}
