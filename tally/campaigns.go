@@ -1,7 +1,6 @@
 package tally
 
 import (
-	"sort"
 	"strings"
 	"time"
 
@@ -69,7 +68,7 @@ type Campaigns struct {
 	spend     map[statKey]int64
 	impr      map[statKey]int64
 	clicks    map[statKey]int64
-	byLead    map[int64][]Touch
+	statRows  map[statKey]int64 // rows behind each sum (see Snapshot.addRows)
 	touches   map[[2]string]int64
 	statKeys  map[[2]int64]bool
 	touchIDs  map[int64]bool
@@ -79,8 +78,7 @@ type Campaigns struct {
 func NewCampaigns(cfg *config.Config, folder *Folder) *Campaigns {
 	return &Campaigns{
 		cfg: cfg, folder: folder, snap: newSnapshot(), seen: seen{}, campaigns: map[int64]campaign{},
-		spend: map[statKey]int64{}, impr: map[statKey]int64{}, clicks: map[statKey]int64{}, touches: map[[2]string]int64{},
-		byLead:   map[int64][]Touch{},
+		spend: map[statKey]int64{}, statRows: map[statKey]int64{}, impr: map[statKey]int64{}, clicks: map[statKey]int64{}, touches: map[[2]string]int64{},
 		statKeys: map[[2]int64]bool{}, touchIDs: map[int64]bool{},
 	}
 }
@@ -128,6 +126,7 @@ func (c *Campaigns) Stat(x source.CampaignStat) {
 	c.spend[sk] += int64(cp.rate.Convert(x.Spend))
 	c.impr[sk] += x.Impressions
 	c.clicks[sk] += x.Clicks
+	c.statRows[sk]++
 }
 
 // Touchpoint adds a marketing touch.
@@ -145,12 +144,23 @@ func (c *Campaigns) Touchpoint(x source.Touchpoint) {
 	}
 	kind := strings.ToLower(clean(x.Kind))
 	c.touches[[2]string{ch, kind}]++
-	c.byLead[x.LeadID] = append(c.byLead[x.LeadID], Touch{At: x.OccurredAt, ID: x.ID, Campaign: x.CampaignID})
 	c.seen.note("touch_kind", kind)
 }
 
-// Finish computes the snapshot.
+// AsTouch is what the CRM side needs of a touchpoint.
+func AsTouch(x source.Touchpoint) Touch {
+	return Touch{At: x.OccurredAt, ID: x.ID, Campaign: x.CampaignID}
+}
+
+// Finish computes the snapshot; Refs then gives the campaigns' labels for the CRM side.
 func (c *Campaigns) Finish() *Snapshot {
+	s := c.finishRows()
+	c.globals(s)
+	return s
+}
+
+// finishRows adds up what the rows contribute: each stat and touchpoint row on its own.
+func (c *Campaigns) finishRows() *Snapshot {
 	c.folder.Admit(metrics.LabelChannel, c.seen[metrics.LabelChannel])
 	c.folder.Admit(metrics.LabelKind, c.seen["touch_kind"])
 	// The campaigns that spend most keep their names.
@@ -168,32 +178,28 @@ func (c *Campaigns) Finish() *Snapshot {
 	ch := func(v string) string { return c.folder.Value(metrics.LabelChannel, v) }
 	name := func(v string) string { return c.folder.Value(metrics.LabelCampaign, v) }
 	for k, v := range c.spend {
-		s.add(metrics.CampaignSpend, v, ch(k.channel), name(k.name))
+		s.addRows(metrics.CampaignSpend, v, c.statRows[k], ch(k.channel), name(k.name))
+		s.addRows(metrics.CampaignImpressions, c.impr[k], c.statRows[k], ch(k.channel), name(k.name))
+		s.addRows(metrics.CampaignClicks, c.clicks[k], c.statRows[k], ch(k.channel), name(k.name))
 	}
-	for k, v := range c.impr {
-		s.add(metrics.CampaignImpressions, v, ch(k.channel), name(k.name))
-	}
-	for k, v := range c.clicks {
-		s.add(metrics.CampaignClicks, v, ch(k.channel), name(k.name))
-	}
-	idx := &TouchIndex{Campaigns: make(map[int64]CampaignRef, len(c.campaigns)), ByLead: c.byLead}
-	for id, cp := range c.campaigns {
-		idx.Campaigns[id] = CampaignRef{Channel: ch(cp.channel), Label: name(cp.name)}
-	}
-	for _, ts := range idx.ByLead {
-		sort.Slice(ts, func(i, j int) bool {
-			if !ts[i].At.Equal(ts[j].At) {
-				return ts[i].At.Before(ts[j].At)
-			}
-			return ts[i].ID < ts[j].ID
-		})
-	}
-	s.Touches = idx
 	for k, v := range c.touches {
-		s.add(metrics.MarketingTouchpoints, v, ch(k[0]), c.folder.Value(metrics.LabelKind, k[1]))
+		s.addRows(metrics.MarketingTouchpoints, v, v, ch(k[0]), c.folder.Value(metrics.LabelKind, k[1]))
 	}
+	return s
+}
+
+// globals adds the families that must exist even when empty.
+func (c *Campaigns) globals(s *Snapshot) {
 	for _, d := range metrics.Campaign {
 		s.family(d.Name)
 	}
-	return s
+}
+
+// Refs returns every campaign's published labels (after admission in Finish).
+func (c *Campaigns) Refs() map[int64]CampaignRef {
+	out := make(map[int64]CampaignRef, len(c.campaigns))
+	for id, cp := range c.campaigns {
+		out[id] = CampaignRef{Channel: c.folder.Value(metrics.LabelChannel, cp.channel), Label: c.folder.Value(metrics.LabelCampaign, cp.name)}
+	}
+	return out
 }

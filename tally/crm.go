@@ -79,6 +79,8 @@ type CRM struct {
 	// touches is the campaign database's touch index, nil when no campaign database is polled.
 	touches *TouchIndex
 	sources map[int64]string // raw lead source, for marketing-sourced
+	// volatile holds the leads whose numbers depend on the clock (see Volatile).
+	volatile map[int64]bool
 }
 
 // NewCRM starts a tally. The Folder lives as long as the process (admission is sticky).
@@ -86,9 +88,19 @@ func NewCRM(cfg *config.Config, folder *Folder, now time.Time) *CRM {
 	return &CRM{
 		cfg: cfg, folder: folder, now: now, snap: newSnapshot(), seen: seen{},
 		owners: map[int64]source.Owner{}, leads: map[int64]*lead{}, oppIDs: map[int64]bool{}, actIDs: map[int64]bool{},
-		sources: map[int64]string{},
+		sources: map[int64]string{}, volatile: map[int64]bool{},
 	}
 }
+
+// Volatile returns the ids of the leads (0 for deals without a lead) whose numbers in the last
+// Finish depended on the clock and will change as time passes without any row changing: a lead
+// waiting for its first touch, one whose attempts window is still open, a row dated in the
+// future, a won deal without a close time. Every other lead's numbers stay as they are until one
+// of its rows changes, which is what lets the live tally keep them between polls.
+func (c *CRM) Volatile() map[int64]bool { return c.volatile }
+
+// dependsOnNow marks a lead as volatile.
+func (c *CRM) dependsOnNow(lead int64) { c.volatile[lead] = true }
 
 // UseTouches joins the campaign database's touches into this tally (campaign results,
 // attribution, marketing-influenced revenue). Call before Finish.
@@ -117,6 +129,7 @@ func (c *CRM) Lead(l source.Lead) {
 		return
 	}
 	if c.future(l.CreatedAt) {
+		c.dependsOnNow(l.ID)
 		c.snap.problem(source.QueryLeads, CheckTimestampInFuture)
 		return
 	}
@@ -192,6 +205,7 @@ func (c *CRM) Activity(a source.Activity) {
 		return
 	}
 	if c.future(a.OccurredAt) {
+		c.dependsOnNow(a.LeadID)
 		c.snap.problem(source.QueryActivities, CheckTimestampInFuture)
 		return
 	}
@@ -236,6 +250,7 @@ func (c *CRM) Opportunity(o source.Opportunity) {
 		return
 	}
 	if c.future(o.CreatedAt) || c.future(o.ClosedAt) {
+		c.dependsOnNow(o.LeadID)
 		c.snap.problem(source.QueryOpportunities, CheckTimestampInFuture)
 		return
 	}
@@ -287,6 +302,15 @@ func (c *CRM) currentStage(l *lead) (funnel.Stage, bool) {
 
 // Finish computes the snapshot.
 func (c *CRM) Finish() *Snapshot {
+	s := c.finishRows()
+	c.globals(s)
+	return s
+}
+
+// finishRows adds up what the rows fed in contribute. Every number it adds is a sum over leads
+// (and over deals without a lead), so the numbers of a set of leads are the sum of each lead's:
+// the live tally relies on it.
+func (c *CRM) finishRows() *Snapshot {
 	for _, d := range c.cfg.Dims {
 		c.folder.Admit(d.Name, c.seen[d.Name])
 	}
@@ -303,7 +327,7 @@ func (c *CRM) Finish() *Snapshot {
 
 	s := c.snap
 	target := c.cfg.SLA.Target
-	for _, l := range c.leads {
+	for id, l := range c.leads {
 		dims := c.dims(l.raw)
 		with := func(first ...string) []string { return append(first, dims...) }
 		s.add(metrics.LeadsCreated, 1, dims...)
@@ -346,6 +370,8 @@ func (c *CRM) Finish() *Snapshot {
 				s.add(metrics.AttemptsMet, 1, dims...)
 			case !c.now.Before(start.Add(at.Within)):
 				s.add(metrics.AttemptsMissed, 1, dims...)
+			default:
+				c.dependsOnNow(id) // the window is still open
 			}
 		}
 		switch {
@@ -360,9 +386,10 @@ func (c *CRM) Finish() *Snapshot {
 			}
 		case c.waiting(l):
 			if limit := c.cfg.SLA.WaitingMaxAge; limit > 0 && c.now.Sub(start) > limit {
-				s.add(metrics.FollowupAbandoned, 1, dims...)
+				s.add(metrics.FollowupAbandoned, 1, dims...) // and stays abandoned as time passes
 				break
 			}
+			c.dependsOnNow(id)
 			wait := l.cal.Between(start, c.now) // SLA time; zero for a clock start in the future
 			status := metrics.SLAWithin
 			if wait > target {
@@ -373,12 +400,7 @@ func (c *CRM) Finish() *Snapshot {
 		}
 	}
 
-	periods := make([]fiscal.Period, len(fiscal.Kinds))
-	for i, k := range fiscal.Kinds {
-		periods[i] = c.cfg.Calendar.Period(k, c.now)
-	}
-	wonInPeriod := make([]money.Cents, len(periods))
-	pipeInPeriod := make([]money.Cents, len(periods))
+	periods := c.periods()
 	for _, o := range c.opps {
 		dims := c.dims(o.raw)
 		n := int64(o.amount)
@@ -388,9 +410,9 @@ func (c *CRM) Finish() *Snapshot {
 		case o.isWon:
 			s.add(metrics.OpportunitiesWon, 1, dims...)
 			s.add(metrics.OpportunitiesWonAmt, n, dims...)
-			for i, p := range periods {
+			for _, p := range periods {
 				if !o.closed.IsZero() && p.Contains(o.closed) {
-					wonInPeriod[i] += o.amount
+					s.add(metrics.RevenueWon, n, string(p.Kind))
 				}
 			}
 		case o.isClosed:
@@ -403,18 +425,34 @@ func (c *CRM) Finish() *Snapshot {
 			if !o.expected.IsZero() {
 				y, m, d := o.expected.Date()
 				day := time.Date(y, m, d, 0, 0, 0, 0, c.cfg.Location)
-				for i, p := range periods {
+				for _, p := range periods {
 					if p.Contains(day) {
-						pipeInPeriod[i] += o.amount
+						s.add(metrics.PipelineOpen, n, string(p.Kind))
 					}
 				}
 			}
 		}
 	}
-	for i, p := range periods {
+	c.marketing(s)
+	return s
+}
+
+// periods are the fiscal periods that contain now, one per kind.
+func (c *CRM) periods() []fiscal.Period {
+	periods := make([]fiscal.Period, len(fiscal.Kinds))
+	for i, k := range fiscal.Kinds {
+		periods[i] = c.cfg.Calendar.Period(k, c.now)
+	}
+	return periods
+}
+
+// globals adds what does not come from rows: targets, the periods' clocks, settings published
+// for dashboards, and the families that must exist even when empty.
+func (c *CRM) globals(s *Snapshot) {
+	for _, p := range c.periods() {
 		k := string(p.Kind)
-		s.add(metrics.RevenueWon, int64(wonInPeriod[i]), k)
-		s.add(metrics.PipelineOpen, int64(pipeInPeriod[i]), k)
+		s.add(metrics.RevenueWon, 0, k) // a period with no revenue yet publishes 0
+		s.add(metrics.PipelineOpen, 0, k)
 		if t, ok := c.cfg.TargetFor(p); ok {
 			s.add(metrics.RevenueTarget, int64(t), k)
 		}
@@ -423,14 +461,15 @@ func (c *CRM) Finish() *Snapshot {
 		s.set(metrics.PeriodEnd, float64(p.End.Unix()), k)
 		s.add(metrics.PeriodInfo, 1, k, p.Name)
 	}
-	c.marketing(s)
-	s.set(metrics.SLATarget, target.Seconds())
+	for _, d := range []string{metrics.SourcedRevenue, metrics.InfluencedRevenue, metrics.SourcedPipeline, metrics.InfluencedPipeline} {
+		s.add(d, 0) // published even when zero
+	}
+	s.set(metrics.SLATarget, c.cfg.SLA.Target.Seconds())
 	s.add(metrics.ReportingCurrency, 1, c.cfg.Targets.ReportingCurrency)
 	// Families that must exist even when empty, so dashboards show 0, not "No data".
 	for _, d := range metrics.CRM {
 		s.family(d.Name)
 	}
-	return s
 }
 
 // waiting says whether a lead whose clock has started and who has no qualifying touch still

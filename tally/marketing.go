@@ -16,9 +16,6 @@ var campaignStages = []funnel.Stage{funnel.Lead, funnel.MQL, funnel.SQL, funnel.
 // campaign, revenue attribution, and marketing-sourced and -influenced revenue and pipeline.
 func (c *CRM) marketing(s *Snapshot) {
 	x := c.touches
-	for _, d := range []string{metrics.SourcedRevenue, metrics.InfluencedRevenue, metrics.SourcedPipeline, metrics.InfluencedPipeline} {
-		s.add(d, 0) // published even when zero
-	}
 	if x != nil {
 		for id, l := range c.leads {
 			ref := c.producer(x, id, l.created)
@@ -110,7 +107,8 @@ func (c *CRM) attribute(s *Snapshot, x *TouchIndex, o opportunity) {
 	amount := o.amount.Float()
 	won := o.closed
 	if won.IsZero() {
-		won = c.now
+		won = c.now // the touches up to now count, and time decay weighs them from now
+		c.dependsOnNow(o.leadID)
 	}
 	var (
 		touches []Touch

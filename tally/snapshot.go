@@ -15,9 +15,6 @@ type Snapshot struct {
 	Families map[string]*Family
 	// Problems counts rows that failed a data-quality check, by query and check.
 	Problems map[Problem]int
-	// Touches is the campaign database's touch index (campaign snapshots only): not published,
-	// joined by the CRM tally.
-	Touches *TouchIndex
 }
 
 // Problem is one data-quality check on one query.
@@ -39,6 +36,9 @@ type Sample struct {
 	Count   uint64
 	Sum     float64
 	Buckets []uint64 // cumulative, one per metrics.LatencyBuckets bound
+	// refs counts the additions that made this series, so that a live tally which subtracts a
+	// row's contribution drops the series exactly when a tally from scratch would not have it.
+	refs int64
 }
 
 // Value is the sample's published value: currency amounts are kept in cents and published in
@@ -83,10 +83,18 @@ func (s *Snapshot) sample(name string, labels []string) *Sample {
 		}
 		f.Series[k] = x
 	}
+	x.refs++
 	return x
 }
 
 func (s *Snapshot) add(name string, n int64, labels ...string) { s.sample(name, labels).N += n }
+
+// addRows adds a sum that rows contributions make up, counting each (see Sample.refs).
+func (s *Snapshot) addRows(name string, n, rows int64, labels ...string) {
+	x := s.sample(name, labels)
+	x.N += n
+	x.refs += rows - 1
+}
 
 func (s *Snapshot) set(name string, v float64, labels ...string) {
 	x := s.sample(name, labels)
@@ -161,4 +169,63 @@ var Checks = []Check{
 	{CheckStageOutOfOrder, "leads", "Stage times out of order (became MQL before created, SQL before MQL or created, disqualified before created): counted as they are."},
 	{CheckStatUnknownCampaign, "campaign_stats", "Daily stats of a campaign that does not exist: skipped."},
 	{CheckTouchpointUnknownCampaign, "touchpoints", "A touchpoint of a campaign id that does not exist: counted with channel=\"unknown\"."},
+}
+
+// merge adds (sign +1) or subtracts (sign -1) another snapshot's additive contributions: counts,
+// cents, float sums, histograms and data-quality problems. A series that no contribution adds to
+// any more is removed, as is a problem counted zero times. Gauges set or maxed per poll (globals,
+// the oldest wait) are never merged: the live tallies recompute them.
+func (s *Snapshot) merge(o *Snapshot, sign int64) {
+	for name, of := range o.Families {
+		f := s.family(name)
+		for k, ox := range of.Series {
+			x, ok := f.Series[k]
+			if !ok {
+				x = &Sample{Labels: ox.Labels, IsFloat: ox.IsFloat}
+				if ox.Buckets != nil {
+					x.Buckets = make([]uint64, len(ox.Buckets))
+				}
+				f.Series[k] = x
+			}
+			x.N += sign * ox.N
+			x.F += float64(sign) * ox.F
+			x.IsFloat = x.IsFloat || ox.IsFloat
+			x.Count += uint64(sign) * ox.Count
+			x.Sum += float64(sign) * ox.Sum
+			for i, b := range ox.Buckets {
+				x.Buckets[i] += uint64(sign) * b
+			}
+			x.refs += sign * ox.refs
+			if x.refs == 0 {
+				delete(f.Series, k)
+			}
+		}
+	}
+	for p, n := range o.Problems {
+		s.Problems[p] += int(sign) * n
+		if s.Problems[p] == 0 {
+			delete(s.Problems, p)
+		}
+	}
+}
+
+// clone copies a snapshot deeply, so the copy can be published (and rewritten by the Guard)
+// while the original keeps accumulating.
+func (s *Snapshot) clone() *Snapshot {
+	out := &Snapshot{Families: make(map[string]*Family, len(s.Families)), Problems: make(map[Problem]int, len(s.Problems))}
+	for name, f := range s.Families {
+		nf := &Family{Def: f.Def, Series: make(map[string]*Sample, len(f.Series))}
+		for k, x := range f.Series {
+			c := *x
+			if x.Buckets != nil {
+				c.Buckets = append([]uint64(nil), x.Buckets...)
+			}
+			nf.Series[k] = &c
+		}
+		out.Families[name] = nf
+	}
+	for p, n := range s.Problems {
+		out.Problems[p] = n
+	}
+	return out
 }

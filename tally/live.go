@@ -1,0 +1,340 @@
+package tally
+
+import (
+	"maps"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/fiscal"
+	"github.com/tandem-oss/tandem/source"
+)
+
+// The live tallies keep a poll's numbers between polls and update them from the rows that
+// changed, so a poll of a CRM with millions of rows costs what changed, not what exists.
+//
+// They rely on one property of the batch tallies (CRM, Campaigns): every number they publish is a
+// sum of independent contributions — one per lead (with its activities, deals and marketing
+// touches; deals without a lead count under their lead id, 0 for none) on the CRM side, one per
+// row on the campaign side. A changed lead's old contribution is computed by the batch tally
+// from its old rows and subtracted, its new one computed from its new rows and added. The batch
+// tally is the only place the rules live; the live tally only decides which rows to run it on.
+//
+// Three things are not sums of rows, and the live CRM tally recomputes them instead of keeping
+// them: the leads whose numbers depend on the clock (CRM.Volatile: waiting leads, open attempts
+// windows, future-dated rows), recomputed every poll; the globals (targets, period clocks); and
+// everything, from scratch, when something every lead depends on changes (an owner, a campaign's
+// labels, the fiscal period).
+
+// CRMRows is where the live CRM tally reads rows: the poller's mirror of the CRM database.
+type CRMRows interface {
+	EachOwner(func(source.Owner))
+	EachLead(func(source.Lead))
+	EachActivity(func(source.Activity))
+	EachOpportunity(func(source.Opportunity))
+	Lead(id int64) (source.Lead, bool)
+	// ActivitiesOf and OpportunitiesOf give the rows whose lead_id is lead (lead may not exist).
+	ActivitiesOf(lead int64, fn func(source.Activity))
+	OpportunitiesOf(lead int64, fn func(source.Opportunity))
+}
+
+// LiveCRM is the CRM tally kept between polls.
+type LiveCRM struct {
+	cfg      *config.Config
+	folder   *Folder
+	feed     *TouchFeed // nil without a campaign database
+	touches  *TouchIndex
+	base     *Snapshot // the stable leads' contributions
+	volatile map[int64]bool
+	periods  []fiscal.Period
+	// Rebuilds counts the polls that recomputed every lead (the first, and after a change every
+	// lead depends on); Recomputed the leads recomputed by the last poll.
+	Rebuilds   uint64
+	Recomputed int
+}
+
+// NewLiveCRM starts a live tally. feed brings the campaign database's touches; nil when none is
+// polled.
+func NewLiveCRM(cfg *config.Config, folder *Folder, feed *TouchFeed) *LiveCRM {
+	return &LiveCRM{cfg: cfg, folder: folder, feed: feed}
+}
+
+// Built reports whether a first poll has been tallied; before it, callers need not collect
+// which leads changed (every lead is tallied).
+func (l *LiveCRM) Built() bool { return l.base != nil }
+
+// Update tallies a poll. dirty holds the leads whose rows change in this poll (a lead's own row,
+// or an activity or deal moving to or from it); rebuild asks for every lead to be recomputed (an
+// owner changed). apply applies the poll's changes to rows: the old contributions are computed
+// before it, the new ones after. The returned snapshot is the caller's to publish.
+func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply func(), now time.Time) *Snapshot {
+	var changes []TouchChange
+	var refs map[int64]CampaignRef
+	hasTouches := false
+	if l.feed != nil {
+		changes, refs, hasTouches = l.feed.drain()
+	}
+	for _, c := range changes {
+		dirty[c.Lead] = true
+	}
+	periods := NewCRM(l.cfg, l.folder, now).periods()
+	switch {
+	case l.base == nil, rebuild, !samePeriods(periods, l.periods):
+		rebuild = true
+	case hasTouches != (l.touches != nil):
+		rebuild = true
+	case hasTouches && !maps.Equal(refs, l.touches.Campaigns):
+		rebuild = true // a campaign's labels changed: every lead it touched
+	}
+	if !rebuild {
+		old := map[int64]bool{}
+		for id := range dirty {
+			if !l.volatile[id] { // a volatile lead's share is not in base
+				old[id] = true
+			}
+		}
+		if len(old) > 0 {
+			l.base.merge(l.part(rows, old, now).finishRows(), -1)
+		}
+	}
+	apply()
+	if hasTouches {
+		if l.touches == nil {
+			l.touches = &TouchIndex{ByLead: map[int64][]Touch{}}
+		}
+		l.touches.Campaigns = refs
+		l.touches.apply(changes)
+	}
+
+	var fresh *CRM
+	if rebuild {
+		l.Rebuilds++
+		fresh = l.all(rows, now)
+		l.Recomputed = len(fresh.leads)
+	} else {
+		ids := maps.Clone(dirty)
+		maps.Copy(ids, l.volatile)
+		fresh = l.part(rows, ids, now)
+		l.Recomputed = len(ids)
+	}
+	s := fresh.finishRows()
+	vol := fresh.Volatile()
+	// The volatile leads' share is recomputed at every poll and never kept.
+	vs := newSnapshot()
+	if len(vol) > 0 {
+		vs = l.part(rows, vol, now).finishRows()
+	}
+	if rebuild {
+		l.base = s
+	} else {
+		l.base.merge(s, 1)
+	}
+	l.base.merge(vs, -1)
+	l.volatile, l.periods = vol, periods
+
+	out := l.base.clone()
+	out.merge(vs, 1)
+	NewCRM(l.cfg, l.folder, now).globals(out)
+	return out
+}
+
+// tally starts a batch tally with every owner and the touches.
+func (l *LiveCRM) tally(rows CRMRows, now time.Time) *CRM {
+	c := NewCRM(l.cfg, l.folder, now)
+	if l.touches != nil {
+		c.UseTouches(l.touches)
+	}
+	rows.EachOwner(c.Owner) // owners first: leads look their team up
+	return c
+}
+
+// part runs the batch tally over the given leads' rows.
+func (l *LiveCRM) part(rows CRMRows, ids map[int64]bool, now time.Time) *CRM {
+	c := l.tally(rows, now)
+	for id := range ids {
+		if ld, ok := rows.Lead(id); ok {
+			c.Lead(ld) // the lead before what refers to it
+		}
+		rows.ActivitiesOf(id, c.Activity)
+		rows.OpportunitiesOf(id, c.Opportunity)
+	}
+	return c
+}
+
+// all runs the batch tally over every row.
+func (l *LiveCRM) all(rows CRMRows, now time.Time) *CRM {
+	c := l.tally(rows, now)
+	rows.EachLead(c.Lead)
+	rows.EachActivity(c.Activity)
+	rows.EachOpportunity(c.Opportunity)
+	return c
+}
+
+func samePeriods(a, b []fiscal.Period) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Kind != b[i].Kind || !a[i].Start.Equal(b[i].Start) || !a[i].End.Equal(b[i].End) {
+			return false
+		}
+	}
+	return true
+}
+
+// TouchChange is one marketing touch added to (or, Removed, taken from) a lead.
+type TouchChange struct {
+	Lead    int64
+	Touch   Touch
+	Removed bool
+}
+
+// apply updates the index, keeping each changed lead's touches in time order.
+func (x *TouchIndex) apply(changes []TouchChange) {
+	changed := map[int64]bool{}
+	for _, c := range changes {
+		ts := x.ByLead[c.Lead]
+		if c.Removed {
+			for i := range ts {
+				if ts[i].ID == c.Touch.ID {
+					ts = append(ts[:i], ts[i+1:]...)
+					break
+				}
+			}
+		} else {
+			ts = append(ts, c.Touch)
+		}
+		if len(ts) == 0 {
+			delete(x.ByLead, c.Lead)
+		} else {
+			x.ByLead[c.Lead] = ts
+		}
+		changed[c.Lead] = true
+	}
+	for id := range changed {
+		sortTouches(x.ByLead[id])
+	}
+}
+
+func sortTouches(ts []Touch) {
+	sort.Slice(ts, func(i, j int) bool {
+		if !ts[i].At.Equal(ts[j].At) {
+			return ts[i].At.Before(ts[j].At)
+		}
+		return ts[i].ID < ts[j].ID
+	})
+}
+
+// TouchFeed carries the campaign database's touch changes and campaign labels to the CRM's live
+// tally. The two databases are polled on their own schedules; the campaign side pushes after each
+// of its polls and the CRM side takes everything pushed since its last poll.
+type TouchFeed struct {
+	mu      sync.Mutex
+	changes []TouchChange
+	refs    map[int64]CampaignRef
+	pushed  bool
+}
+
+// Push adds a campaign poll's touch changes and its campaigns' labels.
+func (f *TouchFeed) Push(changes []TouchChange, refs map[int64]CampaignRef) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.changes = append(f.changes, changes...)
+	f.refs, f.pushed = refs, true
+}
+
+func (f *TouchFeed) drain() ([]TouchChange, map[int64]CampaignRef, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.changes
+	f.changes = nil
+	return c, f.refs, f.pushed
+}
+
+// CampaignRows is where the live campaign tally reads rows: the poller's mirror of the campaign
+// database.
+type CampaignRows interface {
+	EachCampaign(func(source.Campaign))
+	EachStat(func(source.CampaignStat))
+	EachTouchpoint(func(source.Touchpoint))
+	Stat(key [2]int64) (source.CampaignStat, bool)
+	Touchpoint(id int64) (source.Touchpoint, bool)
+}
+
+// StatKey identifies a campaign-day row.
+func StatKey(s source.CampaignStat) [2]int64 { return [2]int64{s.CampaignID, s.Day.Unix()} }
+
+// LiveCampaigns is the campaign tally kept between polls. Each stat and touchpoint row
+// contributes on its own; a change to a campaign (its channel, name or currency) recomputes
+// everything.
+type LiveCampaigns struct {
+	cfg    *config.Config
+	folder *Folder
+	base   *Snapshot
+	// Rebuilds counts the polls that recomputed every row.
+	Rebuilds uint64
+}
+
+// NewLiveCampaigns starts a live tally.
+func NewLiveCampaigns(cfg *config.Config, folder *Folder) *LiveCampaigns {
+	return &LiveCampaigns{cfg: cfg, folder: folder}
+}
+
+// Built reports whether a first poll has been tallied.
+func (l *LiveCampaigns) Built() bool { return l.base != nil }
+
+// Update tallies a poll: stats and touches are the rows that change (by key), rebuild asks for
+// every row (a campaign changed), apply applies the changes to rows. It returns the snapshot to
+// publish and every campaign's labels (for the CRM side).
+func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touches map[int64]bool, rebuild bool, apply func()) (*Snapshot, map[int64]CampaignRef) {
+	rebuild = rebuild || l.base == nil
+	if !rebuild {
+		l.base.merge(l.part(rows, stats, touches).finishRows(), -1)
+	}
+	apply()
+	var c *Campaigns
+	if rebuild {
+		l.Rebuilds++
+		c = l.tally(rows)
+		rows.EachStat(c.Stat)
+		rows.EachTouchpoint(c.Touchpoint)
+		l.base = c.finishRows()
+	} else {
+		c = l.part(rows, stats, touches)
+		l.base.merge(c.finishRows(), 1)
+	}
+	out := l.base.clone()
+	c.globals(out)
+	return out, c.Refs()
+}
+
+func (l *LiveCampaigns) tally(rows CampaignRows) *Campaigns {
+	c := NewCampaigns(l.cfg, l.folder)
+	rows.EachCampaign(c.Campaign)
+	return c
+}
+
+func (l *LiveCampaigns) part(rows CampaignRows, stats map[[2]int64]bool, touches map[int64]bool) *Campaigns {
+	c := l.tally(rows)
+	for k := range stats {
+		if s, ok := rows.Stat(k); ok {
+			c.Stat(s)
+		}
+	}
+	for id := range touches {
+		if t, ok := rows.Touchpoint(id); ok {
+			c.Touchpoint(t)
+		}
+	}
+	return c
+}
+
+// AddSkipped counts rows the decoder rejected into a snapshot's data-quality problems.
+func (s *Snapshot) AddSkipped(query string, skipped map[string]int) {
+	for check, n := range skipped {
+		if n != 0 {
+			s.Problems[Problem{query, check}] += n
+		}
+	}
+}

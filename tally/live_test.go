@@ -1,0 +1,379 @@
+package tally
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"math/rand"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/money"
+	"github.com/tandem-oss/tandem/source"
+)
+
+// rowSet is an in-memory set of rows for the live tallies' tests: the same interfaces the poller's
+// mirror implements over a real database's rows.
+type rowSet struct {
+	owners  map[int64]source.Owner
+	leads   map[int64]source.Lead
+	acts    map[int64]source.Activity
+	opps    map[int64]source.Opportunity
+	camps   map[int64]source.Campaign
+	stats   map[[2]int64]source.CampaignStat
+	touches map[int64]source.Touchpoint
+}
+
+func (r *rowSet) clone() *rowSet {
+	return &rowSet{maps.Clone(r.owners), maps.Clone(r.leads), maps.Clone(r.acts), maps.Clone(r.opps),
+		maps.Clone(r.camps), maps.Clone(r.stats), maps.Clone(r.touches)}
+}
+
+func each[K comparable, V any](m map[K]V, fn func(V)) {
+	for _, v := range m {
+		fn(v)
+	}
+}
+
+func (r *rowSet) EachOwner(fn func(source.Owner))             { each(r.owners, fn) }
+func (r *rowSet) EachLead(fn func(source.Lead))               { each(r.leads, fn) }
+func (r *rowSet) EachActivity(fn func(source.Activity))       { each(r.acts, fn) }
+func (r *rowSet) EachOpportunity(fn func(source.Opportunity)) { each(r.opps, fn) }
+func (r *rowSet) EachCampaign(fn func(source.Campaign))       { each(r.camps, fn) }
+func (r *rowSet) EachStat(fn func(source.CampaignStat))       { each(r.stats, fn) }
+func (r *rowSet) EachTouchpoint(fn func(source.Touchpoint))   { each(r.touches, fn) }
+func (r *rowSet) Lead(id int64) (source.Lead, bool)           { l, ok := r.leads[id]; return l, ok }
+func (r *rowSet) Stat(k [2]int64) (source.CampaignStat, bool) { s, ok := r.stats[k]; return s, ok }
+func (r *rowSet) Touchpoint(id int64) (source.Touchpoint, bool) {
+	t, ok := r.touches[id]
+	return t, ok
+}
+func (r *rowSet) ActivitiesOf(lead int64, fn func(source.Activity)) {
+	for _, a := range r.acts {
+		if a.LeadID == lead {
+			fn(a)
+		}
+	}
+}
+func (r *rowSet) OpportunitiesOf(lead int64, fn func(source.Opportunity)) {
+	for _, o := range r.opps {
+		if o.LeadID == lead {
+			fn(o)
+		}
+	}
+}
+
+// generator makes random rows of every kind, dirty ones included.
+type generator struct {
+	rnd    *rand.Rand
+	nextID int64
+}
+
+func (g *generator) pick(vs ...string) string { return vs[g.rnd.Intn(len(vs))] }
+
+// when is a time around now: mostly the last 60 days, sometimes zero, sometimes in the future.
+func (g *generator) when(now time.Time, zeroOdds int) time.Time {
+	switch g.rnd.Intn(20) {
+	case 0:
+		return now.Add(time.Duration(g.rnd.Intn(48)) * time.Hour) // future, or within the tolerance
+	}
+	if zeroOdds > 0 && g.rnd.Intn(zeroOdds) == 0 {
+		return time.Time{}
+	}
+	return now.Add(-time.Duration(g.rnd.Int63n(int64(60 * 24 * time.Hour))))
+}
+
+func (g *generator) id(existing int) int64 {
+	if existing > 0 && g.rnd.Intn(4) > 0 {
+		return int64(1 + g.rnd.Intn(existing))
+	}
+	g.nextID++
+	return 1000 + g.nextID
+}
+
+func (g *generator) lead(id int64, now time.Time) source.Lead {
+	created := g.when(now, 0)
+	after := func(t time.Time) time.Time {
+		if g.rnd.Intn(3) == 0 {
+			return time.Time{}
+		}
+		return t.Add(time.Duration(g.rnd.Intn(200)) * time.Hour)
+	}
+	l := source.Lead{ID: id, CreatedAt: created, Source: g.pick("paid_search", "webinar", "outbound", "", "referral"),
+		Region: g.pick("na", "emea", "apac", ""), Segment: g.pick("smb", "enterprise"), OwnerID: int64(g.rnd.Intn(5)),
+		Status: g.pick("New", "MQL", "Working", "SQL", "Converted", "Disqualified", "Nurture?")}
+	l.MQLAt = after(created)
+	if !l.MQLAt.IsZero() {
+		l.SQLAt = after(l.MQLAt)
+	}
+	if g.rnd.Intn(6) == 0 {
+		l.DisqualifiedAt, l.DisqualifiedReason = after(created), g.pick("no budget", "spam", "")
+	}
+	return l
+}
+
+func (g *generator) activity(id int64, leads int, now time.Time) source.Activity {
+	return source.Activity{ID: id, LeadID: int64(g.rnd.Intn(leads + 3)), Kind: g.pick("call", "email", "meeting", "note"), OccurredAt: g.when(now, 0)}
+}
+
+func (g *generator) opportunity(id int64, leads int, now time.Time) source.Opportunity {
+	o := source.Opportunity{ID: id, LeadID: int64(g.rnd.Intn(leads + 3)), Amount: money.Cents(g.rnd.Int63n(5_000_000) - 100_000),
+		Currency: g.pick("USD", "EUR", "XXX"), Stage: g.pick("discovery", "proposal", "negotiation"), CreatedAt: g.when(now, 0),
+		ExpectedClose: g.when(now, 3).Truncate(24 * time.Hour)}
+	switch g.rnd.Intn(3) {
+	case 0:
+		o.IsClosed, o.IsWon, o.ClosedAt = true, true, g.when(now, 5)
+	case 1:
+		o.IsClosed, o.ClosedAt = true, g.when(now, 0)
+	}
+	return o
+}
+
+func (g *generator) touch(id int64, leads int, now time.Time) source.Touchpoint {
+	return source.Touchpoint{ID: id, LeadID: int64(g.rnd.Intn(leads + 3)), CampaignID: int64(g.rnd.Intn(6)), Kind: g.pick("click", "form", "visit"), OccurredAt: g.when(now, 0)}
+}
+
+// mutate applies random inserts, updates and deletes to every table.
+func (g *generator) mutate(r *rowSet, now time.Time, n int) {
+	leads := len(r.leads)
+	for i := 0; i < n; i++ {
+		switch g.rnd.Intn(11) {
+		case 0, 1:
+			id := g.id(leads)
+			r.leads[id] = g.lead(id, now)
+		case 2:
+			delete(r.leads, int64(1+g.rnd.Intn(leads+1)))
+		case 3, 4:
+			id := g.id(len(r.acts))
+			r.acts[id] = g.activity(id, leads, now)
+		case 5:
+			delete(r.acts, int64(1+g.rnd.Intn(len(r.acts)+1)))
+		case 6:
+			id := g.id(len(r.opps))
+			r.opps[id] = g.opportunity(id, leads, now)
+		case 7:
+			id := g.id(len(r.touches))
+			r.touches[id] = g.touch(id, leads, now)
+		case 8:
+			delete(r.touches, int64(1+g.rnd.Intn(len(r.touches)+1)))
+		case 9:
+			k := [2]int64{int64(1 + g.rnd.Intn(6)), now.Add(-time.Duration(g.rnd.Intn(5)) * 24 * time.Hour).Truncate(24 * time.Hour).Unix()}
+			r.stats[k] = source.CampaignStat{CampaignID: k[0], Day: time.Unix(k[1], 0).UTC(), Spend: money.Cents(g.rnd.Int63n(100000)), Impressions: g.rnd.Int63n(5000), Clicks: g.rnd.Int63n(300)}
+		case 10:
+			switch g.rnd.Intn(8) { // rare: what every lead depends on
+			case 0:
+				id := int64(1 + g.rnd.Intn(5))
+				r.owners[id] = source.Owner{ID: id, Name: "o", SalesTeam: g.pick("inbound", "outbound"), Region: g.pick("na", "emea")}
+			case 1:
+				id := int64(1 + g.rnd.Intn(5))
+				r.camps[id] = source.Campaign{ID: id, Name: g.pick("brand", "retarget", "webinar-q1"), Channel: g.pick("paid_search", "email"), Currency: g.pick("USD", "EUR", "XXX")}
+			}
+		}
+	}
+}
+
+func (g *generator) world(now time.Time) *rowSet {
+	r := &rowSet{owners: map[int64]source.Owner{}, leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{},
+		camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}
+	for id := int64(1); id <= 4; id++ {
+		r.owners[id] = source.Owner{ID: id, Name: fmt.Sprint("owner", id), SalesTeam: g.pick("inbound", "outbound"), Region: g.pick("na", "emea")}
+		r.camps[id] = source.Campaign{ID: id, Name: fmt.Sprint("campaign", id), Channel: g.pick("paid_search", "email", "social"), Currency: "USD"}
+	}
+	for id := int64(1); id <= 80; id++ {
+		r.leads[id] = g.lead(id, now)
+	}
+	for id := int64(1); id <= 200; id++ {
+		r.acts[id] = g.activity(id, 80, now)
+		r.touches[id] = g.touch(id, 80, now)
+	}
+	for id := int64(1); id <= 40; id++ {
+		r.opps[id] = g.opportunity(id, 80, now)
+	}
+	g.mutate(r, now, 30)
+	return r
+}
+
+// batch is the reference: the batch tallies over every row, with their own (sticky) folders, as
+// every poll computed them before the live tallies.
+type batch struct{ crmFolder, campFolder *Folder }
+
+func (b *batch) tally(t *testing.T, r *rowSet, now time.Time) (crm, camp *Snapshot) {
+	cfg := liveConfig(t)
+	ct := NewCampaigns(cfg, b.campFolder)
+	each(r.camps, ct.Campaign)
+	each(r.stats, ct.Stat)
+	each(r.touches, ct.Touchpoint)
+	camp = ct.Finish()
+	x := &TouchIndex{Campaigns: ct.Refs(), ByLead: map[int64][]Touch{}}
+	for _, tp := range r.touches {
+		x.ByLead[tp.LeadID] = append(x.ByLead[tp.LeadID], AsTouch(tp))
+	}
+	for _, ts := range x.ByLead {
+		sortTouches(ts)
+	}
+	c := NewCRM(cfg, b.crmFolder, now)
+	c.UseTouches(x)
+	each(r.owners, c.Owner)
+	each(r.leads, c.Lead)
+	each(r.acts, c.Activity)
+	each(r.opps, c.Opportunity)
+	return c.Finish(), camp
+}
+
+func liveConfig(t *testing.T) *config.Config {
+	return testConfig(t, `sla:
+  attempts: {count: 2, within: 72h}
+  waiting_max_age: 240h
+  business_hours:
+    default: {timezone: UTC, hours: "09:00-17:00"}
+    regions:
+      emea: {timezone: Europe/Berlin, hours: "08:00-16:00"}
+targets: {currency_rates: {EUR: "1.08"}}
+`)
+}
+
+// diff describes how two snapshots differ: series present in one only, values that differ
+// (floats beyond rounding), data-quality counts.
+func diff(got, want *Snapshot) []string {
+	var out []string
+	names := slices.Sorted(maps.Keys(want.Families))
+	for name := range got.Families {
+		if _, ok := want.Families[name]; !ok {
+			out = append(out, "extra family "+name)
+		}
+	}
+	close := func(a, b float64) bool { return math.Abs(a-b) <= 1e-6*math.Max(1, math.Abs(b)) }
+	for _, name := range names {
+		wf, gf := want.Families[name], got.Families[name]
+		if gf == nil {
+			out = append(out, "missing family "+name)
+			continue
+		}
+		for k, w := range wf.Series {
+			g, ok := gf.Series[k]
+			switch {
+			case !ok:
+				out = append(out, fmt.Sprintf("%s%v missing (want %+v)", name, w.Labels, *w))
+			case g.N != w.N || g.Count != w.Count || !slices.Equal(g.Buckets, w.Buckets) || !close(g.F, w.F) || !close(g.Sum, w.Sum) || g.IsFloat != w.IsFloat:
+				out = append(out, fmt.Sprintf("%s%v = %+v, want %+v", name, w.Labels, *g, *w))
+			}
+		}
+		for k, g := range gf.Series {
+			if _, ok := wf.Series[k]; !ok {
+				out = append(out, fmt.Sprintf("%s%v extra: %+v", name, g.Labels, *g))
+			}
+		}
+	}
+	if !maps.Equal(got.Problems, want.Problems) {
+		out = append(out, fmt.Sprintf("problems %v, want %v", got.Problems, want.Problems))
+	}
+	return out
+}
+
+// TestLiveMatchesBatch: across many polls of random inserts, updates, deletes, owner and
+// campaign changes, clock jumps (past SLA deadlines, attempts windows, future-dated rows and
+// fiscal period ends), the live tallies publish exactly what the batch tallies compute from all
+// the rows.
+func TestLiveMatchesBatch(t *testing.T) {
+	for seed := int64(1); seed <= 8; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			g := &generator{rnd: rand.New(rand.NewSource(seed))}
+			now := time.Date(2026, 3, 27, 10, 0, 0, 0, time.UTC) // near a month's and a quarter's end
+			rows := g.world(now)
+			cfg := liveConfig(t)
+			ref := &batch{NewFolder(cfg.Caps), NewFolder(cfg.Caps)}
+			feed := &TouchFeed{}
+			liveCamp := NewLiveCampaigns(cfg, NewFolder(cfg.Caps))
+			liveCRM := NewLiveCRM(cfg, NewFolder(cfg.Caps), feed)
+			cur := &rowSet{owners: map[int64]source.Owner{}, leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{},
+				camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}
+			for poll := 0; poll < 40; poll++ {
+				if poll > 0 {
+					now = now.Add([]time.Duration{time.Minute, 30 * time.Minute, 6 * time.Hour, 50 * time.Hour}[g.rnd.Intn(4)])
+					rows = rows.clone()
+					g.mutate(rows, now, 1+g.rnd.Intn(25))
+				}
+				gotCamp, gotCRM := livePoll(cur, rows, liveCamp, liveCRM, feed, now)
+				wantCRM, wantCamp := ref.tally(t, rows, now)
+				for _, d := range diff(gotCamp, wantCamp) {
+					t.Errorf("poll %d, campaigns: %s", poll, d)
+				}
+				for _, d := range diff(gotCRM, wantCRM) {
+					t.Errorf("poll %d, crm: %s", poll, d)
+				}
+				if t.Failed() {
+					t.FailNow()
+				}
+			}
+			if liveCRM.Rebuilds == 40 {
+				t.Errorf("every poll rebuilt the CRM tally: the live path was never taken")
+			}
+		})
+	}
+}
+
+// livePoll does what the poller does: works out which keys change between cur and next, hands
+// them to the live tallies with a function that makes cur the next rows, and passes the touch
+// changes from the campaign side to the CRM side.
+func livePoll(cur, next *rowSet, camp *LiveCampaigns, crm *LiveCRM, feed *TouchFeed, now time.Time) (campSnap, crmSnap *Snapshot) {
+	stats, touches := map[[2]int64]bool{}, map[int64]bool{}
+	var changes []TouchChange
+	changed(cur.stats, next.stats, func(k [2]int64, _, _ *source.CampaignStat) { stats[k] = true })
+	changed(cur.touches, next.touches, func(k int64, old, new *source.Touchpoint) {
+		touches[k] = true
+		if old != nil {
+			changes = append(changes, TouchChange{Lead: old.LeadID, Touch: AsTouch(*old), Removed: true})
+		}
+		if new != nil {
+			changes = append(changes, TouchChange{Lead: new.LeadID, Touch: AsTouch(*new)})
+		}
+	})
+	rebuildCamp := false
+	changed(cur.camps, next.camps, func(int64, *source.Campaign, *source.Campaign) { rebuildCamp = true })
+	campSnap, refs := camp.Update(cur, stats, touches, rebuildCamp, func() {
+		cur.camps, cur.stats, cur.touches = next.camps, next.stats, next.touches
+	})
+	feed.Push(changes, refs)
+
+	dirty := map[int64]bool{}
+	rebuildCRM := false
+	changed(cur.owners, next.owners, func(int64, *source.Owner, *source.Owner) { rebuildCRM = true })
+	changed(cur.leads, next.leads, func(k int64, _, _ *source.Lead) { dirty[k] = true })
+	changed(cur.acts, next.acts, func(_ int64, old, new *source.Activity) {
+		if old != nil {
+			dirty[old.LeadID] = true
+		}
+		if new != nil {
+			dirty[new.LeadID] = true
+		}
+	})
+	changed(cur.opps, next.opps, func(_ int64, old, new *source.Opportunity) {
+		if old != nil {
+			dirty[old.LeadID] = true
+		}
+		if new != nil {
+			dirty[new.LeadID] = true
+		}
+	})
+	crmSnap = crm.Update(cur, dirty, rebuildCRM, func() {
+		cur.owners, cur.leads, cur.acts, cur.opps = next.owners, next.leads, next.acts, next.opps
+	}, now)
+	return campSnap, crmSnap
+}
+
+func changed[K comparable, V comparable](cur, next map[K]V, fn func(k K, old, new *V)) {
+	for k, v := range next {
+		if o, ok := cur[k]; !ok {
+			fn(k, nil, &v)
+		} else if o != v {
+			fn(k, &o, &v)
+		}
+	}
+	for k, o := range cur {
+		if _, ok := next[k]; !ok {
+			fn(k, &o, nil)
+		}
+	}
+}
