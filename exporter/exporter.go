@@ -55,12 +55,9 @@ func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Export
 		e.pollers[db] = poller.New(cfg, db, conn, logger, now)
 	}
 	if crm, camp := e.pollers[source.CRM], e.pollers[source.Campaigns]; crm != nil && camp != nil {
-		crm.UseTouches(func() *tally.TouchIndex {
-			if snap, _ := camp.Snapshot(); snap != nil {
-				return snap.Touches
-			}
-			return nil
-		})
+		feed := &tally.TouchFeed{}
+		crm.ShareTouches(feed)
+		camp.ShareTouches(feed)
 	}
 	cs, err := tcollectors.Register(e.Registry, cfg, e)
 	if err != nil {

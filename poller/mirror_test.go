@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,11 +35,11 @@ func TestMirrorTable(t *testing.T) {
 	tb := newTable(func(r row) int64 { return r.ID }, func(r row) time.Time { return r.Updated })
 	db := []row{{1, "a", t0}, {2, "b", t0.Add(time.Minute)}, {3, "c", now.Add(24 * time.Hour)}} // row 3 is dated in the future
 
-	_, apply, err := tb.read(context.Background(), fakeRead(db), "", true, time.Time{}, now, nil)
+	_, pend, err := tb.read(context.Background(), fakeRead(db), "", true, time.Time{}, now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := apply(); d != (drift{}) || len(tb.rows) != 3 {
+	if d := pend.apply(); d != (drift{}) || len(tb.rows) != 3 {
 		t.Fatalf("cold start: drift %+v, %d rows", d, len(tb.rows))
 	}
 	if !tb.watermark.Equal(t0.Add(time.Minute)) {
@@ -48,38 +49,38 @@ func TestMirrorTable(t *testing.T) {
 	// A delta read: an updated row, a new row; nothing changes until apply.
 	db[0] = row{1, "a2", now}
 	db = append(db, row{4, "d", now})
-	_, apply, _ = tb.read(context.Background(), fakeRead(db), "", false, tb.watermark, now, nil)
+	_, pend, _ = tb.read(context.Background(), fakeRead(db), "", false, tb.watermark, now, nil)
 	if tb.rows[1].Value != "a" {
 		t.Fatal("a read changed the table before apply")
 	}
-	apply()
+	pend.apply()
 	if tb.rows[1].Value != "a2" || tb.rows[4].Value != "d" || len(tb.rows) != 4 {
 		t.Fatalf("delta not applied: %+v", tb.rows)
 	}
 
 	// What deltas cannot see: a hard delete and a change behind the watermark; a full read finds both.
 	db = []row{{1, "a2", now}, {3, "c", now.Add(24 * time.Hour)}, {4, "d-changed", t0}}
-	_, apply, _ = tb.read(context.Background(), fakeRead(db), "", false, tb.watermark, now, nil)
-	apply()
+	_, pend, _ = tb.read(context.Background(), fakeRead(db), "", false, tb.watermark, now, nil)
+	pend.apply()
 	if len(tb.rows) != 4 || tb.rows[4].Value != "d" {
 		t.Fatal("a delta read saw what it cannot see")
 	}
-	_, apply, _ = tb.read(context.Background(), fakeRead(db), "", true, time.Time{}, now, nil)
-	if d := apply(); d.deleted != 1 || d.changed != 1 || len(tb.rows) != 3 {
+	_, pend, _ = tb.read(context.Background(), fakeRead(db), "", true, time.Time{}, now, nil)
+	if d := pend.apply(); d.deleted != 1 || d.changed != 1 || len(tb.rows) != 3 {
 		t.Fatalf("reconciliation: drift %+v, %d rows", d, len(tb.rows))
 	}
 
 	// Duplicates in one read are counted, a failing read changes nothing.
 	dup := append(db, row{1, "again", now})
-	_, apply, _ = tb.read(context.Background(), fakeRead(dup), "", true, time.Time{}, now, nil)
-	apply()
+	_, pend, _ = tb.read(context.Background(), fakeRead(dup), "", true, time.Time{}, now, nil)
+	pend.apply()
 	if tb.skipped[tally.CheckDuplicateID] != 1 {
 		t.Fatalf("skipped %v", tb.skipped)
 	}
 	failing := func(context.Context, string, func(row), ...any) (source.Result, error) {
 		return source.Result{}, errors.New("connection reset")
 	}
-	if _, apply, err := tb.read(context.Background(), failing, "", true, time.Time{}, now, nil); err == nil || apply != nil {
+	if _, pend, err := tb.read(context.Background(), failing, "", true, time.Time{}, now, nil); err == nil || pend != nil {
 		t.Fatal("a failed read must return an error and nothing to apply")
 	}
 	if len(tb.rows) != 3 {
@@ -99,5 +100,79 @@ func TestFullReadReportsProgress(t *testing.T) {
 	}
 	if len(reported) != 2 || reported[0] != progressEvery || reported[1] != 2*progressEvery {
 		t.Fatalf("progress reported at %v", reported)
+	}
+}
+
+type grouped struct {
+	ID, Lead int64
+	Value    string
+	Updated  time.Time
+}
+
+// TestMirrorChangesAndLeadIndex: a read reports exactly the rows it changes (not the overlap's
+// unchanged re-reads), with their old versions, before it is applied; the lead index follows
+// rows that move to another lead, and is rebuilt by a full read.
+func TestMirrorChangesAndLeadIndex(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	now := t0.Add(time.Hour)
+	tb := newTable(func(r grouped) int64 { return r.ID }, func(r grouped) time.Time { return r.Updated }).
+		grouped(func(r grouped) int64 { return r.Lead })
+	read := func(db []grouped, full bool) (changes []string) {
+		t.Helper()
+		since := time.Time{}
+		if !full {
+			since = tb.watermark.Add(-time.Minute) // an overlap: rows at the watermark are read again
+		}
+		_, pend, err := tb.read(context.Background(), func(_ context.Context, _ string, fn func(grouped), args ...any) (source.Result, error) {
+			for _, r := range db {
+				if len(args) == 0 || r.Updated.After(args[0].(time.Time)) {
+					fn(r)
+				}
+			}
+			return source.Result{Skipped: map[string]int{}}, nil
+		}, "", full, since, now, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pend.changes(func(old, new *grouped) {
+			switch {
+			case old == nil:
+				changes = append(changes, "+"+new.Value)
+			case new == nil:
+				changes = append(changes, "-"+old.Value)
+			default:
+				changes = append(changes, old.Value+">"+new.Value)
+			}
+		})
+		pend.apply()
+		slices.Sort(changes)
+		return changes
+	}
+	of := func(lead int64) (vs []string) {
+		tb.eachOf(lead, func(r grouped) { vs = append(vs, r.Value) })
+		slices.Sort(vs)
+		return vs
+	}
+	db := []grouped{{1, 10, "a", t0}, {2, 10, "b", t0}, {3, 20, "c", t0}}
+	if got := read(db, true); !slices.Equal(got, []string{"+a", "+b", "+c"}) {
+		t.Fatalf("cold start changes %v", got)
+	}
+	db[1] = grouped{2, 20, "b2", now} // moves to lead 20
+	db = append(db, grouped{4, 30, "d", now})
+	if got := read(db, false); !slices.Equal(got, []string{"+d", "b>b2"}) {
+		t.Fatalf("delta changes %v (the overlap re-reads unchanged rows: not changes)", got)
+	}
+	if !slices.Equal(of(10), []string{"a"}) || !slices.Equal(of(20), []string{"b2", "c"}) || !slices.Equal(of(30), []string{"d"}) {
+		t.Fatalf("lead index: 10 %v, 20 %v, 30 %v", of(10), of(20), of(30))
+	}
+	if got := read(db, false); len(got) != 0 {
+		t.Fatalf("a read of nothing new changed %v", got)
+	}
+	db = db[1:] // a hard delete: only a full read sees it
+	if got := read(db, true); !slices.Equal(got, []string{"-a"}) {
+		t.Fatalf("reconciliation changes %v", got)
+	}
+	if len(of(10)) != 0 || !slices.Equal(of(20), []string{"b2", "c"}) {
+		t.Fatalf("lead index after a full read: 10 %v, 20 %v", of(10), of(20))
 	}
 }

@@ -76,12 +76,12 @@ type Poller struct {
 	folder *tally.Folder
 	guard  *tally.Guard
 
-	mu     sync.RWMutex
-	snap   *tally.Snapshot
-	health Health
-	// touches gives the CRM tally the campaign database's latest touch index.
-	touches   func() *tally.TouchIndex
+	mu        sync.RWMutex
+	snap      *tally.Snapshot
+	health    Health
 	afterPoll func()
+	// feed carries touch changes from the campaign poller to the CRM poller.
+	feed *tally.TouchFeed
 
 	// The mirror of the database's rows, read incrementally between full reads.
 	lastFull  time.Time
@@ -89,21 +89,32 @@ type Poller struct {
 	drift     map[string]uint64 // query + "\xff" + deleted|changed
 	crm       *crmMirror
 	camp      *campaignMirror
+	liveCRM   *tally.LiveCRM
+	liveCamp  *tally.LiveCampaigns
 }
 
 // AfterPoll registers a function to run after every successful poll (the exporter pre-encodes
 // the new snapshot for scrapes there, so no scrape pays for it).
 func (p *Poller) AfterPoll(fn func()) { p.afterPoll = fn }
 
-// UseTouches makes this (CRM) poller join the touch index that fn returns into each poll.
-func (p *Poller) UseTouches(fn func() *tally.TouchIndex) { p.touches = fn }
+// ShareTouches connects a campaign poller to a CRM poller: the campaign poller pushes its
+// touchpoint changes into feed and the CRM poller joins them into its tally (campaign results,
+// attribution, marketing-influenced revenue). Call on both before the first poll.
+func (p *Poller) ShareTouches(feed *tally.TouchFeed) {
+	p.feed = feed
+	if p.db == source.CRM {
+		p.liveCRM = tally.NewLiveCRM(p.cfg, p.folder, feed)
+	}
+}
 
 // New creates a poller; now is the clock (time.Now outside tests).
 func New(cfg *config.Config, db source.Database, conn *sqlx.DB, logger *slog.Logger, now func() time.Time) *Poller {
+	folder := tally.NewFolder(cfg.Caps)
 	return &Poller{
 		db: db, cfg: cfg, conn: conn, logger: logger.With("database", string(db)), now: now,
-		folder: tally.NewFolder(cfg.Caps), guard: tally.NewGuard(), drift: map[string]uint64{},
+		folder: folder, guard: tally.NewGuard(), drift: map[string]uint64{},
 		crm: newCRMMirror(), camp: newCampaignMirror(),
+		liveCRM: tally.NewLiveCRM(cfg, folder, nil), liveCamp: tally.NewLiveCampaigns(cfg, folder),
 		health: Health{QueryErrors: map[string]uint64{}, QueryRows: map[string]uint64{}, QueryDuration: map[string]time.Duration{}, Regressions: map[string]uint64{}},
 	}
 }
@@ -195,20 +206,32 @@ type queryStats struct {
 // step is one query of a poll.
 type step struct {
 	name string
-	// read runs the query into its table (text is the SQL to run) and returns how to apply it.
-	read func(ctx context.Context, text string, full bool, since, now time.Time, progress func(int)) (source.Result, func() drift, error)
+	// read runs the query into its table (text is the SQL to run) and returns the changes read,
+	// not yet applied.
+	read func(ctx context.Context, text string, full bool, since, now time.Time, progress func(int)) (source.Result, stepChanges, error)
 	// incremental points at whether the query returns updated_at; nil for a query always read
 	// in full (owners has no watermark).
 	incremental func() *bool
 	watermark   func() time.Time
 }
 
+// stepChanges is a step's read, not yet applied: changes reports each changed row to the step's
+// change hook, apply applies them to the table.
+type stepChanges struct {
+	changes func()
+	apply   func() drift
+}
+
 func bind[K comparable, V comparable](t *table[K, V], q source.Querier,
-	fn func(ctxQ, source.Querier, string, func(V), ...any) (source.Result, error)) func(context.Context, string, bool, time.Time, time.Time, func(int)) (source.Result, func() drift, error) {
-	return func(ctx context.Context, text string, full bool, since, now time.Time, progress func(int)) (source.Result, func() drift, error) {
-		return t.read(ctx, func(ctx context.Context, text string, f func(V), args ...any) (source.Result, error) {
+	fn func(ctxQ, source.Querier, string, func(V), ...any) (source.Result, error), onChange func(old, new *V)) func(context.Context, string, bool, time.Time, time.Time, func(int)) (source.Result, stepChanges, error) {
+	return func(ctx context.Context, text string, full bool, since, now time.Time, progress func(int)) (source.Result, stepChanges, error) {
+		res, pend, err := t.read(ctx, func(ctx context.Context, text string, f func(V), args ...any) (source.Result, error) {
 			return fn(ctx, q, text, f, args...)
 		}, text, full, since, now, progress)
+		if err != nil {
+			return res, stepChanges{}, err
+		}
+		return res, stepChanges{changes: func() { pend.changes(onChange) }, apply: pend.apply}, nil
 	}
 }
 
@@ -216,8 +239,9 @@ func bind[K comparable, V comparable](t *table[K, V], q source.Querier,
 // (REPEATABLE READ on PostgreSQL). On a full poll (the first, and every reconcile_interval)
 // every query reads everything; otherwise queries that return updated_at read only the rows
 // changed since the newest one seen, less watermark_overlap for rows committed late. The
-// changes are applied to the mirror only once every query succeeded, and the tally runs over the
-// mirror: the numbers are those of all the rows whichever way they were read.
+// changes are applied to the mirror only once every query succeeded, and the live tally updates
+// the numbers of the leads (or campaign rows) they change: the numbers are those of all the rows
+// whichever way they were read.
 func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]queryStats, error) {
 	d := p.cfg.DB(p.db)
 	stats := map[string]queryStats{}
@@ -240,8 +264,10 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 		}
 	}
 
+	changes := newChangeSet()
+	var reads []stepChanges
 	var applies []func()
-	for _, st := range p.steps(tx) {
+	for _, st := range p.steps(tx, changes) {
 		q, _ := source.LookupQuery(p.db, st.name)
 		text := d.Query(q)
 		incr := st.incremental()
@@ -269,7 +295,7 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 				p.logger.Info("full read in progress", "query", name, "rows", rows, "elapsed", time.Since(began).Round(time.Millisecond))
 			}
 		}
-		res, apply, err := st.read(qctx, text, !delta, since, now, progress)
+		res, read, err := st.read(qctx, text, !delta, since, now, progress)
 		cancel()
 		stats[st.name] = queryStats{rows: res.Rows, duration: time.Since(began), err: err != nil}
 		if err != nil {
@@ -279,8 +305,9 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 			p.logger.Warn("rows skipped", "query", st.name, "skipped", res.Skipped, "first_check", res.FirstSkip.Check, "first_column", res.FirstSkip.Column)
 		}
 		name := st.name
+		reads = append(reads, read)
 		applies = append(applies, func() {
-			dr := apply()
+			dr := read.apply()
 			if !full {
 				return
 			}
@@ -291,12 +318,21 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 			p.drift[name+"\xffchanged"] += uint64(dr.changed)
 		})
 	}
-	for _, a := range applies {
-		a()
+	// The first CRM poll tallies every lead; later ones (and every campaign poll, whose touch
+	// changes the CRM side needs) collect what changed.
+	if p.db != source.CRM || p.liveCRM.Built() {
+		for _, r := range reads {
+			r.changes()
+		}
 	}
+	snap := p.update(changes, func() {
+		for _, a := range applies {
+			a()
+		}
+	}, now)
 	if full {
 		p.lastFull = now
 		p.fullReads++
 	}
-	return p.tallyMirror(now), stats, nil
+	return snap, stats, nil
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/tandem-oss/tandem/tally"
 )
 
-// crmMirror holds the CRM's rows between polls.
+// crmMirror holds the CRM's rows between polls; it is the live CRM tally's tally.CRMRows.
 type crmMirror struct {
 	owners     *table[int64, source.Owner]
 	leads      *table[int64, source.Lead]
@@ -17,14 +17,29 @@ type crmMirror struct {
 
 func newCRMMirror() *crmMirror {
 	return &crmMirror{
-		owners:     newTable(func(o source.Owner) int64 { return o.ID }, func(source.Owner) time.Time { return time.Time{} }),
-		leads:      newTable(func(l source.Lead) int64 { return l.ID }, func(l source.Lead) time.Time { return l.UpdatedAt }),
-		activities: newTable(func(a source.Activity) int64 { return a.ID }, func(a source.Activity) time.Time { return a.UpdatedAt }),
-		opps:       newTable(func(o source.Opportunity) int64 { return o.ID }, func(o source.Opportunity) time.Time { return o.UpdatedAt }),
+		owners: newTable(func(o source.Owner) int64 { return o.ID }, func(source.Owner) time.Time { return time.Time{} }),
+		leads:  newTable(func(l source.Lead) int64 { return l.ID }, func(l source.Lead) time.Time { return l.UpdatedAt }),
+		activities: newTable(func(a source.Activity) int64 { return a.ID }, func(a source.Activity) time.Time { return a.UpdatedAt }).
+			grouped(func(a source.Activity) int64 { return a.LeadID }),
+		opps: newTable(func(o source.Opportunity) int64 { return o.ID }, func(o source.Opportunity) time.Time { return o.UpdatedAt }).
+			grouped(func(o source.Opportunity) int64 { return o.LeadID }),
 	}
 }
 
-// campaignMirror holds the campaign database's rows between polls.
+func (m *crmMirror) EachOwner(fn func(source.Owner))             { m.owners.each(fn) }
+func (m *crmMirror) EachLead(fn func(source.Lead))               { m.leads.each(fn) }
+func (m *crmMirror) EachActivity(fn func(source.Activity))       { m.activities.each(fn) }
+func (m *crmMirror) EachOpportunity(fn func(source.Opportunity)) { m.opps.each(fn) }
+func (m *crmMirror) Lead(id int64) (source.Lead, bool)           { l, ok := m.leads.rows[id]; return l, ok }
+func (m *crmMirror) ActivitiesOf(lead int64, fn func(source.Activity)) {
+	m.activities.eachOf(lead, fn)
+}
+func (m *crmMirror) OpportunitiesOf(lead int64, fn func(source.Opportunity)) {
+	m.opps.eachOf(lead, fn)
+}
+
+// campaignMirror holds the campaign database's rows between polls; it is the live campaign
+// tally's tally.CampaignRows.
 type campaignMirror struct {
 	campaigns *table[int64, source.Campaign]
 	stats     *table[[2]int64, source.CampaignStat]
@@ -34,69 +49,119 @@ type campaignMirror struct {
 func newCampaignMirror() *campaignMirror {
 	return &campaignMirror{
 		campaigns: newTable(func(c source.Campaign) int64 { return c.ID }, func(c source.Campaign) time.Time { return c.UpdatedAt }),
-		stats: newTable(func(s source.CampaignStat) [2]int64 { return [2]int64{s.CampaignID, s.Day.Unix()} },
-			func(s source.CampaignStat) time.Time { return s.UpdatedAt }),
-		touches: newTable(func(t source.Touchpoint) int64 { return t.ID }, func(t source.Touchpoint) time.Time { return t.UpdatedAt }),
+		stats:     newTable(tally.StatKey, func(s source.CampaignStat) time.Time { return s.UpdatedAt }),
+		touches:   newTable(func(t source.Touchpoint) int64 { return t.ID }, func(t source.Touchpoint) time.Time { return t.UpdatedAt }),
 	}
 }
 
+func (m *campaignMirror) EachCampaign(fn func(source.Campaign))     { m.campaigns.each(fn) }
+func (m *campaignMirror) EachStat(fn func(source.CampaignStat))     { m.stats.each(fn) }
+func (m *campaignMirror) EachTouchpoint(fn func(source.Touchpoint)) { m.touches.each(fn) }
+func (m *campaignMirror) Stat(k [2]int64) (source.CampaignStat, bool) {
+	s, ok := m.stats.rows[k]
+	return s, ok
+}
+func (m *campaignMirror) Touchpoint(id int64) (source.Touchpoint, bool) {
+	t, ok := m.touches.rows[id]
+	return t, ok
+}
+
+// changeSet is what a poll changes, as the live tallies need it.
+type changeSet struct {
+	rebuild bool                // an owner (CRM) or a campaign (campaigns) changed
+	leads   map[int64]bool      // CRM: leads whose rows change
+	stats   map[[2]int64]bool   // campaigns: stat rows that change
+	touches map[int64]bool      // campaigns: touchpoints that change
+	moved   []tally.TouchChange // campaigns: the same, for the CRM side
+}
+
+func newChangeSet() *changeSet {
+	return &changeSet{leads: map[int64]bool{}, stats: map[[2]int64]bool{}, touches: map[int64]bool{}}
+}
+
+// lead marks the leads of a row's old and new version.
+func lead[V any](set map[int64]bool, old, new *V, of func(V) int64) {
+	if old != nil {
+		set[of(*old)] = true
+	}
+	if new != nil {
+		set[of(*new)] = true
+	}
+}
+
+// tableStep makes a poll step of a table; onChange sees each changed row before it is applied.
 func tableStep[K comparable, V comparable](name string, t *table[K, V], q source.Querier,
-	fn func(ctxQ, source.Querier, string, func(V), ...any) (source.Result, error), watermarked bool) step {
-	st := step{name: name, read: bind(t, q, fn), watermark: func() time.Time { return t.watermark }, incremental: func() *bool { return nil }}
+	fn func(ctxQ, source.Querier, string, func(V), ...any) (source.Result, error), watermarked bool, onChange func(old, new *V)) step {
+	st := step{name: name, read: bind(t, q, fn, onChange), watermark: func() time.Time { return t.watermark }, incremental: func() *bool { return nil }}
 	if watermarked {
 		st.incremental = func() *bool { return &t.incremental }
 	}
 	return st
 }
 
-// steps lists the poll's queries in order, reading through q.
-func (p *Poller) steps(q source.Querier) []step {
+// steps lists the poll's queries in order, reading through q and recording changes into c.
+func (p *Poller) steps(q source.Querier, c *changeSet) []step {
 	switch p.db {
 	case source.CRM:
 		m := p.crm
 		return []step{
-			tableStep(source.QueryOwners, m.owners, q, source.ReadOwners, false),
-			tableStep(source.QueryLeads, m.leads, q, source.ReadLeads, true),
-			tableStep(source.QueryActivities, m.activities, q, source.ReadActivities, true),
-			tableStep(source.QueryOpportunities, m.opps, q, source.ReadOpportunities, true),
+			tableStep(source.QueryOwners, m.owners, q, source.ReadOwners, false, func(_, _ *source.Owner) { c.rebuild = true }),
+			tableStep(source.QueryLeads, m.leads, q, source.ReadLeads, true, func(old, new *source.Lead) {
+				lead(c.leads, old, new, func(l source.Lead) int64 { return l.ID })
+			}),
+			tableStep(source.QueryActivities, m.activities, q, source.ReadActivities, true, func(old, new *source.Activity) {
+				lead(c.leads, old, new, m.activities.group)
+			}),
+			tableStep(source.QueryOpportunities, m.opps, q, source.ReadOpportunities, true, func(old, new *source.Opportunity) {
+				lead(c.leads, old, new, m.opps.group)
+			}),
 		}
 	case source.Campaigns:
 		m := p.camp
 		return []step{
-			tableStep(source.QueryCampaigns, m.campaigns, q, source.ReadCampaigns, true),
-			tableStep(source.QueryCampaignStats, m.stats, q, source.ReadCampaignStats, true),
-			tableStep(source.QueryTouchpoints, m.touches, q, source.ReadTouchpoints, true),
+			tableStep(source.QueryCampaigns, m.campaigns, q, source.ReadCampaigns, true, func(_, _ *source.Campaign) { c.rebuild = true }),
+			tableStep(source.QueryCampaignStats, m.stats, q, source.ReadCampaignStats, true, func(old, new *source.CampaignStat) {
+				if old != nil {
+					c.stats[tally.StatKey(*old)] = true
+				} else {
+					c.stats[tally.StatKey(*new)] = true
+				}
+			}),
+			tableStep(source.QueryTouchpoints, m.touches, q, source.ReadTouchpoints, true, func(old, new *source.Touchpoint) {
+				if old != nil {
+					c.touches[old.ID] = true
+					c.moved = append(c.moved, tally.TouchChange{Lead: old.LeadID, Touch: tally.AsTouch(*old), Removed: true})
+				}
+				if new != nil {
+					c.touches[new.ID] = true
+					c.moved = append(c.moved, tally.TouchChange{Lead: new.LeadID, Touch: tally.AsTouch(*new)})
+				}
+			}),
 		}
 	}
 	return nil
 }
 
-// feed hands every row of a table, and the rows its reads rejected, to a tally.
-func feed[K comparable, V comparable](t *table[K, V], query string, row func(V), skipped func(string, source.Result)) {
-	for _, v := range t.rows {
-		row(v)
-	}
-	skipped(query, source.Result{Skipped: t.skipped})
-}
-
-// tallyMirror computes the snapshot from every row of the mirror.
-func (p *Poller) tallyMirror(now time.Time) *tally.Snapshot {
+// update runs the live tally over the poll's changes (apply applies them to the mirror) and adds
+// the rows the decoder rejected.
+func (p *Poller) update(c *changeSet, apply func(), now time.Time) *tally.Snapshot {
+	var s *tally.Snapshot
 	if p.db == source.CRM {
+		s = p.liveCRM.Update(p.crm, c.leads, c.rebuild, apply, now)
 		m := p.crm
-		t := tally.NewCRM(p.cfg, p.folder, now)
-		if p.touches != nil {
-			t.UseTouches(p.touches())
-		}
-		feed(m.owners, source.QueryOwners, t.Owner, t.Skipped) // owners first: leads look their team up
-		feed(m.leads, source.QueryLeads, t.Lead, t.Skipped)    // leads before what refers to them
-		feed(m.activities, source.QueryActivities, t.Activity, t.Skipped)
-		feed(m.opps, source.QueryOpportunities, t.Opportunity, t.Skipped)
-		return t.Finish()
+		s.AddSkipped(source.QueryOwners, m.owners.skipped)
+		s.AddSkipped(source.QueryLeads, m.leads.skipped)
+		s.AddSkipped(source.QueryActivities, m.activities.skipped)
+		s.AddSkipped(source.QueryOpportunities, m.opps.skipped)
+		return s
+	}
+	s, refs := p.liveCamp.Update(p.camp, c.stats, c.touches, c.rebuild, apply)
+	if p.feed != nil {
+		p.feed.Push(c.moved, refs)
 	}
 	m := p.camp
-	t := tally.NewCampaigns(p.cfg, p.folder)
-	feed(m.campaigns, source.QueryCampaigns, t.Campaign, t.Skipped)
-	feed(m.stats, source.QueryCampaignStats, t.Stat, t.Skipped)
-	feed(m.touches, source.QueryTouchpoints, t.Touchpoint, t.Skipped)
-	return t.Finish()
+	s.AddSkipped(source.QueryCampaigns, m.campaigns.skipped)
+	s.AddSkipped(source.QueryCampaignStats, m.stats.skipped)
+	s.AddSkipped(source.QueryTouchpoints, m.touches.skipped)
+	return s
 }
