@@ -71,6 +71,7 @@ func (h *healthCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		counter(metrics.FullReads, float64(health.FullReads), name)
+		counter(metrics.TallyRebuilds, float64(health.TallyRebuilds), name)
 		drift := make([][2]string, 0, len(health.Drift))
 		for k := range health.Drift {
 			drift = append(drift, k)

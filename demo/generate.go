@@ -36,6 +36,11 @@ type Options struct {
 	Now   time.Time
 	Days  int  // how far back leads go; default 400, so a full fiscal year has data
 	Dirty bool // add the few dirty rows the data-quality checks must find
+	// Volume knobs, for benchmarks: when set above what the realistic model yields (about 1.5
+	// activities, 0.14 opportunities and 2.6 touchpoints per lead), each lead gets extra rows
+	// until the totals reach the rate: notes after the lead's last activity, and expansion deals
+	// on leads that reached SQL.
+	ActivitiesPerLead, OpportunitiesPerLead float64
 }
 
 // Stats counts what was generated.
@@ -318,6 +323,8 @@ func (g *generator) lead(id int64, created time.Time) error {
 	case !mql.IsZero():
 		status = "MQL"
 	}
+	touches := len(acts)
+	acts = g.moreActivities(acts, created)
 	for _, t := range []time.Time{mql, sqlAt, disq, oppCreated} {
 		updated = later(updated, t)
 	}
@@ -342,6 +349,9 @@ func (g *generator) lead(id int64, created time.Time) error {
 		kind := []string{"call", "email", "call", "meeting"}[r.IntN(4)]
 		if i == 0 && r.IntN(3) == 0 {
 			kind = "email"
+		}
+		if i >= touches {
+			kind = "note" // volume knob: logged, but not a follow-up touch (the SLA numbers stay realistic)
 		}
 		if err := g.crm.Add(Activities, g.nextAct, id, ownerCol, kind, t, t); err != nil {
 			return err
@@ -373,7 +383,64 @@ func (g *generator) lead(id int64, created time.Time) error {
 		g.nextOpp++
 		g.stats.Opportunities++
 	}
+	if err := g.moreOpportunities(id, ri, si, sqlAt); err != nil {
+		return err
+	}
 	return g.touches(id, ci, created, oppCreated, closeAt)
+}
+
+// owed is how many rows a volume knob still asks for after the leads generated so far (this one
+// included).
+func (g *generator) owed(perLead float64, have int) int {
+	return int(perLead*float64(g.stats.Leads+1)) - have
+}
+
+// moreActivities adds notes (dated after the lead's last activity) while the
+// ActivitiesPerLead knob asks for more.
+func (g *generator) moreActivities(acts []time.Time, created time.Time) []time.Time {
+	n := g.owed(g.opt.ActivitiesPerLead, g.stats.Activities+len(acts))
+	last := created
+	if len(acts) > 0 {
+		last = acts[len(acts)-1]
+	}
+	for k := 0; k < n && k < 20; k++ {
+		t := last.Add(time.Duration(g.r.Float64() * float64(g.opt.Now.Sub(last)) / 4)).Truncate(time.Second)
+		if t.Before(last) {
+			t = last
+		}
+		acts = append(acts, t)
+		last = t
+	}
+	return acts
+}
+
+// moreOpportunities adds expansion deals to a lead that reached SQL while the
+// OpportunitiesPerLead knob asks for more: open, or closed won or lost after a sales cycle.
+func (g *generator) moreOpportunities(lead int64, ri, si int, sqlAt time.Time) error {
+	if sqlAt.IsZero() {
+		return nil // the knob's debt carries over to the next qualified lead
+	}
+	r, now := g.r, g.opt.Now
+	for k, n := 0, g.owed(g.opt.OpportunitiesPerLead, g.stats.Opportunities); k < n && k < 5; k++ {
+		created := sqlAt.Add(time.Duration(r.Float64() * float64(now.Sub(sqlAt)))).Truncate(time.Second)
+		closeAt := created.Add(logNormal(r, 45*24*time.Hour, 0.5)).Truncate(time.Second)
+		stage, closedAt, closed, won, updated := openStages[r.IntN(len(openStages))], any(nil), false, false, created
+		if !closeAt.After(now) {
+			closed, won, closedAt, updated = true, r.IntN(3) > 0, closeAt, closeAt
+			stage = "Closed Lost"
+			if won {
+				stage = "Closed Won"
+			}
+		}
+		expected := time.Date(closeAt.Year(), closeAt.Month(), closeAt.Day(), 0, 0, 0, 0, time.UTC)
+		if err := g.crm.Add(Opportunities, g.nextOpp, lead, amountFor(r, si), regions[ri].currency, stage, created, expected, closedAt,
+			closed, won, updated); err != nil {
+			return err
+		}
+		g.nextOpp++
+		g.stats.Opportunities++
+	}
+	return nil
 }
 
 func nullString(s string) any {

@@ -16,7 +16,8 @@ func TestIncrementalPolling(t *testing.T) {
 	poll(t, e)
 	health := func() map[string]float64 {
 		return series(t, e.Registry, func(n string) bool {
-			return n == metrics.QueryRows || n == metrics.FullReads || n == metrics.ReconciliationDrift || n == metrics.DataQualityRegressions
+			return n == metrics.QueryRows || n == metrics.FullReads || n == metrics.ReconciliationDrift || n == metrics.DataQualityRegressions ||
+				n == metrics.TallyRebuilds
 		})
 	}
 	rowsRead := func(h map[string]float64, q string) float64 {
@@ -56,6 +57,9 @@ func TestIncrementalPolling(t *testing.T) {
 	if h1[seriesKey(metrics.FullReads, map[string]string{"database": "crm"})] != 1 {
 		t.Errorf("a second full read happened")
 	}
+	if h1[seriesKey(metrics.TallyRebuilds, map[string]string{"database": "crm"})] != 1 {
+		t.Errorf("a steady-state poll recomputed every lead instead of the changed ones")
+	}
 	compare(t, "after incremental polls", series(t, e.Registry, published), w.expected())
 
 	// Invisible to the watermark: a hard delete, and a change dated an hour back.
@@ -81,6 +85,9 @@ func TestIncrementalPolling(t *testing.T) {
 	}
 	if h3[seriesKey(metrics.FullReads, map[string]string{"database": "crm"})] != 2 {
 		t.Error("no reconciliation after reconcile_interval")
+	}
+	if h3[seriesKey(metrics.TallyRebuilds, map[string]string{"database": "crm"})] != 1 {
+		t.Error("the reconciliation recomputed every lead, not only those it found changed")
 	}
 	got := series(t, e.Registry, published)
 	want := w.expected()

@@ -120,6 +120,7 @@ const (
 	QueryRows               = "tandem_query_rows_read_total"
 	QueryDuration           = "tandem_query_duration_seconds"
 	FullReads               = "tandem_full_reads_total"
+	TallyRebuilds           = "tandem_tally_rebuilds_total"
 	ReconciliationDrift     = "tandem_reconciliation_drift_rows_total"
 	DataQualityRows         = "tandem_data_quality_problem_rows"
 	DataQualityRegressions  = "tandem_data_quality_counter_regressions_total"
@@ -187,6 +188,7 @@ var Health = []Def{
 	{QueryRows, Counter, []string{LabelDatabase, LabelQuery}, false, "rows", "Rows read by each query."},
 	{QueryDuration, Gauge, []string{LabelDatabase, LabelQuery}, false, "seconds", "Duration of each query in the last poll."},
 	{FullReads, Counter, []string{LabelDatabase}, false, "polls", "Polls that read every row (start-up and every reconcile_interval); the others read only rows changed since the last poll."},
+	{TallyRebuilds, Counter, []string{LabelDatabase}, false, "polls", "Polls that recomputed the numbers from every row held (start-up; after a change every lead depends on: an owner, a campaign, a new fiscal period); the others recompute only the leads (or campaign rows) that changed and those waiting on the clock."},
 	{ReconciliationDrift, Counter, []string{LabelDatabase, LabelQuery, LabelKind}, false, "rows", "Rows a full read found that incremental reads had missed: kind=\"deleted\" (hard-deleted) or \"changed\" (changed without a newer updated_at)."},
 	{DataQualityRows, Gauge, []string{LabelDatabase, LabelQuery, LabelCheck}, false, "rows", "Rows in the last successful poll that failed a data-quality check; see docs/metrics.md for what each check skips."},
 	{DataQualityRegressions, Counter, []string{LabelMetric}, false, "series", "Times a counter's value computed from the database fell (hard-deleted rows, stages moved back, relabelled leads); the published counter keeps its value instead of decreasing."},

@@ -45,6 +45,7 @@ type Health struct {
 	QueryDuration map[string]time.Duration
 	Regressions   map[string]uint64
 	FullReads     uint64
+	TallyRebuilds uint64
 	Drift         map[[2]string]uint64 // query, deleted|changed
 }
 
@@ -185,6 +186,10 @@ func (p *Poller) Poll(ctx context.Context) (err error) {
 		p.health.Regressions[metric] += uint64(n)
 	}
 	p.health.FullReads = p.fullReads
+	p.health.TallyRebuilds = p.liveCRM.Rebuilds
+	if p.db == source.Campaigns {
+		p.health.TallyRebuilds = p.liveCamp.Rebuilds
+	}
 	p.health.Drift = map[[2]string]uint64{}
 	for k, n := range p.drift {
 		q, kind, _ := strings.Cut(k, "\xff")

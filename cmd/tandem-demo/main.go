@@ -32,6 +32,8 @@ func main() {
 		seed        = kingpin.Flag("seed", "Random seed: the same seed and --now give the same data.").Default("1").Uint64()
 		nowFlag     = kingpin.Flag("now", "The generator's 'now' (RFC 3339); the current time if empty.").String()
 		days        = kingpin.Flag("days", "How many days of history to generate.").Default("400").Int()
+		actsPerLead = kingpin.Flag("activities-per-lead", "Top activities up to this many per lead with notes (benchmark volume; the model yields about 1.5).").Default("0").Float64()
+		oppsPerLead = kingpin.Flag("opportunities-per-lead", "Top opportunities up to this many per lead with expansion deals (benchmark volume; the model yields about 0.14).").Default("0").Float64()
 		reset       = kingpin.Flag("reset", "Drop the reference tables first.").Bool()
 		skipLoad    = kingpin.Flag("skip-load", "Do not load; only simulate on existing data.").Bool()
 		ifEmpty     = kingpin.Flag("if-empty", "Load only if the leads table is empty or missing (for container start-up).").Bool()
@@ -47,14 +49,14 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *driver, *crmDSN, *campDSN, *leads, *seed, *nowFlag, *days, *reset, *skipLoad, *ifEmpty, *simulate, *simInterval, logger.Info); err != nil {
+	if err := run(ctx, *driver, *crmDSN, *campDSN, *leads, *seed, *nowFlag, *days, *actsPerLead, *oppsPerLead, *reset, *skipLoad, *ifEmpty, *simulate, *simInterval, logger.Info); err != nil {
 		logger.Error("tandem-demo failed", "err", err)
 		os.Exit(1)
 	}
 }
 
 func run(ctx context.Context, driver, crmDSN, campDSN string, leads int, seed uint64, nowFlag string, days int,
-	reset, skipLoad, ifEmpty, simulate bool, every time.Duration, info func(string, ...any)) error {
+	actsPerLead, oppsPerLead float64, reset, skipLoad, ifEmpty, simulate bool, every time.Duration, info func(string, ...any)) error {
 	now := time.Now()
 	if nowFlag != "" {
 		t, err := time.Parse(time.RFC3339, nowFlag)
@@ -99,7 +101,8 @@ func run(ctx context.Context, driver, crmDSN, campDSN string, leads int, seed ui
 			progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowIts())
 		started := time.Now()
 		stats, err := demo.Load(ctx, crm, camp,
-			demo.Options{Seed: seed, Leads: leads, Now: now, Days: days, Dirty: true}, func(done int) { bar.Set(done) }) //nolint:errcheck
+			demo.Options{Seed: seed, Leads: leads, Now: now, Days: days, Dirty: true,
+				ActivitiesPerLead: actsPerLead, OpportunitiesPerLead: oppsPerLead}, func(done int) { bar.Set(done) }) //nolint:errcheck
 		bar.Finish() //nolint:errcheck
 		fmt.Fprintln(os.Stderr)
 		if err != nil {
