@@ -5,7 +5,11 @@
 package collectors
 
 import (
+	"bytes"
+	"math"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -62,15 +66,17 @@ type snapshotCollector struct {
 	src   Sources
 	defs  []metrics.Def
 	descs map[string]*prometheus.Desc
+	text  map[string]text
 }
 
 var _ prometheus.Collector = (*snapshotCollector)(nil)
 
 func newSnapshotCollector(cfg *config.Config, src Sources, db source.Database, defs []metrics.Def) *snapshotCollector {
-	c := &snapshotCollector{db: db, src: src, defs: defs, descs: map[string]*prometheus.Desc{}}
+	c := &snapshotCollector{db: db, src: src, defs: defs, descs: map[string]*prometheus.Desc{}, text: map[string]text{}}
 	dims := tally.DimNames(cfg)
 	for _, d := range defs {
 		c.descs[d.Name] = prometheus.NewDesc(d.Name, d.Help, d.LabelNames(dims), nil)
+		c.text[d.Name] = textHeader(d, d.LabelNames(dims))
 	}
 	return c
 }
@@ -113,4 +119,159 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+}
+
+// text holds what WriteText needs of a family, prepared once: the label names in the order
+// client_golang writes them (sorted), and the HELP and TYPE lines.
+type text struct {
+	order  []int // positions of the def's labels, sorted by label name
+	names  []string
+	header string
+}
+
+// WriteText appends the collector's current snapshot to buf in the Prometheus text format,
+// exactly as client_golang's registry would encode it (labels sorted by name, series sorted by
+// label values, families in catalogue order), without building a const metric per series: the
+// exporter encodes each new snapshot once, right after its poll, and at a million leads the
+// registry path cost more than the poll itself.
+func (c *snapshotCollector) WriteText(buf *bytes.Buffer, snap *tally.Snapshot) {
+	if snap == nil {
+		return // no completed poll yet
+	}
+	var num []byte
+	value := func(f float64) {
+		switch {
+		case f == 1:
+			buf.WriteByte('1')
+		case f == 0:
+			buf.WriteByte('0')
+		case f == -1:
+			buf.WriteString("-1")
+		case math.IsNaN(f):
+			buf.WriteString("NaN")
+		case math.IsInf(f, 1):
+			buf.WriteString("+Inf")
+		case math.IsInf(f, -1):
+			buf.WriteString("-Inf")
+		default:
+			num = strconv.AppendFloat(num[:0], f, 'g', -1, 64)
+			buf.Write(num)
+		}
+	}
+	for _, d := range c.defs {
+		f := snap.Families[d.Name]
+		if f == nil || len(f.Series) == 0 {
+			continue // client_golang writes no family without series
+		}
+		t := c.text[d.Name]
+		buf.WriteString(t.header)
+		series := make([]*tally.Sample, 0, len(f.Series))
+		for _, s := range f.Series {
+			series = append(series, s)
+		}
+		sort.Slice(series, func(i, j int) bool {
+			a, b := series[i].Labels, series[j].Labels
+			for _, k := range t.order {
+				if a[k] != b[k] {
+					return a[k] < b[k]
+				}
+			}
+			return false
+		})
+		line := func(suffix string, s *tally.Sample, le string) {
+			buf.WriteString(d.Name)
+			buf.WriteString(suffix)
+			sep := byte('{')
+			for i, k := range t.order {
+				buf.WriteByte(sep)
+				sep = ','
+				buf.WriteString(t.names[i])
+				buf.WriteString(`="`)
+				escapeLabel(buf, s.Labels[k])
+				buf.WriteByte('"')
+			}
+			if le != "" {
+				buf.WriteByte(sep)
+				buf.WriteString(`le="`)
+				buf.WriteString(le)
+				buf.WriteByte('"')
+				sep = ','
+			}
+			if sep == ',' {
+				buf.WriteByte('}')
+			}
+			buf.WriteByte(' ')
+		}
+		for _, s := range series {
+			if d.Type != metrics.Histogram {
+				line("", s, "")
+				value(s.Value(d))
+				buf.WriteByte('\n')
+				continue
+			}
+			for i, b := range metrics.LatencyBuckets {
+				line("_bucket", s, strconv.FormatFloat(b, 'g', -1, 64))
+				buf.WriteString(strconv.FormatUint(s.Buckets[i], 10))
+				buf.WriteByte('\n')
+			}
+			line("_bucket", s, "+Inf")
+			buf.WriteString(strconv.FormatUint(s.Count, 10))
+			buf.WriteByte('\n')
+			line("_sum", s, "")
+			value(s.Sum)
+			buf.WriteByte('\n')
+			line("_count", s, "")
+			buf.WriteString(strconv.FormatUint(s.Count, 10))
+			buf.WriteByte('\n')
+		}
+	}
+}
+
+func escapeLabel(buf *bytes.Buffer, v string) {
+	if !strings.ContainsAny(v, "\\\"\n") {
+		buf.WriteString(v)
+		return
+	}
+	for _, r := range v {
+		switch r {
+		case '\\':
+			buf.WriteString(`\\`)
+		case '"':
+			buf.WriteString(`\"`)
+		case '\n':
+			buf.WriteString(`\n`)
+		default:
+			buf.WriteRune(r)
+		}
+	}
+}
+
+func textHeader(d metrics.Def, labels []string) text {
+	order := make([]int, len(labels))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return labels[order[i]] < labels[order[j]] })
+	names := make([]string, len(order))
+	for i, k := range order {
+		names[i] = labels[k]
+	}
+	help := strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(d.Help)
+	return text{order: order, names: names, header: "# HELP " + d.Name + " " + help + "\n# TYPE " + d.Name + " " + string(d.Type) + "\n"}
+}
+
+// Snapshot returns the snapshot the collector publishes (nil before the first poll).
+func (c *snapshotCollector) Snapshot() *tally.Snapshot {
+	p := c.src.Poller(c.db)
+	if p == nil {
+		return nil
+	}
+	snap, _ := p.Snapshot()
+	return snap
+}
+
+// TextWriter is a collector that can write a snapshot's text exposition directly.
+type TextWriter interface {
+	Snapshot() *tally.Snapshot
+	WriteText(*bytes.Buffer, *tally.Snapshot)
 }

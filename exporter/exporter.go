@@ -34,17 +34,19 @@ type Exporter struct {
 	Registry *prometheus.Registry
 	wg       sync.WaitGroup
 
-	// snapshotReg gathers what changes once per poll, liveReg what changes all the time; the
-	// scrape handler serves the first pre-encoded (see scrape.go).
-	snapshotReg, liveReg *prometheus.Registry
-	cache                scrapeCache
+	// snapshots write what changes once per poll, liveReg gathers what changes all the time;
+	// the scrape handler serves the first pre-encoded (see scrape.go).
+	snapshots []tcollectors.TextWriter
+	liveReg   *prometheus.Registry
+	feed      *tally.TouchFeed // campaign touches for the CRM tally; nil unless both are polled
+	cache     scrapeCache
 }
 
 // New opens the configured databases (lazily: an unreachable database does not stop start-up)
 // and registers the collectors. now is the clock (time.Now outside tests).
 func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Exporter, error) {
 	e := &Exporter{cfg: cfg, logger: logger, conns: map[source.Database]*sqlx.DB{}, pollers: map[source.Database]*poller.Poller{},
-		Registry: prometheus.NewRegistry(), snapshotReg: prometheus.NewRegistry(), liveReg: prometheus.NewRegistry()}
+		Registry: prometheus.NewRegistry(), liveReg: prometheus.NewRegistry()}
 	for _, db := range cfg.Sources() {
 		conn, err := poller.Open(cfg.DB(db))
 		if err != nil {
@@ -55,18 +57,19 @@ func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Export
 		e.pollers[db] = poller.New(cfg, db, conn, logger, now)
 	}
 	if crm, camp := e.pollers[source.CRM], e.pollers[source.Campaigns]; crm != nil && camp != nil {
-		feed := &tally.TouchFeed{}
-		crm.ShareTouches(feed)
-		camp.ShareTouches(feed)
+		e.feed = tally.NewTouchFeed()
+		crm.ShareTouches(e.feed)
+		camp.ShareTouches(e.feed)
 	}
 	cs, err := tcollectors.Register(e.Registry, cfg, e)
 	if err != nil {
 		e.Close()
 		return nil, err
 	}
-	for name, c := range cs {
-		if tcollectors.Snapshot(name) {
-			e.snapshotReg.MustRegister(c)
+	for _, name := range tcollectors.Names() {
+		c := cs[name]
+		if tw, ok := c.(tcollectors.TextWriter); ok && tcollectors.Snapshot(name) {
+			e.snapshots = append(e.snapshots, tw)
 		} else {
 			e.liveReg.MustRegister(c)
 		}
@@ -92,11 +95,6 @@ func (e *Exporter) Poller(db source.Database) *poller.Poller { return e.pollers[
 // once first (bounded by its query timeouts), so that the CRM's first poll can already join its
 // touches: attribution then starts right, instead of starting "unattributed" and moving.
 func (e *Exporter) Start(ctx context.Context) {
-	if camp := e.pollers[source.Campaigns]; camp != nil && e.pollers[source.CRM] != nil {
-		if err := camp.Poll(ctx); err != nil {
-			e.logger.Warn("first poll of the campaign database failed; the CRM is polled without its touches until it succeeds", "err", err)
-		}
-	}
 	for _, p := range e.pollers {
 		e.wg.Add(1)
 		go func(p *poller.Poller) {
@@ -106,18 +104,38 @@ func (e *Exporter) Start(ctx context.Context) {
 	}
 }
 
-// PollOnce polls every database once, the campaign database first (the CRM joins its touches);
-// for tests.
+// PollOnce polls every database once; for tests and benchmarks. The first time it reads both
+// databases at once, as Start does (the CRM tallies once the campaign database's first touches
+// are in); later it polls the campaign database first, so the CRM joins this round's touches.
 func (e *Exporter) PollOnce(ctx context.Context) error {
-	for _, db := range []source.Database{source.Campaigns, source.CRM} {
-		if e.pollers[db] == nil {
-			continue
-		}
-		if err := e.pollers[db].Poll(ctx); err != nil {
-			return fmt.Errorf("database %s: %w", db, err)
+	dbs := []source.Database{source.Campaigns, source.CRM}
+	if e.feed != nil {
+		select {
+		case <-e.feed.Settled():
+			for _, db := range dbs {
+				if err := e.pollers[db].Poll(ctx); err != nil {
+					return fmt.Errorf("database %s: %w", db, err)
+				}
+			}
+			return nil
+		default:
 		}
 	}
-	return nil
+	errs := make([]error, len(dbs))
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		if p := e.pollers[db]; p != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := p.Poll(ctx); err != nil {
+					errs[i] = fmt.Errorf("database %s: %w", db, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Check validates every configured query against its database without reading rows.

@@ -8,17 +8,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/tandem-oss/tandem/source"
 	"github.com/tandem-oss/tandem/tally"
 )
 
-// scrapeCache holds the text exposition of the snapshot collectors, encoded once per poll: the
-// funnel's tens of thousands of series change only when a poll completes, so a scrape should
-// not gather, validate, sort and encode them again.
+// scrapeCache holds the text exposition of each snapshot collector, encoded once per poll of its
+// database: the funnel's tens of thousands of series change only when a CRM poll completes, so
+// neither a scrape nor a campaign poll should encode them again.
 type scrapeCache struct {
 	mu    sync.Mutex
-	of    [2]*tally.Snapshot // the snapshots the bytes were made from
-	bytes []byte
+	of    []*tally.Snapshot // per snapshot collector, the snapshot its bytes were made from
+	bytes [][]byte
 }
 
 // Handler serves /metrics in the Prometheus text format: the pre-encoded snapshot families,
@@ -40,16 +39,15 @@ func (e *Exporter) Handler(maxRequests int) http.Handler {
 				return
 			}
 		}
-		cached, err := e.snapshotText(format)
-		if err != nil {
-			e.logger.Error("encoding the snapshot metrics", "err", err)
+		cached := e.snapshotText()
+		w.Header().Set("Content-Type", string(format))
+		for _, b := range cached {
+			w.Write(b) //nolint:errcheck
 		}
 		var live bytes.Buffer
 		if err := encode(&live, e.liveReg, format); err != nil {
 			e.logger.Error("gathering the live metrics", "err", err)
 		}
-		w.Header().Set("Content-Type", string(format))
-		w.Write(cached)       //nolint:errcheck
 		w.Write(live.Bytes()) //nolint:errcheck
 	})
 }
@@ -57,32 +55,26 @@ func (e *Exporter) Handler(maxRequests int) http.Handler {
 var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
 
 // warm encodes a new snapshot right after its poll, so that no scrape waits for it.
-func (e *Exporter) warm() {
-	if _, err := e.snapshotText(textFormat); err != nil {
-		e.logger.Error("encoding the snapshot metrics", "err", err)
-	}
-}
+func (e *Exporter) warm() { e.snapshotText() }
 
 // snapshotText returns the encoded snapshot families, re-encoding them only when a poller has
 // published a new snapshot since.
-func (e *Exporter) snapshotText(format expfmt.Format) ([]byte, error) {
-	var current [2]*tally.Snapshot
-	for i, db := range []source.Database{source.CRM, source.Campaigns} {
-		if p := e.pollers[db]; p != nil {
-			current[i], _ = p.Snapshot()
-		}
-	}
+func (e *Exporter) snapshotText() [][]byte {
 	e.cache.mu.Lock()
 	defer e.cache.mu.Unlock()
-	if e.cache.bytes != nil && current == e.cache.of {
-		return e.cache.bytes, nil
+	if e.cache.of == nil {
+		e.cache.of, e.cache.bytes = make([]*tally.Snapshot, len(e.snapshots)), make([][]byte, len(e.snapshots))
 	}
-	var buf bytes.Buffer
-	if err := encode(&buf, e.snapshotReg, format); err != nil {
-		return nil, err
+	for i, s := range e.snapshots {
+		snap := s.Snapshot()
+		if snap == e.cache.of[i] && e.cache.bytes[i] != nil {
+			continue
+		}
+		var buf bytes.Buffer
+		s.WriteText(&buf, snap)
+		e.cache.of[i], e.cache.bytes[i] = snap, buf.Bytes()
 	}
-	e.cache.of, e.cache.bytes = current, buf.Bytes()
-	return e.cache.bytes, nil
+	return append([][]byte(nil), e.cache.bytes...)
 }
 
 func encode(buf *bytes.Buffer, g prometheus.Gatherer, format expfmt.Format) error {

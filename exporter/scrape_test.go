@@ -47,14 +47,22 @@ func parseText(t *testing.T, text string) map[string]string {
 	return out
 }
 
-// The fast /metrics handler (pre-encoded snapshot, live health) serves exactly what the
-// standard client_golang handler serves, and promtool accepts it.
+// The fast /metrics handler (snapshots written straight to text once per poll, live health)
+// serves exactly what the standard client_golang handler serves, escaping included, and promtool
+// accepts it.
 func TestFastScrapeEqualsStandard(t *testing.T) {
 	w := newWorld(t, 3, 500, slaAttempts)
+	// Label values that the text format must escape: a quote, a backslash, a line break.
+	if _, err := w.crm.Exec(`UPDATE leads SET source = E'web "form" \\ x\ny' WHERE id IN (1, 2, 3)`); err != nil {
+		t.Fatal(err)
+	}
 	e := w.exporter()
 	poll(t, e)
 	fast, standard := scrapeText(t, e, true), scrapeText(t, e, false)
 	f, s := parseText(t, fast), parseText(t, standard)
+	if !strings.Contains(fast, `source="web \"form\" \\ x\ny"`) {
+		t.Error("the escaped label value is not in the fast handler's output")
+	}
 	if len(f) < 40 || len(f) != len(s) {
 		t.Fatalf("%d tandem families from the fast handler, %d from the standard one", len(f), len(s))
 	}

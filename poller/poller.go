@@ -161,6 +161,9 @@ func (p *Poller) Poll(ctx context.Context) (err error) {
 	p.mu.Unlock()
 
 	snap, stats, err := p.read(ctx)
+	if p.feed != nil && p.db == source.Campaigns {
+		defer p.feed.Settle() // after the push (in read) and even when the poll failed
+	}
 	defer func() { // runs after the unlock below
 
 		if err == nil && p.afterPoll != nil {
@@ -323,11 +326,19 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 			p.drift[name+"\xffchanged"] += uint64(dr.changed)
 		})
 	}
-	// The first CRM poll tallies every lead; later ones (and every campaign poll, whose touch
-	// changes the CRM side needs) collect what changed.
-	if p.db != source.CRM || p.liveCRM.Built() {
+	// A first poll tallies every row; later ones collect what changed. The campaign poller always
+	// reports its touch changes when the CRM side takes them (the first time: every touch).
+	changes.keys = p.db == source.CRM && p.liveCRM.Built() || p.db == source.Campaigns && p.liveCamp.Built()
+	if changes.keys || p.db == source.Campaigns && p.feed != nil {
 		for _, r := range reads {
 			r.changes()
+		}
+	}
+	if p.feed != nil && p.db == source.CRM {
+		select { // the CRM's first tally waits for the campaign side's first touches
+		case <-p.feed.Settled():
+		case <-ctx.Done():
+			return nil, stats, ctx.Err()
 		}
 	}
 	snap := p.update(changes, func() {

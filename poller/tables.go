@@ -68,6 +68,7 @@ func (m *campaignMirror) Touchpoint(id int64) (source.Touchpoint, bool) {
 
 // changeSet is what a poll changes, as the live tallies need it.
 type changeSet struct {
+	keys    bool                // collect the keys below (not on a first poll: it tallies everything)
 	rebuild bool                // an owner (CRM) or a campaign (campaigns) changed
 	leads   map[int64]bool      // CRM: leads whose rows change
 	stats   map[[2]int64]bool   // campaigns: stat rows that change
@@ -89,6 +90,13 @@ func lead[V any](set map[int64]bool, old, new *V, of func(V) int64) {
 	}
 }
 
+func touchID(old, new *source.Touchpoint) int64 {
+	if old != nil {
+		return old.ID
+	}
+	return new.ID
+}
+
 // tableStep makes a poll step of a table; onChange sees each changed row before it is applied.
 func tableStep[K comparable, V comparable](name string, t *table[K, V], q source.Querier,
 	fn func(ctxQ, source.Querier, string, func(V), ...any) (source.Result, error), watermarked bool, onChange func(old, new *V)) step {
@@ -107,13 +115,19 @@ func (p *Poller) steps(q source.Querier, c *changeSet) []step {
 		return []step{
 			tableStep(source.QueryOwners, m.owners, q, source.ReadOwners, false, func(_, _ *source.Owner) { c.rebuild = true }),
 			tableStep(source.QueryLeads, m.leads, q, source.ReadLeads, true, func(old, new *source.Lead) {
-				lead(c.leads, old, new, func(l source.Lead) int64 { return l.ID })
+				if c.keys {
+					lead(c.leads, old, new, func(l source.Lead) int64 { return l.ID })
+				}
 			}),
 			tableStep(source.QueryActivities, m.activities, q, source.ReadActivities, true, func(old, new *source.Activity) {
-				lead(c.leads, old, new, m.activities.group)
+				if c.keys {
+					lead(c.leads, old, new, m.activities.group)
+				}
 			}),
 			tableStep(source.QueryOpportunities, m.opps, q, source.ReadOpportunities, true, func(old, new *source.Opportunity) {
-				lead(c.leads, old, new, m.opps.group)
+				if c.keys {
+					lead(c.leads, old, new, m.opps.group)
+				}
 			}),
 		}
 	case source.Campaigns:
@@ -121,6 +135,9 @@ func (p *Poller) steps(q source.Querier, c *changeSet) []step {
 		return []step{
 			tableStep(source.QueryCampaigns, m.campaigns, q, source.ReadCampaigns, true, func(_, _ *source.Campaign) { c.rebuild = true }),
 			tableStep(source.QueryCampaignStats, m.stats, q, source.ReadCampaignStats, true, func(old, new *source.CampaignStat) {
+				if !c.keys {
+					return
+				}
 				if old != nil {
 					c.stats[tally.StatKey(*old)] = true
 				} else {
@@ -128,12 +145,16 @@ func (p *Poller) steps(q source.Querier, c *changeSet) []step {
 				}
 			}),
 			tableStep(source.QueryTouchpoints, m.touches, q, source.ReadTouchpoints, true, func(old, new *source.Touchpoint) {
+				if c.keys {
+					c.touches[touchID(old, new)] = true
+				}
+				if p.feed == nil {
+					return
+				}
 				if old != nil {
-					c.touches[old.ID] = true
 					c.moved = append(c.moved, tally.TouchChange{Lead: old.LeadID, Touch: tally.AsTouch(*old), Removed: true})
 				}
 				if new != nil {
-					c.touches[new.ID] = true
 					c.moved = append(c.moved, tally.TouchChange{Lead: new.LeadID, Touch: tally.AsTouch(*new)})
 				}
 			}),

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/tandem-oss/tandem/money"
 )
@@ -164,7 +165,10 @@ func (r *record) string(i int) string {
 	}
 	switch v := r.value(i).(type) {
 	case string:
-		return v
+		// The text columns are labels (source, region, status, kind, stage, currency...): a
+		// handful of values repeated over millions of rows, kept for as long as the mirror holds
+		// the row. One shared copy of each is enough.
+		return unique.Make(v).Value()
 	case int64:
 		return strconv.FormatInt(v, 10)
 	case float64:

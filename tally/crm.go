@@ -41,14 +41,30 @@ type lead struct {
 	disq       time.Time
 	reason     string
 	status     string
+	source     string    // raw source, for marketing-sourced
 	firstTouch time.Time // first qualifying touch at or after the clock start
 	firstAny   time.Time // first qualifying touch at or after creation (speed to lead)
 	attempts   int       // qualifying touches within sla.attempts.within of the clock start
 	cal        *sla.Calendar
-	touches    map[string]int64
+	touches    []kindCount // sales activities by kind (few kinds: a slice beats a map per lead)
 	opps       int
 	won, lost  int
 	open       int
+}
+
+type kindCount struct {
+	kind string
+	n    int64
+}
+
+func (l *lead) touch(kind string) {
+	for i := range l.touches {
+		if l.touches[i].kind == kind {
+			l.touches[i].n++
+			return
+		}
+	}
+	l.touches = append(l.touches, kindCount{kind, 1})
 }
 
 type opportunity struct {
@@ -78,9 +94,12 @@ type CRM struct {
 	opps   []opportunity
 	// touches is the campaign database's touch index, nil when no campaign database is polled.
 	touches *TouchIndex
-	sources map[int64]string // raw lead source, for marketing-sourced
 	// volatile holds the leads whose numbers depend on the clock (see Volatile).
 	volatile map[int64]bool
+	// unique is set when the rows come from a store keyed by id (the live tally's mirror), where
+	// no id can repeat: the duplicate checks' id sets are then skipped (5M activity ids at a
+	// million leads).
+	unique bool
 }
 
 // NewCRM starts a tally. The Folder lives as long as the process (admission is sticky).
@@ -88,7 +107,7 @@ func NewCRM(cfg *config.Config, folder *Folder, now time.Time) *CRM {
 	return &CRM{
 		cfg: cfg, folder: folder, now: now, snap: newSnapshot(), seen: seen{},
 		owners: map[int64]source.Owner{}, leads: map[int64]*lead{}, oppIDs: map[int64]bool{}, actIDs: map[int64]bool{},
-		sources: map[int64]string{}, volatile: map[int64]bool{},
+		volatile: map[int64]bool{},
 	}
 }
 
@@ -161,10 +180,9 @@ func (c *CRM) Lead(l source.Lead) {
 		raw[i] = clean(v)
 		c.seen.note(d.Name, raw[i])
 	}
-	c.sources[l.ID] = clean(l.Source)
 	c.leads[l.ID] = &lead{
 		raw: raw, created: l.CreatedAt, mql: l.MQLAt, sql: l.SQLAt, disq: l.DisqualifiedAt,
-		reason: clean(l.DisqualifiedReason), status: l.Status,
+		reason: clean(l.DisqualifiedReason), status: l.Status, source: clean(l.Source),
 		cal: c.cfg.Calendars.For(owner.Region), // the owner's region decides the business hours
 	}
 }
@@ -190,11 +208,13 @@ func (c *CRM) clockStart(l *lead) time.Time {
 
 // Activity adds a sales touch.
 func (c *CRM) Activity(a source.Activity) {
-	if c.actIDs[a.ID] {
-		c.snap.problem(source.QueryActivities, CheckDuplicateID)
-		return
+	if !c.unique {
+		if c.actIDs[a.ID] {
+			c.snap.problem(source.QueryActivities, CheckDuplicateID)
+			return
+		}
+		c.actIDs[a.ID] = true
 	}
-	c.actIDs[a.ID] = true
 	l, ok := c.leads[a.LeadID]
 	if !ok {
 		c.snap.problem(source.QueryActivities, CheckActivityUnknownLead)
@@ -210,10 +230,7 @@ func (c *CRM) Activity(a source.Activity) {
 		return
 	}
 	kind := strings.ToLower(clean(a.Kind))
-	if l.touches == nil {
-		l.touches = map[string]int64{}
-	}
-	l.touches[kind]++
+	l.touch(kind)
 	c.seen.note(metrics.LabelKind, kind)
 	if !c.cfg.TouchKind[kind] {
 		return
@@ -235,11 +252,13 @@ func (c *CRM) Activity(a source.Activity) {
 
 // Opportunity adds a deal.
 func (c *CRM) Opportunity(o source.Opportunity) {
-	if c.oppIDs[o.ID] {
-		c.snap.problem(source.QueryOpportunities, CheckDuplicateID)
-		return
+	if !c.unique {
+		if c.oppIDs[o.ID] {
+			c.snap.problem(source.QueryOpportunities, CheckDuplicateID)
+			return
+		}
+		c.oppIDs[o.ID] = true
 	}
-	c.oppIDs[o.ID] = true
 	rate, ok := c.cfg.Rate(o.Currency)
 	if !ok {
 		c.snap.problem(source.QueryOpportunities, CheckCurrencyWithoutRate)
@@ -356,8 +375,8 @@ func (c *CRM) finishRows() *Snapshot {
 		} else {
 			s.problem(source.QueryLeads, CheckUnknownStatus)
 		}
-		for kind, n := range l.touches {
-			s.add(metrics.SalesTouches, n, with(c.folder.Value(metrics.LabelKind, kind))...)
+		for _, t := range l.touches {
+			s.add(metrics.SalesTouches, t.n, with(c.folder.Value(metrics.LabelKind, t.kind))...)
 		}
 
 		if !l.firstAny.IsZero() {

@@ -75,9 +75,6 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	if l.feed != nil {
 		changes, refs, hasTouches = l.feed.drain()
 	}
-	for _, c := range changes {
-		dirty[c.Lead] = true
-	}
 	periods := NewCRM(l.cfg, l.folder, now).periods()
 	switch {
 	case l.base == nil, rebuild, !samePeriods(periods, l.periods):
@@ -88,6 +85,9 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		rebuild = true // a campaign's labels changed: every lead it touched
 	}
 	if !rebuild {
+		for _, c := range changes {
+			dirty[c.Lead] = true
+		}
 		old := map[int64]bool{}
 		for id := range dirty {
 			if !l.volatile[id] { // a volatile lead's share is not in base
@@ -107,19 +107,17 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		l.touches.apply(changes)
 	}
 
-	var fresh *CRM
+	var s *Snapshot
+	var vol map[int64]bool
 	if rebuild {
-		l.Rebuilds++
-		fresh = l.all(rows, now)
-		l.Recomputed = len(fresh.leads)
+		s, vol = l.rebuild(rows, now)
 	} else {
 		ids := maps.Clone(dirty)
 		maps.Copy(ids, l.volatile)
-		fresh = l.part(rows, ids, now)
+		fresh := l.part(rows, ids, now)
 		l.Recomputed = len(ids)
+		s, vol = fresh.finishRows(), fresh.Volatile()
 	}
-	s := fresh.finishRows()
-	vol := fresh.Volatile()
 	// The volatile leads' share is recomputed at every poll and never kept.
 	vs := newSnapshot()
 	if len(vol) > 0 {
@@ -139,9 +137,18 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	return out
 }
 
+// rebuild tallies every lead.
+func (l *LiveCRM) rebuild(rows CRMRows, now time.Time) (*Snapshot, map[int64]bool) {
+	l.Rebuilds++
+	c := l.all(rows, now)
+	l.Recomputed = len(c.leads)
+	return c.finishRows(), c.Volatile()
+}
+
 // tally starts a batch tally with every owner and the touches.
 func (l *LiveCRM) tally(rows CRMRows, now time.Time) *CRM {
 	c := NewCRM(l.cfg, l.folder, now)
+	c.unique = true // rows come from a mirror keyed by id
 	if l.touches != nil {
 		c.UseTouches(l.touches)
 	}
@@ -234,7 +241,20 @@ type TouchFeed struct {
 	changes []TouchChange
 	refs    map[int64]CampaignRef
 	pushed  bool
+	settle  sync.Once
+	settled chan struct{}
 }
+
+// NewTouchFeed returns an empty feed.
+func NewTouchFeed() *TouchFeed { return &TouchFeed{settled: make(chan struct{})} }
+
+// Settle marks the campaign side's first poll as over, successful or not. The two databases are
+// read concurrently at start-up, but the CRM side tallies only once the first touches are in
+// (or known not to come), so that it does not tally every lead twice.
+func (f *TouchFeed) Settle() { f.settle.Do(func() { close(f.settled) }) }
+
+// Settled is closed once the campaign side's first poll is over.
+func (f *TouchFeed) Settled() <-chan struct{} { return f.settled }
 
 // Push adds a campaign poll's touch changes and its campaigns' labels.
 func (f *TouchFeed) Push(changes []TouchChange, refs map[int64]CampaignRef) {

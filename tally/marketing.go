@@ -19,7 +19,7 @@ func (c *CRM) marketing(s *Snapshot) {
 	if x != nil {
 		for id, l := range c.leads {
 			ref := c.producer(x, id, l.created)
-			src := c.folder.Value(metrics.DimSource, c.sourceLabel(id))
+			src := c.folder.Value(metrics.DimSource, l.source)
 			entered := map[funnel.Stage]bool{
 				funnel.Lead: true, funnel.MQL: !l.mql.IsZero(), funnel.SQL: !l.sql.IsZero(),
 				funnel.Opportunity: l.opps > 0, funnel.Won: l.won > 0,
@@ -56,14 +56,6 @@ func (c *CRM) marketing(s *Snapshot) {
 	}
 }
 
-// sourceLabel is a lead's source as a label value.
-func (c *CRM) sourceLabel(id int64) string {
-	if v := c.sources[id]; v != "" {
-		return v
-	}
-	return metrics.ValueUnknown
-}
-
 // producer is the campaign that produced a lead: the campaign of its lead-creation touch (the
 // last touch at or before its creation).
 func (c *CRM) producer(x *TouchIndex, lead int64, created time.Time) CampaignRef {
@@ -83,7 +75,7 @@ func (c *CRM) marketingRole(x *TouchIndex, o opportunity) (sourced, influenced b
 	if o.leadID == 0 {
 		return false, false
 	}
-	src := c.sources[o.leadID]
+	src := c.leads[o.leadID].source // set: a deal has a leadID only when its lead is known
 	sourced = src != metrics.ValueUnknown && src != "" && !c.cfg.SalesSource[strings.ToLower(src)]
 	if x == nil {
 		return sourced, false
