@@ -11,59 +11,138 @@ import (
 // table is one query's rows as the poller last knew them, keyed by id, so a poll can read only
 // the rows that changed since the previous one and still tally every row.
 type table[K comparable, V comparable] struct {
-	rows        map[K]V
+	rows        rowStore[K, V]
 	watermark   time.Time      // newest updated_at seen
 	incremental bool           // the query returns updated_at
 	skipped     map[string]int // rows the decoder rejected: the last full read, plus deltas since
 	key         func(V) K
 	updated     func(V) time.Time
-	// group, when set, indexes the rows by the lead they belong to (by), so the live tally can
-	// recompute one lead from its rows.
-	group func(V) int64
-	by    map[int64][]K
+	// byLead is set when the rows are kept grouped by the lead they belong to, so the live tally
+	// can recompute one lead from its rows.
+	byLead *groupedStore[K, V]
 }
 
 func newTable[K comparable, V comparable](key func(V) K, updated func(V) time.Time) *table[K, V] {
-	return &table[K, V]{rows: map[K]V{}, skipped: map[string]int{}, key: key, updated: updated}
+	return &table[K, V]{rows: flatStore[K, V]{}, skipped: map[string]int{}, key: key, updated: updated}
 }
 
-// grouped makes the table index its rows by lead.
+// grouped makes the table keep its rows grouped by lead.
 func (t *table[K, V]) grouped(group func(V) int64) *table[K, V] {
-	t.group, t.by = group, map[int64][]K{}
+	t.byLead = &groupedStore[K, V]{loc: map[K]int64{}, by: map[int64][]V{}, key: t.key, group: group}
+	t.rows = t.byLead
 	return t
 }
 
 // each calls fn for every row.
-func (t *table[K, V]) each(fn func(V)) {
-	for _, v := range t.rows {
+func (t *table[K, V]) each(fn func(V)) { t.rows.each(func(_ K, v V) { fn(v) }) }
+
+// eachOf calls fn for every row of a lead (grouped tables).
+func (t *table[K, V]) eachOf(lead int64, fn func(V)) {
+	for _, v := range t.byLead.by[lead] {
 		fn(v)
 	}
 }
 
-// eachOf calls fn for every row of a lead (grouped tables).
-func (t *table[K, V]) eachOf(lead int64, fn func(V)) {
-	for _, k := range t.by[lead] {
-		fn(t.rows[k])
+// rowStore is how a table keeps its rows.
+type rowStore[K comparable, V comparable] interface {
+	get(K) (V, bool)
+	put(K, V)
+	each(func(K, V))
+	replace(map[K]V) rowStore[K, V] // with a full read's rows
+	len() int
+}
+
+// flatStore keeps rows by key.
+type flatStore[K comparable, V comparable] map[K]V
+
+func (s flatStore[K, V]) get(k K) (V, bool) { v, ok := s[k]; return v, ok }
+func (s flatStore[K, V]) put(k K, v V)      { s[k] = v }
+func (s flatStore[K, V]) len() int          { return len(s) }
+func (s flatStore[K, V]) each(fn func(K, V)) {
+	for k, v := range s {
+		fn(k, v)
+	}
+}
+func (s flatStore[K, V]) replace(rows map[K]V) rowStore[K, V] { return flatStore[K, V](rows) }
+
+// groupedStore keeps rows in one slice per lead, and where each key is, so that a lead's rows
+// (five activities, a deal) are read together without a map lookup per row.
+type groupedStore[K comparable, V comparable] struct {
+	loc   map[K]int64 // key → lead
+	by    map[int64][]V
+	key   func(V) K
+	group func(V) int64
+}
+
+func (s *groupedStore[K, V]) len() int { return len(s.loc) }
+
+func (s *groupedStore[K, V]) get(k K) (V, bool) {
+	if g, ok := s.loc[k]; ok {
+		for _, v := range s.by[g] {
+			if s.key(v) == k {
+				return v, true
+			}
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func (s *groupedStore[K, V]) put(k K, v V) {
+	g := s.group(v)
+	if g0, ok := s.loc[k]; ok {
+		vs := s.by[g0]
+		for i := range vs {
+			if s.key(vs[i]) != k {
+				continue
+			}
+			if g0 == g {
+				vs[i] = v
+				return
+			}
+			vs[i] = vs[len(vs)-1]
+			vs = vs[:len(vs)-1]
+			break
+		}
+		if len(vs) == 0 {
+			delete(s.by, g0)
+		} else {
+			s.by[g0] = vs
+		}
+	}
+	s.loc[k] = g
+	s.by[g] = append(s.by[g], v)
+}
+
+func (s *groupedStore[K, V]) each(fn func(K, V)) {
+	for _, vs := range s.by {
+		for _, v := range vs {
+			fn(s.key(v), v)
+		}
 	}
 }
 
-func (t *table[K, V]) index(k K, v V) { g := t.group(v); t.by[g] = append(t.by[g], k) }
-
-func (t *table[K, V]) unindex(k K, v V) {
-	g := t.group(v)
-	ks := t.by[g]
-	for i := range ks {
-		if ks[i] == k {
-			ks[i] = ks[len(ks)-1]
-			ks = ks[:len(ks)-1]
-			break
-		}
+// replace lays the rows out in one array, each lead's rows side by side (capacity capped, so an
+// append to one lead never writes over the next).
+func (s *groupedStore[K, V]) replace(rows map[K]V) rowStore[K, V] {
+	count := map[int64]int{}
+	for _, v := range rows {
+		count[s.group(v)]++
 	}
-	if len(ks) == 0 {
-		delete(t.by, g)
-	} else {
-		t.by[g] = ks
+	all := make([]V, len(rows))
+	s.by = make(map[int64][]V, len(count))
+	s.loc = make(map[K]int64, len(rows))
+	off := 0
+	for g, n := range count {
+		s.by[g] = all[off : off : off+n]
+		off += n
 	}
+	for k, v := range rows {
+		g := s.group(v)
+		s.by[g] = append(s.by[g], v)
+		s.loc[k] = g
+	}
+	return s
 }
 
 // pending is a read not yet applied to its table.
@@ -78,18 +157,18 @@ type pending[K comparable, V comparable] struct {
 // read, gone (new nil). Rows read again unchanged (the watermark overlap) are not changes.
 func (p *pending[K, V]) changes(fn func(old, new *V)) {
 	for k, v := range p.batch {
-		if old, ok := p.t.rows[k]; !ok {
+		if old, ok := p.t.rows.get(k); !ok {
 			fn(nil, &v)
 		} else if old != v {
 			fn(&old, &v)
 		}
 	}
 	if p.full {
-		for k, old := range p.t.rows {
+		p.t.rows.each(func(k K, old V) {
 			if _, ok := p.batch[k]; !ok {
 				fn(&old, nil)
 			}
-		}
+		})
 	}
 }
 
@@ -137,7 +216,7 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 			}
 		}
 		if full {
-			for k, old := range t.rows {
+			t.rows.each(func(k K, old V) {
 				now, ok := batch[k]
 				switch {
 				case !ok:
@@ -145,28 +224,12 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 				case now != old && !t.updated(now).After(t.watermark):
 					d.changed++ // changed without a newer updated_at: the incremental reads could not see it
 				}
-			}
-			t.rows = batch
+			})
+			t.rows = t.rows.replace(batch)
 			t.skipped = map[string]int{}
-			if t.group != nil {
-				t.by = make(map[int64][]K, len(t.by))
-				for k, v := range batch {
-					t.index(k, v)
-				}
-			}
 		} else {
 			for k, v := range batch {
-				if t.group != nil {
-					old, had := t.rows[k]
-					switch {
-					case !had:
-						t.index(k, v)
-					case t.group(old) != t.group(v):
-						t.unindex(k, old)
-						t.index(k, v)
-					}
-				}
-				t.rows[k] = v
+				t.rows.put(k, v)
 			}
 		}
 		for check, n := range res.Skipped {

@@ -39,8 +39,8 @@ func TestMirrorTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := pend.apply(); d != (drift{}) || len(tb.rows) != 3 {
-		t.Fatalf("cold start: drift %+v, %d rows", d, len(tb.rows))
+	if d := pend.apply(); d != (drift{}) || tb.rows.len() != 3 {
+		t.Fatalf("cold start: drift %+v, %d rows", d, tb.rows.len())
 	}
 	if !tb.watermark.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("watermark %v: a future-dated row must not move it past now", tb.watermark)
@@ -50,11 +50,11 @@ func TestMirrorTable(t *testing.T) {
 	db[0] = row{1, "a2", now}
 	db = append(db, row{4, "d", now})
 	_, pend, _ = tb.read(context.Background(), fakeRead(db), "", false, tb.watermark, now, nil)
-	if tb.rows[1].Value != "a" {
+	if value(tb, 1) != "a" {
 		t.Fatal("a read changed the table before apply")
 	}
 	pend.apply()
-	if tb.rows[1].Value != "a2" || tb.rows[4].Value != "d" || len(tb.rows) != 4 {
+	if value(tb, 1) != "a2" || value(tb, 4) != "d" || tb.rows.len() != 4 {
 		t.Fatalf("delta not applied: %+v", tb.rows)
 	}
 
@@ -62,12 +62,12 @@ func TestMirrorTable(t *testing.T) {
 	db = []row{{1, "a2", now}, {3, "c", now.Add(24 * time.Hour)}, {4, "d-changed", t0}}
 	_, pend, _ = tb.read(context.Background(), fakeRead(db), "", false, tb.watermark, now, nil)
 	pend.apply()
-	if len(tb.rows) != 4 || tb.rows[4].Value != "d" {
+	if tb.rows.len() != 4 || value(tb, 4) != "d" {
 		t.Fatal("a delta read saw what it cannot see")
 	}
 	_, pend, _ = tb.read(context.Background(), fakeRead(db), "", true, time.Time{}, now, nil)
-	if d := pend.apply(); d.deleted != 1 || d.changed != 1 || len(tb.rows) != 3 {
-		t.Fatalf("reconciliation: drift %+v, %d rows", d, len(tb.rows))
+	if d := pend.apply(); d.deleted != 1 || d.changed != 1 || tb.rows.len() != 3 {
+		t.Fatalf("reconciliation: drift %+v, %d rows", d, tb.rows.len())
 	}
 
 	// Duplicates in one read are counted, a failing read changes nothing.
@@ -83,7 +83,7 @@ func TestMirrorTable(t *testing.T) {
 	if _, pend, err := tb.read(context.Background(), failing, "", true, time.Time{}, now, nil); err == nil || pend != nil {
 		t.Fatal("a failed read must return an error and nothing to apply")
 	}
-	if len(tb.rows) != 3 {
+	if tb.rows.len() != 3 {
 		t.Fatal("a failed read changed the table")
 	}
 }
@@ -101,6 +101,11 @@ func TestFullReadReportsProgress(t *testing.T) {
 	if len(reported) != 2 || reported[0] != progressEvery || reported[1] != 2*progressEvery {
 		t.Fatalf("progress reported at %v", reported)
 	}
+}
+
+func value(tb *table[int64, row], id int64) string {
+	r, _ := tb.rows.get(id)
+	return r.Value
 }
 
 type grouped struct {
@@ -165,14 +170,21 @@ func TestMirrorChangesAndLeadIndex(t *testing.T) {
 	if !slices.Equal(of(10), []string{"a"}) || !slices.Equal(of(20), []string{"b2", "c"}) || !slices.Equal(of(30), []string{"d"}) {
 		t.Fatalf("lead index: 10 %v, 20 %v, 30 %v", of(10), of(20), of(30))
 	}
+	if r, ok := tb.rows.get(2); !ok || r.Value != "b2" || tb.rows.len() != 4 {
+		t.Fatalf("get(2) = %+v, %v; %d rows", r, ok, tb.rows.len())
+	}
 	if got := read(db, false); len(got) != 0 {
 		t.Fatalf("a read of nothing new changed %v", got)
+	}
+	db[2] = grouped{3, 20, "c2", now.Add(time.Second)} // changes, same lead
+	if got := read(db, false); !slices.Equal(got, []string{"c>c2"}) || !slices.Equal(of(20), []string{"b2", "c2"}) {
+		t.Fatalf("in-place change: %v, lead 20 %v", got, of(20))
 	}
 	db = db[1:] // a hard delete: only a full read sees it
 	if got := read(db, true); !slices.Equal(got, []string{"-a"}) {
 		t.Fatalf("reconciliation changes %v", got)
 	}
-	if len(of(10)) != 0 || !slices.Equal(of(20), []string{"b2", "c"}) {
+	if len(of(10)) != 0 || !slices.Equal(of(20), []string{"b2", "c2"}) || tb.rows.len() != 3 {
 		t.Fatalf("lead index after a full read: 10 %v, 20 %v", of(10), of(20))
 	}
 }

@@ -30,7 +30,7 @@ func (m *crmMirror) EachOwner(fn func(source.Owner))             { m.owners.each
 func (m *crmMirror) EachLead(fn func(source.Lead))               { m.leads.each(fn) }
 func (m *crmMirror) EachActivity(fn func(source.Activity))       { m.activities.each(fn) }
 func (m *crmMirror) EachOpportunity(fn func(source.Opportunity)) { m.opps.each(fn) }
-func (m *crmMirror) Lead(id int64) (source.Lead, bool)           { l, ok := m.leads.rows[id]; return l, ok }
+func (m *crmMirror) Lead(id int64) (source.Lead, bool)           { return m.leads.rows.get(id) }
 func (m *crmMirror) ActivitiesOf(lead int64, fn func(source.Activity)) {
 	m.activities.eachOf(lead, fn)
 }
@@ -58,12 +58,10 @@ func (m *campaignMirror) EachCampaign(fn func(source.Campaign))     { m.campaign
 func (m *campaignMirror) EachStat(fn func(source.CampaignStat))     { m.stats.each(fn) }
 func (m *campaignMirror) EachTouchpoint(fn func(source.Touchpoint)) { m.touches.each(fn) }
 func (m *campaignMirror) Stat(k [2]int64) (source.CampaignStat, bool) {
-	s, ok := m.stats.rows[k]
-	return s, ok
+	return m.stats.rows.get(k)
 }
 func (m *campaignMirror) Touchpoint(id int64) (source.Touchpoint, bool) {
-	t, ok := m.touches.rows[id]
-	return t, ok
+	return m.touches.rows.get(id)
 }
 
 // changeSet is what a poll changes, as the live tallies need it.
@@ -121,12 +119,12 @@ func (p *Poller) steps(q source.Querier, c *changeSet) []step {
 			}),
 			tableStep(source.QueryActivities, m.activities, q, source.ReadActivities, true, func(old, new *source.Activity) {
 				if c.keys {
-					lead(c.leads, old, new, m.activities.group)
+					lead(c.leads, old, new, m.activities.byLead.group)
 				}
 			}),
 			tableStep(source.QueryOpportunities, m.opps, q, source.ReadOpportunities, true, func(old, new *source.Opportunity) {
 				if c.keys {
-					lead(c.leads, old, new, m.opps.group)
+					lead(c.leads, old, new, m.opps.byLead.group)
 				}
 			}),
 		}

@@ -68,6 +68,7 @@ func (l *lead) touch(kind string) {
 }
 
 type opportunity struct {
+	entity   int64    // its lead_id as in the row: whose numbers it counts in (see LiveCRM)
 	leadID   int64    // 0 without a known lead
 	raw      []string // raw dimensions of its lead (all "unknown" without one)
 	amount   money.Cents
@@ -96,6 +97,7 @@ type CRM struct {
 	touches *TouchIndex
 	// volatile holds the leads whose numbers depend on the clock (see Volatile).
 	volatile map[int64]bool
+	problems []leadProblem
 	// unique is set when the rows come from a store keyed by id (the live tally's mirror), where
 	// no id can repeat: the duplicate checks' id sets are then skipped (5M activity ids at a
 	// million leads).
@@ -111,8 +113,9 @@ func NewCRM(cfg *config.Config, folder *Folder, now time.Time) *CRM {
 	}
 }
 
-// Volatile returns the ids of the leads (0 for deals without a lead) whose numbers in the last
-// Finish depended on the clock and will change as time passes without any row changing: a lead
+// Volatile returns the ids of the leads (as the rows' lead_id: 0 for deals without one) whose
+// numbers depended on the clock at the last finish and will change as time passes without any
+// row changing: a lead
 // waiting for its first touch, one whose attempts window is still open, a row dated in the
 // future, a won deal without a close time. Every other lead's numbers stay as they are until one
 // of its rows changes, which is what lets the live tally keep them between polls.
@@ -120,6 +123,18 @@ func (c *CRM) Volatile() map[int64]bool { return c.volatile }
 
 // dependsOnNow marks a lead as volatile.
 func (c *CRM) dependsOnNow(lead int64) { c.volatile[lead] = true }
+
+// leadProblem is a data-quality problem found in a lead's rows (lead id as in the rows: an
+// activity's or deal's lead_id even when no such lead exists, 0 for none).
+type leadProblem struct {
+	lead int64
+	Problem
+}
+
+// problemOf records a problem of a lead's rows; finishRows counts it with the lead's numbers.
+func (c *CRM) problemOf(lead int64, query, check string) {
+	c.problems = append(c.problems, leadProblem{lead, Problem{query, check}})
+}
 
 // UseTouches joins the campaign database's touches into this tally (campaign results,
 // attribution, marketing-influenced revenue). Call before Finish.
@@ -144,23 +159,23 @@ func (c *CRM) Owner(o source.Owner) {
 // Lead adds a lead. Owners must have been added before.
 func (c *CRM) Lead(l source.Lead) {
 	if _, dup := c.leads[l.ID]; dup {
-		c.snap.problem(source.QueryLeads, CheckDuplicateID)
+		c.problemOf(l.ID, source.QueryLeads, CheckDuplicateID)
 		return
 	}
 	if c.future(l.CreatedAt) {
 		c.dependsOnNow(l.ID)
-		c.snap.problem(source.QueryLeads, CheckTimestampInFuture)
+		c.problemOf(l.ID, source.QueryLeads, CheckTimestampInFuture)
 		return
 	}
 	if outOfOrder(l.CreatedAt, l.MQLAt) || outOfOrder(l.MQLAt, l.SQLAt) || outOfOrder(l.CreatedAt, l.SQLAt) || outOfOrder(l.CreatedAt, l.DisqualifiedAt) {
-		c.snap.problem(source.QueryLeads, CheckStageOutOfOrder)
+		c.problemOf(l.ID, source.QueryLeads, CheckStageOutOfOrder)
 	}
 	if strings.TrimSpace(l.Source) == "" {
-		c.snap.problem(source.QueryLeads, CheckNullSource)
+		c.problemOf(l.ID, source.QueryLeads, CheckNullSource)
 	}
 	owner, hasOwner := c.owners[l.OwnerID]
 	if l.OwnerID != 0 && !hasOwner {
-		c.snap.problem(source.QueryLeads, CheckUnknownOwner)
+		c.problemOf(l.ID, source.QueryLeads, CheckUnknownOwner)
 	}
 	raw := make([]string, len(c.cfg.Dims))
 	for i, d := range c.cfg.Dims {
@@ -210,23 +225,23 @@ func (c *CRM) clockStart(l *lead) time.Time {
 func (c *CRM) Activity(a source.Activity) {
 	if !c.unique {
 		if c.actIDs[a.ID] {
-			c.snap.problem(source.QueryActivities, CheckDuplicateID)
+			c.problemOf(a.LeadID, source.QueryActivities, CheckDuplicateID)
 			return
 		}
 		c.actIDs[a.ID] = true
 	}
 	l, ok := c.leads[a.LeadID]
 	if !ok {
-		c.snap.problem(source.QueryActivities, CheckActivityUnknownLead)
+		c.problemOf(a.LeadID, source.QueryActivities, CheckActivityUnknownLead)
 		return
 	}
 	if a.OccurredAt.Before(l.created) {
-		c.snap.problem(source.QueryActivities, CheckActivityBeforeLead)
+		c.problemOf(a.LeadID, source.QueryActivities, CheckActivityBeforeLead)
 		return
 	}
 	if c.future(a.OccurredAt) {
 		c.dependsOnNow(a.LeadID)
-		c.snap.problem(source.QueryActivities, CheckTimestampInFuture)
+		c.problemOf(a.LeadID, source.QueryActivities, CheckTimestampInFuture)
 		return
 	}
 	kind := strings.ToLower(clean(a.Kind))
@@ -254,26 +269,27 @@ func (c *CRM) Activity(a source.Activity) {
 func (c *CRM) Opportunity(o source.Opportunity) {
 	if !c.unique {
 		if c.oppIDs[o.ID] {
-			c.snap.problem(source.QueryOpportunities, CheckDuplicateID)
+			c.problemOf(o.LeadID, source.QueryOpportunities, CheckDuplicateID)
 			return
 		}
 		c.oppIDs[o.ID] = true
 	}
 	rate, ok := c.cfg.Rate(o.Currency)
 	if !ok {
-		c.snap.problem(source.QueryOpportunities, CheckCurrencyWithoutRate)
+		c.problemOf(o.LeadID, source.QueryOpportunities, CheckCurrencyWithoutRate)
 		return
 	}
 	if amount := rate.Convert(o.Amount); amount < 0 || amount > c.cfg.MaxDeal {
-		c.snap.problem(source.QueryOpportunities, CheckAmountOutOfRange)
+		c.problemOf(o.LeadID, source.QueryOpportunities, CheckAmountOutOfRange)
 		return
 	}
 	if c.future(o.CreatedAt) || c.future(o.ClosedAt) {
 		c.dependsOnNow(o.LeadID)
-		c.snap.problem(source.QueryOpportunities, CheckTimestampInFuture)
+		c.problemOf(o.LeadID, source.QueryOpportunities, CheckTimestampInFuture)
 		return
 	}
 	op := opportunity{
+		entity: o.LeadID,
 		amount: rate.Convert(o.Amount), stage: clean(o.Stage), created: o.CreatedAt, expected: o.ExpectedClose,
 		closed: o.ClosedAt, isClosed: o.IsClosed || o.IsWon, isWon: o.IsWon,
 	}
@@ -290,14 +306,14 @@ func (c *CRM) Opportunity(o source.Opportunity) {
 			l.open++
 		}
 	} else {
-		c.snap.problem(source.QueryOpportunities, CheckOpportunityNoLead)
+		c.problemOf(o.LeadID, source.QueryOpportunities, CheckOpportunityNoLead)
 		op.raw = make([]string, len(c.cfg.Dims))
 		for i := range op.raw {
 			op.raw[i] = metrics.ValueUnknown
 		}
 	}
 	if op.isWon && op.closed.IsZero() {
-		c.snap.problem(source.QueryOpportunities, CheckWonWithoutCloseTime)
+		c.problemOf(o.LeadID, source.QueryOpportunities, CheckWonWithoutCloseTime)
 	}
 	if !op.isClosed {
 		c.seen.note(metrics.LabelOpportunityStage, op.stage)
@@ -321,15 +337,17 @@ func (c *CRM) currentStage(l *lead) (funnel.Stage, bool) {
 
 // Finish computes the snapshot.
 func (c *CRM) Finish() *Snapshot {
-	s := c.finishRows()
+	s, vs := c.finishRows()
+	s.merge(vs, 1)
 	c.globals(s)
 	return s
 }
 
-// finishRows adds up what the rows fed in contribute. Every number it adds is a sum over leads
-// (and over deals without a lead), so the numbers of a set of leads are the sum of each lead's:
-// the live tally relies on it.
-func (c *CRM) finishRows() *Snapshot {
+// finishRows adds up what the rows fed in contribute: the leads whose numbers stay as they are
+// until a row changes into s, those that move with the clock (Volatile) into vs. Every number it
+// adds is a sum over leads (deals and activities count with the lead_id they carry), so the
+// numbers of a set of leads are the sum of each lead's: the live tally relies on it.
+func (c *CRM) finishRows() (s, vs *Snapshot) {
 	for _, d := range c.cfg.Dims {
 		c.folder.Admit(d.Name, c.seen[d.Name])
 	}
@@ -344,9 +362,20 @@ func (c *CRM) finishRows() *Snapshot {
 	}
 	c.folder.Admit(metrics.LabelDisqualifiedReason, reasons)
 
-	s := c.snap
+	c.markVolatile()
+	s, vs = c.snap, newSnapshot()
+	to := func(lead int64) *Snapshot {
+		if c.volatile[lead] {
+			return vs
+		}
+		return s
+	}
+	for _, p := range c.problems {
+		to(p.lead).Problems[p.Problem]++
+	}
 	target := c.cfg.SLA.Target
 	for id, l := range c.leads {
+		s := to(id)
 		dims := c.dims(l.raw)
 		with := func(first ...string) []string { return append(first, dims...) }
 		s.add(metrics.LeadsCreated, 1, dims...)
@@ -383,19 +412,14 @@ func (c *CRM) finishRows() *Snapshot {
 			s.observe(metrics.SpeedToLead, l.firstAny.Sub(l.created).Seconds(), dims...)
 		}
 		start := c.clockStart(l)
-		if at := c.cfg.SLA.Attempts; at != nil && !start.IsZero() {
-			switch {
-			case l.attempts >= at.Count:
-				s.add(metrics.AttemptsMet, 1, dims...)
-			case !c.now.Before(start.Add(at.Within)):
-				s.add(metrics.AttemptsMissed, 1, dims...)
-			default:
-				c.dependsOnNow(id) // the window is still open
-			}
+		switch c.attemptsState(l) {
+		case attemptsMet:
+			s.add(metrics.AttemptsMet, 1, dims...)
+		case attemptsMissed:
+			s.add(metrics.AttemptsMissed, 1, dims...)
 		}
-		switch {
-		case start.IsZero():
-		case !l.firstTouch.IsZero():
+		switch c.followupState(l) {
+		case touched:
 			latency := l.cal.Between(start, l.firstTouch)
 			s.observe(metrics.FollowupLatency, latency.Seconds(), dims...)
 			if latency <= target {
@@ -403,12 +427,9 @@ func (c *CRM) finishRows() *Snapshot {
 			} else {
 				s.add(metrics.FollowupOverSLA, 1, dims...)
 			}
-		case c.waiting(l):
-			if limit := c.cfg.SLA.WaitingMaxAge; limit > 0 && c.now.Sub(start) > limit {
-				s.add(metrics.FollowupAbandoned, 1, dims...) // and stays abandoned as time passes
-				break
-			}
-			c.dependsOnNow(id)
+		case abandoned:
+			s.add(metrics.FollowupAbandoned, 1, dims...)
+		case waiting:
 			wait := l.cal.Between(start, c.now) // SLA time; zero for a clock start in the future
 			status := metrics.SLAWithin
 			if wait > target {
@@ -421,6 +442,7 @@ func (c *CRM) finishRows() *Snapshot {
 
 	periods := c.periods()
 	for _, o := range c.opps {
+		s := to(o.entity)
 		dims := c.dims(o.raw)
 		n := int64(o.amount)
 		s.add(metrics.OpportunitiesCreated, 1, dims...)
@@ -452,8 +474,73 @@ func (c *CRM) finishRows() *Snapshot {
 			}
 		}
 	}
-	c.marketing(s)
-	return s
+	c.marketing(to)
+	return s, vs
+}
+
+// attempts is the outcome of the attempts rule for a lead, at c.now.
+type attempts int
+
+const (
+	attemptsNone   attempts = iota // no rule, or no clock start
+	attemptsMet                    // for good
+	attemptsMissed                 // for good
+	attemptsOpen                   // the window is still open: depends on the clock
+)
+
+// followup is where a lead's follow-up clock stands, at c.now.
+type followup int
+
+const (
+	noClock    followup = iota // the clock has not started
+	touched                    // a qualifying touch came: SLA met or missed, for good
+	notWaiting                 // no touch, but disqualified, in a deal or in a terminal stage
+	abandoned                  // waited longer than sla.waiting_max_age: stays abandoned
+	waiting                    // still waiting: depends on the clock
+)
+
+func (c *CRM) attemptsState(l *lead) attempts {
+	at, start := c.cfg.SLA.Attempts, c.clockStart(l)
+	switch {
+	case at == nil || start.IsZero():
+		return attemptsNone
+	case l.attempts >= at.Count:
+		return attemptsMet
+	case !c.now.Before(start.Add(at.Within)):
+		return attemptsMissed
+	}
+	return attemptsOpen
+}
+
+func (c *CRM) followupState(l *lead) followup {
+	start := c.clockStart(l)
+	switch {
+	case start.IsZero():
+		return noClock
+	case !l.firstTouch.IsZero():
+		return touched
+	case !c.waiting(l):
+		return notWaiting
+	case c.cfg.SLA.WaitingMaxAge > 0 && c.now.Sub(start) > c.cfg.SLA.WaitingMaxAge:
+		return abandoned
+	}
+	return waiting
+}
+
+// markVolatile marks the leads whose numbers depend on the clock, besides those with rows
+// dated in the future (marked as they were fed): an open attempts window, a lead waiting for
+// its first touch, a won deal without a close time (attributed as won now).
+func (c *CRM) markVolatile() {
+	for id, l := range c.leads {
+		if c.attemptsState(l) == attemptsOpen || c.followupState(l) == waiting {
+			c.dependsOnNow(id)
+		}
+	}
+	for _, o := range c.opps {
+		if o.isWon && o.closed.IsZero() && c.touches != nil {
+			c.dependsOnNow(o.entity)
+		}
+	}
 }
 
 // periods are the fiscal periods that contain now, one per kind.

@@ -95,7 +95,10 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 			}
 		}
 		if len(old) > 0 {
-			l.base.merge(l.part(rows, old, now).finishRows(), -1)
+			// Stable leads stay stable as time passes (see CRM.Volatile), so vs is empty here.
+			s, vs := l.part(rows, old, now).finishRows()
+			l.base.merge(s, -1)
+			l.base.merge(vs, -1)
 		}
 	}
 	apply()
@@ -107,42 +110,30 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		l.touches.apply(changes)
 	}
 
-	var s *Snapshot
-	var vol map[int64]bool
+	// The volatile leads' share (vs) is recomputed at every poll and never kept in base.
+	var fresh *CRM
 	if rebuild {
-		s, vol = l.rebuild(rows, now)
+		l.Rebuilds++
+		fresh = l.all(rows, now)
+		l.Recomputed = len(fresh.leads)
 	} else {
 		ids := maps.Clone(dirty)
 		maps.Copy(ids, l.volatile)
-		fresh := l.part(rows, ids, now)
+		fresh = l.part(rows, ids, now)
 		l.Recomputed = len(ids)
-		s, vol = fresh.finishRows(), fresh.Volatile()
 	}
-	// The volatile leads' share is recomputed at every poll and never kept.
-	vs := newSnapshot()
-	if len(vol) > 0 {
-		vs = l.part(rows, vol, now).finishRows()
-	}
+	s, vs := fresh.finishRows()
 	if rebuild {
 		l.base = s
 	} else {
 		l.base.merge(s, 1)
 	}
-	l.base.merge(vs, -1)
-	l.volatile, l.periods = vol, periods
+	l.volatile, l.periods = fresh.Volatile(), periods
 
 	out := l.base.clone()
 	out.merge(vs, 1)
 	NewCRM(l.cfg, l.folder, now).globals(out)
 	return out
-}
-
-// rebuild tallies every lead.
-func (l *LiveCRM) rebuild(rows CRMRows, now time.Time) (*Snapshot, map[int64]bool) {
-	l.Rebuilds++
-	c := l.all(rows, now)
-	l.Recomputed = len(c.leads)
-	return c.finishRows(), c.Volatile()
 }
 
 // tally starts a batch tally with every owner and the touches.

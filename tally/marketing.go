@@ -13,11 +13,13 @@ import (
 var campaignStages = []funnel.Stage{funnel.Lead, funnel.MQL, funnel.SQL, funnel.Opportunity, funnel.Won}
 
 // marketing adds what needs both databases: leads per producing campaign, sales' rejections per
-// campaign, revenue attribution, and marketing-sourced and -influenced revenue and pipeline.
-func (c *CRM) marketing(s *Snapshot) {
+// campaign, revenue attribution, and marketing-sourced and -influenced revenue and pipeline;
+// to gives the snapshot a lead's numbers go to.
+func (c *CRM) marketing(to func(lead int64) *Snapshot) {
 	x := c.touches
 	if x != nil {
 		for id, l := range c.leads {
+			s := to(id)
 			ref := c.producer(x, id, l.created)
 			src := c.folder.Value(metrics.DimSource, l.source)
 			entered := map[funnel.Stage]bool{
@@ -38,6 +40,7 @@ func (c *CRM) marketing(s *Snapshot) {
 		if !o.isWon && o.isClosed {
 			continue // lost: neither pipeline nor revenue
 		}
+		s := to(o.entity)
 		sourced, influenced := c.marketingRole(x, o)
 		credit := func(yes bool, revenue, pipeline string) {
 			switch {
@@ -99,8 +102,7 @@ func (c *CRM) attribute(s *Snapshot, x *TouchIndex, o opportunity) {
 	amount := o.amount.Float()
 	won := o.closed
 	if won.IsZero() {
-		won = c.now // the touches up to now count, and time decay weighs them from now
-		c.dependsOnNow(o.leadID)
+		won = c.now // the touches up to now count, and time decay weighs them from now (volatile)
 	}
 	var (
 		touches []Touch
