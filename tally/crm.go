@@ -97,6 +97,8 @@ type CRM struct {
 	touches *TouchIndex
 	// volatile holds the leads whose numbers depend on the clock (see Volatile).
 	volatile map[int64]bool
+	waitOnly map[int64]bool
+	waiters  map[int64]Waiter
 	problems []leadProblem
 	// unique is set when the rows come from a store keyed by id (the live tally's mirror), where
 	// no id can repeat: the duplicate checks' id sets are then skipped (5M activity ids at a
@@ -109,7 +111,7 @@ func NewCRM(cfg *config.Config, folder *Folder, now time.Time) *CRM {
 	return &CRM{
 		cfg: cfg, folder: folder, now: now, snap: newSnapshot(), seen: seen{},
 		owners: map[int64]source.Owner{}, leads: map[int64]*lead{}, oppIDs: map[int64]bool{}, actIDs: map[int64]bool{},
-		volatile: map[int64]bool{},
+		volatile: map[int64]bool{}, waitOnly: map[int64]bool{}, waiters: map[int64]Waiter{},
 	}
 }
 
@@ -339,6 +341,9 @@ func (c *CRM) currentStage(l *lead) (funnel.Stage, bool) {
 func (c *CRM) Finish() *Snapshot {
 	s, vs := c.finishRows()
 	s.merge(vs, 1)
+	for _, w := range c.waiters {
+		w.Add(s, c.cfg, c.now)
+	}
 	c.globals(s)
 	return s
 }
@@ -427,16 +432,13 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 			} else {
 				s.add(metrics.FollowupOverSLA, 1, dims...)
 			}
-		case abandoned:
-			s.add(metrics.FollowupAbandoned, 1, dims...)
-		case waiting:
-			wait := l.cal.Between(start, c.now) // SLA time; zero for a clock start in the future
-			status := metrics.SLAWithin
-			if wait > target {
-				status = metrics.SLAOver
+		case abandoned, waiting:
+			w := Waiter{dims: dims, start: start, cal: l.cal}
+			if c.waitOnly[id] {
+				c.waiters[id] = w // the caller adds it (Waiter.Add)
+			} else {
+				w.Add(s, c.cfg, c.now)
 			}
-			s.add(metrics.FollowupWaiting, 1, with(status)...)
-			s.max(metrics.FollowupOldestWait, wait.Seconds(), dims...)
 		}
 	}
 
@@ -530,9 +532,14 @@ func (c *CRM) followupState(l *lead) followup {
 // markVolatile marks the leads whose numbers depend on the clock, besides those with rows
 // dated in the future (marked as they were fed): an open attempts window, a lead waiting for
 // its first touch, a won deal without a close time (attributed as won now).
+//
+// A lead that depends on the clock only because it waits for its first touch (the common case:
+// thousands at a million leads) is not volatile: it becomes a Waiter, and its other numbers count
+// as stable ones. Only the waiter is evaluated at every poll, which is far cheaper than tallying
+// the lead.
 func (c *CRM) markVolatile() {
 	for id, l := range c.leads {
-		if c.attemptsState(l) == attemptsOpen || c.followupState(l) == waiting {
+		if c.attemptsState(l) == attemptsOpen {
 			c.dependsOnNow(id)
 		}
 	}
@@ -541,7 +548,46 @@ func (c *CRM) markVolatile() {
 			c.dependsOnNow(o.entity)
 		}
 	}
+	for id, l := range c.leads {
+		if !c.volatile[id] && c.followupState(l) == waiting {
+			c.waitOnly[id] = true
+		}
+	}
 }
+
+// Waiter is a lead waiting for its first touch: its follow-up numbers move with the clock (SLA
+// time waited, within or over, abandoned after sla.waiting_max_age) while its rows do not.
+type Waiter struct {
+	dims  []string // published label values
+	start time.Time
+	cal   *sla.Calendar
+}
+
+// Abandoned reports whether the lead has waited longer than sla.waiting_max_age at now; it then
+// stays abandoned.
+func (w Waiter) Abandoned(cfg *config.Config, now time.Time) bool {
+	return cfg.SLA.WaitingMaxAge > 0 && now.Sub(w.start) > cfg.SLA.WaitingMaxAge
+}
+
+// Add adds the lead's follow-up numbers at now: abandoned, or waiting within or over the SLA
+// with the SLA time waited.
+func (w Waiter) Add(s *Snapshot, cfg *config.Config, now time.Time) {
+	if w.Abandoned(cfg, now) {
+		s.add(metrics.FollowupAbandoned, 1, w.dims...)
+		return
+	}
+	wait := w.cal.Between(w.start, now) // SLA time; zero for a clock start in the future
+	status := metrics.SLAWithin
+	if wait > cfg.SLA.Target {
+		status = metrics.SLAOver
+	}
+	s.add(metrics.FollowupWaiting, 1, append([]string{status}, w.dims...)...)
+	s.max(metrics.FollowupOldestWait, wait.Seconds(), w.dims...)
+}
+
+// Waiters returns the leads that wait for their first touch and depend on the clock for nothing
+// else, after finishRows: their follow-up numbers are not in its snapshots.
+func (c *CRM) Waiters() map[int64]Waiter { return c.waiters }
 
 // periods are the fiscal periods that contain now, one per kind.
 func (c *CRM) periods() []fiscal.Period {

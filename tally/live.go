@@ -47,6 +47,7 @@ type LiveCRM struct {
 	touches  *TouchIndex
 	base     *Snapshot // the stable leads' contributions
 	volatile map[int64]bool
+	waiters  map[int64]Waiter // leads waiting for a first touch: their follow-up numbers only
 	periods  []fiscal.Period
 	// Rebuilds counts the polls that recomputed every lead (the first, and after a change every
 	// lead depends on); Recomputed the leads recomputed by the last poll.
@@ -85,6 +86,14 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		rebuild = true // a campaign's labels changed: every lead it touched
 	}
 	if !rebuild {
+		// A waiting lead that has waited too long is abandoned for good: into base, before a
+		// changed lead's old numbers (computed at now, so abandoned) are taken out.
+		for id, w := range l.waiters {
+			if w.Abandoned(l.cfg, now) {
+				w.Add(l.base, l.cfg, now)
+				delete(l.waiters, id)
+			}
+		}
 		for _, c := range changes {
 			dirty[c.Lead] = true
 		}
@@ -99,6 +108,9 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 			s, vs := l.part(rows, old, now).finishRows()
 			l.base.merge(s, -1)
 			l.base.merge(vs, -1)
+		}
+		for id := range dirty {
+			delete(l.waiters, id) // recomputed below
 		}
 	}
 	apply()
@@ -124,11 +136,17 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	}
 	s, vs := fresh.finishRows()
 	if rebuild {
-		l.base = s
+		l.base, l.waiters = s, fresh.Waiters()
 	} else {
 		l.base.merge(s, 1)
+		maps.Copy(l.waiters, fresh.Waiters())
 	}
 	l.volatile, l.periods = fresh.Volatile(), periods
+	// The follow-up numbers of leads waiting for a first touch, at now (none is abandoned: see
+	// the start).
+	for _, w := range l.waiters {
+		w.Add(vs, l.cfg, now)
+	}
 
 	out := l.base.clone()
 	out.merge(vs, 1)
