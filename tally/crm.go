@@ -104,6 +104,38 @@ type CRM struct {
 	// no id can repeat: the duplicate checks' id sets are then skipped (5M activity ids at a
 	// million leads).
 	unique bool
+	// admitted is set when the label values were admitted for several tallies at once (admit).
+	admitted bool
+}
+
+// admit admits into the folder the label values the rows fed into the tallies use, most
+// frequent first (see Folder). Tallies of disjoint sets of leads admit together, so that splitting
+// the leads admits exactly what one tally of them all would.
+func admit(folder *Folder, cs ...*CRM) {
+	seen, reasons := seen{}, map[string]int{}
+	for _, c := range cs {
+		for label, values := range c.seen {
+			for v, n := range values {
+				if seen[label] == nil {
+					seen[label] = map[string]int{}
+				}
+				seen[label][v] += n
+			}
+		}
+		for _, l := range c.leads {
+			if !l.disq.IsZero() {
+				reasons[l.reason]++
+			}
+		}
+		c.admitted = true
+	}
+	for _, d := range cs[0].cfg.Dims {
+		folder.Admit(d.Name, seen[d.Name])
+	}
+	for _, label := range []string{metrics.LabelKind, metrics.LabelOpportunityStage} {
+		folder.Admit(label, seen[label])
+	}
+	folder.Admit(metrics.LabelDisqualifiedReason, reasons)
 }
 
 // NewCRM starts a tally. The Folder lives as long as the process (admission is sticky).
@@ -353,19 +385,9 @@ func (c *CRM) Finish() *Snapshot {
 // adds is a sum over leads (deals and activities count with the lead_id they carry), so the
 // numbers of a set of leads are the sum of each lead's: the live tally relies on it.
 func (c *CRM) finishRows() (s, vs *Snapshot) {
-	for _, d := range c.cfg.Dims {
-		c.folder.Admit(d.Name, c.seen[d.Name])
+	if !c.admitted {
+		admit(c.folder, c)
 	}
-	for _, label := range []string{metrics.LabelKind, metrics.LabelOpportunityStage} {
-		c.folder.Admit(label, c.seen[label])
-	}
-	reasons := map[string]int{}
-	for _, l := range c.leads {
-		if !l.disq.IsZero() {
-			reasons[l.reason]++
-		}
-	}
-	c.folder.Admit(metrics.LabelDisqualifiedReason, reasons)
 
 	c.markVolatile()
 	s, vs = c.snap, newSnapshot()

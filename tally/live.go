@@ -2,6 +2,7 @@ package tally
 
 import (
 	"maps"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -105,7 +106,7 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		}
 		if len(old) > 0 {
 			// Stable leads stay stable as time passes (see CRM.Volatile), so vs is empty here.
-			s, vs := l.part(rows, old, now).finishRows()
+			s, vs, _, _, _ := l.finish([]*CRM{l.part(rows, old, now)})
 			l.base.merge(s, -1)
 			l.base.merge(vs, -1)
 		}
@@ -123,25 +124,23 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	}
 
 	// The volatile leads' share (vs) is recomputed at every poll and never kept in base.
-	var fresh *CRM
+	var fresh []*CRM
 	if rebuild {
 		l.Rebuilds++
 		fresh = l.all(rows, now)
-		l.Recomputed = len(fresh.leads)
 	} else {
 		ids := maps.Clone(dirty)
 		maps.Copy(ids, l.volatile)
-		fresh = l.part(rows, ids, now)
-		l.Recomputed = len(ids)
+		fresh = []*CRM{l.part(rows, ids, now)}
 	}
-	s, vs := fresh.finishRows()
+	s, vs, vol, waiters, leads := l.finish(fresh)
 	if rebuild {
-		l.base, l.waiters = s, fresh.Waiters()
+		l.base, l.waiters = s, waiters
 	} else {
 		l.base.merge(s, 1)
-		maps.Copy(l.waiters, fresh.Waiters())
+		maps.Copy(l.waiters, waiters)
 	}
-	l.volatile, l.periods = fresh.Volatile(), periods
+	l.volatile, l.periods, l.Recomputed = vol, periods, leads
 	// The follow-up numbers of leads waiting for a first touch, at now (none is abandoned: see
 	// the start).
 	for _, w := range l.waiters {
@@ -178,13 +177,65 @@ func (l *LiveCRM) part(rows CRMRows, ids map[int64]bool, now time.Time) *CRM {
 	return c
 }
 
-// all runs the batch tally over every row.
-func (l *LiveCRM) all(rows CRMRows, now time.Time) *CRM {
-	c := l.tally(rows, now)
-	rows.EachLead(c.Lead)
-	rows.EachActivity(c.Activity)
-	rows.EachOpportunity(c.Opportunity)
-	return c
+// all runs the batch tally over every row, split by lead into one tally per core: the first
+// poll tallies every lead, and at a million leads one core would take tens of seconds.
+func (l *LiveCRM) all(rows CRMRows, now time.Time) []*CRM {
+	n := min(runtime.GOMAXPROCS(0), 8)
+	cs := make([]*CRM, n)
+	var wg sync.WaitGroup
+	for i := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := func(lead int64) bool { return uint64(lead)%uint64(n) == uint64(i) }
+			c := l.tally(rows, now)
+			rows.EachLead(func(x source.Lead) {
+				if mine(x.ID) {
+					c.Lead(x)
+				}
+			})
+			rows.EachActivity(func(x source.Activity) {
+				if mine(x.LeadID) {
+					c.Activity(x)
+				}
+			})
+			rows.EachOpportunity(func(x source.Opportunity) {
+				if mine(x.LeadID) {
+					c.Opportunity(x)
+				}
+			})
+			cs[i] = c
+		}()
+	}
+	wg.Wait()
+	return cs
+}
+
+// finish finishes tallies of disjoint sets of leads, concurrently, and adds them up.
+func (l *LiveCRM) finish(cs []*CRM) (s, vs *Snapshot, vol map[int64]bool, waiters map[int64]Waiter, leads int) {
+	admit(l.folder, cs...) // before any tally publishes a label value
+	ss, vss := make([]*Snapshot, len(cs)), make([]*Snapshot, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ss[i], vss[i] = c.finishRows()
+		}()
+	}
+	wg.Wait()
+	s, vs, vol, waiters = ss[0], vss[0], cs[0].Volatile(), cs[0].Waiters()
+	for i, c := range cs {
+		leads += len(c.leads)
+		if i == 0 {
+			continue
+		}
+		s.merge(ss[i], 1)
+		vs.merge(vss[i], 1)
+		maps.Copy(vol, c.Volatile())
+		maps.Copy(waiters, c.Waiters())
+	}
+	return s, vs, vol, waiters, leads
 }
 
 func samePeriods(a, b []fiscal.Period) bool {

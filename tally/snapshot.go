@@ -39,6 +39,8 @@ type Sample struct {
 	// refs counts the additions that made this series, so that a live tally which subtracts a
 	// row's contribution drops the series exactly when a tally from scratch would not have it.
 	refs int64
+	// isMax marks a gauge that is a maximum over leads (the oldest wait): merged by max, not sum.
+	isMax bool
 }
 
 // Value is the sample's published value: currency amounts are kept in cents and published in
@@ -103,6 +105,7 @@ func (s *Snapshot) set(name string, v float64, labels ...string) {
 
 func (s *Snapshot) max(name string, v float64, labels ...string) {
 	x := s.sample(name, labels)
+	x.isMax = true
 	if !x.IsFloat || v > x.F {
 		x.F, x.IsFloat = v, true
 	}
@@ -173,8 +176,9 @@ var Checks = []Check{
 
 // merge adds (sign +1) or subtracts (sign -1) another snapshot's additive contributions: counts,
 // cents, float sums, histograms and data-quality problems. A series that no contribution adds to
-// any more is removed, as is a problem counted zero times. Gauges set or maxed per poll (globals,
-// the oldest wait) are never merged: the live tallies recompute them.
+// any more is removed, as is a problem counted zero times. A maximum (the oldest wait) merges as
+// the larger of the two; it cannot be subtracted, and never is: only clock-dependent leads have
+// one, and the live tally recomputes those at every poll. Globals are never merged.
 func (s *Snapshot) merge(o *Snapshot, sign int64) {
 	for name, of := range o.Families {
 		f := s.family(name)
@@ -188,7 +192,17 @@ func (s *Snapshot) merge(o *Snapshot, sign int64) {
 				f.Series[k] = x
 			}
 			x.N += sign * ox.N
-			x.F += float64(sign) * ox.F
+			switch {
+			case ox.isMax && sign > 0:
+				if !x.isMax || ox.F > x.F {
+					x.F = ox.F
+				}
+				x.isMax = true
+			case ox.isMax:
+				// a maximum cannot be taken out: see above
+			default:
+				x.F += float64(sign) * ox.F
+			}
 			x.IsFloat = x.IsFloat || ox.IsFloat
 			x.Count += uint64(sign) * ox.Count
 			x.Sum += float64(sign) * ox.Sum
