@@ -26,7 +26,8 @@ func Health(o Options) *dashboard.DashboardBuilder {
 		WithPanel(queryErrorsTimeseries()).
 		WithPanel(dataQualityBarGauge()).
 		WithPanel(rowsReadTimeseries()).
-		WithPanel(regressionsTimeseries())
+		WithPanel(regressionsTimeseries()).
+		WithPanel(recountsTimeseries())
 }
 
 func databaseUpStat() *stat.PanelBuilder {
@@ -90,4 +91,15 @@ func regressionsTimeseries() *timeseries.PanelBuilder {
 		Description(help(metrics.DataQualityRegressions)).
 		Unit("short").
 		WithTarget(query(orZero(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelMetric, sel(metrics.DataQualityRegressions))), "{{metric}}"))
+}
+
+// recountsTimeseries shows whether polls stay incremental: full reads should come once per
+// reconcile_interval, full recounts rarely, and drift (rows the incremental reads missed) near 0.
+func recountsTimeseries() *timeseries.PanelBuilder {
+	return defaultTimeseries().Title("Full reads, full recounts and drift (per hour)").
+		Description(help(metrics.FullReads) + " " + help(metrics.TallyRebuilds) + " " + help(metrics.ReconciliationDrift)).
+		Unit("short").
+		WithTarget(query(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelDatabase, sel(metrics.FullReads)), "{{database}} full reads")).
+		WithTarget(query(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelDatabase, sel(metrics.TallyRebuilds)), "{{database}} full recounts")).
+		WithTarget(query(orZero(fmt.Sprintf("sum by (%s, %s) (increase(%s[1h]))", metrics.LabelQuery, metrics.LabelKind, sel(metrics.ReconciliationDrift))), "{{query}} {{kind}}"))
 }
