@@ -201,7 +201,11 @@ func (p *Poller) Poll(ctx context.Context) (err error) {
 	p.snap = snap
 	p.health.Up = true
 	p.health.LastSuccess = p.now()
-	p.logger.Debug("poll done", "duration", p.health.LastDuration)
+	attrs := []any{"duration", p.health.LastDuration, "full_recounts", p.health.TallyRebuilds}
+	if p.db == source.CRM {
+		attrs = append(attrs, "leads_recomputed", p.liveCRM.Recomputed)
+	}
+	p.logger.Debug("poll done", attrs...)
 	return nil
 }
 

@@ -22,11 +22,12 @@ import (
 // from its old rows and subtracted, its new one computed from its new rows and added. The batch
 // tally is the only place the rules live; the live tally only decides which rows to run it on.
 //
-// Three things are not sums of rows, and the live CRM tally recomputes them instead of keeping
-// them: the leads whose numbers depend on the clock (CRM.Volatile: waiting leads, open attempts
-// windows, future-dated rows), recomputed every poll; the globals (targets, period clocks); and
-// everything, from scratch, when something every lead depends on changes (an owner, a campaign's
-// labels, the fiscal period).
+// What moves with the clock rather than with rows is not kept: the leads whose numbers depend on
+// the clock (CRM.Volatile: open attempts windows, future-dated rows, wins without a close time)
+// are tallied again at every poll; a lead that only waits for its first touch keeps its other
+// numbers in the sums and its follow-up numbers are evaluated at every poll (Waiter); the
+// globals (targets, period clocks) are recomputed. Everything is recomputed from scratch when
+// something every lead depends on changes: an owner, a campaign's labels, the fiscal period.
 
 // CRMRows is where the live CRM tally reads rows: the poller's mirror of the CRM database.
 type CRMRows interface {
