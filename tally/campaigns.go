@@ -83,13 +83,6 @@ func NewCampaigns(cfg *config.Config, folder *Folder) *Campaigns {
 	}
 }
 
-// Skipped records rows the decoder could not use.
-func (c *Campaigns) Skipped(query string, r source.Result) {
-	for check, n := range r.Skipped {
-		c.snap.Problems[Problem{query, check}] += n
-	}
-}
-
 // Campaign adds a campaign.
 func (c *Campaigns) Campaign(x source.Campaign) {
 	if _, dup := c.campaigns[x.ID]; dup {

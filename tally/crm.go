@@ -174,13 +174,6 @@ func (c *CRM) problemOf(lead int64, query, check string) {
 // attribution, marketing-influenced revenue). Call before Finish.
 func (c *CRM) UseTouches(x *TouchIndex) { c.touches = x }
 
-// Skipped records rows the decoder could not use.
-func (c *CRM) Skipped(query string, r source.Result) {
-	for check, n := range r.Skipped {
-		c.snap.Problems[Problem{query, check}] += n
-	}
-}
-
 // Owner adds an owner.
 func (c *CRM) Owner(o source.Owner) {
 	if _, dup := c.owners[o.ID]; dup {
