@@ -204,7 +204,8 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 	if err != nil {
 		return res, nil, err
 	}
-	return res, &pending[K, V]{t: t, batch: batch, full: full, apply: func() drift {
+	p := &pending[K, V]{t: t, batch: batch, full: full}
+	p.apply = func() drift {
 		var d drift
 		newest := t.watermark
 		for _, v := range batch {
@@ -239,8 +240,12 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 			t.skipped[tally.CheckDuplicateID] += dups
 		}
 		t.watermark = newest
+		// The batch is the table now (flat) or copied into it (grouped): let it go before the
+		// tally runs, not when the poll ends; on a cold start it is hundreds of megabytes.
+		batch, p.batch = nil, nil
 		return d
-	}}, nil
+	}
+	return res, p, nil
 }
 
 type ctxQ = context.Context
