@@ -100,7 +100,7 @@ func (c *Campaigns) Campaign(x source.Campaign) {
 
 // Stat adds one campaign-day.
 func (c *Campaigns) Stat(x source.CampaignStat) {
-	k := [2]int64{x.CampaignID, x.Day.Unix()}
+	k := StatKey(x)
 	if c.statKeys[k] {
 		c.snap.problem(source.QueryCampaignStats, CheckDuplicateID)
 		return

@@ -605,10 +605,12 @@ func (w Waiter) Add(s *Snapshot, cfg *config.Config, now time.Time) {
 func (c *CRM) Waiters() map[int64]Waiter { return c.waiters }
 
 // periods are the fiscal periods that contain now, one per kind.
-func (c *CRM) periods() []fiscal.Period {
+func (c *CRM) periods() []fiscal.Period { return periodsAt(c.cfg, c.now) }
+
+func periodsAt(cfg *config.Config, now time.Time) []fiscal.Period {
 	periods := make([]fiscal.Period, len(fiscal.Kinds))
 	for i, k := range fiscal.Kinds {
-		periods[i] = c.cfg.Calendar.Period(k, c.now)
+		periods[i] = cfg.Calendar.Period(k, now)
 	}
 	return periods
 }

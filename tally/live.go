@@ -78,7 +78,7 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	if l.feed != nil {
 		changes, refs, hasTouches = l.feed.drain()
 	}
-	periods := NewCRM(l.cfg, l.folder, now).periods()
+	periods := periodsAt(l.cfg, now)
 	switch {
 	case l.base == nil, rebuild, !samePeriods(periods, l.periods):
 		rebuild = true
