@@ -188,7 +188,7 @@ func Build(o Options) File {
 		Labels: map[string]string{"team": "marketing", "severity": "ticket", "database": "crm"},
 		Annotations: map[string]string{
 			"summary":     fmt.Sprintf("New leads from {{ $labels.source }} fell below %g%% of the same hour last week", o.InflowDropRatio*100),
-			"description": "Only {{ $value | humanize }} leads arrived from {{ $labels.source }} in the last hour, less than half of the same hour one week earlier. A campaign, a form or a tracking tag may be broken.",
+			"description": fmt.Sprintf("Only {{ $value | humanize }} leads arrived from {{ $labels.source }} in the last hour, less than %g%% of the same hour one week earlier. A campaign, a form or a tracking tag may be broken.", o.InflowDropRatio*100),
 			"dashboard":   dash(dashboards.UIDMarketing, "var-channel={{ $labels.source }}"),
 			"runbook_url": runbook(AlertInflowCollapsed),
 		},
