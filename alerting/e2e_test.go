@@ -24,11 +24,7 @@ import (
 	"github.com/tandem-oss/tandem/internal/testexporter"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testdb.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testdb.Main(m) }
 
 // webhook records what Alertmanager delivers, by path (= receiver).
 type webhook struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	neturl "net/url"
-	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -20,11 +19,7 @@ import (
 	"github.com/tandem-oss/tandem/internal/testexporter"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testdb.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testdb.Main(m) }
 
 var labelValues = regexp.MustCompile(`^label_values\(([^,]+),\s*(\w+)\)$`)
 

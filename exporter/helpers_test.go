@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,11 +22,7 @@ import (
 	"github.com/tandem-oss/tandem/internal/testdb"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testdb.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testdb.Main(m) }
 
 // world is a CRM and a campaign database, each in its own fresh PostgreSQL database, with demo
 // data and an exporter configured for them.

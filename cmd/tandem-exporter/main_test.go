@@ -22,11 +22,7 @@ import (
 	"github.com/tandem-oss/tandem/internal/testdb"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testdb.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testdb.Main(m) }
 
 var binary string
 

@@ -46,6 +46,14 @@ func Server(t testing.TB) string {
 	return baseURL
 }
 
+// Main runs a package's tests and then stops the throwaway cluster, if one was started: the
+// TestMain of every package whose tests use a database.
+func Main(m *testing.M) {
+	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
 // Stop stops a throwaway cluster, if one was started; call it from TestMain after m.Run.
 func Stop() {
 	if cluster != nil {
