@@ -82,6 +82,15 @@ periods(fiscal_period, start_at, end_at) AS (
 
 const dims = "source, region, segment, sales_team"
 
+// producer is each lead's producing campaign: the campaign of its last touch at or before its
+// creation (ties: the higher touch id).
+const producer = `, producer AS (
+		SELECT DISTINCT ON (l.id) l.id AS lead_id, lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel,
+		       COALESCE(NULLIF(TRIM(c.name), ''), 'unknown') AS campaign
+		FROM leads l JOIN marketing_touchpoints t ON t.lead_id = l.id AND t.occurred_at <= l.created_at
+		LEFT JOIN campaigns c ON c.id = t.campaign_id
+		ORDER BY l.id, t.occurred_at DESC, t.id DESC)`
+
 var crmExpectations = []struct{ metric, query string }{
 	{metrics.LeadsCreated, `SELECT ` + dims + `, count(*) AS value FROM ld GROUP BY ` + dims},
 	{metrics.FunnelStageEntered, `SELECT funnel_stage, ` + dims + `, count(*) AS value FROM (
@@ -143,25 +152,14 @@ var crmExpectations = []struct{ metric, query string }{
 	{metrics.PeriodInfo, `SELECT fiscal_period, 'FY' || EXTRACT(YEAR FROM start_at AT TIME ZONE 'UTC')
 		  || CASE WHEN fiscal_period = 'quarter' THEN '-Q' || EXTRACT(QUARTER FROM start_at AT TIME ZONE 'UTC') ELSE '' END AS name, 1 AS value FROM periods`},
 	{metrics.ReportingCurrency, `SELECT 'USD' AS currency, 1 AS value`},
-	// Campaign results: each lead's producing campaign is the campaign of its last touch at or
-	// before its creation (ties: the higher touch id).
-	{metrics.CampaignLeads, `, producer AS (
-		SELECT DISTINCT ON (l.id) l.id AS lead_id, lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel,
-		       COALESCE(NULLIF(TRIM(c.name), ''), 'unknown') AS campaign
-		FROM leads l JOIN marketing_touchpoints t ON t.lead_id = l.id AND t.occurred_at <= l.created_at
-		LEFT JOIN campaigns c ON c.id = t.campaign_id
-		ORDER BY l.id, t.occurred_at DESC, t.id DESC)
+	// Campaign results, per producing campaign.
+	{metrics.CampaignLeads, producer + `
 		SELECT COALESCE(p.channel, 'unknown') AS channel, COALESCE(p.campaign, 'unknown') AS campaign, ls.source, st.funnel_stage, count(*) AS value
 		FROM ls LEFT JOIN producer p ON p.lead_id = ls.id
 		CROSS JOIN LATERAL (VALUES ('lead', true), ('mql', ls.mql_at IS NOT NULL), ('sql', ls.sql_at IS NOT NULL),
 		  ('opportunity', ls.has_opp), ('won', ls.has_won)) st(funnel_stage, entered)
 		WHERE st.entered GROUP BY 1, 2, 3, 4`},
-	{metrics.CampaignDisqualified, `, producer AS (
-		SELECT DISTINCT ON (l.id) l.id AS lead_id, lower(COALESCE(NULLIF(TRIM(c.channel), ''), 'unknown')) AS channel,
-		       COALESCE(NULLIF(TRIM(c.name), ''), 'unknown') AS campaign
-		FROM leads l JOIN marketing_touchpoints t ON t.lead_id = l.id AND t.occurred_at <= l.created_at
-		LEFT JOIN campaigns c ON c.id = t.campaign_id
-		ORDER BY l.id, t.occurred_at DESC, t.id DESC)
+	{metrics.CampaignDisqualified, producer + `
 		SELECT COALESCE(p.channel, 'unknown') AS channel, COALESCE(p.campaign, 'unknown') AS campaign, ls.source, ls.reason AS disqualified_reason, count(*) AS value
 		FROM ls LEFT JOIN producer p ON p.lead_id = ls.id WHERE ls.disqualified_at IS NOT NULL GROUP BY 1, 2, 3, 4`},
 	// Marketing-sourced: the lead's source is a marketing channel, or its first touch (at or
