@@ -110,14 +110,26 @@ func (p *Poller) ShareTouches(feed *tally.TouchFeed) {
 
 // New creates a poller; now is the clock (time.Now outside tests).
 func New(cfg *config.Config, db source.Database, conn *sqlx.DB, logger *slog.Logger, now func() time.Time) *Poller {
-	folder := tally.NewFolder(cfg.Caps)
-	return &Poller{
+	p := &Poller{
 		db: db, cfg: cfg, conn: conn, logger: logger.With("database", string(db)), now: now,
-		folder: folder, guard: tally.NewGuard(), drift: map[string]uint64{},
-		crm: newCRMMirror(), camp: newCampaignMirror(),
-		liveCRM: tally.NewLiveCRM(cfg, folder, nil), liveCamp: tally.NewLiveCampaigns(cfg, folder),
+		folder: tally.NewFolder(cfg.Caps), guard: tally.NewGuard(), drift: map[string]uint64{},
 		health: Health{QueryErrors: map[string]uint64{}, QueryRows: map[string]uint64{}, QueryDuration: map[string]time.Duration{}, Regressions: map[string]uint64{}},
 	}
+	// Each poller keeps only its own database's rows and tally.
+	if db == source.CRM {
+		p.crm, p.liveCRM = newCRMMirror(), tally.NewLiveCRM(cfg, p.folder, nil)
+	} else {
+		p.camp, p.liveCamp = newCampaignMirror(), tally.NewLiveCampaigns(cfg, p.folder)
+	}
+	return p
+}
+
+// built reports whether the first poll has been tallied (later polls collect what changed).
+func (p *Poller) built() bool {
+	if p.db == source.CRM {
+		return p.liveCRM.Built()
+	}
+	return p.liveCamp.Built()
 }
 
 // Database names the database polled.
@@ -189,8 +201,9 @@ func (p *Poller) Poll(ctx context.Context) (err error) {
 		p.health.Regressions[metric] += uint64(n)
 	}
 	p.health.FullReads = p.fullReads
-	p.health.TallyRebuilds = p.liveCRM.Rebuilds
-	if p.db == source.Campaigns {
+	if p.db == source.CRM {
+		p.health.TallyRebuilds = p.liveCRM.Rebuilds
+	} else {
 		p.health.TallyRebuilds = p.liveCamp.Rebuilds
 	}
 	p.health.Drift = map[[2]string]uint64{}
@@ -332,7 +345,7 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 	}
 	// A first poll tallies every row; later ones collect what changed. The campaign poller always
 	// reports its touch changes when the CRM side takes them (the first time: every touch).
-	changes.keys = p.db == source.CRM && p.liveCRM.Built() || p.db == source.Campaigns && p.liveCamp.Built()
+	changes.keys = p.built()
 	if changes.keys || p.db == source.Campaigns && p.feed != nil {
 		for _, r := range reads {
 			r.changes()
