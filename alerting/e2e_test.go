@@ -132,7 +132,7 @@ func TestLeadWaitingAlertEndToEnd(t *testing.T) {
 	}
 
 	// The exporter, polling every 2s, served over HTTP.
-	_, target := testexporter.Serve(t, "databases:\n  crm: {dsn_env: CRM, poll_interval: 2s, query_timeout: 2s}\n", map[string]string{"CRM": url})
+	_, target := testexporter.Serve(t, "databases:\n  crm: {dsn_env: CRM, poll_interval: 2s, query_timeout: 2s}\n", map[string]string{"CRM": url}, time.Now)
 
 	hook := &webhook{}
 	hookSrv := httptest.NewServer(hook)

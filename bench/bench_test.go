@@ -86,7 +86,7 @@ func load(b *testing.B) *setup {
 	t0 := time.Now()
 	// The volume: per 1M leads, 5M activities, 200k opportunities and 2M touchpoints
 	// (the model yields about 2.6 touchpoints per lead on its own).
-	st, err := demo.Load(context.Background(), db, db, demo.Options{Seed: 7, Leads: leads, Dirty: true,
+	st, err := demo.Load(context.Background(), db, db, demo.Options{Seed: 7, Leads: leads, Now: time.Now(), Dirty: true,
 		ActivitiesPerLead: 5, OpportunitiesPerLead: 0.2}, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -13,7 +13,8 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DB(source.Campaigns) == nil || c.Revenue["FY2026-Q4"] != 350000000 {
+	// No revenue target: any fixed fiscal year would go stale (tandem-demo --config.out fills them).
+	if c.DB(source.Campaigns) == nil || len(c.Revenue) != 0 || c.Rates["GBP"].String() != "1.27" {
 		t.Errorf("example not read as written: %+v", c.Targets)
 	}
 	if s, ok := c.StatusMap.Stage("recycled"); !ok || s != funnel.MQL {

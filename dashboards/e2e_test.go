@@ -14,6 +14,8 @@ import (
 
 	"github.com/tandem-oss/tandem/dashboards"
 	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/fiscal"
+	"github.com/tandem-oss/tandem/internal/instants"
 	"github.com/tandem-oss/tandem/internal/promstack"
 	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/internal/testexporter"
@@ -23,11 +25,21 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 
 var labelValues = regexp.MustCompile(`^label_values\(([^,]+),\s*(\w+)\)$`)
 
-// Every panel of every dashboard shows data: the exporter runs on demo data in PostgreSQL, a
-// real Prometheus scrapes it, and each panel query, run through Prometheus' HTTP API as Grafana
-// would send it, must succeed and return at least one series.
+// Every panel of every dashboard shows data, at every simulated instant: the exporter runs on
+// demo data in PostgreSQL generated at the instant, on a clock standing at it, a real Prometheus
+// (on the real clock) scrapes it, and each panel query, run through Prometheus' HTTP API as
+// Grafana would send it, must succeed and return at least one series.
 func TestDashboardsShowData(t *testing.T) {
 	promstack.Binary(t, "prometheus")
+	for _, in := range instants.All(time.Now(), time.January) {
+		t.Run(in.Name, func(t *testing.T) {
+			t.Parallel()
+			dashboardsShowData(t, in)
+		})
+	}
+}
+
+func dashboardsShowData(t *testing.T, in instants.Instant) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -42,7 +54,7 @@ func TestDashboardsShowData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer camp.Close()
-	now := time.Now()
+	now := in.At
 	if _, err := demo.Load(ctx, crm, camp, demo.Options{Seed: 9, Leads: 3000, Now: now, Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +74,16 @@ func TestDashboardsShowData(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	year := fiscal.Calendar{StartMonth: time.January, Location: in.Zone}.Period(fiscal.Year, now)
+	// The exporter's clock stands at the instant: the last second of a quarter stays its last.
 	_, target := testexporter.Serve(t, fmt.Sprintf(`databases:
   crm: {dsn_env: CRM, poll_interval: 1s, query_timeout: 1s}
   campaigns: {dsn_env: CAMPAIGNS, poll_interval: 1s, query_timeout: 1s}
 targets:
+  timezone: %s
   currency_rates: {EUR: "1.08", GBP: "1.27"}
-  revenue: {FY%d: "20000000"}
-`, now.Year()), map[string]string{"CRM": crmURL, "CAMPAIGNS": campURL})
+  revenue: {%s: "20000000"}
+`, in.TimeZone(), year.Name), map[string]string{"CRM": crmURL, "CAMPAIGNS": campURL}, func() time.Time { return now })
 	prom := promstack.Prometheus(t, fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 scrape_configs:
   - job_name: tandem

@@ -22,6 +22,7 @@ func Health(o Options) *dashboard.DashboardBuilder {
 		WithPanel(databaseUpStat()).
 		WithPanel(dataAgeStat()).
 		WithPanel(problemRowsStat()).
+		WithPanel(targetsMissingStat()).
 		WithPanel(pollDurationTimeseries()).
 		WithPanel(queryErrorsTimeseries()).
 		WithPanel(dataQualityBarGauge()).
@@ -54,6 +55,17 @@ func problemRowsStat() *stat.PanelBuilder {
 		Unit("short").Decimals(0).
 		WithTarget(instant(orZero(fmt.Sprintf("sum(%s)", sel(metrics.DataQualityRows))), "rows")).
 		Thresholds(thresholds("green", 1.0, "orange"))
+}
+
+// targetsMissingStat names the current fiscal periods without a revenue target: the wall's pace
+// says "No target set" for them, and here the operator sees which to add to targets.revenue.
+func targetsMissingStat() *stat.PanelBuilder {
+	return defaultStat().Span(24).Height(3).Title("Fiscal periods without a revenue target").
+		Description(help(metrics.TargetMissing)).
+		Unit("bool_yes_no").
+		WithTarget(instant(fmt.Sprintf("max by (%s) (%s)", metrics.LabelName, sel(metrics.TargetMissing)), "{{name}} missing")).
+		TextMode(common.BigValueTextModeValueAndName).
+		Thresholds(thresholds("green", 1.0, "red"))
 }
 
 func pollDurationTimeseries() *timeseries.PanelBuilder {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
@@ -77,9 +78,28 @@ func paceStat(k fiscal.Kind) *stat.PanelBuilder {
 		Title(fmt.Sprintf("Pace this %s", periodWord(k))).
 		Description("Revenue won ÷ where a linear path to the target would be today (target × elapsed share of the period). 100% means on track.").
 		Unit("percentunit").Decimals(0).
-		WithTarget(instant(ratio(periodSel(metrics.RevenueWon, k),
-			fmt.Sprintf("%s * %s", periodSel(metrics.RevenueTarget, k), periodSel(metrics.PeriodElapsed, k))), "pace")).
+		WithTarget(instant(orNoTarget(ratio(periodSel(metrics.RevenueWon, k),
+			fmt.Sprintf("%s * %s", periodSel(metrics.RevenueTarget, k), periodSel(metrics.PeriodElapsed, k))), k), "pace")).
+		Mappings(noTargetMapping()).
 		Thresholds(thresholds("red", 0.9, "orange", 1.0, "green"))
+}
+
+// noTarget is the value a target-dependent panel shows when its period has no target: the
+// exporter says so (tandem_data_quality_revenue_target_missing), and the panel reads
+// "No target set" in red instead of a silent "No data".
+const noTarget = -1
+
+func orNoTarget(expr string, k fiscal.Kind) string {
+	return fmt.Sprintf("(%s) or on() (%d * (%s == 1))", expr, noTarget, periodSel(metrics.TargetMissing, k))
+}
+
+func noTargetMapping() []dashboard.ValueMapping {
+	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
+		Type: dashboard.MappingTypeValueToText,
+		Options: map[string]dashboard.ValueMappingResult{
+			fmt.Sprint(noTarget): {Text: cog.ToPtr("No target set"), Color: cog.ToPtr("red")},
+		},
+	}}}
 }
 
 func projectionStat(o Options, k fiscal.Kind) *stat.PanelBuilder {
@@ -88,7 +108,8 @@ func projectionStat(o Options, k fiscal.Kind) *stat.PanelBuilder {
 		Description("At today's pace, revenue by the end of the period: won ÷ elapsed share of the period. Green when it reaches the target.").
 		Unit(o.money()).Decimals(0).
 		WithTarget(instant(ratio(periodSel(metrics.RevenueWon, k), periodSel(metrics.PeriodElapsed, k)), "projection")).
-		WithTarget(instant(periodSel(metrics.RevenueTarget, k), "target")).
+		WithTarget(instant(orNoTarget(periodSel(metrics.RevenueTarget, k), k), "target")).
+		Mappings(noTargetMapping()).
 		TextMode(common.BigValueTextModeValueAndName).
 		ColorMode(common.BigValueColorModeNone)
 }

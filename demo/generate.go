@@ -33,6 +33,8 @@ type Sink interface {
 type Options struct {
 	Seed  uint64
 	Leads int
+	// Now is the generator's clock: every row is dated relative to it, and the same seed and Now
+	// give the same rows whatever the wall clock says. Required.
 	Now   time.Time
 	Days  int  // how far back leads go; default 400, so a full fiscal year has data
 	Dirty bool // add the few dirty rows the data-quality checks must find
@@ -78,7 +80,7 @@ func Generate(opt Options, crm, camp Sink, progress func(done int)) (Stats, erro
 		opt.Days = 400
 	}
 	if opt.Now.IsZero() {
-		opt.Now = time.Now()
+		return Stats{}, fmt.Errorf("demo: Options.Now is required (the generator's clock)")
 	}
 	opt.Now = opt.Now.UTC().Truncate(time.Second)
 	g := &generator{
@@ -93,7 +95,18 @@ func Generate(opt Options, crm, camp Sink, progress func(done int)) (Stats, erro
 		return g.stats, err
 	}
 	span := opt.Now.Sub(g.start)
+	queueFrom := opt.Leads - len(queue) + 1
+	if opt.Leads < 10*len(queue) {
+		queueFrom = opt.Leads + 1 // too few leads for a queue of their own
+	}
 	for i := 1; i <= opt.Leads; i++ {
+		if i >= queueFrom {
+			if err := g.queued(int64(i), queue[i-queueFrom]); err != nil {
+				return g.stats, err
+			}
+			g.progress(progress, i)
+			continue
+		}
 		// Spread creation over the window, growing a little towards now.
 		frac := (float64(i-1) + g.r.Float64()) / float64(opt.Leads)
 		frac = 1 - (1-frac)*(1-frac*0.15)
@@ -104,9 +117,7 @@ func Generate(opt Options, crm, camp Sink, progress func(done int)) (Stats, erro
 		if err := g.lead(int64(i), created); err != nil {
 			return g.stats, err
 		}
-		if progress != nil && (i%1000 == 0 || i == opt.Leads) {
-			progress(i)
-		}
+		g.progress(progress, i)
 	}
 	if opt.Dirty && opt.Leads > 0 {
 		if err := g.dirty(); err != nil {
@@ -114,6 +125,49 @@ func Generate(opt Options, crm, camp Sink, progress func(done int)) (Stats, erro
 		}
 	}
 	return g.stats, nil
+}
+
+func (g *generator) progress(progress func(int), i int) {
+	if progress != nil && (i%1000 == 0 || i == g.opt.Leads) {
+		progress(i)
+	}
+}
+
+// queue is the follow-up queue the demo always has at its "now", whatever the instant: MQLs
+// that arrived this long ago and have had no sales touch yet. The first two are still within a
+// one-hour SLA, the next ones past it, the last one past the 30-day waiting_max_age (abandoned).
+// The realistic model alone gives such leads only by chance near "now", and a wall or an SLA
+// dashboard must never depend on chance.
+var queue = []time.Duration{
+	5 * time.Minute, 25 * time.Minute,
+	2 * time.Hour, 7 * time.Hour, 20 * time.Hour, 3 * 24 * time.Hour,
+	45 * 24 * time.Hour,
+}
+
+// queued writes one lead of the queue: it filled a form, qualified as MQL a minute later and
+// waits for its first touch, owned by a rep of its region's inbound team.
+func (g *generator) queued(id int64, ago time.Duration) error {
+	mql := g.opt.Now.Add(-ago)
+	created := mql.Add(-time.Minute)
+	ci := int(id) % len(channels)
+	if channels[ci].name == "outbound" {
+		ci = 0
+	}
+	ri := int(id) % len(regions)
+	team := 0
+	for ti, t := range teams {
+		if t.region == regions[ri].name {
+			team = ti
+			break
+		}
+	}
+	owner := g.ownersByTeam[team][int(id)%len(g.ownersByTeam[team])]
+	if err := g.crm.Add(Leads, id, created, mql, fmt.Sprintf("lead%d@example.org", id), channels[ci].name, regions[ri].name,
+		segments[int(id)%2].name, owner, "MQL", mql, nil, nil, nil); err != nil {
+		return err
+	}
+	g.stats.Leads++
+	return g.touches(id, ci, created, time.Time{}, time.Time{})
 }
 
 func (g *generator) owners() error {
@@ -137,16 +191,19 @@ func (g *generator) owners() error {
 
 func (g *generator) campaignRows() error {
 	id := int64(1)
-	span := g.opt.Now.Sub(g.start)
+	// Campaigns run on whole days counted back from today, so that how many days each has run
+	// does not depend on the time of day "now" falls at.
+	today := g.opt.Now.Truncate(24 * time.Hour)
+	first := today.AddDate(0, 0, -g.opt.Days)
 	for ci, ch := range channels {
 		if ch.name == "organic" || ch.name == "referral" || ch.name == "outbound" {
 			continue // no paid campaigns; their leads still touch content and e-mail campaigns
 		}
 		for k := 0; k < 5; k++ {
-			start := g.start.Add(time.Duration(g.r.Float64() * float64(span) * 0.8)).Truncate(24 * time.Hour)
-			end := start.Add(time.Duration(60+g.r.IntN(160)) * 24 * time.Hour)
+			start := first.AddDate(0, 0, int(g.r.Float64()*float64(g.opt.Days)*0.8))
+			end := start.AddDate(0, 0, 60+g.r.IntN(160))
 			if k == 0 { // an always-on campaign per channel
-				start, end = g.start.Truncate(24*time.Hour), g.opt.Now.Add(90*24*time.Hour).Truncate(24*time.Hour)
+				start, end = first, today.AddDate(0, 0, 90)
 			}
 			currency := "USD"
 			if g.r.IntN(4) == 0 {
@@ -162,10 +219,13 @@ func (g *generator) campaignRows() error {
 			g.byChannel[ci] = append(g.byChannel[ci], len(g.campaigns)-1)
 			days := int(end.Sub(start).Hours() / 24)
 			ctr := 0.005 + g.r.Float64()*0.03
-			for d := start; d.Before(end) && !d.After(g.opt.Now); d = d.Add(24 * time.Hour) {
-				spend := int64(budget * 100 / float64(days) * (0.6 + g.r.Float64()*0.8))
-				impr := int64(800 + g.r.IntN(20000))
-				clicks := int64(float64(impr) * ctr * (0.7 + g.r.Float64()*0.6))
+			// The days a campaign has run depend on the time of day "now" falls at; its own
+			// random stream keeps every other row the same whatever that is.
+			dr := rand.New(rand.NewPCG(g.opt.Seed, uint64(id)))
+			for d := start; d.Before(end) && !d.After(today); d = d.AddDate(0, 0, 1) {
+				spend := int64(budget * 100 / float64(days) * (0.6 + dr.Float64()*0.8))
+				impr := int64(800 + dr.IntN(20000))
+				clicks := int64(float64(impr) * ctr * (0.7 + dr.Float64()*0.6))
 				if err := g.camp.Add(CampaignStats, id, d, formatCents(spend), impr, clicks, g.opt.Now); err != nil {
 					return err
 				}

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tandem-oss/tandem/fiscal"
 )
 
 // Simulator keeps demo data moving: each Step adds leads and touches and moves leads through the
@@ -188,34 +192,54 @@ ON CONFLICT (campaign_id, day) DO UPDATE SET spend = campaign_daily_stats.spend 
 	return c, nil
 }
 
-// Run steps every interval until ctx ends; errors are passed to onErr and the loop goes on.
-func (s *Simulator) Run(ctx context.Context, every time.Duration, onErr func(error)) {
+// Run steps every interval until ctx ends, at the time clock reads; errors are passed to onErr
+// and the loop goes on.
+func (s *Simulator) Run(ctx context.Context, every time.Duration, clock func() time.Time, onErr func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			if _, err := s.Step(ctx, now); err != nil && ctx.Err() == nil {
+		case <-t.C:
+			if _, err := s.Step(ctx, clock()); err != nil && ctx.Err() == nil {
 				onErr(err)
 			}
 		}
 	}
 }
 
-// SuggestedTarget proposes a fiscal-year revenue target for demo data: 15% over the revenue won
-// in the year before now, rounded to thousands, so the wall has a pace to show.
-func SuggestedTarget(ctx context.Context, crm *sqlx.DB, now time.Time) (int64, error) {
+// SuggestedTargets proposes revenue targets for demo data, for the fiscal year containing now
+// and each of its quarters: the year's is 15% over the revenue won in the twelve months before
+// now, rounded to thousands and split evenly over its quarters (the year's target is the sum of
+// theirs). The wall then has a pace to show in every quarter, whichever "now" the demo runs at.
+func SuggestedTargets(ctx context.Context, crm *sqlx.DB, now time.Time, cal fiscal.Calendar) (map[string]int64, error) {
 	var won float64
-	err := crm.GetContext(ctx, &won, crm.Rebind(`SELECT COALESCE(SUM(amount), 0) FROM opportunities WHERE is_won = ? AND closed_at >= ?`),
-		true, now.Add(-365*24*time.Hour))
+	err := crm.GetContext(ctx, &won, crm.Rebind(`SELECT COALESCE(SUM(amount), 0) FROM opportunities WHERE is_won = ? AND closed_at >= ? AND closed_at < ?`),
+		true, now.AddDate(-1, 0, 0), now)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	t := int64(won*1.15/1000) * 1000
-	if t < 1000 {
-		t = 1000
+	quarter := max(int64(won*1.15/4/1000)*1000, 1000)
+	year := cal.Period(fiscal.Year, now)
+	out := map[string]int64{}
+	for q := year.Start; q.Before(year.End); q = cal.Period(fiscal.Quarter, q).End {
+		out[cal.Period(fiscal.Quarter, q).Name] = quarter
+		out[year.Name] += quarter
 	}
-	return t, nil
+	return out, nil
+}
+
+// TargetsYAML is the targets.revenue block of tandem.yml for the given targets, in period order.
+func TargetsYAML(targets map[string]int64) string {
+	names := make([]string, 0, len(targets))
+	for n := range targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "    %s: \"%d\"\n", n, targets[n])
+	}
+	return b.String()
 }

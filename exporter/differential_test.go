@@ -146,6 +146,10 @@ var crmExpectations = []struct{ metric, query string }{
 		FROM periods p CROSS JOIN opp o GROUP BY p.fiscal_period`},
 	// The config sets FY2026 and FY2026-Q3; in Q4 the quarter's target is a quarter of the year's.
 	{metrics.RevenueTarget, `SELECT 'year' AS fiscal_period, 12000000.50 AS value UNION ALL SELECT 'quarter', round(12000000.50 / 4, 2)`},
+	// The test config sets targets for FY2026 (and a quarter of it), none for other years.
+	{metrics.TargetMissing, `SELECT fiscal_period, 'FY' || EXTRACT(YEAR FROM start_at AT TIME ZONE 'UTC')
+		  || CASE WHEN fiscal_period = 'quarter' THEN '-Q' || EXTRACT(QUARTER FROM start_at AT TIME ZONE 'UTC') ELSE '' END AS name,
+		  CASE WHEN EXTRACT(YEAR FROM start_at AT TIME ZONE 'UTC') = 2026 THEN 0 ELSE 1 END AS value FROM periods`},
 	{metrics.PeriodElapsed, `SELECT fiscal_period, EXTRACT(EPOCH FROM $1::timestamptz - start_at) / EXTRACT(EPOCH FROM end_at - start_at) AS value FROM periods`},
 	{metrics.PeriodStart, `SELECT fiscal_period, EXTRACT(EPOCH FROM start_at) AS value FROM periods`},
 	{metrics.PeriodEnd, `SELECT fiscal_period, EXTRACT(EPOCH FROM end_at) AS value FROM periods`},

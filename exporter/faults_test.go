@@ -329,7 +329,7 @@ func TestFaultCampaignsDownCRMUp(t *testing.T) {
   crm: {dsn_env: CRM, poll_interval: 2s, query_timeout: 1s}
   campaigns: {dsn_env: CAMPAIGNS, poll_interval: 2s, query_timeout: 1s}
 targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
-`, map[string]string{"CRM": crmURL, "CAMPAIGNS": campURL}, nil)
+`, map[string]string{"CRM": crmURL, "CAMPAIGNS": campURL}, nil, time.Now)
 	var leads float64
 	if err := crm.Get(&leads, "SELECT count(*) FROM leads"); err != nil {
 		t.Fatal(err)

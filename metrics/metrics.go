@@ -124,6 +124,7 @@ const (
 	ReconciliationDrift     = "tandem_reconciliation_drift_rows_total"
 	DataQualityRows         = "tandem_data_quality_problem_rows"
 	DataQualityRegressions  = "tandem_data_quality_counter_regressions_total"
+	TargetMissing           = "tandem_data_quality_revenue_target_missing"
 )
 
 // Funnel and revenue metrics from the CRM database.
@@ -159,6 +160,7 @@ var CRM = []Def{
 	{PeriodEnd, Gauge, []string{LabelFiscalPeriod}, false, "seconds", "End (exclusive) of the current fiscal period, Unix time."},
 	{PeriodInfo, Gauge, []string{LabelFiscalPeriod, LabelName}, false, "info", "The current fiscal period's name (FY2026, FY2026-Q4); always 1."},
 	{ReportingCurrency, Gauge, []string{LabelCurrency}, false, "info", "The reporting currency every amount is converted to; always 1."},
+	{TargetMissing, Gauge, []string{LabelFiscalPeriod, LabelName}, false, "bool", "1 when the current fiscal period (name: FY2027-Q1) has no revenue target in targets.revenue (nor, for a quarter, its year's), else 0: pace and projection cannot be computed until one is set."},
 	{CampaignLeads, Counter, []string{LabelChannel, LabelCampaign, DimSource, LabelFunnelStage}, false, "leads", "Leads by the campaign that produced them (the campaign of the lead-creation touch: the last marketing touch at or before the lead was created; \"unknown\" without one) and the funnel stages they entered (lead, mql, sql, opportunity, won). Accepted by sales = funnel_stage=\"sql\"."},
 	{CampaignDisqualified, Counter, []string{LabelChannel, LabelCampaign, DimSource, LabelDisqualifiedReason}, false, "leads", "Leads rejected by sales (disqualified), by the campaign that produced them and the reason: the lead-quality feedback for marketing."},
 	{AttributedRevenue, Counter, []string{LabelModel, LabelChannel, LabelCampaign}, false, "currency", "Won revenue attributed to the campaigns of the lead's touches before the win, under each attribution model (docs/metrics.md gives the rules). Revenue no touch explains is channel=campaign=\"unattributed\"; per model, the sum over all series is the won revenue."},

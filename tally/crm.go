@@ -622,9 +622,12 @@ func (c *CRM) globals(s *Snapshot) {
 		k := string(p.Kind)
 		s.add(metrics.RevenueWon, 0, k) // a period with no revenue yet publishes 0
 		s.add(metrics.PipelineOpen, 0, k)
+		missing := 1.0
 		if t, ok := c.cfg.TargetFor(p); ok {
 			s.add(metrics.RevenueTarget, int64(t), k)
+			missing = 0
 		}
+		s.set(metrics.TargetMissing, missing, k, p.Name)
 		s.set(metrics.PeriodElapsed, p.ElapsedRatio(c.now), k)
 		s.set(metrics.PeriodStart, float64(p.Start.Unix()), k)
 		s.set(metrics.PeriodEnd, float64(p.End.Unix()), k)

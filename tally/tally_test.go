@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/internal/instants"
 	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/source"
 )
@@ -110,29 +111,71 @@ func TestFollowUp(t *testing.T) {
 		{name: "a lead in a terminal status does not wait", lead: source.Lead{CreatedAt: t0, MQLAt: at(time.Minute), Status: "customer"}, now: at(3 * time.Hour)},
 		{name: "a clock start in the future waits with age zero", lead: lead, now: at(5 * time.Minute), waitWithin: 1, oldest: 0},
 	}
+	// Each case as written, then moved in time so that its "now" is each simulated instant.
+	moments := []instants.Instant{{Name: "as written"}}
+	moments = append(moments, instants.All(time.Now(), time.January)...)
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := one(t, cfg, c.now, c.lead, c.acts, c.opps)
-			check := func(what string, got, want float64) {
-				t.Helper()
-				if got != want {
-					t.Errorf("%s = %v, want %v", what, got, want)
-				}
+		for _, in := range moments {
+			shift := time.Duration(0)
+			if !in.At.IsZero() {
+				shift = in.At.Sub(c.now)
 			}
-			check("within", total(s, metrics.FollowupWithinSLA), c.within)
-			check("over", total(s, metrics.FollowupOverSLA), c.over)
-			check("latency observations", total(s, metrics.FollowupLatency), c.within+c.over)
-			check("waiting within", total(s, metrics.FollowupWaiting, metrics.SLAWithin), c.waitWithin)
-			check("waiting over", total(s, metrics.FollowupWaiting, metrics.SLAOver), c.waitOver)
-			check("abandoned", total(s, metrics.FollowupAbandoned), c.abandoned)
-			check("oldest wait", total(s, metrics.FollowupOldestWait), c.oldest)
-			sum := 0.0
-			for _, x := range s.Families[metrics.FollowupLatency].Series {
-				sum += x.Sum
-			}
-			check("latency sum", sum, c.latencySum)
-		})
+			c := c
+			c.now = c.now.Add(shift)
+			c.lead, c.acts, c.opps = shifted(c.lead, c.acts, c.opps, shift)
+			t.Run(c.name+"/"+in.Name, func(t *testing.T) {
+				followUpCase(t, cfg, c.now, c.lead, c.acts, c.opps, [...]float64{c.within, c.over, c.waitWithin, c.waitOver, c.abandoned, c.oldest, c.latencySum})
+			})
+		}
 	}
+}
+
+// shifted moves a lead's rows by d.
+func shifted(l source.Lead, acts []source.Activity, opps []source.Opportunity, d time.Duration) (source.Lead, []source.Activity, []source.Opportunity) {
+	move := func(t *time.Time) {
+		if !t.IsZero() {
+			*t = t.Add(d)
+		}
+	}
+	for _, t := range []*time.Time{&l.CreatedAt, &l.MQLAt, &l.SQLAt, &l.DisqualifiedAt} {
+		move(t)
+	}
+	acts = append([]source.Activity(nil), acts...)
+	for i := range acts {
+		move(&acts[i].OccurredAt)
+	}
+	opps = append([]source.Opportunity(nil), opps...)
+	for i := range opps {
+		move(&opps[i].CreatedAt)
+		move(&opps[i].ClosedAt)
+		move(&opps[i].ExpectedClose)
+	}
+	return l, acts, opps
+}
+
+// followUpCase checks a lead's follow-up numbers: within, over, waiting within, waiting over,
+// abandoned, oldest wait and latency sum.
+func followUpCase(t *testing.T, cfg *config.Config, now time.Time, l source.Lead, acts []source.Activity, opps []source.Opportunity, want [7]float64) {
+	t.Helper()
+	s := one(t, cfg, now, l, acts, opps)
+	check := func(what string, got, want float64) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+	sum := 0.0
+	for _, x := range s.Families[metrics.FollowupLatency].Series {
+		sum += x.Sum
+	}
+	for i, got := range []float64{
+		total(s, metrics.FollowupWithinSLA), total(s, metrics.FollowupOverSLA),
+		total(s, metrics.FollowupWaiting, metrics.SLAWithin), total(s, metrics.FollowupWaiting, metrics.SLAOver),
+		total(s, metrics.FollowupAbandoned), total(s, metrics.FollowupOldestWait), sum,
+	} {
+		check([]string{"within", "over", "waiting within", "waiting over", "abandoned", "oldest wait", "latency sum"}[i], got, want[i])
+	}
+	check("latency observations", total(s, metrics.FollowupLatency), want[0]+want[1])
 }
 
 func TestClockStartConfigurable(t *testing.T) {

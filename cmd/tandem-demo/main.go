@@ -39,6 +39,8 @@ func main() {
 		ifEmpty     = kingpin.Flag("if-empty", "Load only if the leads table is empty or missing (for container start-up).").Bool()
 		simulate    = kingpin.Flag("simulate", "After loading, keep simulating live traffic until interrupted.").Bool()
 		simInterval = kingpin.Flag("simulate.interval", "Time between simulated steps.").Default("2s").Duration()
+		configOut   = kingpin.Flag("config.out", "Write a tandem.yml here: --config.example with revenue targets that fit the data for the current fiscal year and its quarters.").String()
+		configEx    = kingpin.Flag("config.example", "The configuration --config.out starts from.").Default("tandem.example.yml").String()
 	)
 	logConfig := &promslog.Config{}
 	flag.AddFlags(kingpin.CommandLine, logConfig)
@@ -49,21 +51,25 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *driver, *crmDSN, *campDSN, *leads, *seed, *nowFlag, *days, *actsPerLead, *oppsPerLead, *reset, *skipLoad, *ifEmpty, *simulate, *simInterval, logger.Info); err != nil {
+	out := configFiles{example: *configEx, out: *configOut}
+	if err := run(ctx, *driver, *crmDSN, *campDSN, *leads, *seed, *nowFlag, *days, *actsPerLead, *oppsPerLead, *reset, *skipLoad, *ifEmpty, *simulate, *simInterval, out, logger.Info); err != nil {
 		logger.Error("tandem-demo failed", "err", err)
 		os.Exit(1)
 	}
 }
 
 func run(ctx context.Context, driver, crmDSN, campDSN string, leads int, seed uint64, nowFlag string, days int,
-	actsPerLead, oppsPerLead float64, reset, skipLoad, ifEmpty, simulate bool, every time.Duration, info func(string, ...any)) error {
-	now := time.Now()
+	actsPerLead, oppsPerLead float64, reset, skipLoad, ifEmpty, simulate bool, every time.Duration, files configFiles, info func(string, ...any)) error {
+	clock := time.Now
+	now := clock()
 	if nowFlag != "" {
 		t, err := time.Parse(time.RFC3339, nowFlag)
 		if err != nil {
 			return fmt.Errorf("--now: %w", err)
 		}
 		now = t
+		began := time.Now()
+		clock = func() time.Time { return t.Add(time.Since(began)) }
 	}
 	crm, err := connect(ctx, driver, crmDSN)
 	if err != nil {
@@ -108,15 +114,12 @@ func run(ctx context.Context, driver, crmDSN, campDSN string, leads int, seed ui
 		if err != nil {
 			return err
 		}
-		target, err := demo.SuggestedTarget(ctx, crm, now)
-		if err != nil {
-			return err
-		}
 		info("demo data loaded", "duration", time.Since(started).Round(time.Millisecond), "owners", stats.Owners, "leads", stats.Leads,
 			"activities", stats.Activities, "opportunities", stats.Opportunities, "campaigns", stats.Campaigns,
 			"campaign_days", stats.CampaignDays, "touchpoints", stats.Touchpoints)
-		fmt.Printf("# A revenue target that fits this data, for tandem.yml:\ntargets:\n  currency_rates: {EUR: %q, GBP: %q}\n  revenue: {FY%d: \"%d\"}\n",
-			demo.Rates["EUR"], demo.Rates["GBP"], now.Year(), target)
+		if err := writeTargets(ctx, crm, now, files); err != nil {
+			return err
+		}
 	}
 	if !simulate {
 		return nil
@@ -126,7 +129,7 @@ func run(ctx context.Context, driver, crmDSN, campDSN string, leads int, seed ui
 		return err
 	}
 	info("simulating live traffic", "interval", every)
-	sim.Run(ctx, every, func(err error) { info("simulator step failed", "err", err) })
+	sim.Run(ctx, every, clock, func(err error) { info("simulator step failed", "err", err) })
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -14,49 +13,97 @@ import (
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/fiscal"
 )
 
+// demoRun is a running embedded demo: its database, its simulator and its clock.
+type demoRun struct {
+	cfg   *config.Config
+	clock func() time.Time
+	db    *sqlx.DB
+	stop  context.CancelFunc
+	done  chan struct{}
+	dir   string // removed by Close when the demo made it
+}
+
 // startDemo seeds an embedded SQLite database with the same generator and schema files as the
-// PostgreSQL demo, starts the traffic simulator and returns a configuration that polls it.
-func startDemo(ctx context.Context, logger *slog.Logger, dir string, leads int) (*config.Config, error) {
+// PostgreSQL demo, starts the traffic simulator and returns a configuration that polls it. The
+// demo's clock starts at start (now if zero) and runs at real speed: the generator, the
+// simulator and the exporter all read it.
+func startDemo(ctx context.Context, logger *slog.Logger, dir string, leads int, start time.Time) (*demoRun, error) {
+	d := &demoRun{}
+	if start.IsZero() {
+		d.clock = time.Now
+	} else {
+		began := time.Now()
+		d.clock = func() time.Time { return start.Add(time.Since(began)) }
+	}
 	if dir == "" {
-		d, err := os.MkdirTemp("", "tandem-demo-")
+		tmp, err := os.MkdirTemp("", "tandem-demo-")
 		if err != nil {
 			return nil, err
 		}
-		dir = d
+		dir, d.dir = tmp, tmp
 	}
 	path := filepath.Join(dir, "tandem-demo.sqlite")
 	os.Remove(path)
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_time_format=sqlite"
 	db, err := sqlx.Open("sqlite", dsn)
 	if err != nil {
+		d.Close()
 		return nil, err
 	}
-	now := time.Now()
-	logger.Info("generating demo data", "leads", leads, "database", path)
-	stats, err := demo.Load(ctx, db, db,
-		demo.Options{Seed: 1, Leads: leads, Now: now, Dirty: true}, nil)
+	d.db = db
+	fail := func(err error) (*demoRun, error) {
+		d.Close()
+		return nil, err
+	}
+	now := d.clock()
+	logger.Info("generating demo data", "leads", leads, "database", path, "now", now.Format(time.RFC3339))
+	stats, err := demo.Load(ctx, db, db, demo.Options{Seed: 1, Leads: leads, Now: now, Dirty: true}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("loading demo data: %w", err)
+		return fail(fmt.Errorf("loading demo data: %w", err))
 	}
 	logger.Info("demo data loaded", "leads", stats.Leads, "activities", stats.Activities, "opportunities", stats.Opportunities, "touchpoints", stats.Touchpoints)
-	target, err := demo.SuggestedTarget(ctx, db, now)
+	targets, err := demo.SuggestedTargets(ctx, db, now, fiscal.Calendar{StartMonth: time.January, Location: time.UTC})
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	sim, err := demo.NewSimulator(ctx, db, db, uint64(now.UnixNano()))
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	go sim.Run(ctx, 2*time.Second, func(err error) { logger.Warn("demo simulator", "err", err) })
+	simCtx, stop := context.WithCancel(ctx)
+	d.stop, d.done = stop, make(chan struct{})
+	go func() {
+		defer close(d.done)
+		sim.Run(simCtx, 2*time.Second, d.clock, func(err error) { logger.Warn("demo simulator", "err", err) })
+	}()
 
 	yml := fmt.Sprintf(`databases:
   crm: {driver: sqlite, dsn_env: TANDEM_DEMO_DSN, poll_interval: 5s, query_timeout: 5s}
   campaigns: {driver: sqlite, dsn_env: TANDEM_DEMO_DSN, poll_interval: 5s, query_timeout: 5s}
 targets:
   currency_rates: {EUR: "%s", GBP: "%s"}
-  revenue: {FY%d: "%s"}
-`, demo.Rates["EUR"], demo.Rates["GBP"], now.Year(), strconv.FormatInt(target, 10))
-	return config.Parse([]byte(yml), "(demo)", func(string) string { return dsn })
+  revenue:
+%s`, demo.Rates["EUR"], demo.Rates["GBP"], demo.TargetsYAML(targets))
+	if d.cfg, err = config.Parse([]byte(yml), "(demo)", func(string) string { return dsn }); err != nil {
+		return fail(err)
+	}
+	return d, nil
+}
+
+// Close stops the simulator, closes the database and removes the demo's directory unless
+// --demo.dir named it.
+func (d *demoRun) Close() {
+	if d.stop != nil {
+		d.stop()
+		<-d.done
+	}
+	if d.db != nil {
+		d.db.Close()
+	}
+	if d.dir != "" {
+		os.RemoveAll(d.dir)
+	}
 }

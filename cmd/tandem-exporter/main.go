@@ -25,7 +25,10 @@ import (
 	"github.com/tandem-oss/tandem/exporter"
 )
 
-func main() {
+func main() { os.Exit(mainCode()) }
+
+// mainCode is main with its deferred clean-ups run before the process exits.
+func mainCode() int {
 	var (
 		configFile  = kingpin.Flag("config.file", "Path to the configuration file (tandem.yml).").Default("tandem.yml").String()
 		configCheck = kingpin.Flag("config.check", "Validate the configuration and every query against its database, then exit.").Bool()
@@ -33,7 +36,8 @@ func main() {
 		maxRequests = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
 		demoMode    = kingpin.Flag("demo", "Run on an embedded SQLite database seeded with demo data and live simulated traffic; no configuration or PostgreSQL needed.").Bool()
 		demoLeads   = kingpin.Flag("demo.leads", "Leads to generate in --demo mode.").Default("5000").Int()
-		demoDir     = kingpin.Flag("demo.dir", "Directory for the --demo database; a temporary one if empty.").String()
+		demoDir     = kingpin.Flag("demo.dir", "Directory for the --demo database, kept on exit; a temporary one, removed on exit, if empty.").String()
+		demoNow     = kingpin.Flag("demo.now", "Run the --demo at this instant (RFC 3339), such as the last minute of a quarter: its data, traffic and the exporter's clock start there. Now if empty.").String()
 		healthcheck = kingpin.Flag("healthcheck", "Check that an exporter on --web.listen-address answers /-/healthy, then exit 0 or 1 (for container HEALTHCHECKs: the image has no shell or curl).").Bool()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, ":9866")
 	)
@@ -44,33 +48,45 @@ func main() {
 	kingpin.Parse()
 	logger := promslog.New(logConfig)
 	if *healthcheck {
-		os.Exit(checkHealth((*webFlags.WebListenAddresses)[0]))
+		return checkHealth((*webFlags.WebListenAddresses)[0])
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	var (
-		cfg *config.Config
-		err error
+		cfg   *config.Config
+		err   error
+		clock = time.Now
 	)
 	if *demoMode {
-		cfg, err = startDemo(ctx, logger, *demoDir, *demoLeads)
-	} else {
-		cfg, err = config.Load(*configFile, os.Getenv)
-	}
-	if err != nil {
+		var start time.Time
+		if *demoNow != "" {
+			if start, err = time.Parse(time.RFC3339, *demoNow); err != nil {
+				logger.Error("invalid flag", "flag", "--demo.now", "err", err)
+				return 1
+			}
+		}
+		d, err := startDemo(ctx, logger, *demoDir, *demoLeads, start)
+		if err != nil {
+			logger.Error("starting the demo", "err", err)
+			return 1
+		}
+		defer d.Close()
+		cfg, clock = d.cfg, d.clock
+	} else if cfg, err = config.Load(*configFile, os.Getenv); err != nil {
 		logger.Error("invalid configuration", "err", err)
-		os.Exit(1)
+		return 1
 	}
-	if err := run(ctx, cfg, logger, *configCheck, *metricsPath, *maxRequests, webFlags); err != nil {
+	if err := run(ctx, cfg, clock, logger, *configCheck, *metricsPath, *maxRequests, webFlags); err != nil {
 		logger.Error("exiting", "err", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
-func run(ctx context.Context, cfg *config.Config, logger *slog.Logger, check bool, metricsPath string, maxRequests int, webFlags *web.FlagConfig) error {
-	exp, err := exporter.New(cfg, logger, time.Now)
+func run(ctx context.Context, cfg *config.Config, clock func() time.Time, logger *slog.Logger, check bool, metricsPath string, maxRequests int, webFlags *web.FlagConfig) error {
+	exp, err := exporter.New(cfg, logger, clock)
 	if err != nil {
 		return err
 	}

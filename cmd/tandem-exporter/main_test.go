@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,25 +20,38 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/internal/instants"
 	"github.com/tandem-oss/tandem/internal/testdb"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+// binDir holds the exporter binary the tests build once; removed when they end.
+var binDir string
 
-var binary string
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tandem-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	testdb.Main(m, func() { os.RemoveAll(dir) })
+}
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
 
 func build(t *testing.T) string {
 	t.Helper()
-	if binary != "" {
-		return binary
-	}
-	dir, err := os.MkdirTemp("", "tandem-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	binary = filepath.Join(dir, "tandem-exporter")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	binary := filepath.Join(binDir, "tandem-exporter")
+	buildOnce.Do(func() {
+		if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
 	return binary
 }
@@ -88,7 +102,7 @@ func TestServeCheckAndShutdown(t *testing.T) {
 	}
 	defer db.Close()
 	if _, err := demo.Load(context.Background(), db, db,
-		demo.Options{Seed: 4, Leads: 800, Dirty: true}, nil); err != nil {
+		demo.Options{Seed: 4, Leads: 800, Now: time.Now(), Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}
 	cfg := writeConfig(t, `databases:
@@ -161,20 +175,35 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 	}
 }
 
-// The embedded demo: no configuration and no PostgreSQL, just `--demo`.
+// The embedded demo: no configuration and no PostgreSQL, just `--demo`. It runs at a simulated
+// instant (the first second of a fiscal quarter), has a revenue target for the period it is in,
+// and leaves nothing behind in the temporary directory.
 func TestDemoMode(t *testing.T) {
 	bin := build(t)
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--demo", "--demo.leads", "1500", "--demo.dir", t.TempDir(), "--web.listen-address", addr)
+	tmp := t.TempDir()
+	var start instants.Instant
+	for _, in := range instants.All(time.Now(), time.January) {
+		if in.Name == "quarter-first-second" {
+			start = in
+		}
+	}
+	cmd := exec.Command(bin, "--demo", "--demo.leads", "1500", "--demo.now", start.At.UTC().Format(time.RFC3339), "--web.listen-address", addr)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-		cmd.Wait()                          //nolint:errcheck
-	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
+			cmd.Wait()                          //nolint:errcheck
+		}
+	}
+	defer stop()
 	body := scrapeUntil(t, "http://"+addr+"/metrics", `tandem_up{database="campaigns"} 1`, `tandem_up{database="crm"} 1`)
 	var created float64
 	sc := bufio.NewScanner(strings.NewReader(body))
@@ -189,9 +218,20 @@ func TestDemoMode(t *testing.T) {
 		if strings.HasPrefix(line, "tandem_data_quality_problem_rows{") && (strings.Contains(line, `check="bad_value"`) || strings.Contains(line, `check="null_required"`)) {
 			t.Errorf("demo rows not decoded: %s", line)
 		}
+		if strings.HasPrefix(line, "tandem_data_quality_revenue_target_missing{") && !strings.HasSuffix(line, " 0") {
+			t.Errorf("the demo lacks a revenue target at %s: %s", start, line)
+		}
 	}
 	if created < 1500 {
 		t.Errorf("demo published %v leads created, want at least the 1500 generated", created)
+	}
+	if !strings.Contains(body, "tandem_data_quality_revenue_target_missing{") {
+		t.Error("no tandem_data_quality_revenue_target_missing")
+	}
+	stop()
+	left, err := filepath.Glob(filepath.Join(tmp, "tandem-demo-*"))
+	if err != nil || len(left) > 0 {
+		t.Errorf("the demo left %v behind (%v)", left, err)
 	}
 }
 

@@ -40,7 +40,7 @@ func TestSoak(t *testing.T) {
 	defer db.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := demo.Load(ctx, db, db, demo.Options{Seed: 5, Leads: 20000, Dirty: true}, nil); err != nil {
+	if _, err := demo.Load(ctx, db, db, demo.Options{Seed: 5, Leads: 20000, Now: time.Now(), Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}
 	dsn := url + "&application_name=tandem-soak"
@@ -65,7 +65,7 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	go sim.Run(ctx, time.Second, func(err error) { t.Logf("simulator: %v", err) })
+	go sim.Run(ctx, time.Second, time.Now, func(err error) { t.Logf("simulator: %v", err) })
 
 	type sample struct{ heap, rss, goroutines, conns, pollSeconds, polls float64 }
 	var samples []sample

@@ -46,10 +46,14 @@ func Server(t testing.TB) string {
 	return baseURL
 }
 
-// Main runs a package's tests and then stops the throwaway cluster, if one was started: the
+// Main runs a package's tests, then runs cleanup (what the package's TestMain set up for all its
+// tests, such as a built binary) and stops the throwaway cluster, if one was started: the
 // TestMain of every package whose tests use a database.
-func Main(m *testing.M) {
+func Main(m *testing.M, cleanup ...func()) {
 	code := m.Run()
+	for _, c := range cleanup {
+		c()
+	}
 	Stop()
 	os.Exit(code)
 }
