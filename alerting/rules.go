@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tandem-oss/tandem/dashboards"
+	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
 )
@@ -23,13 +24,13 @@ type Options struct {
 	Job                 string  // the scrape job of the exporter
 	GrafanaURL          string  // base URL for dashboard links in annotations
 	RunbookURL          string  // URL of docs/runbooks.md
-	ComplianceObjective float64 // alert when SLA compliance over a day falls below this
-	ComplianceMinLeads  int     // ... and at least this many leads were followed up that day
-	InflowDropRatio     float64 // alert when an hour's leads fall below this share of the same hour a week earlier
+	ComplianceObjective float64 // alert when today's SLA compliance falls below this
+	ComplianceMinLeads  int     // ... and at least this many leads were due today
+	InflowDropRatio     float64 // alert when an hour's marketing leads fall below this share of the same hour a week earlier
 	InflowMinLeads      int     // ... and that hour a week earlier had at least this many
 	StaleIntervals      int     // data is stale after this many poll intervals without a successful poll
 	// Durations of the alerts' "for" clauses.
-	WaitingFor, ComplianceFor, InflowFor, ExporterDownFor, StaleFor string
+	WaitingFor, BacklogFor, ComplianceFor, InflowFor, ExporterDownFor, StaleFor string
 }
 
 // Defaults are the committed rules' options.
@@ -40,13 +41,14 @@ func Defaults() Options {
 		ComplianceObjective: 0.9, ComplianceMinLeads: 10,
 		InflowDropRatio: 0.5, InflowMinLeads: 10,
 		StaleIntervals: 3,
-		WaitingFor:     "2m", ComplianceFor: "1h", InflowFor: "30m", ExporterDownFor: "5m", StaleFor: "1m",
+		WaitingFor:     "2m", BacklogFor: "1h", ComplianceFor: "1h", InflowFor: "30m", ExporterDownFor: "5m", StaleFor: "1m",
 	}
 }
 
 // Alert names, shared with the Alertmanager configuration, the runbooks and the tests.
 const (
 	AlertLeadsWaiting    = "TandemLeadsWaitingOverSLA"
+	AlertBacklog         = "TandemFollowupBacklog"
 	AlertComplianceLow   = "TandemFollowupComplianceLow"
 	AlertInflowCollapsed = "TandemLeadInflowCollapsed"
 	AlertExporterDown    = "TandemExporterDown"
@@ -54,25 +56,25 @@ const (
 )
 
 // Alerts lists every alert, for the runbook check.
-var Alerts = []string{AlertLeadsWaiting, AlertComplianceLow, AlertInflowCollapsed, AlertExporterDown, AlertDataStale}
+var Alerts = []string{AlertLeadsWaiting, AlertBacklog, AlertComplianceLow, AlertInflowCollapsed, AlertExporterDown, AlertDataStale}
 
-// Recording rule names (level:metric:operations).
+// Recording rule names (level:metric:operations). The period ones keep the period label: each is
+// the ratio of one period's event-time numbers, the same definition the dashboards use.
 const (
-	RecWaitingOver     = "sales_team_region:tandem_followup_waiting_over_sla:sum"
-	RecOldestWait      = "sales_team_region:tandem_followup_oldest_wait_seconds:max"
-	RecCompliance      = "sales_team_region:tandem_followup_sla_compliance:ratio_rate1d"
-	RecFollowedUp      = "sales_team_region:tandem_followup_decided:rate1d"
-	RecComplianceAll   = ":tandem_followup_sla_compliance:ratio_rate1d"
-	RecCostPerLead     = "channel:tandem_cost_per_lead:ratio_rate1d"
-	RecCostPerMQL      = "channel:tandem_cost_per_mql:ratio_rate1d"
-	RecCostPerOpp      = "channel:tandem_cost_per_opportunity:ratio_rate7d"
-	RecCTR             = "channel:tandem_campaign_ctr:ratio_rate1d"
-	RecROI             = "channel_model:tandem_attributed_roi:ratio_rate30d"
-	RecConversionStepF = "source:tandem_funnel_%s_to_%s:ratio_rate7d"
+	RecRecentBreaches = "sales_team_region:tandem_followup_recently_breached_leads:sum"
+	RecRecentOldest   = "sales_team_region:tandem_followup_recently_breached_oldest_wait_seconds:max"
+	RecWaitingOver    = "sales_team_region:tandem_followup_waiting_over_sla:sum"
+	RecOldestWait     = "sales_team_region:tandem_followup_oldest_wait_seconds:max"
+	RecDue            = "period_sales_team_region:tandem_followup_due_leads:sum"
+	RecCompliance     = "period_sales_team_region:tandem_followup_sla_compliance:ratio"
+	RecComplianceAll  = "period:tandem_followup_sla_compliance:ratio"
+	RecCostPerLead    = "period_channel:tandem_cost_per_lead:ratio"
+	RecCostPerMQL     = "period_channel:tandem_cost_per_mql:ratio"
+	RecCostPerOpp     = "period_channel:tandem_cost_per_opportunity:ratio"
+	RecCTR            = "period_channel:tandem_campaign_ctr:ratio"
+	RecROI            = "period_channel_model:tandem_attributed_roi:ratio"
+	RecConversion     = "period_funnel_step:tandem_funnel_cohort_conversion:ratio"
 )
-
-// ConversionRule names the recording rule of one funnel step.
-func ConversionRule(from, to funnel.Stage) string { return fmt.Sprintf(RecConversionStepF, from, to) }
 
 // Rule is one Prometheus rule.
 type Rule struct {
@@ -103,93 +105,119 @@ func sel(metric string, matchers ...string) string {
 	return metric + "{" + strings.Join(matchers, ", ") + "}"
 }
 
-func rate(metric, window string, matchers ...string) string {
-	return fmt.Sprintf("rate(%s[%s])", sel(metric, matchers...), window)
+func eq(label, value string) string { return fmt.Sprintf("%s=%q", label, value) }
+
+func sumBy(by, metric string, matchers ...string) string {
+	return fmt.Sprintf("sum by (%s) (%s)", by, sel(metric, matchers...))
+}
+
+// ratio divides where the denominator is above zero: no NaN or Inf is recorded.
+func ratio(num, den string) string { return fmt.Sprintf("%s / (%s > 0)", num, den) }
+
+// plus adds two vectors of the same labels, keeping the series only one of them has.
+func plus(a, b string) string { return fmt.Sprintf("(%[1]s + %[2]s or %[1]s or %[2]s)", a, b) }
+
+// valueFor is a template that prints the value of a recorded series with the alert's own
+// sales_team and region, by comparing labels in the template: no PromQL is built from label
+// values, so a region such as "Côte d'Ivoire" or a hostile value cannot break or inject a query.
+func valueFor(record, format string) string {
+	return `{{ range query "` + record + `" }}{{ if and (eq .Labels.sales_team $labels.sales_team) (eq .Labels.region $labels.region) }}{{ .Value | ` + format + ` }}{{ end }}{{ end }}`
 }
 
 // Build returns the rule groups.
 func Build(o Options) File {
-	by := metrics.DimSalesTeam + ", " + metrics.DimRegion
-	within := fmt.Sprintf("sum by (%s) (%s)", by, rate(metrics.FollowupWithinSLA, "1d"))
-	over := fmt.Sprintf("sum by (%s) (%s)", by, rate(metrics.FollowupOverSLA, "1d"))
-	toChannel := func(expr string) string {
-		return fmt.Sprintf(`label_replace(%s, "%s", "$1", "%s", "(.*)")`, expr, metrics.LabelChannel, metrics.DimSource)
-	}
-	spend := fmt.Sprintf("sum by (%s) (%s)", metrics.LabelChannel, rate(metrics.CampaignSpend, "1d"))
+	team := metrics.DimSalesTeam + ", " + metrics.DimRegion
+	byTeam := metrics.LabelPeriod + ", " + team
+	within := sumBy(byTeam, metrics.FollowupWithinSLA)
+	breached := sumBy(byTeam, metrics.FollowupBreached)
+	today := eq(metrics.LabelPeriod, string(fiscal.Today))
 
 	followup := []Rule{
-		{Record: RecWaitingOver, Expr: fmt.Sprintf("sum by (%s) (%s)", by, sel(metrics.FollowupWaiting, fmt.Sprintf(`%s="%s"`, metrics.LabelSLAStatus, metrics.SLAOver)))},
-		{Record: RecOldestWait, Expr: fmt.Sprintf("max by (%s) (%s)", by, metrics.FollowupOldestWait)},
-		{Record: RecFollowedUp, Expr: fmt.Sprintf("%s + %s", within, over)},
-		{Record: RecCompliance, Expr: fmt.Sprintf("%s / %s", within, RecFollowedUp)},
-		{Record: RecComplianceAll, Expr: fmt.Sprintf("sum(%s) / (sum(%s) + sum(%s))", rate(metrics.FollowupWithinSLA, "1d"), rate(metrics.FollowupWithinSLA, "1d"), rate(metrics.FollowupOverSLA, "1d"))},
+		{Record: RecRecentBreaches, Expr: sumBy(team, metrics.RecentlyBreached)},
+		{Record: RecRecentOldest, Expr: fmt.Sprintf("max by (%s) (%s)", team, metrics.RecentlyBreachedOldest)},
+		{Record: RecWaitingOver, Expr: sumBy(team, metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAOver))},
+		{Record: RecOldestWait, Expr: fmt.Sprintf("max by (%s) (%s)", team, metrics.FollowupOldestWait)},
+		{Record: RecDue, Expr: plus(within, breached)},
+		{Record: RecCompliance, Expr: ratio(within, RecDue)},
+		{Record: RecComplianceAll, Expr: ratio(sumBy(metrics.LabelPeriod, metrics.FollowupWithinSLA), sumBy(metrics.LabelPeriod, RecDue))},
 	}
+	perChannel := metrics.LabelPeriod + ", " + metrics.LabelChannel
+	spend := sumBy(perChannel, metrics.CampaignSpend)
+	reached := func(st funnel.Stage) string { return sumBy(perChannel, metrics.CampaignLeads, eq(metrics.LabelFunnelStage, string(st))) }
 	marketing := []Rule{
-		{Record: RecCostPerLead, Expr: fmt.Sprintf("%s / sum by (%s) (%s)", spend, metrics.LabelChannel, toChannel(rate(metrics.LeadsCreated, "1d")))},
-		{Record: RecCostPerMQL, Expr: fmt.Sprintf("%s / sum by (%s) (%s)", spend, metrics.LabelChannel,
-			toChannel(rate(metrics.FunnelStageEntered, "1d", fmt.Sprintf(`%s="%s"`, metrics.LabelFunnelStage, funnel.MQL))))},
-	}
-	spend7d := fmt.Sprintf("sum by (%s) (%s)", metrics.LabelChannel, rate(metrics.CampaignSpend, "7d"))
-	spend30d := fmt.Sprintf("sum by (%s) (%s)", metrics.LabelChannel, rate(metrics.CampaignSpend, "30d"))
-	marketing = append(marketing,
-		Rule{Record: RecCostPerOpp, Expr: fmt.Sprintf("%s / sum by (%s) (%s)", spend7d, metrics.LabelChannel,
-			toChannel(rate(metrics.FunnelStageEntered, "7d", fmt.Sprintf(`%s="%s"`, metrics.LabelFunnelStage, funnel.Opportunity))))},
-		Rule{Record: RecCTR, Expr: fmt.Sprintf("sum by (%[1]s) (%[2]s) / sum by (%[1]s) (%[3]s)", metrics.LabelChannel,
-			rate(metrics.CampaignClicks, "1d"), rate(metrics.CampaignImpressions, "1d"))},
-		// ROI = (attributed won revenue − spend) ÷ spend, per channel and attribution model.
-		Rule{Record: RecROI, Expr: fmt.Sprintf("(sum by (%[1]s, %[2]s) (%[3]s) - on (%[1]s) group_left %[4]s) / on (%[1]s) group_left %[4]s",
-			metrics.LabelChannel, metrics.LabelModel, rate(metrics.AttributedRevenue, "30d"), spend30d)},
-	)
-	for i := 0; i+1 < len(funnel.Path); i++ {
-		from, to := funnel.Path[i], funnel.Path[i+1]
-		stage := func(s funnel.Stage) string {
-			return fmt.Sprintf("sum by (%s) (%s)", metrics.DimSource, rate(metrics.FunnelStageEntered, "7d", fmt.Sprintf(`%s="%s"`, metrics.LabelFunnelStage, s)))
-		}
-		marketing = append(marketing, Rule{Record: ConversionRule(from, to), Expr: fmt.Sprintf("%s / %s", stage(to), stage(from))})
+		// Cost per lead, MQL and opportunity: the period's campaign spend ÷ the period's leads of
+		// those campaigns that reached the stage (the dashboards' definition).
+		{Record: RecCostPerLead, Expr: ratio(spend, reached(funnel.Lead))},
+		{Record: RecCostPerMQL, Expr: ratio(spend, reached(funnel.MQL))},
+		{Record: RecCostPerOpp, Expr: ratio(spend, reached(funnel.Opportunity))},
+		{Record: RecCTR, Expr: ratio(sumBy(perChannel, metrics.CampaignClicks), sumBy(perChannel, metrics.CampaignImpressions))},
+		// ROI = (attributed won revenue − spend) ÷ spend, per period, channel and model.
+		{Record: RecROI, Expr: fmt.Sprintf("(%[1]s - on (%[2]s) group_left %[3]s) / on (%[2]s) group_left (%[3]s > 0)",
+			sumBy(perChannel+", "+metrics.LabelModel, metrics.AttributedRevenue), perChannel, spend)},
+		// The cohort conversion of every funnel step, between 0 and 1.
+		{Record: RecConversion, Expr: ratio(sumBy(metrics.LabelPeriod+", "+metrics.LabelFunnelStep, metrics.CohortConverted),
+			sumBy(metrics.LabelPeriod+", "+metrics.LabelFunnelStep, metrics.CohortLeads))},
 	}
 
 	dash := func(uid, query string) string {
 		return fmt.Sprintf("%s/d/%s/?%s", strings.TrimRight(o.GrafanaURL, "/"), uid, query)
 	}
+	teamVars := `var-sales_team={{ $labels.sales_team | urlquery }}&var-region={{ $labels.region | urlquery }}`
 	runbook := func(alert string) string { return o.RunbookURL + "#" + strings.ToLower(alert) }
 	job := fmt.Sprintf(`job="%s"`, o.Job)
 
 	followup = append(followup,
 		Rule{
-			Alert: AlertLeadsWaiting, Expr: RecWaitingOver + " > 0", For: o.WaitingFor,
+			Alert: AlertLeadsWaiting, Expr: RecRecentBreaches + " > 0", For: o.WaitingFor,
 			Labels: map[string]string{"team": "sales", "severity": "page", "database": "crm"},
 			Annotations: map[string]string{
-				"summary": "{{ $value }} lead(s) waiting past the follow-up SLA in {{ $labels.sales_team }} ({{ $labels.region }})",
-				"description": `{{ $value }} lead(s) owned by {{ $labels.sales_team }} in {{ $labels.region }} have had no first call, e-mail or meeting within the follow-up SLA.` +
-					` The oldest has waited {{ with printf "` + RecOldestWait + `{sales_team='%s',region='%s'}" $labels.sales_team $labels.region | query }}{{ . | first | value | humanizeDuration }}{{ end }} of SLA time.` +
+				"summary": "{{ $value }} lead(s) of {{ $labels.sales_team }} ({{ $labels.region }}) passed their follow-up deadline untouched",
+				"description": `{{ $value }} lead(s) owned by {{ $labels.sales_team }} in {{ $labels.region }} passed their follow-up SLA deadline without a first call, e-mail or meeting, and are still waiting.` +
+					` The oldest has waited ` + valueFor(RecRecentOldest, "humanizeDuration") + ` of SLA time.` +
 					` Contact them now: the odds of qualifying a lead fall steeply with every hour.`,
-				"dashboard":   dash(dashboards.UIDSLA, "var-sales_team={{ $labels.sales_team }}&var-region={{ $labels.region }}"),
+				"dashboard":   dash(dashboards.UIDSLA, teamVars),
 				"runbook_url": runbook(AlertLeadsWaiting),
 			},
 		},
 		Rule{
-			Alert:  AlertComplianceLow,
-			Expr:   fmt.Sprintf("%s < %g and %s * 86400 >= %d", RecCompliance, o.ComplianceObjective, RecFollowedUp, o.ComplianceMinLeads),
+			// Leads still waiting whose deadline passed longer ago than the page window: the
+			// backlog, for the team lead to clear or disqualify, not a page.
+			Alert: AlertBacklog, Expr: fmt.Sprintf("%s - (%s or %s * 0) > 0", RecWaitingOver, RecRecentBreaches, RecWaitingOver), For: o.BacklogFor,
+			Labels: map[string]string{"team": "sales", "severity": "ticket", "database": "crm"},
+			Annotations: map[string]string{
+				"summary":     "{{ $value }} lead(s) of {{ $labels.sales_team }} ({{ $labels.region }}) have waited past their follow-up deadline for long",
+				"description": "{{ $value }} lead(s) owned by {{ $labels.sales_team }} in {{ $labels.region }} passed their follow-up deadline longer ago than the page window and still have had no touch. The oldest has waited " + valueFor(RecOldestWait, "humanizeDuration") + " of SLA time. Work the queue, or disqualify the leads that are no longer workable.",
+				"dashboard":   dash(dashboards.UIDSLA, teamVars),
+				"runbook_url": runbook(AlertBacklog),
+			},
+		},
+		Rule{
+			Alert: AlertComplianceLow,
+			Expr: fmt.Sprintf("%s < %g and %s >= %d", sel(RecCompliance, today), o.ComplianceObjective,
+				sel(RecDue, today), o.ComplianceMinLeads),
 			For:    o.ComplianceFor,
 			Labels: map[string]string{"team": "sales", "severity": "ticket", "database": "crm"},
 			Annotations: map[string]string{
-				"summary":     fmt.Sprintf("Follow-up SLA compliance of {{ $labels.sales_team }} ({{ $labels.region }}) is {{ $value | humanizePercentage }} over the last day, below %g%%", o.ComplianceObjective*100),
-				"description": "Of the leads {{ $labels.sales_team }} followed up in the last 24 hours, only {{ $value | humanizePercentage }} got their first touch within the SLA. Check staffing, routing and the waiting queue.",
-				"dashboard":   dash(dashboards.UIDSales, "var-sales_team={{ $labels.sales_team }}&var-region={{ $labels.region }}"),
+				"summary":     fmt.Sprintf("Follow-up SLA compliance of {{ $labels.sales_team }} ({{ $labels.region }}) is {{ $value | humanizePercentage }} today, below %g%%", o.ComplianceObjective*100),
+				"description": "Of the leads of {{ $labels.sales_team }} whose follow-up deadline fell today, only {{ $value | humanizePercentage }} were touched by it. Check staffing, routing and the waiting queue.",
+				"dashboard":   dash(dashboards.UIDSales, teamVars),
 				"runbook_url": runbook(AlertComplianceLow),
 			},
 		})
 
+	arrived := func(window string) string {
+		return sumBy(metrics.DimSource, metrics.MarketingLeadsArrived, eq(metrics.LabelWindow, window))
+	}
 	marketing = append(marketing, Rule{
 		Alert: AlertInflowCollapsed,
-		Expr: fmt.Sprintf("sum by (%[1]s) (increase(%[2]s[1h])) < %[3]g * sum by (%[1]s) (increase(%[2]s[1h] offset 1w))\nand sum by (%[1]s) (increase(%[2]s[1h] offset 1w)) >= %[4]d",
-			metrics.DimSource, metrics.LeadsCreated, o.InflowDropRatio, o.InflowMinLeads),
+		Expr: fmt.Sprintf("%s < %g * %s\nand %s >= %d",
+			arrived(metrics.WindowLastHour), o.InflowDropRatio, arrived(metrics.WindowSameHourLastWeek), arrived(metrics.WindowSameHourLastWeek), o.InflowMinLeads),
 		For:    o.InflowFor,
 		Labels: map[string]string{"team": "marketing", "severity": "ticket", "database": "crm"},
 		Annotations: map[string]string{
 			"summary":     fmt.Sprintf("New leads from {{ $labels.source }} fell below %g%% of the same hour last week", o.InflowDropRatio*100),
-			"description": fmt.Sprintf("Only {{ $value | humanize }} leads arrived from {{ $labels.source }} in the last hour, less than %g%% of the same hour one week earlier. A campaign, a form or a tracking tag may be broken.", o.InflowDropRatio*100),
-			"dashboard":   dash(dashboards.UIDMarketing, "var-channel={{ $labels.source }}"),
+			"description": fmt.Sprintf("Only {{ $value | humanize }} leads arrived from {{ $labels.source }} in the last hour (by their created time), less than %g%% of the same hour one week earlier. A campaign, a form or a tracking tag may be broken.", o.InflowDropRatio*100),
+			"dashboard":   dash(dashboards.UIDMarketing, ""),
 			"runbook_url": runbook(AlertInflowCollapsed),
 		},
 	})

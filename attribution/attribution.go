@@ -6,6 +6,7 @@ package attribution
 import (
 	"fmt"
 	"math"
+	"sort"
 	"time"
 )
 
@@ -29,8 +30,10 @@ on the same touch merge their shares; when no touch is left for the middle share
 W: no other touch) it is split equally over the distinct milestone touches; one touch gets 100%
 under every model; a deal without touches (or without a lead) goes to the unattributed bucket
 (channel = campaign = "unattributed"). So, per model, attributed plus unattributed revenue equals
-won revenue. Shares are not rounded: a deal's revenue is split exactly, and the published sums
-equal won revenue to the cent.`
+won revenue. Each deal's amount is split in whole cents (Split): every touch gets the cents its
+weight gives, rounded down, and the cents left go one each to the touches with the largest
+remainders (the earlier touch on a tie). So every published sum is exact to the cent, and per
+model attributed plus unattributed revenue equals won revenue.`
 
 // Model is an attribution model; its name is the value of the model label.
 type Model string
@@ -144,4 +147,36 @@ func positional(w []float64, milestones []int, shares []float64, rest float64, i
 	for _, i := range others {
 		w[i] += rest / float64(len(others))
 	}
+}
+
+// Split divides cents over the weights (summing to 1) in whole cents: floor(cents × w) each, then
+// one more cent to each of the largest remainders, earlier weights first on a tie, until the
+// parts add up to cents exactly.
+func Split(cents int64, weights []float64) []int64 {
+	out := make([]int64, len(weights))
+	if len(weights) == 0 {
+		return out
+	}
+	type rem struct {
+		i    int
+		frac float64
+	}
+	rems := make([]rem, len(weights))
+	left := cents
+	for i, w := range weights {
+		x := float64(cents) * w
+		out[i] = int64(math.Floor(x))
+		rems[i] = rem{i, x - math.Floor(x)}
+		left -= out[i]
+	}
+	sort.SliceStable(rems, func(a, b int) bool { return rems[a].frac > rems[b].frac })
+	for k := 0; left > 0; k = (k + 1) % len(rems) {
+		out[rems[k].i]++
+		left--
+	}
+	for k := len(rems) - 1; left < 0; k = (k - 1 + len(rems)) % len(rems) {
+		out[rems[k].i]-- // weights summing to a hair over 1
+		left++
+	}
+	return out
 }

@@ -111,3 +111,34 @@ func TestWeightsSumToOne(t *testing.T) {
 		}
 	}
 }
+
+func TestSplit(t *testing.T) {
+	cases := []struct {
+		cents   int64
+		weights []float64
+		want    []int64
+	}{
+		{100, []float64{1}, []int64{100}},
+		{100, []float64{1.0 / 3, 1.0 / 3, 1.0 / 3}, []int64{34, 33, 33}},
+		{5, []float64{0.4, 0.4, 0.2}, []int64{2, 2, 1}},
+		{1, []float64{0.5, 0.5}, []int64{1, 0}},
+		{1139699999, []float64{0.3, 0.3, 0.3, 0.05, 0.05}, []int64{341910000, 341910000, 341909999, 56985000, 56985000}},
+		{0, []float64{0.5, 0.5}, []int64{0, 0}},
+	}
+	for _, c := range cases {
+		got := Split(c.cents, c.weights)
+		sum := int64(0)
+		for _, g := range got {
+			sum += g
+		}
+		if sum != c.cents {
+			t.Errorf("Split(%d, %v) = %v adds up to %d", c.cents, c.weights, got, sum)
+		}
+		for i := range c.want {
+			if got[i] != c.want[i] {
+				t.Errorf("Split(%d, %v) = %v, want %v", c.cents, c.weights, got, c.want)
+				break
+			}
+		}
+	}
+}

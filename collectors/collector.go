@@ -73,7 +73,7 @@ var _ prometheus.Collector = (*snapshotCollector)(nil)
 
 func newSnapshotCollector(cfg *config.Config, src Sources, db source.Database, defs []metrics.Def) *snapshotCollector {
 	c := &snapshotCollector{db: db, src: src, defs: defs, descs: map[string]*prometheus.Desc{}, text: map[string]text{}}
-	dims := tally.DimNames(cfg)
+	dims := cfg.Dimensions
 	for _, d := range defs {
 		c.descs[d.Name] = prometheus.NewDesc(d.Name, d.Help, d.LabelNames(dims), nil)
 		c.text[d.Name] = textHeader(d, d.LabelNames(dims))
@@ -110,12 +110,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, s.Value(d), s.Labels...)
 			case metrics.Gauge:
 				ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, s.Value(d), s.Labels...)
-			case metrics.Histogram:
-				buckets := make(map[float64]uint64, len(s.Buckets))
-				for i, b := range metrics.LatencyBuckets {
-					buckets[b] = s.Buckets[i]
-				}
-				ch <- prometheus.MustNewConstHistogram(desc, s.Count, s.Sum, buckets, s.Labels...)
+
 			}
 		}
 	}
@@ -178,9 +173,8 @@ func (c *snapshotCollector) WriteText(buf *bytes.Buffer, snap *tally.Snapshot) {
 			}
 			return false
 		})
-		line := func(suffix string, s *tally.Sample, le string) {
+		line := func(s *tally.Sample) {
 			buf.WriteString(d.Name)
-			buf.WriteString(suffix)
 			sep := byte('{')
 			for i, k := range t.order {
 				buf.WriteByte(sep)
@@ -190,38 +184,14 @@ func (c *snapshotCollector) WriteText(buf *bytes.Buffer, snap *tally.Snapshot) {
 				escapeLabel(buf, s.Labels[k])
 				buf.WriteByte('"')
 			}
-			if le != "" {
-				buf.WriteByte(sep)
-				buf.WriteString(`le="`)
-				buf.WriteString(le)
-				buf.WriteByte('"')
-				sep = ','
-			}
 			if sep == ',' {
 				buf.WriteByte('}')
 			}
 			buf.WriteByte(' ')
 		}
 		for _, s := range series {
-			if d.Type != metrics.Histogram {
-				line("", s, "")
-				value(s.Value(d))
-				buf.WriteByte('\n')
-				continue
-			}
-			for i, b := range metrics.LatencyBuckets {
-				line("_bucket", s, strconv.FormatFloat(b, 'g', -1, 64))
-				buf.WriteString(strconv.FormatUint(s.Buckets[i], 10))
-				buf.WriteByte('\n')
-			}
-			line("_bucket", s, "+Inf")
-			buf.WriteString(strconv.FormatUint(s.Count, 10))
-			buf.WriteByte('\n')
-			line("_sum", s, "")
-			value(s.Sum)
-			buf.WriteByte('\n')
-			line("_count", s, "")
-			buf.WriteString(strconv.FormatUint(s.Count, 10))
+			line(s)
+			value(s.Value(d))
 			buf.WriteByte('\n')
 		}
 	}

@@ -16,7 +16,7 @@ func init() {
 	register("health", func(cfg *config.Config, src Sources) prometheus.Collector {
 		h := &healthCollector{cfg: cfg, src: src, descs: map[string]*prometheus.Desc{}}
 		for _, d := range metrics.Health {
-			h.descs[d.Name] = prometheus.NewDesc(d.Name, d.Help, d.LabelNames(nil), nil)
+			h.descs[d.Name] = prometheus.NewDesc(d.Name, d.Help, d.LabelNames(metrics.Dimensions{}), nil)
 		}
 		return h
 	})
@@ -43,7 +43,6 @@ func (h *healthCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(name string, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(h.descs[name], prometheus.CounterValue, v, labels...)
 	}
-	regressions := map[string]uint64{}
 	for _, db := range h.cfg.Sources() {
 		p := h.src.Poller(db)
 		if p == nil {
@@ -85,16 +84,5 @@ func (h *healthCollector) Collect(ch chan<- prometheus.Metric) {
 				gauge(metrics.DataQualityRows, float64(snap.Problems[pr]), name, pr.Query, pr.Check)
 			}
 		}
-		for m, n := range health.Regressions {
-			regressions[m] += n
-		}
-	}
-	names := make([]string, 0, len(regressions))
-	for m := range regressions {
-		names = append(names, m)
-	}
-	sort.Strings(names)
-	for _, m := range names {
-		counter(metrics.DataQualityRegressions, float64(regressions[m]), m)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/funnel"
+	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/money"
 	"github.com/tandem-oss/tandem/sla"
 	"github.com/tandem-oss/tandem/source"
@@ -45,6 +46,11 @@ type Config struct {
 	Calendars   *sla.Calendars          `yaml:"-"` // nil: the SLA clock is calendar time
 	Calendar    fiscal.Calendar         `yaml:"-"`
 	Dims        []Dimension             `yaml:"-"` // enabled lead dimensions, in label order
+	// Dimensions are the label names of the enabled dimensions each kind of metric carries:
+	// sales metrics the sales dimensions, lead metrics the source too (see metrics.Dims).
+	Dimensions metrics.Dimensions `yaml:"-"`
+	// SalesIdx and LeadIdx are the positions in Dims of those label sets.
+	SalesIdx, LeadIdx []int `yaml:"-"`
 	Caps        map[string]int          `yaml:"-"` // max values per label name
 	sources     map[source.Database]*DB `yaml:"-"`
 }
@@ -103,6 +109,9 @@ type SLA struct {
 	Target        time.Duration `yaml:"target"`
 	TouchKinds    []string      `yaml:"touch_kinds"`     // activity kinds that count as follow-up
 	WaitingMaxAge time.Duration `yaml:"waiting_max_age"` // older untouched leads count as abandoned, not waiting; 0: no limit
+	// PageWindow is how long after its deadline a lead still untouched pages the on-call; older
+	// breaches are the team lead's backlog.
+	PageWindow time.Duration `yaml:"page_window"`
 	// BusinessHours makes the SLA clock count business time in the owner's region; absent, the SLA
 	// clock is calendar time.
 	BusinessHours *BusinessHours `yaml:"business_hours"`
@@ -176,14 +185,14 @@ func Default() *Config {
 		Databases: Databases{
 			CRM: &DB{}, // filled by defaultDB: dsn_env TANDEM_CRM_DSN unless a dsn_file is given
 		},
-		SLA: SLA{ClockStart: "mql", Target: time.Hour, TouchKinds: []string{"call", "email", "meeting"}, WaitingMaxAge: 30 * 24 * time.Hour},
+		SLA: SLA{ClockStart: "mql", Target: time.Hour, TouchKinds: []string{"call", "email", "meeting"}, WaitingMaxAge: 30 * 24 * time.Hour, PageWindow: 24 * time.Hour},
 		Targets: Targets{
 			Timezone: "UTC", FiscalYearStartMonth: 1, ReportingCurrency: "USD", MaxDealAmount: "1000000000",
 		},
 		Labels: Labels{
 			Source:             Label{true, 20},
 			Region:             Label{true, 20},
-			Segment:            Label{true, 10},
+			Segment:            Label{false, 10}, // every sales series times the segments: off by default
 			SalesTeam:          Label{true, 20},
 			Owner:              Label{false, 50},
 			DisqualifiedReason: Label{true, 15},
@@ -352,6 +361,9 @@ func (c *Config) validate(v *validator, getenv func(string) string) {
 	if c.SLA.WaitingMaxAge < 0 {
 		v.fail("sla.waiting_max_age", "must not be negative")
 	}
+	if c.SLA.PageWindow <= 0 {
+		v.fail("sla.page_window", "must be a positive duration such as 24h, not %s", c.SLA.PageWindow)
+	}
 	if len(c.SLA.TouchKinds) == 0 {
 		v.fail("sla.touch_kinds", "must list at least one activity kind")
 	}
@@ -442,6 +454,21 @@ func (c *Config) validate(v *validator, getenv func(string) string) {
 			c.Dims = append(c.Dims, Dimension{Name: l.name, MaxValues: l.l.MaxValues})
 		}
 	}
+	c.Dimensions, c.SalesIdx, c.LeadIdx = metrics.Dimensions{}, nil, nil
+	for i, d := range c.Dims {
+		if d.Name != metrics.DimSource {
+			c.Dimensions.Sales = append(c.Dimensions.Sales, d.Name)
+			c.SalesIdx = append(c.SalesIdx, i)
+		}
+	}
+	for i, d := range c.Dims {
+		if d.Name == metrics.DimSource {
+			c.Dimensions.Lead = append(c.Dimensions.Lead, d.Name)
+			c.LeadIdx = append(c.LeadIdx, i)
+		}
+	}
+	c.Dimensions.Lead = append(c.Dimensions.Lead, c.Dimensions.Sales...)
+	c.LeadIdx = append(c.LeadIdx, c.SalesIdx...)
 }
 
 func calendar(v *validator, field string, h Hours) *sla.Calendar {

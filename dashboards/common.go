@@ -13,6 +13,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
+	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
 )
@@ -85,16 +86,67 @@ func re(label, variable string) string { return fmt.Sprintf(`%s=~"$%s"`, label, 
 
 func stageIs(s funnel.Stage) string { return eq(metrics.LabelFunnelStage, string(s)) }
 
-// sumIncrease is the sum of a counter's increase over the dashboard's time range.
-func sumIncrease(metric string, matchers ...string) string {
-	return fmt.Sprintf("sum(increase(%s[$__range]))", sel(metric, matchers...))
+// The period every team dashboard shows: a custom variable over the exporter's windows, this
+// fiscal quarter by default. Every period metric is filtered on it, so each number is the
+// event-time number of the period picked, as an analyst's SQL for it would compute it.
+const periodVar = "period"
+
+func periodVariable() *dashboard.CustomVariableBuilder {
+	var pairs []string
+	var options []dashboard.VariableOption
+	for _, w := range fiscal.Windows() {
+		pairs = append(pairs, fmt.Sprintf("%s : %s", w.Title(), w))
+		options = append(options, dashboard.VariableOption{Text: dashboard.StringOrArrayOfString{String: cog.ToPtr(w.Title())},
+			Value: dashboard.StringOrArrayOfString{String: cog.ToPtr(string(w))}})
+	}
+	values := strings.Join(pairs, ", ")
+	def := fiscal.ThisQuarter
+	return dashboard.NewCustomVariableBuilder(periodVar).Label("Period").
+		Description("The period every number on this dashboard counts: the rows whose event time (created, became MQL, closed, the stat day, the SLA deadline) falls in it, in the company time zone and fiscal calendar.").
+		Values(dashboard.StringOrMap{String: cog.ToPtr(values)}).Definition(values).
+		Options(options).
+		Current(dashboard.VariableOption{Selected: cog.ToPtr(true), Text: dashboard.StringOrArrayOfString{String: cog.ToPtr(def.Title())},
+			Value: dashboard.StringOrArrayOfString{String: cog.ToPtr(string(def))}})
 }
 
-// ratio divides two expressions; "or vector(0)" is not used: an undefined ratio stays empty.
-func ratio(num, den string) string { return fmt.Sprintf("(%s) / (%s)", num, den) }
+// picked matches the period chosen on the dashboard.
+var picked = re(metrics.LabelPeriod, periodVar)
 
-// orZero shows 0 instead of "No data" for counts of things that may not exist right now.
-func orZero(expr string) string { return fmt.Sprintf("(%s) or vector(0)", expr) }
+// in matches a fixed window.
+func in(w fiscal.Window) string { return eq(metrics.LabelPeriod, string(w)) }
+
+// sumOf sums a metric over its series that match.
+func sumOf(metric string, matchers ...string) string { return fmt.Sprintf("sum(%s)", sel(metric, matchers...)) }
+
+// sumBy sums a metric by labels.
+func sumBy(by, metric string, matchers ...string) string {
+	return fmt.Sprintf("sum by (%s) (%s)", by, sel(metric, matchers...))
+}
+
+// ratio divides two expressions, only where the denominator is above zero: an undefined ratio
+// stays empty instead of NaN or Inf, and no "or vector(0)" makes up a value.
+func ratio(num, den string) string { return fmt.Sprintf("(%s) / (%s > 0)", num, den) }
+
+// stepIs matches a funnel step.
+func stepIs(from, to funnel.Stage) string {
+	st, ok := funnel.StepOf(from, to)
+	if !ok {
+		panic(fmt.Sprintf("dashboards: no funnel step %s → %s", from, to))
+	}
+	return eq(metrics.LabelFunnelStep, st.Name())
+}
+
+// conversion is the cohort conversion of a funnel step: of the leads that reached from in the
+// period, the share that has reached to by now, between 0 and 1 by construction.
+func conversion(from, to funnel.Stage, matchers ...string) string {
+	m := append([]string{stepIs(from, to)}, matchers...)
+	return ratio(sumOf(metrics.CohortConverted, m...), sumOf(metrics.CohortLeads, m...))
+}
+
+// quantileOf is a quantile metric's value at q.
+func quantileOf(metric string, q float64, matchers ...string) string {
+	return sel(metric, append([]string{eq(metrics.LabelQuantile, fmt.Sprint(q))}, matchers...)...)
+}
 
 func query(expr, legend string) *prometheus.DataqueryBuilder {
 	return prometheus.NewDataqueryBuilder().Expr(expr).LegendFormat(legend)

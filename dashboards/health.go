@@ -27,7 +27,6 @@ func Health(o Options) *dashboard.DashboardBuilder {
 		WithPanel(queryErrorsTimeseries()).
 		WithPanel(dataQualityBarGauge()).
 		WithPanel(rowsReadTimeseries()).
-		WithPanel(regressionsTimeseries()).
 		WithPanel(recountsTimeseries())
 }
 
@@ -53,7 +52,8 @@ func problemRowsStat() *stat.PanelBuilder {
 	return defaultStat().Span(8).Title("Rows failing data-quality checks").
 		Description(help(metrics.DataQualityRows)).
 		Unit("short").Decimals(0).
-		WithTarget(instant(orZero(fmt.Sprintf("sum(%s)", sel(metrics.DataQualityRows))), "rows")).
+		WithTarget(instant(sumOf(metrics.DataQualityRows), "rows")).
+		NoValue("0"). // no series: no row fails a check
 		Thresholds(thresholds("green", 1.0, "orange"))
 }
 
@@ -87,8 +87,9 @@ func dataQualityBarGauge() *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Data-quality findings by check").
 		Description(help(metrics.DataQualityRows) + " docs/metrics.md says what each check does with the row.").
 		Unit("short").Decimals(0).
-		WithTarget(instant(orZero(fmt.Sprintf("sum by (%s, %s, %s) (%s)", metrics.LabelDatabase, metrics.LabelQuery, metrics.LabelCheck, sel(metrics.DataQualityRows))),
-			"{{database}} {{query}}: {{check}}"))
+		WithTarget(instant(sumBy(metrics.LabelDatabase+", "+metrics.LabelQuery+", "+metrics.LabelCheck, metrics.DataQualityRows),
+			"{{database}} {{query}}: {{check}}")).
+		NoValue("none")
 }
 
 func rowsReadTimeseries() *timeseries.PanelBuilder {
@@ -96,13 +97,6 @@ func rowsReadTimeseries() *timeseries.PanelBuilder {
 		Description(help(metrics.QueryRows)).
 		Unit("short").
 		WithTarget(query(fmt.Sprintf("sum by (%s, %s) (rate(%s[$__rate_interval]))", metrics.LabelDatabase, metrics.LabelQuery, sel(metrics.QueryRows)), "{{database}} {{query}}"))
-}
-
-func regressionsTimeseries() *timeseries.PanelBuilder {
-	return defaultTimeseries().Title("Counter regressions").
-		Description(help(metrics.DataQualityRegressions)).
-		Unit("short").
-		WithTarget(query(orZero(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelMetric, sel(metrics.DataQualityRegressions))), "{{metric}}"))
 }
 
 // recountsTimeseries shows whether polls stay incremental: full reads should come once per
@@ -113,5 +107,5 @@ func recountsTimeseries() *timeseries.PanelBuilder {
 		Unit("short").
 		WithTarget(query(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelDatabase, sel(metrics.FullReads)), "{{database}} full reads")).
 		WithTarget(query(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelDatabase, sel(metrics.TallyRebuilds)), "{{database}} full recounts")).
-		WithTarget(query(orZero(fmt.Sprintf("sum by (%s, %s) (increase(%s[1h]))", metrics.LabelQuery, metrics.LabelKind, sel(metrics.ReconciliationDrift))), "{{query}} {{kind}}"))
+		WithTarget(query(fmt.Sprintf("sum by (%s, %s) (increase(%s[1h]))", metrics.LabelQuery, metrics.LabelKind, sel(metrics.ReconciliationDrift)), "{{query}} {{kind}}"))
 }

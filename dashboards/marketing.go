@@ -12,17 +12,18 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
 	"github.com/tandem-oss/tandem/attribution"
+	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
 )
 
-// The channel variable filters leads by their source and campaigns by their channel: both use
-// the same channel vocabulary.
+// The channel and campaign variables filter the campaign metrics: the campaign's own channel,
+// never a lead's source relabelled.
 var (
-	bySource   = re(metrics.DimSource, "channel")
 	byChannel  = re(metrics.LabelChannel, "channel")
 	byCampaign = re(metrics.LabelCampaign, "campaign")
 	byModel    = re(metrics.LabelModel, "model")
+	chosen     = []string{picked, byChannel, byCampaign}
 )
 
 // modelVariable picks the attribution model; linear by default.
@@ -42,28 +43,29 @@ func modelVariable() *dashboard.CustomVariableBuilder {
 			Value: dashboard.StringOrArrayOfString{String: cog.ToPtr(string(attribution.Linear))}})
 }
 
-// Marketing is marketing's dashboard by channel: volume, cost, clicks, and sales' verdict on
-// the leads (accepted or rejected, and why).
+// Marketing is marketing's dashboard by channel and campaign, for the period picked: volume,
+// cost, clicks, sales' verdict on the leads (accepted or rejected, and why) and attributed revenue.
 func Marketing(o Options) *dashboard.DashboardBuilder {
 	return base(UIDMarketing, "Tandem — marketing",
-		"Marketing's results by channel: leads, MQLs, spend, cost per lead and MQL, clicks and CTR, and sales' acceptance and rejection of the leads with the reasons.").
+		"Marketing's results by channel and campaign for the period picked: leads, MQLs, spend, cost per lead and MQL, clicks and CTR, sales' acceptance and rejection of the leads with the reasons, and attributed revenue.").
 		Time("now-30d", "now").
 		WithVariable(datasourceVariable(false)).
-		WithVariable(labelVariable("channel", "Channel", metrics.LeadsCreated, metrics.DimSource)).
-		WithVariable(labelVariable("campaign", "Campaign", sel(metrics.CampaignSpend, byChannel), metrics.LabelCampaign)).
+		WithVariable(periodVariable()).
+		WithVariable(labelVariable("channel", "Channel", metrics.CampaignLeads, metrics.LabelChannel)).
+		WithVariable(labelVariable("campaign", "Campaign", sel(metrics.CampaignLeads, byChannel), metrics.LabelCampaign)).
 		WithVariable(modelVariable()).
-		WithPanel(marketingCountStat("Leads", metrics.LeadsCreated, stageText(funnel.Lead))).
-		WithPanel(marketingCountStat("MQLs", metrics.FunnelStageEntered, stageText(funnel.MQL), stageIs(funnel.MQL))).
+		WithPanel(campaignLeadsStat("Leads", funnel.Lead)).
+		WithPanel(campaignLeadsStat("Reached MQL", funnel.MQL)).
 		WithPanel(spendStat(o)).
-		WithPanel(costPerStat(o, "Cost per lead", metrics.LeadsCreated)).
-		WithPanel(costPerStat(o, "Cost per MQL", metrics.FunnelStageEntered, stageIs(funnel.MQL))).
+		WithPanel(costPerStat(o, "Cost per lead", funnel.Lead)).
+		WithPanel(costPerStat(o, "Cost per MQL", funnel.MQL)).
 		WithPanel(ctrStat()).
 		WithPanel(leadsByChannelTimeseries()).
 		WithPanel(spendByChannelTimeseries(o)).
 		WithPanel(acceptanceByChannelBarGauge()).
 		WithPanel(rejectionReasonsBarGauge()).
 		WithPanel(costPerLeadByChannelBarGauge(o)).
-		WithPanel(ctrByChannelTimeseries()).
+		WithPanel(ctrByChannelBarGauge()).
 		WithPanel(campaignFunnelTable()).
 		WithPanel(campaignRejectionsBarGauge()).
 		WithPanel(attributedRevenueByChannelBarGauge(o)).
@@ -75,95 +77,101 @@ func Marketing(o Options) *dashboard.DashboardBuilder {
 		WithPanel(pipelineRoleStat(o, "Marketing-influenced pipeline", metrics.InfluencedPipeline))
 }
 
-func marketingCountStat(title, metric, description string, matchers ...string) *stat.PanelBuilder {
+// campaignLeads is the period's leads of the chosen campaigns that have reached a stage.
+func campaignLeads(st funnel.Stage, matchers ...string) string {
+	return sumOf(metrics.CampaignLeads, append([]string{stageIs(st)}, matchers...)...)
+}
+
+func campaignLeadsStat(title string, st funnel.Stage) *stat.PanelBuilder {
 	return defaultStat().Title(title).
-		Description(description + " Over the time range, for the chosen channels.").
-		Unit("short").Decimals(0).
-		WithTarget(instant(sumIncrease(metric, append(matchers, bySource)...), title))
+		Description(help(metrics.CampaignLeads) + " For the period picked and the chosen channels and campaigns.").
+		Unit("none").Decimals(0).
+		WithTarget(instant(campaignLeads(st, chosen...), title))
 }
 
 func spendStat(o Options) *stat.PanelBuilder {
 	return defaultStat().Title("Spend").
-		Description(help(metrics.CampaignSpend) + " Over the time range, for the chosen channels and campaigns.").
+		Description(help(metrics.CampaignSpend) + " For the period picked and the chosen channels and campaigns.").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(sumIncrease(metrics.CampaignSpend, byChannel, byCampaign), "spend"))
+		WithTarget(instant(sumOf(metrics.CampaignSpend, chosen...), "spend"))
 }
 
-func costPerStat(o Options, title, metric string, matchers ...string) *stat.PanelBuilder {
+// costPer is the one definition of cost per lead (st = lead) and per MQL: the period's campaign
+// spend ÷ the period's leads of those campaigns that reached the stage.
+func costPer(st funnel.Stage, matchers ...string) string {
+	return ratio(sumOf(metrics.CampaignSpend, matchers...), campaignLeads(st, matchers...))
+}
+
+func costPerStat(o Options, title string, st funnel.Stage) *stat.PanelBuilder {
 	return defaultStat().Title(title).
-		Description(fmt.Sprintf("Campaign spend ÷ %s, both over the time range, for the chosen channels.", title[len("Cost per "):]+"s")).
+		Description(fmt.Sprintf("Campaign spend ÷ the leads created that reached %s, both of the period picked, for the chosen channels and campaigns.", stageTitle(st))).
 		Unit(o.money()).Decimals(2).
-		WithTarget(instant(ratio(sumIncrease(metrics.CampaignSpend, byChannel), sumIncrease(metric, append(matchers, bySource)...)), title))
+		WithTarget(instant(costPer(st, chosen...), title))
 }
 
 func ctrStat() *stat.PanelBuilder {
 	return defaultStat().Title("Click-through rate").
-		Description("Clicks ÷ impressions over the time range. " + help(metrics.CampaignClicks)).
+		Description("Clicks ÷ impressions of the period picked. " + help(metrics.CampaignClicks)).
 		Unit("percentunit").Decimals(2).
-		WithTarget(instant(ratio(sumIncrease(metrics.CampaignClicks, byChannel, byCampaign), sumIncrease(metrics.CampaignImpressions, byChannel, byCampaign)), "CTR"))
-}
-
-func perDay(metric string, by string, matchers ...string) string {
-	return fmt.Sprintf("sum by (%s) (increase(%s[1d]))", by, sel(metric, matchers...))
+		WithTarget(instant(ratio(sumOf(metrics.CampaignClicks, chosen...), sumOf(metrics.CampaignImpressions, chosen...)), "CTR"))
 }
 
 func leadsByChannelTimeseries() *timeseries.PanelBuilder {
 	return defaultTimeseries().Title("Leads per day by channel").
-		Description(stageText(funnel.Lead) + " Each point: the 24 hours up to it.").
-		Unit("short").Interval("1h").
-		WithTarget(query(perDay(metrics.LeadsCreated, metrics.DimSource, bySource), "{{source}}"))
+		Description(help(metrics.CampaignLeads) + " Each step: the previous complete day, as of that point in time.").
+		Unit("none").Decimals(0).
+		WithTarget(query(sumBy(metrics.LabelChannel, metrics.CampaignLeads, in(fiscal.Yesterday), stageIs(funnel.Lead), byChannel, byCampaign), "{{channel}}"))
 }
 
 func spendByChannelTimeseries(o Options) *timeseries.PanelBuilder {
 	return defaultTimeseries().Title("Spend per day by channel").
-		Description(help(metrics.CampaignSpend) + " Each point: the 24 hours up to it.").
-		Unit(o.money()).Interval("1h").
-		WithTarget(query(perDay(metrics.CampaignSpend, metrics.LabelChannel, byChannel), "{{channel}}"))
+		Description(help(metrics.CampaignSpend) + " Each step: the previous complete day, as of that point in time.").
+		Unit(o.money()).
+		WithTarget(query(sumBy(metrics.LabelChannel, metrics.CampaignSpend, in(fiscal.Yesterday), byChannel, byCampaign), "{{channel}}"))
 }
 
 func acceptanceByChannelBarGauge() *bargauge.PanelBuilder {
-	accepted := fmt.Sprintf("sum by (%s) (increase(%s[$__range]))", metrics.DimSource, sel(metrics.FunnelStageEntered, stageIs(funnel.SQL), bySource))
-	rejected := fmt.Sprintf("sum by (%s) (increase(%s[$__range]))", metrics.DimSource, sel(metrics.LeadsDisqualified, bySource))
+	by := func(st funnel.Stage) string {
+		return sumBy(metrics.LabelChannel, metrics.CampaignLeads, append([]string{stageIs(st)}, chosen...)...)
+	}
 	return defaultBarGauge().Title("Sales' verdict: accepted share by channel").
-		Description("The lead-quality feedback loop: leads sales accepted (became SQL) ÷ (accepted + rejected) in the time range, per channel. " +
-			stageText(funnel.SQL) + " " + stageText(funnel.Disqualified)).
+		Description("The lead-quality feedback loop: of the period's leads per channel that reached MQL, the share sales has accepted (reached SQL) by now. " +
+			stageText(funnel.SQL)).
 		Unit("percentunit").Decimals(0).Min(0).Max(1).
 		Thresholds(thresholds("red", 0.4, "orange", 0.6, "green")).
-		WithTarget(instant(ratio(accepted, accepted+" + "+rejected), "{{source}}"))
+		WithTarget(instant(ratio(by(funnel.SQL), by(funnel.MQL)), "{{channel}}"))
 }
 
 func rejectionReasonsBarGauge() *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Why sales rejected leads").
-		Description(help(metrics.LeadsDisqualified) + " In the time range, for the chosen channels.").
-		Unit("short").Decimals(0).
-		WithTarget(instant(fmt.Sprintf("sort_desc(sum by (%s) (increase(%s[$__range])))", metrics.LabelDisqualifiedReason, sel(metrics.LeadsDisqualified, bySource)), "{{disqualified_reason}}"))
+		Description(help(metrics.CampaignDisqualified) + " For the period picked and the chosen channels and campaigns.").
+		Unit("none").Decimals(0).
+		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelDisqualifiedReason, metrics.CampaignDisqualified, chosen...)), "{{disqualified_reason}}"))
 }
 
 func costPerLeadByChannelBarGauge(o Options) *bargauge.PanelBuilder {
-	spend := fmt.Sprintf("sum by (%s) (increase(%s[$__range]))", metrics.LabelChannel, sel(metrics.CampaignSpend, byChannel))
-	leads := fmt.Sprintf(`sum by (%s) (label_replace(increase(%s[$__range]), "%s", "$1", "%s", "(.*)"))`,
-		metrics.LabelChannel, sel(metrics.LeadsCreated, bySource), metrics.LabelChannel, metrics.DimSource)
+	spend := sumBy(metrics.LabelChannel, metrics.CampaignSpend, chosen...)
+	leads := sumBy(metrics.LabelChannel, metrics.CampaignLeads, append([]string{stageIs(funnel.Lead)}, chosen...)...)
 	return defaultBarGauge().Title("Cost per lead by channel").
-		Description("Campaign spend ÷ leads created per channel, over the time range. Channels without campaign spend (organic, referral) have none.").
+		Description("Campaign spend ÷ leads created per channel, of the period picked. Channels without campaign spend have none.").
 		Unit(o.money()).Decimals(2).
 		WithTarget(instant(ratio(spend, leads), "{{channel}}"))
 }
 
-func ctrByChannelTimeseries() *timeseries.PanelBuilder {
-	return defaultTimeseries().Title("Click-through rate by channel").
-		Description("Clicks ÷ impressions in the 24 hours up to each point.").
-		Unit("percentunit").Interval("1h").
-		WithTarget(query(ratio(perDay(metrics.CampaignClicks, metrics.LabelChannel, byChannel), perDay(metrics.CampaignImpressions, metrics.LabelChannel, byChannel)), "{{channel}}"))
+func ctrByChannelBarGauge() *bargauge.PanelBuilder {
+	return defaultBarGauge().Title("Click-through rate by channel").
+		Description("Clicks ÷ impressions per channel, of the period picked.").
+		Unit("percentunit").Decimals(2).
+		WithTarget(instant(ratio(sumBy(metrics.LabelChannel, metrics.CampaignClicks, chosen...), sumBy(metrics.LabelChannel, metrics.CampaignImpressions, chosen...)), "{{channel}}"))
 }
 
 func byCampaignSum(metric string, extra ...string) string {
-	return fmt.Sprintf("sum by (%s, %s) (increase(%s[$__range]))", metrics.LabelChannel, metrics.LabelCampaign,
-		sel(metric, append([]string{byChannel, byCampaign}, extra...)...))
+	return sumBy(metrics.LabelChannel+", "+metrics.LabelCampaign, metric, append(append([]string{}, chosen...), extra...)...)
 }
 
 func campaignFunnelTable() *table.PanelBuilder {
 	b := defaultTable().Title("What each campaign produced").
-		Description(help(metrics.CampaignLeads) + " Over the time range. Accepted = became SQL; rejected = disqualified by sales.")
+		Description(help(metrics.CampaignLeads) + " For the period picked. Accepted = reached SQL; rejected = disqualified by sales in the period.")
 	refs := []string{}
 	for _, st := range campaignTableStages {
 		ref := string(st)
@@ -174,8 +182,9 @@ func campaignFunnelTable() *table.PanelBuilder {
 		WithTarget(tableQuery(byCampaignSum(metrics.CampaignSpend), "spend"))
 	rename := map[string]any{"Value #rejected": "rejected by sales", "Value #spend": "spend"}
 	for _, r := range refs {
-		rename["Value #"+r] = stageTitle(funnel.Stage(r)) + "s"
+		rename["Value #"+r] = "reached " + stageTitle(funnel.Stage(r))
 	}
+	rename["Value #lead"] = "leads"
 	return b.
 		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
@@ -187,46 +196,52 @@ var campaignTableStages = []funnel.Stage{funnel.Lead, funnel.MQL, funnel.SQL, fu
 
 func campaignRejectionsBarGauge() *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Rejected by sales, by campaign and reason").
-		Description(help(metrics.CampaignDisqualified) + " Over the time range.").
-		Unit("short").Decimals(0).
-		WithTarget(instant(fmt.Sprintf("sort_desc(sum by (%s, %s) (increase(%s[$__range])))", metrics.LabelCampaign, metrics.LabelDisqualifiedReason,
-			sel(metrics.CampaignDisqualified, byChannel, byCampaign)), "{{campaign}}: {{disqualified_reason}}"))
+		Description(help(metrics.CampaignDisqualified) + " For the period picked.").
+		Unit("none").Decimals(0).
+		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelCampaign+", "+metrics.LabelDisqualifiedReason, metrics.CampaignDisqualified, chosen...)),
+			"{{campaign}}: {{disqualified_reason}}"))
 }
 
 func attributedRevenueByChannelBarGauge(o Options) *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Won revenue attributed by channel ($model)").
-		Description(help(metrics.AttributedRevenue) + " Revenue won in the time range.").
+		Description(help(metrics.AttributedRevenue) + " Revenue won in the period picked.").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(fmt.Sprintf("sort_desc(sum by (%s) (increase(%s[$__range])))", metrics.LabelChannel, sel(metrics.AttributedRevenue, byModel)), "{{channel}}"))
+		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelChannel, metrics.AttributedRevenue, picked, byModel)), "{{channel}}"))
 }
 
 func attributedRevenueByCampaignBarGauge(o Options) *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Won revenue attributed by campaign ($model)").
-		Description(help(metrics.AttributedRevenue) + " Revenue won in the time range, for the chosen channels and campaigns.").
+		Description(help(metrics.AttributedRevenue) + " Revenue won in the period picked, for the chosen channels and campaigns.").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(fmt.Sprintf("topk(15, sum by (%s) (increase(%s[$__range])))", metrics.LabelCampaign, sel(metrics.AttributedRevenue, byModel, byChannel, byCampaign)), "{{campaign}}"))
+		WithTarget(instant(fmt.Sprintf("topk(15, %s)", sumBy(metrics.LabelCampaign, metrics.AttributedRevenue, append([]string{byModel}, chosen...)...)), "{{campaign}}"))
+}
+
+// roi is (attributed won revenue − spend) ÷ spend by channel, of one period and model: the one
+// definition the dashboard and the recording rule share.
+func roi(matchers ...string) string {
+	revenue := sumBy(metrics.LabelChannel, metrics.AttributedRevenue, append([]string{byModel}, matchers...)...)
+	spend := sumBy(metrics.LabelChannel, metrics.CampaignSpend, matchers...)
+	return fmt.Sprintf("(%s - %s) / (%s > 0)", revenue, spend, spend)
 }
 
 func roiByChannelBarGauge() *bargauge.PanelBuilder {
-	revenue := fmt.Sprintf("sum by (%s) (increase(%s[$__range]))", metrics.LabelChannel, sel(metrics.AttributedRevenue, byModel, byChannel))
-	spend := fmt.Sprintf("sum by (%s) (increase(%s[$__range]))", metrics.LabelChannel, sel(metrics.CampaignSpend, byChannel))
 	return defaultBarGauge().Title("Return on ad spend by channel ($model)").
-		Description("ROI = (attributed won revenue − spend) ÷ spend per channel over the time range, under the chosen model. 0% breaks even.").
+		Description("ROI = (attributed won revenue − spend) ÷ spend per channel, both of the period picked, under the chosen model. 0% breaks even.").
 		Unit("percentunit").Decimals(0).
 		Thresholds(thresholds("red", 0.0, "orange", 1.0, "green")).
-		WithTarget(instant(fmt.Sprintf("(%s - %s) / %s", revenue, spend, spend), "{{channel}}"))
+		WithTarget(instant(roi(picked, byChannel), "{{channel}}"))
 }
 
 func sourcedInfluencedStat(o Options, title, metric string) *stat.PanelBuilder {
 	return defaultStat().Span(6).Title(title).
-		Description(help(metric) + " Won in the time range. Sourced and influenced overlap: never add them.").
+		Description(help(metric) + " Won in the period picked. Sourced and influenced overlap: never add them.").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(sumIncrease(metric), title))
+		WithTarget(instant(sumOf(metric, picked), title))
 }
 
 func pipelineRoleStat(o Options, title, metric string) *stat.PanelBuilder {
 	return defaultStat().Span(6).Title(title).
 		Description(help(metric) + " Sourced and influenced overlap: never add them.").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(fmt.Sprintf("sum(%s)", sel(metric)), title))
+		WithTarget(instant(sumOf(metric), title))
 }

@@ -8,12 +8,16 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
+	"github.com/tandem-oss/tandem/fiscal"
+	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
 )
 
 var (
 	byTeam   = re(metrics.DimSalesTeam, "sales_team")
 	byRegion = re(metrics.DimRegion, "region")
+	teams    = []string{byTeam, byRegion}
+	teamsIn  = []string{picked, byTeam, byRegion}
 )
 
 func teamVariables(b *dashboard.DashboardBuilder) *dashboard.DashboardBuilder {
@@ -22,21 +26,22 @@ func teamVariables(b *dashboard.DashboardBuilder) *dashboard.DashboardBuilder {
 		WithVariable(labelVariable("region", "Region", metrics.LeadsCreated, metrics.DimRegion))
 }
 
-// Sales is the sales dashboard by team and region: follow-up speed and SLA compliance, the
-// waiting queue, pipeline, win rate and revenue.
+// Sales is the sales dashboard by team and region, for the period picked: follow-up speed and SLA
+// compliance, the waiting queue now, pipeline, win rate and revenue.
 func Sales(o Options) *dashboard.DashboardBuilder {
 	b := base(UIDSales, "Tandem — sales",
-		"Sales by team and region: follow-up latency and SLA compliance, leads waiting now, pipeline by stage, win rate and revenue won.").
+		"Sales by team and region for the period picked: follow-up time and SLA compliance, leads waiting now, pipeline by stage, win rate and revenue won.").
 		Time("now-30d", "now").
-		WithVariable(datasourceVariable(false))
+		WithVariable(datasourceVariable(false)).
+		WithVariable(periodVariable())
 	return teamVariables(b).
 		WithPanel(waitingOverStat().Span(4)).
 		WithPanel(oldestWaitStat(o).Span(4)).
 		WithPanel(complianceStat().Span(4)).
-		WithPanel(speedToLeadStat(o).Span(4)).
+		WithPanel(acceptedStat().Span(4)).
 		WithPanel(salesWinRateStat().Span(4)).
 		WithPanel(revenueWonStat(o).Span(4)).
-		WithPanel(latencyQuantilesTimeseries(o)).
+		WithPanel(followupTimeBarGauge(o)).
 		WithPanel(complianceTimeseries()).
 		WithPanel(pipelineByStageBarGauge(o)).
 		WithPanel(wonRevenueTimeseries(o))
@@ -44,9 +49,10 @@ func Sales(o Options) *dashboard.DashboardBuilder {
 
 func waitingOverStat() *stat.PanelBuilder {
 	return defaultStat().Title("Waiting past the SLA now").
-		Description(help(metrics.FollowupWaiting) + " Here: over the target.").
-		Unit("short").Decimals(0).
-		WithTarget(instant(orZero(fmt.Sprintf("sum(%s)", sel(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAOver), byTeam, byRegion))), "over SLA")).
+		Description(help(metrics.FollowupWaiting) + " Here: past the deadline.").
+		Unit("none").Decimals(0).
+		WithTarget(instant(sumOf(metrics.FollowupWaiting, append([]string{eq(metrics.LabelSLAStatus, metrics.SLAOver)}, teams...)...), "over SLA")).
+		NoValue("0"). // no series: nobody waits
 		Thresholds(thresholds("green", 1.0, "red"))
 }
 
@@ -54,86 +60,73 @@ func oldestWaitStat(o Options) *stat.PanelBuilder {
 	return defaultStat().Title("Oldest wait").
 		Description(help(metrics.FollowupOldestWait) + " Red past the SLA target.").
 		Unit("s").Decimals(0).
-		WithTarget(instant(orZero(fmt.Sprintf("max(%s)", sel(metrics.FollowupOldestWait, byTeam, byRegion))), "oldest")).
+		WithTarget(instant(fmt.Sprintf("max(%s)", sel(metrics.FollowupOldestWait, teams...)), "oldest")).
+		NoValue("nobody waits").
 		Thresholds(thresholds("green", o.SLATarget, "red"))
-}
-
-func complianceExpr(window string) string {
-	within := fmt.Sprintf("sum(increase(%s[%s]))", sel(metrics.FollowupWithinSLA, byTeam, byRegion), window)
-	over := fmt.Sprintf("sum(increase(%s[%s]))", sel(metrics.FollowupOverSLA, byTeam, byRegion), window)
-	return ratio(within, within+" + "+over)
 }
 
 func complianceStat() *stat.PanelBuilder {
 	return defaultStat().Title("Follow-up within SLA").
-		Description("Leads first touched within the SLA target ÷ all first-touched leads, in the time range. " + help(metrics.FollowupWithinSLA)).
+		Description("Leads touched by their SLA deadline ÷ leads whose deadline fell in the period picked (within + breached). " + help(metrics.FollowupBreached)).
 		Unit("percentunit").Decimals(0).
-		WithTarget(instant(complianceExpr("$__range"), "within SLA")).
+		WithTarget(instant(compliance(teamsIn...), "within SLA")).
 		Thresholds(thresholds("red", 0.8, "orange", 0.9, "green"))
 }
 
-func quantile(q float64, metric, window, by string) string {
-	group := "le"
-	if by != "" {
-		group = by + ", le"
-	}
-	return fmt.Sprintf("histogram_quantile(%g, sum by (%s) (increase(%s[%s])))", q, group, sel(metric+"_bucket", byTeam, byRegion), window)
-}
-
-func speedToLeadStat(o Options) *stat.PanelBuilder {
-	return defaultStat().Title("Median speed to lead").
-		Description(help(metrics.SpeedToLead) + " Median over the time range.").
-		Unit("s").Decimals(0).
-		WithTarget(instant(quantile(0.5, metrics.SpeedToLead, "$__range", ""), "median")).
-		Thresholds(thresholds("green", o.SLATarget, "red"))
+func acceptedStat() *stat.PanelBuilder {
+	return defaultStat().Title("MQLs accepted").
+		Description("Of the period's MQLs, the share sales has accepted (reached SQL) by now: a cohort conversion. " + stageText(funnel.SQL)).
+		Unit("percentunit").Decimals(0).
+		WithTarget(instant(conversion(funnel.MQL, funnel.SQL, teamsIn...), "accepted")).
+		Thresholds(thresholds("red", 0.3, "orange", 0.5, "green"))
 }
 
 func salesWinRateStat() *stat.PanelBuilder {
-	won := sumIncrease(metrics.OpportunitiesWon, byTeam, byRegion)
-	lost := sumIncrease(metrics.OpportunitiesLost, byTeam, byRegion)
 	return defaultStat().Title("Win rate").
-		Description("Opportunities won ÷ (won + lost), closed in the time range.").
+		Description("Opportunities won ÷ (won + lost), of those closed in the period picked.").
 		Unit("percentunit").Decimals(0).
-		WithTarget(instant(ratio(won, won+" + "+lost), "win rate"))
+		WithTarget(instant(winRate(teamsIn...), "win rate"))
 }
 
 func revenueWonStat(o Options) *stat.PanelBuilder {
 	return defaultStat().Title("Revenue won").
-		Description(help(metrics.OpportunitiesWonAmt) + " In the time range.").
+		Description(help(metrics.OpportunitiesWonAmt) + " In the period picked.").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(sumIncrease(metrics.OpportunitiesWonAmt, byTeam, byRegion), "won"))
+		WithTarget(instant(sumOf(metrics.OpportunitiesWonAmt, teamsIn...), "won"))
 }
 
-func latencyQuantilesTimeseries(o Options) *timeseries.PanelBuilder {
-	by := metrics.DimSalesTeam + ", " + metrics.DimRegion
-	return defaultTimeseries().Title("Follow-up latency p50 / p90 by team and region").
-		Description(help(metrics.FollowupLatency) + " Quantiles over the 24 hours up to each point; the dashed line is the SLA target.").
-		Unit("s").Interval("1h").
-		WithTarget(query(quantile(0.5, metrics.FollowupLatency, "1d", by), "p50 {{sales_team}} {{region}}")).
-		WithTarget(query(quantile(0.9, metrics.FollowupLatency, "1d", by), "p90 {{sales_team}} {{region}}")).
-		WithTarget(query(fmt.Sprintf("max(%s)", sel(metrics.SLATarget)), "SLA target"))
+func followupTimeBarGauge(o Options) *bargauge.PanelBuilder {
+	q := func(metric string, v float64) string { return quantileOf(metric, v, teamsIn...) }
+	return defaultBarGauge().Title("Time to first touch p50 / p90 by team").
+		Description(help(metrics.FollowupTime) + " " + help(metrics.SpeedToLead) + " Exact quantiles of the period picked, per team and region; red past the SLA target.").
+		Unit("s").Decimals(0).
+		Thresholds(thresholds("green", o.SLATarget, "red")).
+		WithTarget(instant(q(metrics.FollowupTime, 0.5), "SLA time p50 {{sales_team}} {{region}}")).
+		WithTarget(instant(q(metrics.FollowupTime, 0.9), "SLA time p90 {{sales_team}} {{region}}")).
+		WithTarget(instant(q(metrics.SpeedToLead, 0.5), "speed to lead p50 {{sales_team}} {{region}}"))
 }
 
 func complianceTimeseries() *timeseries.PanelBuilder {
 	by := metrics.DimSalesTeam + ", " + metrics.DimRegion
-	within := fmt.Sprintf("sum by (%s) (increase(%s[1d]))", by, sel(metrics.FollowupWithinSLA, byTeam, byRegion))
-	over := fmt.Sprintf("sum by (%s) (increase(%s[1d]))", by, sel(metrics.FollowupOverSLA, byTeam, byRegion))
-	return defaultTimeseries().Title("SLA compliance over time").
-		Description("Share of leads first touched within the SLA target, in the 24 hours up to each point, by team and region.").
-		Unit("percentunit").Min(0).Max(1).Interval("1h").
-		WithTarget(query(ratio(within, within+" + "+over), "{{sales_team}} {{region}}"))
+	m := []string{in(fiscal.Yesterday), byTeam, byRegion}
+	within := sumBy(by, metrics.FollowupWithinSLA, m...)
+	breached := sumBy(by, metrics.FollowupBreached, m...)
+	return defaultTimeseries().Title("SLA compliance day by day").
+		Description("Share of the leads whose deadline fell on the previous complete day that were touched by it, by team and region, as of each point in time.").
+		Unit("percentunit").Min(0).Max(1).
+		WithTarget(query(ratio(within, fmt.Sprintf("(%[1]s + %[2]s or %[1]s or %[2]s)", within, breached)), "{{sales_team}} {{region}}"))
 }
 
 func pipelineByStageBarGauge(o Options) *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Open pipeline by stage").
 		Description(help(metrics.OpportunitiesOpenAmt) + " Now.").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(fmt.Sprintf("sort_desc(sum by (%s) (%s))", metrics.LabelOpportunityStage, sel(metrics.OpportunitiesOpenAmt, byTeam, byRegion)), "{{opportunity_stage}}"))
+		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelOpportunityStage, metrics.OpportunitiesOpenAmt, teams...)), "{{opportunity_stage}}"))
 }
 
 func wonRevenueTimeseries(o Options) *timeseries.PanelBuilder {
-	return defaultTimeseries().Title("Revenue won per week by team").
-		Description(help(metrics.OpportunitiesWonAmt) + " In the 7 days up to each point.").
-		Unit(o.money()).Interval("1h").
-		WithTarget(query(fmt.Sprintf("sum by (%s) (increase(%s[1w]))", metrics.DimSalesTeam, sel(metrics.OpportunitiesWonAmt, byTeam, byRegion)), "{{sales_team}}"))
+	return defaultTimeseries().Title("Revenue won week by week, by team").
+		Description(help(metrics.OpportunitiesWonAmt) + " Each step: the previous complete week, as of that point in time.").
+		Unit(o.money()).
+		WithTarget(query(sumBy(metrics.DimSalesTeam, metrics.OpportunitiesWonAmt, in(fiscal.LastWeek), byTeam, byRegion), "{{sales_team}}"))
 }

@@ -20,19 +20,32 @@ func SLA(o Options) *dashboard.DashboardBuilder {
 		Refresh("30s").
 		WithVariable(datasourceVariable(false))
 	return teamVariables(b).
+		WithPanel(recentlyBreachedStat().Span(6)).
 		WithPanel(waitingOverStat().Span(6)).
 		WithPanel(waitingWithinStat().Span(6)).
 		WithPanel(oldestWaitStat(o).Span(6)).
-		WithPanel(slaTargetStat().Span(6)).
 		WithPanel(waitingTable()).
-		WithPanel(waitingOverTimeseries())
+		WithPanel(waitingOverTimeseries()).
+		WithPanel(slaTargetStat().Span(24).Height(3))
 }
 
 func waitingWithinStat() *stat.PanelBuilder {
 	return defaultStat().Title("Waiting, still within the SLA").
 		Description(help(metrics.FollowupWaiting) + " Here: not yet over the target.").
 		Unit("short").Decimals(0).
-		WithTarget(instant(orZero(fmt.Sprintf("sum(%s)", sel(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAWithin), byTeam, byRegion))), "within SLA"))
+		WithTarget(instant(sumOf(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAWithin), byTeam, byRegion), "within SLA")).
+		NoValue("0") // no series: nobody waits
+}
+
+// recentlyBreachedStat is what the page is about: leads whose deadline passed in the page window
+// and that still have had no touch.
+func recentlyBreachedStat() *stat.PanelBuilder {
+	return defaultStat().Title("Breached recently, still untouched").
+		Description(help(metrics.RecentlyBreached)).
+		Unit("none").Decimals(0).
+		WithTarget(instant(sumOf(metrics.RecentlyBreached, byTeam, byRegion), "recent breaches")).
+		NoValue("0").
+		Thresholds(thresholds("green", 1.0, "red"))
 }
 
 func slaTargetStat() *stat.PanelBuilder {
@@ -43,9 +56,9 @@ func slaTargetStat() *stat.PanelBuilder {
 }
 
 func waitingTable() *table.PanelBuilder {
-	group := fmt.Sprintf("%s, %s, %s, %s", metrics.DimSalesTeam, metrics.DimRegion, metrics.DimSource, metrics.DimSegment)
+	group := fmt.Sprintf("%s, %s", metrics.DimSalesTeam, metrics.DimRegion)
 	return defaultTable().Title("Who is waiting").
-		Description("Leads waiting for a first qualifying touch now, by owning team, region, source and segment, with the longest wait in SLA time. "+help(metrics.FollowupOldestWait)).
+		Description("Leads waiting for a first qualifying touch now, by owning team and region, with the longest wait in SLA time. "+help(metrics.FollowupOldestWait)).
 		WithTarget(tableQuery(fmt.Sprintf("sum by (%s) (%s)", group, sel(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAOver), byTeam, byRegion)), "over")).
 		WithTarget(tableQuery(fmt.Sprintf("sum by (%s) (%s)", group, sel(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAWithin), byTeam, byRegion)), "within")).
 		WithTarget(tableQuery(fmt.Sprintf("max by (%s) (%s)", group, sel(metrics.FollowupOldestWait, byTeam, byRegion)), "oldest")).
@@ -54,7 +67,7 @@ func waitingTable() *table.PanelBuilder {
 			"excludeByName": map[string]any{"Time": true},
 			"renameByName": map[string]any{
 				"Value #over": "over SLA", "Value #within": "within SLA", "Value #oldest": "oldest wait",
-				"sales_team": "team", "region": "region", "source": "source", "segment": "segment",
+				"sales_team": "team", "region": "region",
 			},
 		}}).
 		OverrideByName("oldest wait", []dashboard.DynamicConfigValue{{Id: "unit", Value: "s"}}).

@@ -16,20 +16,21 @@ import (
 )
 
 // Wall is the leadership wall: a TV in kiosk mode at 1920×1080, no scrolling, nothing to pick.
-// Top: the one shared target; then marketing and sales side by side at the same size; then the
-// funnel with each step's owner; then both teams' weekly trend.
+// Top: the one shared target, this fiscal quarter and year; then marketing and sales side by side
+// at the same size; then the funnel of this quarter's leads with each step's owner; then both
+// teams' week-by-week trend. Every number is an event-time number of the period its title names.
 func Wall(o Options) *dashboard.DashboardBuilder {
 	return base(UIDWall, "Tandem — leadership wall",
 		"One scoreboard for sales and marketing: the shared revenue target, both teams' numbers side by side, the funnel in the common language.").
-		Time("now-7d", "now").
+		Time("now-90d", "now").
 		WithVariable(datasourceVariable(true)).
 		// The shared target (height 5).
-		WithPanel(wonStat(o, fiscal.Quarter)).
-		WithPanel(paceStat(fiscal.Quarter)).
-		WithPanel(projectionStat(o, fiscal.Quarter)).
-		WithPanel(wonStat(o, fiscal.Year)).
-		WithPanel(paceStat(fiscal.Year)).
-		WithPanel(projectionStat(o, fiscal.Year)).
+		WithPanel(wonStat(o, fiscal.ThisQuarter)).
+		WithPanel(paceStat(fiscal.ThisQuarter)).
+		WithPanel(projectionStat(o, fiscal.ThisQuarter)).
+		WithPanel(wonStat(o, fiscal.ThisYear)).
+		WithPanel(paceStat(fiscal.ThisYear)).
+		WithPanel(projectionStat(o, fiscal.ThisYear)).
 		// Marketing (left) and sales (right), four numbers each.
 		WithPanel(leadsStat()).
 		WithPanel(mqlsStat()).
@@ -39,47 +40,45 @@ func Wall(o Options) *dashboard.DashboardBuilder {
 		WithPanel(slaComplianceStat()).
 		WithPanel(medianFirstTouchStat(o)).
 		WithPanel(winRateStat()).
-		// The funnel: stage volumes, then each step's conversion and owner.
+		// The funnel: each step's cohort conversion and owner, then the quarter's leads by stage.
 		WithPanel(funnelStepStat(funnel.Lead, funnel.MQL)).
 		WithPanel(funnelStepStat(funnel.MQL, funnel.SQL)).
 		WithPanel(funnelStepStat(funnel.SQL, funnel.Opportunity)).
 		WithPanel(funnelStepStat(funnel.Opportunity, funnel.Won)).
 		WithPanel(funnelVolumesBarGauge()).
-		// Weekly trends.
+		// Week-by-week trends.
 		WithPanel(marketingWeeklyTimeseries()).
 		WithPanel(salesWeeklyTimeseries())
 }
 
-func periodWord(k fiscal.Kind) string {
-	if k == fiscal.Quarter {
+func periodWord(w fiscal.Window) string {
+	if w.Kind() == fiscal.Quarter {
 		return "quarter"
 	}
 	return "year"
 }
 
-func periodSel(metric string, k fiscal.Kind) string {
-	return sel(metric, eq(metrics.LabelFiscalPeriod, string(k)))
-}
-
-func wonStat(o Options, k fiscal.Kind) *stat.PanelBuilder {
+func wonStat(o Options, w fiscal.Window) *stat.PanelBuilder {
 	return defaultStat().
-		Title(fmt.Sprintf("Won this %s", periodWord(k))).
-		Description(help(metrics.RevenueWon) + " Green once at or above the target's linear pace for today.").
+		Title(fmt.Sprintf("Won this %s", periodWord(w))).
+		Description(help(metrics.RevenueWon) + " Expected today: the target × the elapsed share of the period (linear pace).").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(periodSel(metrics.RevenueWon, k), "won")).
-		WithTarget(instant(fmt.Sprintf("%s * %s", periodSel(metrics.RevenueTarget, k), periodSel(metrics.PeriodElapsed, k)), "expected today")).
-		WithTarget(instant(periodSel(metrics.RevenueTarget, k), "target")).
+		WithTarget(instant(sel(metrics.RevenueWon, in(w)), "won")).
+		WithTarget(instant(fmt.Sprintf("%s * %s", sel(metrics.RevenueTarget, in(w)), sel(metrics.PeriodElapsed, in(w))), "expected today")).
+		WithTarget(instant(orNoTarget(sel(metrics.RevenueTarget, in(w)), w), "target")).
+		Mappings(noTargetMapping()).
+		Orientation(common.VizOrientationHorizontal).
 		TextMode(common.BigValueTextModeValueAndName).
 		ColorMode(common.BigValueColorModeNone)
 }
 
-func paceStat(k fiscal.Kind) *stat.PanelBuilder {
+func paceStat(w fiscal.Window) *stat.PanelBuilder {
 	return defaultStat().
-		Title(fmt.Sprintf("Pace this %s", periodWord(k))).
+		Title(fmt.Sprintf("Pace this %s", periodWord(w))).
 		Description("Revenue won ÷ where a linear path to the target would be today (target × elapsed share of the period). 100% means on track.").
 		Unit("percentunit").Decimals(0).
-		WithTarget(instant(orNoTarget(ratio(periodSel(metrics.RevenueWon, k),
-			fmt.Sprintf("%s * %s", periodSel(metrics.RevenueTarget, k), periodSel(metrics.PeriodElapsed, k))), k), "pace")).
+		WithTarget(instant(orNoTarget(ratio(sel(metrics.RevenueWon, in(w)),
+			fmt.Sprintf("%s * %s", sel(metrics.RevenueTarget, in(w)), sel(metrics.PeriodElapsed, in(w)))), w), "pace")).
 		Mappings(noTargetMapping()).
 		Thresholds(thresholds("red", 0.9, "orange", 1.0, "green"))
 }
@@ -89,8 +88,8 @@ func paceStat(k fiscal.Kind) *stat.PanelBuilder {
 // "No target set" in red instead of a silent "No data".
 const noTarget = -1
 
-func orNoTarget(expr string, k fiscal.Kind) string {
-	return fmt.Sprintf("(%s) or on() (%d * (%s == 1))", expr, noTarget, periodSel(metrics.TargetMissing, k))
+func orNoTarget(expr string, w fiscal.Window) string {
+	return fmt.Sprintf("(%s) or on() (%d * (%s == 1))", expr, noTarget, sel(metrics.TargetMissing, in(w)))
 }
 
 func noTargetMapping() []dashboard.ValueMapping {
@@ -102,14 +101,15 @@ func noTargetMapping() []dashboard.ValueMapping {
 	}}}
 }
 
-func projectionStat(o Options, k fiscal.Kind) *stat.PanelBuilder {
+func projectionStat(o Options, w fiscal.Window) *stat.PanelBuilder {
 	return defaultStat().
-		Title(fmt.Sprintf("Projected %s", periodWord(k))).
-		Description("At today's pace, revenue by the end of the period: won ÷ elapsed share of the period. Green when it reaches the target.").
+		Title(fmt.Sprintf("Projected %s", periodWord(w))).
+		Description("At today's pace, revenue by the end of the period: won ÷ elapsed share of the period.").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(ratio(periodSel(metrics.RevenueWon, k), periodSel(metrics.PeriodElapsed, k)), "projection")).
-		WithTarget(instant(orNoTarget(periodSel(metrics.RevenueTarget, k), k), "target")).
+		WithTarget(instant(ratio(sel(metrics.RevenueWon, in(w)), sel(metrics.PeriodElapsed, in(w))), "projection")).
+		WithTarget(instant(orNoTarget(sel(metrics.RevenueTarget, in(w)), w), "target")).
 		Mappings(noTargetMapping()).
+		Orientation(common.VizOrientationHorizontal).
 		TextMode(common.BigValueTextModeValueAndName).
 		ColorMode(common.BigValueColorModeNone)
 }
@@ -117,84 +117,99 @@ func projectionStat(o Options, k fiscal.Kind) *stat.PanelBuilder {
 func teamStat() *stat.PanelBuilder { return defaultStat().Height(6).Span(3) }
 
 func leadsStat() *stat.PanelBuilder {
-	return teamStat().Title("Marketing · Leads").
-		Description(stageText(funnel.Lead) + " Over the dashboard's time range.").
-		Unit("short").Decimals(0).
-		WithTarget(instant(sumIncrease(metrics.LeadsCreated), "leads"))
+	return teamStat().Title("Marketing · Leads this week").
+		Description(stageText(funnel.Lead) + " " + help(metrics.LeadsCreated)).
+		Unit("none").Decimals(0).
+		WithTarget(instant(sumOf(metrics.LeadsCreated, in(fiscal.ThisWeek)), "leads"))
 }
 
 func mqlsStat() *stat.PanelBuilder {
-	return teamStat().Title("Marketing · MQLs").
-		Description(stageText(funnel.MQL) + " Over the dashboard's time range.").
-		Unit("short").Decimals(0).
-		WithTarget(instant(sumIncrease(metrics.FunnelStageEntered, stageIs(funnel.MQL)), "MQLs"))
+	return teamStat().Title("Marketing · MQLs this week").
+		Description(stageText(funnel.MQL) + " Leads that became MQL this week (by mql_at).").
+		Unit("none").Decimals(0).
+		WithTarget(instant(sumOf(metrics.FunnelStageEntered, in(fiscal.ThisWeek), stageIs(funnel.MQL)), "MQLs"))
 }
 
 func costPerLeadStat(o Options) *stat.PanelBuilder {
-	return teamStat().Title("Marketing · Cost per lead").
-		Description("Campaign spend ÷ leads created, both over the dashboard's time range. " + help(metrics.CampaignSpend)).
+	return teamStat().Title("Marketing · Cost per lead, quarter").
+		Description("Campaign spend of this fiscal quarter's days ÷ the leads created this quarter (by the campaign that produced them, \"unknown\" included). " + help(metrics.CampaignSpend)).
 		Unit(o.money()).Decimals(2).
-		WithTarget(instant(ratio(sumIncrease(metrics.CampaignSpend), sumIncrease(metrics.LeadsCreated)), "cost per lead"))
+		WithTarget(instant(costPer(funnel.Lead, in(fiscal.ThisQuarter)), "cost per lead"))
 }
 
 func marketingPipelineStat(o Options) *stat.PanelBuilder {
 	return teamStat().Title("Marketing · Sourced pipeline").
 		Description(help(metrics.SourcedPipeline)).
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(fmt.Sprintf("sum(%s)", sel(metrics.SourcedPipeline)), "sourced pipeline"))
+		WithTarget(instant(sumOf(metrics.SourcedPipeline), "sourced pipeline"))
 }
 
 func acceptanceRateStat() *stat.PanelBuilder {
-	return teamStat().Title("Sales · MQL acceptance").
-		Description("Leads that became SQL ÷ leads that became MQL in the time range (period-based). " + stageText(funnel.SQL)).
+	return teamStat().Title("Sales · MQLs accepted, quarter").
+		Description("Of this quarter's MQLs, the share sales has accepted (reached SQL) by now: a cohort conversion, at most 100%. " + stageText(funnel.SQL)).
 		Unit("percentunit").Decimals(0).
-		WithTarget(instant(ratio(sumIncrease(metrics.FunnelStageEntered, stageIs(funnel.SQL)), sumIncrease(metrics.FunnelStageEntered, stageIs(funnel.MQL))), "acceptance")).
+		WithTarget(instant(conversion(funnel.MQL, funnel.SQL, in(fiscal.ThisQuarter)), "accepted")).
 		Thresholds(thresholds("red", 0.3, "orange", 0.5, "green"))
 }
 
+// compliance is SLA compliance in a period: leads touched by their deadline ÷ those whose
+// deadline fell in it (within + breached).
+func compliance(matchers ...string) string {
+	within := sumOf(metrics.FollowupWithinSLA, matchers...)
+	return ratio(within, within+" + "+sumOf(metrics.FollowupBreached, matchers...))
+}
+
 func slaComplianceStat() *stat.PanelBuilder {
-	return teamStat().Title("Sales · Follow-up within SLA").
-		Description("Leads first touched within the SLA target ÷ all leads first touched, in the time range. " + help(metrics.FollowupWithinSLA)).
+	return teamStat().Title("Sales · Follow-up within SLA, week").
+		Description("Leads touched by their SLA deadline ÷ leads whose deadline fell this week. " + help(metrics.FollowupBreached)).
 		Unit("percentunit").Decimals(0).
-		WithTarget(instant(ratio(sumIncrease(metrics.FollowupWithinSLA),
-			sumIncrease(metrics.FollowupWithinSLA)+" + "+sumIncrease(metrics.FollowupOverSLA)), "within SLA")).
+		WithTarget(instant(compliance(in(fiscal.ThisWeek)), "within SLA")).
 		Thresholds(thresholds("red", 0.8, "orange", 0.9, "green"))
 }
 
 func medianFirstTouchStat(o Options) *stat.PanelBuilder {
-	return teamStat().Title("Sales · Median time to first touch").
-		Description("Median SLA time from clock start to first qualifying touch, in the time range. " + help(metrics.FollowupLatency)).
+	return teamStat().Title("Sales · Median first touch, week").
+		Description(help(metrics.FollowupTime) + " This week, over every team.").
 		Unit("s").Decimals(0).
-		WithTarget(instant(fmt.Sprintf("histogram_quantile(0.5, sum by (le) (increase(%s[$__range])))", sel(metrics.FollowupLatency+"_bucket")), "median")).
+		WithTarget(instant(quantileOf(metrics.FollowupTimeOverall, 0.5, in(fiscal.ThisWeek)), "median")).
 		Thresholds(thresholds("green", o.SLATarget/2, "orange", o.SLATarget, "red"))
 }
 
+// winRate is won ÷ (won + lost) of the deals closed in a period.
+func winRate(matchers ...string) string {
+	won := sumOf(metrics.OpportunitiesWon, matchers...)
+	return ratio(won, won+" + "+sumOf(metrics.OpportunitiesLost, matchers...))
+}
+
 func winRateStat() *stat.PanelBuilder {
-	return teamStat().Title("Sales · Win rate").
-		Description("Opportunities won ÷ (won + lost), closed in the time range.").
+	return teamStat().Title("Sales · Win rate, quarter").
+		Description("Opportunities won ÷ (won + lost), of those closed this fiscal quarter.").
 		Unit("percentunit").Decimals(0).
-		WithTarget(instant(ratio(sumIncrease(metrics.OpportunitiesWon),
-			sumIncrease(metrics.OpportunitiesWon)+" + "+sumIncrease(metrics.OpportunitiesLost)), "win rate"))
+		WithTarget(instant(winRate(in(fiscal.ThisQuarter)), "win rate"))
 }
 
 func funnelStepStat(from, to funnel.Stage) *stat.PanelBuilder {
 	owner, _ := funnel.Lookup(to)
 	return defaultStat().Height(5).Span(3).
 		Title(fmt.Sprintf("%s → %s · %s", stageTitle(from), stageTitle(to), owner.Owner)).
-		Description(fmt.Sprintf("Step conversion, period-based: leads that entered %s ÷ leads that entered %s in the time range. %s",
-			stageTitle(to), stageTitle(from), stageText(to))).
+		Description(fmt.Sprintf("Cohort conversion this quarter: of the leads that reached %s this fiscal quarter, the share that has reached %s by now. %s",
+			stageTitle(from), stageTitle(to), stageText(to))).
 		Unit("percentunit").Decimals(1).
-		WithTarget(instant(ratio(sumIncrease(metrics.FunnelStageEntered, stageIs(to)), sumIncrease(metrics.FunnelStageEntered, stageIs(from))), "conversion"))
+		WithTarget(instant(conversion(from, to, in(fiscal.ThisQuarter)), "conversion"))
 }
 
 func funnelVolumesBarGauge() *bargauge.PanelBuilder {
 	b := defaultBarGauge().Height(5).Span(12).
-		Title("Funnel").
-		Description("Leads entering each stage of the common language in the time range. " + stagesLegend()).
-		Unit("short").Decimals(0)
+		Title("This quarter's leads through the funnel").
+		Description("Leads created this fiscal quarter, and how many of them have reached each stage by now (never widening). " + stagesLegend()).
+		Unit("none").Decimals(0)
 	for _, s := range funnel.Path {
 		d, _ := funnel.Lookup(s)
-		b = b.WithTarget(instant(sumIncrease(metrics.FunnelStageEntered, stageIs(s)), fmt.Sprintf("%s · %s", d.Title, d.Owner)))
+		expr := sumOf(metrics.CohortLeads, in(fiscal.ThisQuarter), stepIs(funnel.Lead, funnel.MQL))
+		if s != funnel.Lead {
+			expr = sumOf(metrics.CohortConverted, in(fiscal.ThisQuarter), stepIs(funnel.Lead, s))
+		}
+		b = b.WithTarget(instant(expr, fmt.Sprintf("%s · %s", d.Title, d.Owner)))
 	}
 	return b
 }
@@ -208,16 +223,17 @@ func stagesLegend() string {
 	return out
 }
 
+// weekly is a period count of the last complete week, at each point in time: a step for each
+// week.
 func weekly(metric string, matchers ...string) string {
-	return fmt.Sprintf("sum(increase(%s[1w]))", sel(metric, matchers...))
+	return sumOf(metric, append([]string{in(fiscal.LastWeek)}, matchers...)...)
 }
 
 func marketingWeeklyTimeseries() *timeseries.PanelBuilder {
 	return defaultTimeseries().Height(8).Span(12).
 		Title("Marketing · week by week").
-		Description("Leads and MQLs in the 7 days up to each point.").
-		Unit("short").Decimals(0).
-		Interval("1h").
+		Description("Leads created and leads that became MQL in each complete week (Monday to Sunday), as of each point in time.").
+		Unit("none").Decimals(0).
 		WithTarget(query(weekly(metrics.LeadsCreated), "leads / week")).
 		WithTarget(query(weekly(metrics.FunnelStageEntered, stageIs(funnel.MQL)), "MQLs / week"))
 }
@@ -225,9 +241,8 @@ func marketingWeeklyTimeseries() *timeseries.PanelBuilder {
 func salesWeeklyTimeseries() *timeseries.PanelBuilder {
 	return defaultTimeseries().Height(8).Span(12).
 		Title("Sales · week by week").
-		Description("SQLs and opportunities won in the 7 days up to each point.").
-		Unit("short").Decimals(0).
-		Interval("1h").
+		Description("Leads that became SQL and opportunities won in each complete week (Monday to Sunday), as of each point in time.").
+		Unit("none").Decimals(0).
 		WithTarget(query(weekly(metrics.FunnelStageEntered, stageIs(funnel.SQL)), "SQLs / week")).
 		WithTarget(query(weekly(metrics.OpportunitiesWon), "deals won / week"))
 }

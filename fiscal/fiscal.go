@@ -1,7 +1,11 @@
-// Package fiscal computes the fiscal periods the shared revenue target is set for, in the company
-// time zone. A fiscal year is named after the calendar year in which it ends (the common
-// convention: with a February start, FY2027 runs from 1 Feb 2026 to 31 Jan 2027); with a January
-// start the fiscal year is the calendar year.
+// Package fiscal computes the calendar periods Tandem reports on, in the company time zone: days,
+// ISO weeks (Monday to Sunday), months, and fiscal quarters and years. A fiscal year is named after
+// the calendar year in which it ends (the common convention: with a February start, FY2027 runs
+// from 1 Feb 2026 to 31 Jan 2027); with a January start the fiscal year is the calendar year.
+//
+// The windows (this quarter, last week, today...) are the periods people report on, relative to
+// an instant; every business number Tandem publishes is one gauge per window, computed from the
+// rows whose event timestamp falls in it.
 package fiscal
 
 import (
@@ -9,69 +13,95 @@ import (
 	"time"
 )
 
-// Kind is the length of a period; it is the value of the fiscal_period label.
+// Kind is the length of a period.
 type Kind string
 
 const (
+	Day     Kind = "day"
+	Week    Kind = "week"
+	Month   Kind = "month"
 	Quarter Kind = "quarter"
 	Year    Kind = "year"
 )
 
-// Kinds lists the period kinds the exporter publishes.
-var Kinds = []Kind{Quarter, Year}
+// Kinds lists the period kinds, shortest first.
+var Kinds = []Kind{Day, Week, Month, Quarter, Year}
 
-// Calendar knows where fiscal years start.
+// Calendar knows where fiscal years start, and the company time zone every period is cut in.
 type Calendar struct {
 	StartMonth time.Month
 	Location   *time.Location
 }
 
-// Period is one fiscal quarter or year: [Start, End).
+// Period is one day, week, month, fiscal quarter or fiscal year: [Start, End).
 type Period struct {
 	Kind       Kind
-	Name       string // "FY2026" or "FY2026-Q3"
-	Year       int    // fiscal year number
-	Quarter    int    // 1..4, zero for a year
+	Name       string // "2026-12-01", "2026-W49", "2026-12", "FY2026-Q3", "FY2026"
+	Year       int    // fiscal year number (quarters and years)
+	Quarter    int    // 1..4 for a quarter, else zero
 	Start, End time.Time
+}
+
+func (c Calendar) loc() *time.Location {
+	if c.Location == nil {
+		return time.UTC
+	}
+	return c.Location
 }
 
 // Period returns the period of the given kind that contains t.
 func (c Calendar) Period(k Kind, t time.Time) Period {
-	loc := c.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := c.loc()
 	t = t.In(loc)
+	y, m, d := t.Date()
+	switch k {
+	case Day:
+		s := time.Date(y, m, d, 0, 0, 0, 0, loc)
+		return Period{Kind: Day, Name: s.Format("2006-01-02"), Start: s, End: time.Date(y, m, d+1, 0, 0, 0, 0, loc)}
+	case Week:
+		back := (int(t.Weekday()) + 6) % 7 // days since Monday
+		s := time.Date(y, m, d-back, 0, 0, 0, 0, loc)
+		iy, iw := s.ISOWeek()
+		return Period{Kind: Week, Name: fmt.Sprintf("%d-W%02d", iy, iw), Start: s, End: time.Date(y, m, d-back+7, 0, 0, 0, 0, loc)}
+	case Month:
+		s := time.Date(y, m, 1, 0, 0, 0, 0, loc)
+		return Period{Kind: Month, Name: s.Format("2006-01"), Start: s, End: time.Date(y, m+1, 1, 0, 0, 0, 0, loc)}
+	}
 	start := c.StartMonth
 	if start < time.January || start > time.December {
 		start = time.January
 	}
 	// Months since the fiscal year began, 0..11.
-	offset := (int(t.Month()) - int(start) + 12) % 12
-	fyStartYear := t.Year()
-	if int(t.Month()) < int(start) {
+	offset := (int(m) - int(start) + 12) % 12
+	fyStartYear := y
+	if int(m) < int(start) {
 		fyStartYear--
 	}
 	fyStart := time.Date(fyStartYear, start, 1, 0, 0, 0, 0, loc)
 	fyNumber := fyStart.AddDate(0, 11, 0).Year() // the calendar year of the last month
-	switch k {
-	case Quarter:
+	if k == Quarter {
 		q := offset/3 + 1
 		qs := fyStart.AddDate(0, (q-1)*3, 0)
 		return Period{Kind: Quarter, Name: fmt.Sprintf("FY%d-Q%d", fyNumber, q), Year: fyNumber, Quarter: q, Start: qs, End: qs.AddDate(0, 3, 0)}
-	default:
-		return Period{Kind: Year, Name: fmt.Sprintf("FY%d", fyNumber), Year: fyNumber, Start: fyStart, End: fyStart.AddDate(1, 0, 0)}
 	}
+	return Period{Kind: Year, Name: fmt.Sprintf("FY%d", fyNumber), Year: fyNumber, Start: fyStart, End: fyStart.AddDate(1, 0, 0)}
 }
 
 // Contains reports whether t falls in [Start, End).
 func (p Period) Contains(t time.Time) bool { return !t.Before(p.Start) && t.Before(p.End) }
 
+// ContainsDate reports whether a civil date (a stat day, an expected close date: the year,
+// month and day of d, whatever its zone) falls in the period, whose bounds are local midnights.
+func (p Period) ContainsDate(d time.Time) bool {
+	y, m, dd := d.Date()
+	return p.Contains(time.Date(y, m, dd, 0, 0, 0, 0, p.Start.Location()))
+}
+
 // Length is the period's length (quarters differ by a few days, DST by an hour).
 func (p Period) Length() time.Duration { return p.End.Sub(p.Start) }
 
 // ElapsedRatio is the share of the period that has passed at now, in [0, 1]: the basis of pace
-// (expected to date = target × elapsed ratio) and projection (won ÷ elapsed ratio).
+// (expected to date = target × elapsed ratio).
 func (p Period) ElapsedRatio(now time.Time) float64 {
 	switch {
 	case !now.After(p.Start):
@@ -80,4 +110,161 @@ func (p Period) ElapsedRatio(now time.Time) float64 {
 		return 1
 	}
 	return float64(now.Sub(p.Start)) / float64(p.Length())
+}
+
+// Window is a period named relative to an instant: the value of the period label.
+type Window string
+
+// The windows, current and previous of each kind.
+const (
+	Today       Window = "today"
+	Yesterday   Window = "yesterday"
+	ThisWeek    Window = "this_week"
+	LastWeek    Window = "last_week"
+	ThisMonth   Window = "this_month"
+	LastMonth   Window = "last_month"
+	ThisQuarter Window = "this_quarter"
+	LastQuarter Window = "last_quarter"
+	ThisYear    Window = "this_year"
+	LastYear    Window = "last_year"
+)
+
+// windows lists every window: for each kind, the current period and the one before.
+var windows = []struct {
+	w        Window
+	kind     Kind
+	previous bool
+	title    string
+}{
+	{Today, Day, false, "Today"}, {Yesterday, Day, true, "Yesterday"},
+	{ThisWeek, Week, false, "This week"}, {LastWeek, Week, true, "Last week"},
+	{ThisMonth, Month, false, "This month"}, {LastMonth, Month, true, "Last month"},
+	{ThisQuarter, Quarter, false, "This fiscal quarter"}, {LastQuarter, Quarter, true, "Last fiscal quarter"},
+	{ThisYear, Year, false, "This fiscal year"}, {LastYear, Year, true, "Last fiscal year"},
+}
+
+// Windows lists every window in order, shortest first, current before previous.
+func Windows() []Window {
+	out := make([]Window, len(windows))
+	for i, w := range windows {
+		out[i] = w.w
+	}
+	return out
+}
+
+// Title is a window's name for people ("This fiscal quarter").
+func (w Window) Title() string {
+	for _, x := range windows {
+		if x.w == w {
+			return x.title
+		}
+	}
+	return string(w)
+}
+
+// Kind is the kind of period a window is.
+func (w Window) Kind() Kind {
+	for _, x := range windows {
+		if x.w == w {
+			return x.kind
+		}
+	}
+	return ""
+}
+
+// Current reports whether the window is the period containing the instant (this_*, today).
+func (w Window) Current() bool {
+	for _, x := range windows {
+		if x.w == w {
+			return !x.previous
+		}
+	}
+	return false
+}
+
+// Span is a window resolved at an instant.
+type Span struct {
+	Window Window
+	Period
+}
+
+// Spans are every window at one instant, in Windows order.
+type Spans []Span
+
+// Mask is a set of spans (bit i: Spans[i]).
+type Mask uint16
+
+// Spans resolves every window at now.
+func (c Calendar) Spans(now time.Time) Spans {
+	out := make(Spans, len(windows))
+	for i, w := range windows {
+		p := c.Period(w.kind, now)
+		if w.previous {
+			p = c.Period(w.kind, p.Start.Add(-time.Nanosecond))
+		}
+		out[i] = Span{Window: w.w, Period: p}
+	}
+	return out
+}
+
+// Of returns the spans containing t; none for a zero t.
+func (s Spans) Of(t time.Time) Mask {
+	if t.IsZero() {
+		return 0
+	}
+	var m Mask
+	for i := range s {
+		if s[i].Contains(t) {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+// OfDate returns the spans containing a civil date (see Period.ContainsDate).
+func (s Spans) OfDate(d time.Time) Mask {
+	if d.IsZero() {
+		return 0
+	}
+	var m Mask
+	for i := range s {
+		if s[i].ContainsDate(d) {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+// Current is the mask of the current windows (today, this week, ...).
+func (s Spans) Current() Mask {
+	var m Mask
+	for i := range s {
+		if s[i].Window.Current() {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+// Each calls fn with the index of every span in the mask.
+func (m Mask) Each(fn func(i int)) {
+	for i := 0; m != 0; i++ {
+		if m&1 != 0 {
+			fn(i)
+		}
+		m >>= 1
+	}
+}
+
+// Equal reports whether two resolutions cover the same periods (the windows did not roll over).
+func (s Spans) Equal(o Spans) bool {
+	if len(s) != len(o) {
+		return false
+	}
+	for i := range s {
+		if s[i].Window != o[i].Window || !s[i].Start.Equal(o[i].Start) || !s[i].End.Equal(o[i].End) {
+			return false
+		}
+	}
+	return true
 }

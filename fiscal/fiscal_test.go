@@ -30,6 +30,16 @@ func TestPeriod(t *testing.T) {
 			time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)},
 		{"company time zone decides the day", Calendar{time.January, berlin}, time.Date(2025, 12, 31, 23, 30, 0, 0, time.UTC), Year, "FY2026",
 			time.Date(2026, 1, 1, 0, 0, 0, 0, berlin), time.Date(2027, 1, 1, 0, 0, 0, 0, berlin)},
+		{"a day in the company time zone", Calendar{time.January, berlin}, time.Date(2025, 12, 31, 23, 30, 0, 0, time.UTC), Day, "2026-01-01",
+			time.Date(2026, 1, 1, 0, 0, 0, 0, berlin), time.Date(2026, 1, 2, 0, 0, 0, 0, berlin)},
+		{"a DST day has 23 hours", Calendar{time.January, berlin}, time.Date(2026, 3, 29, 12, 0, 0, 0, berlin), Day, "2026-03-29",
+			time.Date(2026, 3, 29, 0, 0, 0, 0, berlin), time.Date(2026, 3, 30, 0, 0, 0, 0, berlin)},
+		{"an ISO week starts on Monday", Calendar{time.January, time.UTC}, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), Week, "2026-W49",
+			time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)},
+		{"Sunday ends the week; its ISO year can be the next", Calendar{time.January, time.UTC}, time.Date(2027, 1, 3, 23, 0, 0, 0, time.UTC), Week, "2026-W53",
+			time.Date(2026, 12, 28, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC)},
+		{"a month", Calendar{time.January, time.UTC}, time.Date(2028, 2, 29, 23, 59, 59, 0, time.UTC), Month, "2028-02",
+			time.Date(2028, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2028, 3, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -21,8 +21,15 @@ func TestPeriodsAtInstants(t *testing.T) {
 				if !p.Contains(in.At) {
 					t.Errorf("%s: %s [%s, %s) does not contain the instant", where, p.Name, p.Start, p.End)
 				}
-				if l := p.Start.In(in.Zone); l.Day() != 1 || l.Hour() != 0 || l.Minute() != 0 || l.Second() != 0 {
-					t.Errorf("%s: %s starts at %s, not at local midnight on the first", where, p.Name, l)
+				l := p.Start.In(in.Zone)
+				if l.Hour() != 0 || l.Minute() != 0 || l.Second() != 0 {
+					t.Errorf("%s: %s starts at %s, not at local midnight", where, p.Name, l)
+				}
+				switch {
+				case k == Week && l.Weekday() != time.Monday:
+					t.Errorf("%s: %s starts on a %s", where, p.Name, l.Weekday())
+				case k != Day && k != Week && l.Day() != 1:
+					t.Errorf("%s: %s starts on the %d of the month", where, p.Name, l.Day())
 				}
 				if next := cal.Period(k, p.End); !next.Start.Equal(p.End) || next.Name == p.Name {
 					t.Errorf("%s: %s ends at %s, the next period %s starts at %s", where, p.Name, p.End, next.Name, next.Start)
@@ -42,6 +49,46 @@ func TestPeriodsAtInstants(t *testing.T) {
 			if months := (int(q.Start.Month()) - int(start) + 12) % 12; months/3+1 != q.Quarter {
 				t.Errorf("%s: %s starts %d months into the fiscal year", in, q.Name, months)
 			}
+		}
+	}
+}
+
+// At every instant the windows are what a person means by them: "today" and every current window
+// contain the instant, each previous window ends exactly where its current one starts, every
+// window has the kind its name says, and a day, a week or a month is never longer than a
+// quarter, nor a quarter than a year.
+func TestSpansAtInstants(t *testing.T) {
+	for _, in := range instants.All(time.Now(), time.April) {
+		cal := Calendar{StartMonth: time.April, Location: in.Zone}
+		spans := cal.Spans(in.At)
+		if len(spans) != len(Windows()) {
+			t.Fatalf("%d spans for %d windows", len(spans), len(Windows()))
+		}
+		now := spans.Of(in.At)
+		byWindow := map[Window]Span{}
+		for i, s := range spans {
+			byWindow[s.Window] = s
+			if s.Window != Windows()[i] || s.Kind != s.Window.Kind() {
+				t.Errorf("%s: span %d is %s of kind %s", in, i, s.Window, s.Kind)
+			}
+			if s.Window.Current() != (now&(1<<i) != 0) {
+				t.Errorf("%s: %s [%s, %s) contains the instant: %v", in, s.Window, s.Start, s.End, now&(1<<i) != 0)
+			}
+		}
+		for _, pair := range [][2]Window{{Today, Yesterday}, {ThisWeek, LastWeek}, {ThisMonth, LastMonth}, {ThisQuarter, LastQuarter}, {ThisYear, LastYear}} {
+			cur, prev := byWindow[pair[0]], byWindow[pair[1]]
+			if !prev.End.Equal(cur.Start) || !prev.Start.Before(prev.End) {
+				t.Errorf("%s: %s [%s, %s) does not end where %s starts (%s)", in, pair[1], prev.Start, prev.End, pair[0], cur.Start)
+			}
+		}
+		if byWindow[ThisQuarter].Length() > byWindow[ThisYear].Length() || byWindow[ThisMonth].Length() > byWindow[ThisQuarter].Length() ||
+			byWindow[Today].Length() > byWindow[ThisWeek].Length() || byWindow[Today].Length() < 23*time.Hour || byWindow[Today].Length() > 25*time.Hour {
+			t.Errorf("%s: lengths out of order: %v", in, spans)
+		}
+		// A civil date: the stat day of the instant's local date is in today's span.
+		y, m, d := in.At.In(in.Zone).Date()
+		if spans.OfDate(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))&1 == 0 {
+			t.Errorf("%s: its local date is not in today", in)
 		}
 	}
 }

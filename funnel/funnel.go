@@ -49,12 +49,47 @@ var Stages = []Definition{
 	{SQL, "SQL", Sales, "Sales-qualified lead: sales accepted the lead after following it up.", "the lead's became-SQL time"},
 	{Opportunity, "Opportunity", Sales, "A deal with an amount that sales is working to close.", "the created time of the lead's first opportunity"},
 	{Won, "Won", Sales, "A deal closed and signed: revenue.", "the close time of the lead's first won opportunity"},
-	{Lost, "Lost", Sales, "A deal closed without a signature.", "the close time of the lead's first lost opportunity"},
+	{Lost, "Lost", Sales, "A deal closed without a signature.", "the close time of the lead's last lost opportunity, once it has no open or won one"},
 	{Disqualified, "Disqualified", Sales, "Sales rejected the lead as not workable, with a reason.", "the lead's disqualified time"},
 }
 
 // Path is the main funnel path whose step conversions the dashboards show.
 var Path = []Stage{Lead, MQL, SQL, Opportunity, Won}
+
+// Step is a funnel step whose cohort conversion Tandem publishes: of the leads that reached From
+// in a period, how many have reached To by now, and how long it took them.
+type Step struct{ From, To Stage }
+
+// Name is the step's funnel_step label value: "mql_to_sql".
+func (s Step) Name() string { return string(s.From) + "_to_" + string(s.To) }
+
+// Steps are the published steps: from lead to each later stage of the path (the period's funnel,
+// cumulative from the first stage; lead_to_won is the sales cycle), then each stage to the next.
+var Steps = []Step{
+	{Lead, MQL}, {Lead, SQL}, {Lead, Opportunity}, {Lead, Won},
+	{MQL, SQL}, {SQL, Opportunity}, {Opportunity, Won},
+}
+
+// StepOf returns the step between two stages.
+func StepOf(from, to Stage) (Step, bool) {
+	for _, s := range Steps {
+		if s.From == from && s.To == to {
+			return s, true
+		}
+	}
+	return Step{}, false
+}
+
+// OnPath is a stage's position on Path, -1 off it. A lead has reached a stage of the path when
+// it has entered it or any later one: a lead that skipped SQL on its way to a deal did pass it.
+func (s Stage) OnPath() int {
+	for i, p := range Path {
+		if p == s {
+			return i
+		}
+	}
+	return -1
+}
 
 // Lookup returns the definition of a stage.
 func Lookup(s Stage) (Definition, bool) {

@@ -43,7 +43,6 @@ type Health struct {
 	QueryErrors   map[string]uint64
 	QueryRows     map[string]uint64
 	QueryDuration map[string]time.Duration
-	Regressions   map[string]uint64
 	FullReads     uint64
 	TallyRebuilds uint64
 	Drift         map[[2]string]uint64 // query, deleted|changed
@@ -54,7 +53,6 @@ func (h Health) clone() Health {
 	c.QueryErrors = cloneMap(h.QueryErrors)
 	c.QueryRows = cloneMap(h.QueryRows)
 	c.QueryDuration = cloneMap(h.QueryDuration)
-	c.Regressions = cloneMap(h.Regressions)
 	c.Drift = cloneMap(h.Drift)
 	return c
 }
@@ -75,7 +73,6 @@ type Poller struct {
 	logger *slog.Logger
 	now    func() time.Time
 	folder *tally.Folder
-	guard  *tally.Guard
 
 	mu        sync.RWMutex
 	snap      *tally.Snapshot
@@ -112,8 +109,8 @@ func (p *Poller) ShareTouches(feed *tally.TouchFeed) {
 func New(cfg *config.Config, db source.Database, conn *sqlx.DB, logger *slog.Logger, now func() time.Time) *Poller {
 	p := &Poller{
 		db: db, cfg: cfg, conn: conn, logger: logger.With("database", string(db)), now: now,
-		folder: tally.NewFolder(cfg.Caps), guard: tally.NewGuard(), drift: map[string]uint64{},
-		health: Health{QueryErrors: map[string]uint64{}, QueryRows: map[string]uint64{}, QueryDuration: map[string]time.Duration{}, Regressions: map[string]uint64{}},
+		folder: tally.NewFolder(cfg.Caps), drift: map[string]uint64{},
+		health: Health{QueryErrors: map[string]uint64{}, QueryRows: map[string]uint64{}, QueryDuration: map[string]time.Duration{}},
 	}
 	// Each poller keeps only its own database's rows and tally.
 	if db == source.CRM {
@@ -196,9 +193,6 @@ func (p *Poller) Poll(ctx context.Context) (err error) {
 		p.health.Up = false
 		p.health.Failures++
 		return err
-	}
-	for metric, n := range p.guard.Apply(snap) {
-		p.health.Regressions[metric] += uint64(n)
 	}
 	p.health.FullReads = p.fullReads
 	if p.db == source.CRM {

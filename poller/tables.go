@@ -174,7 +174,7 @@ func (p *Poller) update(c *changeSet, apply func(), now time.Time) *tally.Snapsh
 		s.AddSkipped(source.QueryOpportunities, m.opps.skipped)
 		return s
 	}
-	s, refs := p.liveCamp.Update(p.camp, c.stats, c.touches, c.rebuild, apply)
+	s, refs := p.liveCamp.Update(p.camp, c.stats, c.touches, c.rebuild, apply, now)
 	if p.feed != nil {
 		p.feed.Push(c.moved, refs)
 	}

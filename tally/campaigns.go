@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/money"
 	"github.com/tandem-oss/tandem/source"
@@ -57,28 +58,40 @@ func (x *TouchIndex) Known(campaign int64) bool {
 
 type statKey struct{ channel, name string }
 
-// Campaigns tallies one poll of the campaign database: campaigns first, then stats and
-// touchpoints, then Finish.
+// statSum is one campaign label set's sums in one window.
+type statSum struct {
+	statKey
+	win int
+}
+
+type statAgg struct{ spend, impressions, clicks, rows int64 }
+
+type touchKey struct {
+	channel, kind string
+	win           int
+}
+
+// Campaigns tallies one poll of the campaign database at one instant: campaigns first, then
+// stats and touchpoints, then Finish.
 type Campaigns struct {
 	cfg       *config.Config
 	folder    *Folder
+	spans     fiscal.Spans
 	snap      *Snapshot
 	seen      seen
 	campaigns map[int64]campaign
-	spend     map[statKey]int64
-	impr      map[statKey]int64
-	clicks    map[statKey]int64
-	statRows  map[statKey]int64 // rows behind each sum (see Snapshot.addRows)
-	touches   map[[2]string]int64
+	sums      map[statSum]*statAgg
+	spend     map[statKey]int64 // all days: which campaigns keep their name
+	touches   map[touchKey]int64
 	statKeys  map[[2]int64]bool
 	touchIDs  map[int64]bool
 }
 
-// NewCampaigns starts a tally.
-func NewCampaigns(cfg *config.Config, folder *Folder) *Campaigns {
+// NewCampaigns starts a tally at now.
+func NewCampaigns(cfg *config.Config, folder *Folder, now time.Time) *Campaigns {
 	return &Campaigns{
-		cfg: cfg, folder: folder, snap: newSnapshot(), seen: seen{}, campaigns: map[int64]campaign{},
-		spend: map[statKey]int64{}, statRows: map[statKey]int64{}, impr: map[statKey]int64{}, clicks: map[statKey]int64{}, touches: map[[2]string]int64{},
+		cfg: cfg, folder: folder, spans: cfg.Calendar.Spans(now), snap: newSnapshot(), seen: seen{}, campaigns: map[int64]campaign{},
+		sums: map[statSum]*statAgg{}, spend: map[statKey]int64{}, touches: map[touchKey]int64{},
 		statKeys: map[[2]int64]bool{}, touchIDs: map[int64]bool{},
 	}
 }
@@ -98,7 +111,8 @@ func (c *Campaigns) Campaign(x source.Campaign) {
 	c.seen.note(metrics.LabelChannel, ch)
 }
 
-// Stat adds one campaign-day.
+// Stat adds one campaign-day: its spend, impressions and clicks count in the windows its day
+// falls in.
 func (c *Campaigns) Stat(x source.CampaignStat) {
 	k := StatKey(x)
 	if c.statKeys[k] {
@@ -116,13 +130,22 @@ func (c *Campaigns) Stat(x source.CampaignStat) {
 		return
 	}
 	sk := statKey{cp.channel, cp.name}
-	c.spend[sk] += int64(cp.rate.Convert(x.Spend))
-	c.impr[sk] += x.Impressions
-	c.clicks[sk] += x.Clicks
-	c.statRows[sk]++
+	spend := int64(cp.rate.Convert(x.Spend))
+	c.spend[sk] += spend
+	c.spans.OfDate(x.Day).Each(func(i int) {
+		a := c.sums[statSum{sk, i}]
+		if a == nil {
+			a = &statAgg{}
+			c.sums[statSum{sk, i}] = a
+		}
+		a.spend += spend
+		a.impressions += x.Impressions
+		a.clicks += x.Clicks
+		a.rows++
+	})
 }
 
-// Touchpoint adds a marketing touch.
+// Touchpoint adds a marketing touch, in the windows it occurred in.
 func (c *Campaigns) Touchpoint(x source.Touchpoint) {
 	if c.touchIDs[x.ID] {
 		c.snap.problem(source.QueryTouchpoints, CheckDuplicateID)
@@ -136,7 +159,7 @@ func (c *Campaigns) Touchpoint(x source.Touchpoint) {
 		c.snap.problem(source.QueryTouchpoints, CheckTouchpointUnknownCampaign)
 	}
 	kind := strings.ToLower(clean(x.Kind))
-	c.touches[[2]string{ch, kind}]++
+	c.spans.Of(x.OccurredAt).Each(func(i int) { c.touches[touchKey{ch, kind, i}]++ })
 	c.seen.note("touch_kind", kind)
 }
 
@@ -149,6 +172,7 @@ func AsTouch(x source.Touchpoint) Touch {
 func (c *Campaigns) Finish() *Snapshot {
 	s := c.finishRows()
 	c.globals(s)
+	s.publish()
 	return s
 }
 
@@ -170,13 +194,14 @@ func (c *Campaigns) finishRows() *Snapshot {
 	s := c.snap
 	ch := func(v string) string { return c.folder.Value(metrics.LabelChannel, v) }
 	name := func(v string) string { return c.folder.Value(metrics.LabelCampaign, v) }
-	for k, v := range c.spend {
-		s.addRows(metrics.CampaignSpend, v, c.statRows[k], ch(k.channel), name(k.name))
-		s.addRows(metrics.CampaignImpressions, c.impr[k], c.statRows[k], ch(k.channel), name(k.name))
-		s.addRows(metrics.CampaignClicks, c.clicks[k], c.statRows[k], ch(k.channel), name(k.name))
+	for k, a := range c.sums {
+		w := string(c.spans[k.win].Window)
+		s.addRows(metrics.CampaignSpend, a.spend, a.rows, w, ch(k.channel), name(k.name))
+		s.addRows(metrics.CampaignImpressions, a.impressions, a.rows, w, ch(k.channel), name(k.name))
+		s.addRows(metrics.CampaignClicks, a.clicks, a.rows, w, ch(k.channel), name(k.name))
 	}
 	for k, v := range c.touches {
-		s.addRows(metrics.MarketingTouchpoints, v, v, ch(k[0]), c.folder.Value(metrics.LabelKind, k[1]))
+		s.addRows(metrics.MarketingTouchpoints, v, v, string(c.spans[k.win].Window), ch(k.channel), c.folder.Value(metrics.LabelKind, k.kind))
 	}
 	return s
 }

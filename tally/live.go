@@ -18,16 +18,18 @@ import (
 // They rely on one property of the batch tallies (CRM, Campaigns): every number they publish is a
 // sum of independent contributions — one per lead (with its activities, deals and marketing
 // touches; deals without a lead count under their lead id, 0 for none) on the CRM side, one per
-// row on the campaign side. A changed lead's old contribution is computed by the batch tally
-// from its old rows and subtracted, its new one computed from its new rows and added. The batch
-// tally is the only place the rules live; the live tally only decides which rows to run it on.
+// row on the campaign side — each put in the windows (today, this quarter...) its event
+// timestamps fall in. A changed lead's old contribution is computed by the batch tally from its
+// old rows and subtracted, its new one computed from its new rows and added. The batch tally is
+// the only place the rules live; the live tally only decides which rows to run it on.
 //
 // What moves with the clock rather than with rows is not kept: the leads whose numbers depend on
-// the clock (CRM.Volatile: open attempts windows, future-dated rows, wins without a close time)
+// the clock (CRM.Volatile: future-dated rows, a clock start still to come, open attempts windows)
 // are tallied again at every poll; a lead that only waits for its first touch keeps its other
-// numbers in the sums and its follow-up numbers are evaluated at every poll (Waiter); the
-// globals (targets, period clocks) are recomputed. Everything is recomputed from scratch when
-// something every lead depends on changes: an owner, a campaign's labels, the fiscal period.
+// numbers in the sums and its follow-up numbers are evaluated at every poll (Waiter), as are the
+// recent marketing leads of the inflow windows (Arrival); the globals (targets, period bounds) are
+// recomputed. Everything is recomputed from scratch when something every lead depends on changes:
+// an owner, a campaign's labels, and the windows themselves when a day (week, month...) ends.
 
 // CRMRows is where the live CRM tally reads rows: the poller's mirror of the CRM database.
 type CRMRows interface {
@@ -49,8 +51,9 @@ type LiveCRM struct {
 	touches  *TouchIndex
 	base     *Snapshot // the stable leads' contributions
 	volatile map[int64]bool
-	waiters  map[int64]Waiter // leads waiting for a first touch: their follow-up numbers only
-	periods  []fiscal.Period
+	waiters  map[int64]Waiter  // leads waiting for a first touch: their follow-up numbers only
+	arrivals map[int64]Arrival // recent marketing leads: their inflow numbers only
+	spans    fiscal.Spans
 	// Rebuilds counts the polls that recomputed every lead (the first, and after a change every
 	// lead depends on); Recomputed the leads recomputed by the last poll.
 	Rebuilds   uint64
@@ -67,10 +70,10 @@ func NewLiveCRM(cfg *config.Config, folder *Folder, feed *TouchFeed) *LiveCRM {
 // which leads changed (every lead is tallied).
 func (l *LiveCRM) Built() bool { return l.base != nil }
 
-// Update tallies a poll. dirty holds the leads whose rows change in this poll (a lead's own row,
-// or an activity or deal moving to or from it); rebuild asks for every lead to be recomputed (an
-// owner changed). apply applies the poll's changes to rows: the old contributions are computed
-// before it, the new ones after. The returned snapshot is the caller's to publish.
+// Update tallies a poll at now. dirty holds the leads whose rows change in this poll (a lead's
+// own row, or an activity or deal moving to or from it); rebuild asks for every lead to be
+// recomputed (an owner changed). apply applies the poll's changes to rows: the old contributions
+// are computed before it, the new ones after. The returned snapshot is the caller's to publish.
 func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply func(), now time.Time) *Snapshot {
 	var changes []TouchChange
 	var refs map[int64]CampaignRef
@@ -78,9 +81,9 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	if l.feed != nil {
 		changes, refs, hasTouches = l.feed.drain()
 	}
-	periods := periodsAt(l.cfg, now)
+	spans := l.cfg.Calendar.Spans(now)
 	switch {
-	case l.base == nil, rebuild, !samePeriods(periods, l.periods):
+	case l.base == nil, rebuild, !spans.Equal(l.spans):
 		rebuild = true
 	case hasTouches != (l.touches != nil):
 		rebuild = true
@@ -88,11 +91,12 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		rebuild = true // a campaign's labels changed: every lead it touched
 	}
 	if !rebuild {
-		// A waiting lead that has waited too long is abandoned for good: into base, before a
-		// changed lead's old numbers (computed at now, so abandoned) are taken out.
+		// A waiting lead that nothing about moves with the clock any more (abandoned, past its
+		// deadline) joins base for good, before a changed lead's old numbers (computed at now,
+		// so with it settled) are taken out.
 		for id, w := range l.waiters {
-			if w.Abandoned(l.cfg, now) {
-				w.Add(l.base, l.cfg, now)
+			if w.Settled(l.cfg, now) {
+				w.Add(l.base, l.cfg, now, spans)
 				delete(l.waiters, id)
 			}
 		}
@@ -107,12 +111,9 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		}
 		if len(old) > 0 {
 			// Stable leads stay stable as time passes (see CRM.Volatile), so vs is empty here.
-			s, vs, _, _, _ := l.finish([]*CRM{l.part(rows, old, now)})
-			l.base.merge(s, -1)
-			l.base.merge(vs, -1)
-		}
-		for id := range dirty {
-			delete(l.waiters, id) // recomputed below
+			o := l.finish([]*CRM{l.part(rows, old, now)})
+			l.base.merge(o.s, -1)
+			l.base.merge(o.vs, -1)
 		}
 	}
 	apply()
@@ -126,31 +127,44 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 
 	// The volatile leads' share (vs) is recomputed at every poll and never kept in base.
 	var fresh []*CRM
+	ids := maps.Clone(dirty)
 	if rebuild {
 		l.Rebuilds++
 		fresh = l.all(rows, now)
 	} else {
-		ids := maps.Clone(dirty)
 		maps.Copy(ids, l.volatile)
 		fresh = []*CRM{l.part(rows, ids, now)}
 	}
-	s, vs, vol, waiters, leads := l.finish(fresh)
+	f := l.finish(fresh)
 	if rebuild {
-		l.base, l.waiters = s, waiters
+		l.base, l.waiters, l.arrivals = f.s, f.waiters, f.arrivals
 	} else {
-		l.base.merge(s, 1)
-		maps.Copy(l.waiters, waiters)
+		l.base.merge(f.s, 1)
+		for id := range ids {
+			delete(l.waiters, id)
+			delete(l.arrivals, id)
+		}
+		maps.Copy(l.waiters, f.waiters)
+		maps.Copy(l.arrivals, f.arrivals)
 	}
-	l.volatile, l.periods, l.Recomputed = vol, periods, leads
-	// The follow-up numbers of leads waiting for a first touch, at now (none is abandoned: see
-	// the start).
+	l.volatile, l.spans, l.Recomputed = f.volatile, spans, f.leads
+	vs := f.vs
+	// The numbers that move with the clock, at now.
 	for _, w := range l.waiters {
-		w.Add(vs, l.cfg, now)
+		w.Add(vs, l.cfg, now, spans)
+	}
+	for id, a := range l.arrivals {
+		if a.Gone(now) {
+			delete(l.arrivals, id)
+			continue
+		}
+		a.Add(vs, now)
 	}
 
 	out := l.base.clone()
 	out.merge(vs, 1)
 	NewCRM(l.cfg, l.folder, now).globals(out)
+	out.publish()
 	return out
 }
 
@@ -212,8 +226,17 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time) []*CRM {
 	return cs
 }
 
+// finished is what tallies of disjoint sets of leads add up to.
+type finished struct {
+	s, vs    *Snapshot
+	volatile map[int64]bool
+	waiters  map[int64]Waiter
+	arrivals map[int64]Arrival
+	leads    int
+}
+
 // finish finishes tallies of disjoint sets of leads, concurrently, and adds them up.
-func (l *LiveCRM) finish(cs []*CRM) (s, vs *Snapshot, vol map[int64]bool, waiters map[int64]Waiter, leads int) {
+func (l *LiveCRM) finish(cs []*CRM) finished {
 	admit(l.folder, cs...) // before any tally publishes a label value
 	ss, vss := make([]*Snapshot, len(cs)), make([]*Snapshot, len(cs))
 	var wg sync.WaitGroup
@@ -225,30 +248,19 @@ func (l *LiveCRM) finish(cs []*CRM) (s, vs *Snapshot, vol map[int64]bool, waiter
 		}()
 	}
 	wg.Wait()
-	s, vs, vol, waiters = ss[0], vss[0], cs[0].Volatile(), cs[0].Waiters()
+	f := finished{s: ss[0], vs: vss[0], volatile: cs[0].Volatile(), waiters: cs[0].Waiters(), arrivals: cs[0].Arrivals()}
 	for i, c := range cs {
-		leads += len(c.leads)
+		f.leads += len(c.leads)
 		if i == 0 {
 			continue
 		}
-		s.merge(ss[i], 1)
-		vs.merge(vss[i], 1)
-		maps.Copy(vol, c.Volatile())
-		maps.Copy(waiters, c.Waiters())
+		f.s.merge(ss[i], 1)
+		f.vs.merge(vss[i], 1)
+		maps.Copy(f.volatile, c.Volatile())
+		maps.Copy(f.waiters, c.Waiters())
+		maps.Copy(f.arrivals, c.Arrivals())
 	}
-	return s, vs, vol, waiters, leads
-}
-
-func samePeriods(a, b []fiscal.Period) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Kind != b[i].Kind || !a[i].Start.Equal(b[i].Start) || !a[i].End.Equal(b[i].End) {
-			return false
-		}
-	}
-	return true
+	return f
 }
 
 // TouchChange is one marketing touch added to (or, Removed, taken from) a lead.
@@ -347,12 +359,13 @@ type CampaignRows interface {
 func StatKey(s source.CampaignStat) [2]int64 { return [2]int64{s.CampaignID, s.Day.Unix()} }
 
 // LiveCampaigns is the campaign tally kept between polls. Each stat and touchpoint row
-// contributes on its own; a change to a campaign (its channel, name or currency) recomputes
-// everything.
+// contributes on its own; a change to a campaign (its channel, name or currency), or the windows
+// rolling over, recomputes everything.
 type LiveCampaigns struct {
 	cfg    *config.Config
 	folder *Folder
 	base   *Snapshot
+	spans  fiscal.Spans
 	// Rebuilds counts the polls that recomputed every row.
 	Rebuilds uint64
 }
@@ -365,39 +378,42 @@ func NewLiveCampaigns(cfg *config.Config, folder *Folder) *LiveCampaigns {
 // Built reports whether a first poll has been tallied.
 func (l *LiveCampaigns) Built() bool { return l.base != nil }
 
-// Update tallies a poll: stats and touches are the rows that change (by key), rebuild asks for
-// every row (a campaign changed), apply applies the changes to rows. It returns the snapshot to
-// publish and every campaign's labels (for the CRM side).
-func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touches map[int64]bool, rebuild bool, apply func()) (*Snapshot, map[int64]CampaignRef) {
-	rebuild = rebuild || l.base == nil
+// Update tallies a poll at now: stats and touches are the rows that change (by key), rebuild asks
+// for every row (a campaign changed), apply applies the changes to rows. It returns the snapshot
+// to publish and every campaign's labels (for the CRM side).
+func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touches map[int64]bool, rebuild bool, apply func(), now time.Time) (*Snapshot, map[int64]CampaignRef) {
+	spans := l.cfg.Calendar.Spans(now)
+	rebuild = rebuild || l.base == nil || !spans.Equal(l.spans)
 	if !rebuild {
-		l.base.merge(l.part(rows, stats, touches).finishRows(), -1)
+		l.base.merge(l.part(rows, stats, touches, now).finishRows(), -1)
 	}
 	apply()
 	var c *Campaigns
 	if rebuild {
 		l.Rebuilds++
-		c = l.tally(rows)
+		c = l.tally(rows, now)
 		rows.EachStat(c.Stat)
 		rows.EachTouchpoint(c.Touchpoint)
 		l.base = c.finishRows()
 	} else {
-		c = l.part(rows, stats, touches)
+		c = l.part(rows, stats, touches, now)
 		l.base.merge(c.finishRows(), 1)
 	}
+	l.spans = spans
 	out := l.base.clone()
 	c.globals(out)
+	out.publish()
 	return out, c.Refs()
 }
 
-func (l *LiveCampaigns) tally(rows CampaignRows) *Campaigns {
-	c := NewCampaigns(l.cfg, l.folder)
+func (l *LiveCampaigns) tally(rows CampaignRows, now time.Time) *Campaigns {
+	c := NewCampaigns(l.cfg, l.folder, now)
 	rows.EachCampaign(c.Campaign)
 	return c
 }
 
-func (l *LiveCampaigns) part(rows CampaignRows, stats map[[2]int64]bool, touches map[int64]bool) *Campaigns {
-	c := l.tally(rows)
+func (l *LiveCampaigns) part(rows CampaignRows, stats map[[2]int64]bool, touches map[int64]bool, now time.Time) *Campaigns {
+	c := l.tally(rows, now)
 	for k := range stats {
 		if s, ok := rows.Stat(k); ok {
 			c.Stat(s)

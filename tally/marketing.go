@@ -1,38 +1,35 @@
 package tally
 
 import (
-	"strings"
 	"time"
 
 	"github.com/tandem-oss/tandem/attribution"
+	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
 )
 
-// campaignStages are the stages counted per producing campaign.
+// campaignStages are the stages a campaign's leads are counted in, cumulative: a lead counts in
+// every stage it has reached.
 var campaignStages = []funnel.Stage{funnel.Lead, funnel.MQL, funnel.SQL, funnel.Opportunity, funnel.Won}
 
-// marketing adds what needs both databases: leads per producing campaign, sales' rejections per
-// campaign, revenue attribution, and marketing-sourced and -influenced revenue and pipeline;
-// to gives the snapshot a lead's numbers go to.
+// marketing adds what needs both databases: each campaign's cohort funnel and sales' rejections,
+// revenue attribution, and marketing-sourced and -influenced revenue and pipeline; to gives the
+// snapshot a lead's numbers go to.
 func (c *CRM) marketing(to func(lead int64) *Snapshot) {
 	x := c.touches
 	if x != nil {
 		for id, l := range c.leads {
 			s := to(id)
 			ref := c.producer(x, id, l.created)
-			src := c.folder.Value(metrics.DimSource, l.source)
-			entered := map[funnel.Stage]bool{
-				funnel.Lead: true, funnel.MQL: !l.mql.IsZero(), funnel.SQL: !l.sql.IsZero(),
-				funnel.Opportunity: l.opps > 0, funnel.Won: l.won > 0,
-			}
+			created := c.spans.Of(l.created)
 			for _, st := range campaignStages {
-				if entered[st] {
-					s.add(metrics.CampaignLeads, 1, ref.Channel, ref.Label, src, string(st))
+				if !l.reached(st).IsZero() {
+					c.in(s, created, metrics.CampaignLeads, 1, ref.Channel, ref.Label, string(st))
 				}
 			}
 			if !l.disq.IsZero() {
-				s.add(metrics.CampaignDisqualified, 1, ref.Channel, ref.Label, src, c.folder.Value(metrics.LabelDisqualifiedReason, l.reason))
+				c.in(s, c.spans.Of(l.disq), metrics.CampaignDisqualified, 1, ref.Channel, ref.Label, c.folder.Value(metrics.LabelDisqualifiedReason, l.reason))
 			}
 		}
 	}
@@ -42,19 +39,20 @@ func (c *CRM) marketing(to func(lead int64) *Snapshot) {
 		}
 		s := to(o.entity)
 		sourced, influenced := c.marketingRole(x, o)
+		won := c.spans.Of(o.closed) // a won deal without a close time is in no period
 		credit := func(yes bool, revenue, pipeline string) {
 			switch {
 			case !yes:
 			case o.isWon:
-				s.add(revenue, int64(o.amount))
+				c.in(s, won, revenue, int64(o.amount))
 			default:
 				s.add(pipeline, int64(o.amount))
 			}
 		}
 		credit(sourced, metrics.SourcedRevenue, metrics.SourcedPipeline)
 		credit(influenced, metrics.InfluencedRevenue, metrics.InfluencedPipeline)
-		if x != nil && o.isWon {
-			c.attribute(s, x, o)
+		if x != nil && o.isWon && won != 0 {
+			c.attribute(s, x, o, won)
 		}
 	}
 }
@@ -78,8 +76,7 @@ func (c *CRM) marketingRole(x *TouchIndex, o opportunity) (sourced, influenced b
 	if o.leadID == 0 {
 		return false, false
 	}
-	src := c.leads[o.leadID].source // set: a deal has a leadID only when its lead is known
-	sourced = src != metrics.ValueUnknown && src != "" && !c.cfg.SalesSource[strings.ToLower(src)]
+	sourced = c.marketingSource(c.leads[o.leadID]) // set: a deal has a leadID only when its lead is known
 	if x == nil {
 		return sourced, false
 	}
@@ -97,13 +94,9 @@ func (c *CRM) marketingRole(x *TouchIndex, o opportunity) (sourced, influenced b
 	return sourced, influenced
 }
 
-// attribute spreads a won deal's amount over its lead's touches before the win, per model.
-func (c *CRM) attribute(s *Snapshot, x *TouchIndex, o opportunity) {
-	amount := o.amount.Float()
-	won := o.closed
-	if won.IsZero() {
-		won = c.now // the touches up to now count, and time decay weighs them from now (volatile)
-	}
+// attribute spreads a won deal's amount over its lead's touches before the win, per model, in
+// whole cents, into the windows of the win date.
+func (c *CRM) attribute(s *Snapshot, x *TouchIndex, o opportunity, mask fiscal.Mask) {
 	var (
 		touches []Touch
 		created time.Time
@@ -116,22 +109,20 @@ func (c *CRM) attribute(s *Snapshot, x *TouchIndex, o opportunity) {
 	for i, t := range touches {
 		times[i] = t.At
 	}
-	n := attribution.Eligible(times, won)
-	deal := attribution.Deal{LeadCreated: created, OppCreated: o.created, Won: won, HalfLife: c.cfg.Attribution.TimeDecayHalfLife}
+	n := attribution.Eligible(times, o.closed)
+	deal := attribution.Deal{LeadCreated: created, OppCreated: o.created, Won: o.closed, HalfLife: c.cfg.Attribution.TimeDecayHalfLife}
 	for _, m := range attribution.Models {
 		w, _ := attribution.Weights(m, times[:n], deal) // models and half-life are valid by construction
 		if len(w) == 0 {
-			smp := s.sample(metrics.AttributedRevenue, []string{string(m), metrics.ValueUnattributed, metrics.ValueUnattributed})
-			smp.F, smp.IsFloat = smp.F+amount, true
+			c.in(s, mask, metrics.AttributedRevenue, int64(o.amount), string(m), metrics.ValueUnattributed, metrics.ValueUnattributed)
 			continue
 		}
-		for i, wi := range w {
-			if wi == 0 {
-				continue
+		for i, cents := range attribution.Split(int64(o.amount), w) {
+			if cents == 0 {
+				continue // a share too small for a cent
 			}
 			ref := x.Ref(touches[i].Campaign)
-			smp := s.sample(metrics.AttributedRevenue, []string{string(m), ref.Channel, ref.Label})
-			smp.F, smp.IsFloat = smp.F+amount*wi, true
+			c.in(s, mask, metrics.AttributedRevenue, cents, string(m), ref.Channel, ref.Label)
 		}
 	}
 }

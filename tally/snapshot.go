@@ -1,13 +1,20 @@
 // Package tally turns the rows of one poll into the numbers Tandem publishes. It is pure: rows in,
-// a Snapshot out, "now" passed in, so every rule (stage entry, SLA clock, fiscal period, currency
-// conversion, label folding, counter monotonicity) is tested without a database.
+// a Snapshot out, "now" passed in, so every rule (stage entry, cohort, SLA deadline, period,
+// currency conversion, label folding) is tested without a database.
+//
+// Every number is a sum of per-lead (CRM) or per-row (campaigns) contributions, put in the
+// periods their event timestamps fall in at now; the live tallies (live.go) keep those sums
+// between polls.
 package tally
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/metrics"
+	"github.com/tandem-oss/tandem/quantile"
 )
 
 // Snapshot is what one successful poll of one database publishes.
@@ -27,15 +34,13 @@ type Family struct {
 }
 
 // Sample is one series. Counts and cents accumulate exactly in N; F holds fractional values
-// (seconds, ratios); histograms use Count, Sum and cumulative Buckets.
+// (seconds, ratios); a quantile family keeps its values in Q until it is published.
 type Sample struct {
 	Labels  []string
 	N       int64
 	F       float64
 	IsFloat bool
-	Count   uint64
-	Sum     float64
-	Buckets []uint64 // cumulative, one per metrics.LatencyBuckets bound
+	Q       *quantile.Set
 	// refs counts the additions that made this series, so that a live tally which subtracts a
 	// row's contribution drops the series exactly when a tally from scratch would not have it.
 	refs int64
@@ -80,8 +85,8 @@ func (s *Snapshot) sample(name string, labels []string) *Sample {
 	x, ok := f.Series[k]
 	if !ok {
 		x = &Sample{Labels: append([]string(nil), labels...)}
-		if f.Def.Type == metrics.Histogram {
-			x.Buckets = make([]uint64, len(metrics.LatencyBuckets))
+		if f.Def.Quantile {
+			x.Q = &quantile.Set{}
 		}
 		f.Series[k] = x
 	}
@@ -111,15 +116,9 @@ func (s *Snapshot) max(name string, v float64, labels ...string) {
 	}
 }
 
+// observe adds a value to a quantile family's series.
 func (s *Snapshot) observe(name string, v float64, labels ...string) {
-	x := s.sample(name, labels)
-	x.Count++
-	x.Sum += v
-	for i, b := range metrics.LatencyBuckets {
-		if v <= b {
-			x.Buckets[i]++
-		}
-	}
+	s.sample(name, labels).Q.Add(v, 1)
 }
 
 func (s *Snapshot) problem(query, check string) { s.Problems[Problem{query, check}]++ }
@@ -166,18 +165,18 @@ var Checks = []Check{
 	{CheckActivityBeforeLead, "activities", "A sales activity dated before its lead was created: skipped."},
 	{CheckOpportunityNoLead, "opportunities", "An opportunity without a known lead: counted, with every dimension \"unknown\", and in no lead's funnel stage."},
 	{CheckCurrencyWithoutRate, "opportunities, campaigns, campaign_stats", "An amount in a currency with no rate in targets.currency_rates: skipped."},
-	{CheckWonWithoutCloseTime, "opportunities", "A won opportunity without closed_at: counted as won, but in no fiscal period's revenue."},
+	{CheckWonWithoutCloseTime, "opportunities", "A won opportunity without closed_at: counted as won now (tandem_leads, open pipeline no more), but in no period's revenue, attribution or cohort."},
 	{CheckAmountOutOfRange, "opportunities", "An amount below zero or above targets.max_deal_amount (default 1,000,000,000) after conversion: skipped."},
-	{CheckTimestampInFuture, "leads, activities, opportunities", "A created, occurred or closed time more than 5 minutes after the exporter's clock: skipped."},
-	{CheckStageOutOfOrder, "leads", "Stage times out of order (became MQL before created, SQL before MQL or created, disqualified before created): counted as they are."},
+	{CheckTimestampInFuture, "leads, activities, opportunities", "A created, occurred or closed time more than 5 minutes after the exporter's clock: skipped until that time comes."},
+	{CheckStageOutOfOrder, "leads", "Stage times out of order (became MQL before created, SQL before MQL or created, disqualified before created): counted as they are; a negative time between stages counts as 0 in the velocity quantiles."},
 	{CheckStatUnknownCampaign, "campaign_stats", "Daily stats of a campaign that does not exist: skipped."},
 	{CheckTouchpointUnknownCampaign, "touchpoints", "A touchpoint of a campaign id that does not exist: counted with channel=\"unknown\"."},
 }
 
 // merge adds (sign +1) or subtracts (sign -1) another snapshot's additive contributions: counts,
-// cents, float sums, histograms and data-quality problems. A series that no contribution adds to
-// any more is removed, as is a problem counted zero times. A maximum (the oldest wait) merges as
-// the larger of the two; it cannot be subtracted, and never is: only clock-dependent leads have
+// cents, float sums, quantile values and data-quality problems. A series that no contribution adds
+// to any more is removed, as is a problem counted zero times. A maximum (the oldest wait) merges
+// as the larger of the two; it cannot be subtracted, and never is: only clock-dependent leads have
 // one, and the live tally recomputes those at every poll. Globals are never merged.
 func (s *Snapshot) merge(o *Snapshot, sign int64) {
 	for name, of := range o.Families {
@@ -186,8 +185,8 @@ func (s *Snapshot) merge(o *Snapshot, sign int64) {
 			x, ok := f.Series[k]
 			if !ok {
 				x = &Sample{Labels: ox.Labels, IsFloat: ox.IsFloat}
-				if ox.Buckets != nil {
-					x.Buckets = make([]uint64, len(ox.Buckets))
+				if ox.Q != nil {
+					x.Q = &quantile.Set{}
 				}
 				f.Series[k] = x
 			}
@@ -204,10 +203,8 @@ func (s *Snapshot) merge(o *Snapshot, sign int64) {
 				x.F += float64(sign) * ox.F
 			}
 			x.IsFloat = x.IsFloat || ox.IsFloat
-			x.Count += uint64(sign) * ox.Count
-			x.Sum += float64(sign) * ox.Sum
-			for i, b := range ox.Buckets {
-				x.Buckets[i] += uint64(sign) * b
+			if ox.Q != nil {
+				x.Q.Merge(ox.Q, sign)
 			}
 			x.refs += sign * ox.refs
 			if x.refs == 0 {
@@ -223,16 +220,16 @@ func (s *Snapshot) merge(o *Snapshot, sign int64) {
 	}
 }
 
-// clone copies a snapshot deeply, so the copy can be published (and rewritten by the Guard)
-// while the original keeps accumulating.
+// clone copies a snapshot deeply, so the copy can be published while the original keeps
+// accumulating.
 func (s *Snapshot) clone() *Snapshot {
 	out := &Snapshot{Families: make(map[string]*Family, len(s.Families)), Problems: make(map[Problem]int, len(s.Problems))}
 	for name, f := range s.Families {
 		nf := &Family{Def: f.Def, Series: make(map[string]*Sample, len(f.Series))}
 		for k, x := range f.Series {
 			c := *x
-			if x.Buckets != nil {
-				c.Buckets = append([]uint64(nil), x.Buckets...)
+			if x.Q != nil {
+				c.Q = x.Q.Clone()
 			}
 			nf.Series[k] = &c
 		}
@@ -242,4 +239,57 @@ func (s *Snapshot) clone() *Snapshot {
 		out.Problems[p] = n
 	}
 	return out
+}
+
+// zeroFilled reports whether a family's series are published for every window, with 0 where the
+// window has no rows: a count whose label combination exists in some period is 0, not absent, in
+// the others (a true zero, and no series appears or vanishes when the periods roll over).
+func zeroFilled(d metrics.Def) bool {
+	return d.Periodic() && !d.Quantile && d.Event != metrics.EventPeriod && d.Name != metrics.PipelineOpen
+}
+
+// publish turns an accumulated snapshot into what /metrics shows: every period count zero-filled
+// over the windows, and every quantile family's value sets into one series per quantile (none
+// for an empty set: no NaN is ever published).
+func (s *Snapshot) publish() {
+	windows := fiscal.Windows()
+	for _, f := range s.Families {
+		switch {
+		case f.Def.Quantile:
+			out := make(map[string]*Sample, len(f.Series)*len(metrics.Quantiles))
+			at := len(f.Def.Labels) - 1 // the quantile label comes last of the fixed labels
+			for _, x := range f.Series {
+				if x.Q == nil || x.Q.Len() == 0 {
+					continue
+				}
+				for _, q := range metrics.Quantiles {
+					labels := make([]string, 0, len(x.Labels)+1)
+					labels = append(labels, x.Labels[:at]...)
+					labels = append(labels, strconv.FormatFloat(q, 'g', -1, 64))
+					labels = append(labels, x.Labels[at:]...)
+					out[key(labels)] = &Sample{Labels: labels, F: x.Q.Quantile(q), IsFloat: true, refs: 1}
+				}
+			}
+			f.Series = out
+		case zeroFilled(f.Def), f.Def.Name == metrics.MarketingLeadsArrived:
+			ws := windows
+			if f.Def.Name == metrics.MarketingLeadsArrived {
+				// A source whose inflow fell to nothing this hour is 0, not absent: the inflow
+				// alert compares the two windows.
+				ws = []fiscal.Window{metrics.WindowLastHour, metrics.WindowSameHourLastWeek}
+			}
+			rest := map[string][]string{}
+			for _, x := range f.Series {
+				rest[key(x.Labels[1:])] = x.Labels[1:]
+			}
+			for _, r := range rest {
+				for _, w := range ws {
+					labels := append([]string{string(w)}, r...)
+					if _, ok := f.Series[key(labels)]; !ok {
+						f.Series[key(labels)] = &Sample{Labels: labels, refs: 1}
+					}
+				}
+			}
+		}
+	}
 }

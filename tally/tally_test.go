@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/internal/instants"
 	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/source"
@@ -20,7 +21,7 @@ func testConfig(t *testing.T, yml string) *config.Config {
 	return cfg
 }
 
-var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // a Monday
 
 func at(d time.Duration) time.Time { return t0.Add(d) }
 
@@ -63,53 +64,83 @@ func total(s *Snapshot, name string, want ...string) float64 {
 			ok = ok && found
 		}
 		if ok {
-			if f.Def.Type == metrics.Histogram {
-				sum += float64(x.Count)
-			} else {
-				sum += x.Value(f.Def)
-			}
+			sum += x.Value(f.Def)
 		}
 	}
 	return sum
+}
+
+// byWindow is a period metric's value in every window (summed over its other labels matching
+// want).
+func byWindow(s *Snapshot, name string, want ...string) map[fiscal.Window]float64 {
+	out := map[fiscal.Window]float64{}
+	for _, w := range fiscal.Windows() {
+		out[w] = total(s, name, append([]string{string(w)}, want...)...)
+	}
+	return out
+}
+
+// inWindowsOf checks that a period metric is v in exactly the windows containing t at now, and
+// 0 in the others.
+func inWindowsOf(t *testing.T, cfg *config.Config, s *Snapshot, now, when time.Time, v float64, name string, want ...string) {
+	t.Helper()
+	spans := cfg.Calendar.Spans(now)
+	mask := spans.Of(when)
+	for i, w := range fiscal.Windows() {
+		exp := 0.0
+		if mask&(1<<i) != 0 {
+			exp = v
+		}
+		if got := total(s, name, append([]string{string(w)}, want...)...); got != exp {
+			t.Errorf("%s%v in %s (%s at now %s) = %v, want %v", name, want, w, when, now, got, exp)
+		}
+	}
+}
+
+// followCase is one lead's follow-up, relative to t0.
+type followCase struct {
+	name string
+	lead source.Lead
+	acts []source.Activity
+	opps []source.Opportunity
+	now  time.Time
+	// outcome "within" or "breached" (dated at the deadline, t0+10m+1h), or "".
+	outcome string
+	// wait "within", "over" or "abandoned" now, or ""; oldest is the SLA time waited (seconds).
+	wait           string
+	oldest         float64
+	recent         bool
+	followupTime   float64 // seconds from clock start to the first touch; -1: none
+	deadlineOffset time.Duration
 }
 
 func TestFollowUp(t *testing.T) {
 	cfg := testConfig(t, "")
 	lead := source.Lead{CreatedAt: t0, MQLAt: at(10 * time.Minute), Source: "paid_search", Status: "MQL", OwnerID: 1}
 	call := func(d time.Duration) source.Activity { return source.Activity{Kind: "call", OccurredAt: at(d)} }
-	cases := []struct {
-		name       string
-		lead       source.Lead
-		acts       []source.Activity
-		opps       []source.Opportunity
-		now        time.Time
-		within     float64
-		over       float64
-		waitWithin float64
-		waitOver   float64
-		abandoned  float64
-		oldest     float64 // seconds; 0 = no series
-		latencySum float64
-	}{
-		{name: "touched within the hour", lead: lead, acts: []source.Activity{call(40 * time.Minute)}, now: at(48 * time.Hour), within: 1, latencySum: 30 * 60},
-		{name: "touched exactly at the target", lead: lead, acts: []source.Activity{call(70 * time.Minute)}, now: at(48 * time.Hour), within: 1, latencySum: 3600},
-		{name: "touched a second late", lead: lead, acts: []source.Activity{call(70*time.Minute + time.Second)}, now: at(48 * time.Hour), over: 1, latencySum: 3601},
+	due := 70 * time.Minute // clock start (MQL at +10m) + 1h
+	cases := []followCase{
+		{name: "touched within the hour", lead: lead, acts: []source.Activity{call(40 * time.Minute)}, now: at(48 * time.Hour), outcome: "within", followupTime: 30 * 60},
+		{name: "touched exactly at the deadline", lead: lead, acts: []source.Activity{call(70 * time.Minute)}, now: at(48 * time.Hour), outcome: "within", followupTime: 3600},
+		{name: "touched a second late: breached at the deadline", lead: lead, acts: []source.Activity{call(70*time.Minute + time.Second)}, now: at(48 * time.Hour), outcome: "breached", followupTime: 3601},
 		{name: "the first qualifying touch counts, not the first row", lead: lead,
-			acts: []source.Activity{call(5 * time.Hour), call(20 * time.Minute)}, now: at(48 * time.Hour), within: 1, latencySum: 600},
+			acts: []source.Activity{call(5 * time.Hour), call(20 * time.Minute)}, now: at(48 * time.Hour), outcome: "within", followupTime: 600},
 		{name: "a touch before the clock starts is not follow-up", lead: lead,
-			acts: []source.Activity{call(5 * time.Minute), call(3 * time.Hour)}, now: at(48 * time.Hour), over: 1, latencySum: 3*3600 - 600},
+			acts: []source.Activity{call(5 * time.Minute), call(3 * time.Hour)}, now: at(48 * time.Hour), outcome: "breached", followupTime: 3*3600 - 600},
 		{name: "kinds that are not touches do not stop the clock", lead: lead,
-			acts: []source.Activity{{Kind: "note", OccurredAt: at(15 * time.Minute)}}, now: at(30 * time.Minute), waitWithin: 1, oldest: 20 * 60},
+			acts: []source.Activity{{Kind: "note", OccurredAt: at(15 * time.Minute)}}, now: at(30 * time.Minute), wait: "within", oldest: 20 * 60, followupTime: -1},
 		{name: "kind matching ignores case", lead: lead,
-			acts: []source.Activity{{Kind: " Email ", OccurredAt: at(15 * time.Minute)}}, now: at(30 * time.Minute), within: 1, latencySum: 300},
-		{name: "waiting within the SLA", lead: lead, now: at(40 * time.Minute), waitWithin: 1, oldest: 30 * 60},
-		{name: "waiting over the SLA", lead: lead, now: at(3 * time.Hour), waitOver: 1, oldest: 3*3600 - 600},
-		{name: "waiting longer than waiting_max_age is abandoned", lead: lead, now: at(40 * 24 * time.Hour), abandoned: 1},
-		{name: "no clock before MQL", lead: source.Lead{CreatedAt: t0, Status: "New", OwnerID: 1}, now: at(3 * time.Hour)},
-		{name: "a disqualified lead does not wait", lead: source.Lead{CreatedAt: t0, MQLAt: at(time.Minute), DisqualifiedAt: at(time.Hour), Status: "Disqualified"}, now: at(3 * time.Hour)},
-		{name: "a lead with an opportunity does not wait", lead: lead, opps: []source.Opportunity{{Amount: 100, CreatedAt: at(time.Hour)}}, now: at(3 * time.Hour)},
-		{name: "a lead in a terminal status does not wait", lead: source.Lead{CreatedAt: t0, MQLAt: at(time.Minute), Status: "customer"}, now: at(3 * time.Hour)},
-		{name: "a clock start in the future waits with age zero", lead: lead, now: at(5 * time.Minute), waitWithin: 1, oldest: 0},
+			acts: []source.Activity{{Kind: " Email ", OccurredAt: at(15 * time.Minute)}}, now: at(30 * time.Minute), outcome: "within", followupTime: 300},
+		{name: "waiting before the deadline: no outcome yet", lead: lead, now: at(40 * time.Minute), wait: "within", oldest: 30 * 60, followupTime: -1},
+		{name: "the deadline passed untouched: a breach, and it pages", lead: lead, now: at(3 * time.Hour), outcome: "breached", wait: "over", oldest: 3*3600 - 600, recent: true, followupTime: -1},
+		{name: "past the page window: a breach, not a page", lead: lead, now: at(30 * time.Hour), outcome: "breached", wait: "over", oldest: 30*3600 - 600, followupTime: -1},
+		{name: "ignored past waiting_max_age: abandoned, and still breached", lead: lead, now: at(40 * 24 * time.Hour), outcome: "breached", wait: "abandoned", followupTime: -1},
+		{name: "no clock before MQL", lead: source.Lead{CreatedAt: t0, Status: "New", OwnerID: 1}, now: at(3 * time.Hour), followupTime: -1},
+		{name: "disqualified before the deadline: owed no touch", lead: source.Lead{CreatedAt: t0, MQLAt: at(10 * time.Minute), DisqualifiedAt: at(time.Hour), Status: "Disqualified"}, now: at(3 * time.Hour), followupTime: -1},
+		{name: "disqualified after the deadline, untouched: breached", lead: source.Lead{CreatedAt: t0, MQLAt: at(10 * time.Minute), DisqualifiedAt: at(2 * time.Hour), Status: "Disqualified"}, now: at(3 * time.Hour), outcome: "breached", followupTime: -1},
+		{name: "a deal before the deadline: owed no touch", lead: lead, opps: []source.Opportunity{{Amount: 100, CreatedAt: at(time.Hour)}}, now: at(3 * time.Hour), followupTime: -1},
+		{name: "a lead in a terminal status does not wait", lead: source.Lead{CreatedAt: t0, MQLAt: at(time.Minute), Status: "customer"}, now: at(3 * time.Hour), followupTime: -1},
+		{name: "a clock start in the future has not started", lead: lead, now: at(5 * time.Minute), followupTime: -1},
 	}
 	// Each case as written, then moved in time so that its "now" is each simulated instant.
 	moments := []instants.Instant{{Name: "as written"}}
@@ -124,7 +155,7 @@ func TestFollowUp(t *testing.T) {
 			c.now = c.now.Add(shift)
 			c.lead, c.acts, c.opps = shifted(c.lead, c.acts, c.opps, shift)
 			t.Run(c.name+"/"+in.Name, func(t *testing.T) {
-				followUpCase(t, cfg, c.now, c.lead, c.acts, c.opps, [...]float64{c.within, c.over, c.waitWithin, c.waitOver, c.abandoned, c.oldest, c.latencySum})
+				followUpCase(t, cfg, c, at(due).Add(shift), c.lead.MQLAt)
 			})
 		}
 	}
@@ -153,37 +184,58 @@ func shifted(l source.Lead, acts []source.Activity, opps []source.Opportunity, d
 	return l, acts, opps
 }
 
-// followUpCase checks a lead's follow-up numbers: within, over, waiting within, waiting over,
-// abandoned, oldest wait and latency sum.
-func followUpCase(t *testing.T, cfg *config.Config, now time.Time, l source.Lead, acts []source.Activity, opps []source.Opportunity, want [7]float64) {
+func followUpCase(t *testing.T, cfg *config.Config, c followCase, due, start time.Time) {
 	t.Helper()
-	s := one(t, cfg, now, l, acts, opps)
+	s := one(t, cfg, c.now, c.lead, c.acts, c.opps)
+	within, breached := 0.0, 0.0
+	switch c.outcome {
+	case "within":
+		within = 1
+	case "breached":
+		breached = 1
+	}
+	inWindowsOf(t, cfg, s, c.now, due, within, metrics.FollowupWithinSLA)
+	inWindowsOf(t, cfg, s, c.now, due, breached, metrics.FollowupBreached)
 	check := func(what string, got, want float64) {
 		t.Helper()
 		if got != want {
 			t.Errorf("%s = %v, want %v", what, got, want)
 		}
 	}
-	sum := 0.0
-	for _, x := range s.Families[metrics.FollowupLatency].Series {
-		sum += x.Sum
+	waitWithin, waitOver, abandoned, recent := 0.0, 0.0, 0.0, 0.0
+	switch c.wait {
+	case "within":
+		waitWithin = 1
+	case "over":
+		waitOver = 1
+	case "abandoned":
+		abandoned = 1
 	}
-	for i, got := range []float64{
-		total(s, metrics.FollowupWithinSLA), total(s, metrics.FollowupOverSLA),
-		total(s, metrics.FollowupWaiting, metrics.SLAWithin), total(s, metrics.FollowupWaiting, metrics.SLAOver),
-		total(s, metrics.FollowupAbandoned), total(s, metrics.FollowupOldestWait), sum,
-	} {
-		check([]string{"within", "over", "waiting within", "waiting over", "abandoned", "oldest wait", "latency sum"}[i], got, want[i])
+	if c.recent {
+		recent = 1
 	}
-	check("latency observations", total(s, metrics.FollowupLatency), want[0]+want[1])
+	check("waiting within", total(s, metrics.FollowupWaiting, metrics.SLAWithin), waitWithin)
+	check("waiting over", total(s, metrics.FollowupWaiting, metrics.SLAOver), waitOver)
+	check("abandoned", total(s, metrics.FollowupAbandoned), abandoned)
+	check("oldest wait", total(s, metrics.FollowupOldestWait), c.oldest)
+	check("recently breached", total(s, metrics.RecentlyBreached), recent)
+	if c.recent {
+		check("oldest recent breach", total(s, metrics.RecentlyBreachedOldest), c.oldest)
+	}
+	// The time to first touch is a quantile over the leads whose clock started in the window.
+	if c.followupTime >= 0 {
+		inWindowsOf(t, cfg, s, c.now, start, c.followupTime, metrics.FollowupTime, "0.5")
+	} else if n := len(s.Families[metrics.FollowupTime].Series); n != 0 {
+		t.Errorf("%d follow-up time series for a lead without a follow-up", n)
+	}
 }
 
 func TestClockStartConfigurable(t *testing.T) {
 	cfg := testConfig(t, "sla: {clock_start: lead, target: 15m}")
 	s := one(t, cfg, at(time.Hour), source.Lead{CreatedAt: t0, MQLAt: at(10 * time.Minute), Status: "MQL"},
 		[]source.Activity{{Kind: "call", OccurredAt: at(20 * time.Minute)}}, nil)
-	if total(s, metrics.FollowupOverSLA) != 1 {
-		t.Fatal("from lead creation, a touch after 20 minutes is over a 15-minute SLA")
+	if total(s, metrics.FollowupBreached, "today") != 1 {
+		t.Fatal("from lead creation, a touch after 20 minutes breaches a 15-minute SLA")
 	}
 }
 
@@ -196,25 +248,32 @@ func TestStagesAndAmounts(t *testing.T) {
 		{Amount: 700, CreatedAt: at(4 * time.Hour), Stage: "Proposal", ExpectedClose: time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC)},
 		{Amount: 999, Currency: "JPY", CreatedAt: at(4 * time.Hour)},
 	}
-	s := one(t, cfg, at(24*time.Hour), l, nil, opps)
+	s := one(t, cfg, at(24*time.Hour), l, nil, opps) // the next day: these rows are yesterday's
 	for _, c := range []struct {
 		name  string
 		want  float64
 		label []string
 	}{
-		{metrics.FunnelStageEntered, 1, []string{"opportunity"}}, // one lead, three opportunities: counted once
-		{metrics.FunnelStageEntered, 1, []string{"won"}},
-		{metrics.FunnelStageEntered, 1, []string{"lost"}},
-		{metrics.LeadsCreated, 1, []string{"paid_search"}}, // source trimmed
-		{metrics.OpportunitiesCreated, 3, nil},             // the JPY deal has no rate: skipped
-		{metrics.OpportunitiesWonAmt, 15.02, nil},          // 10.01 EUR × 1.5 = 15.015 → 15.02
-		{metrics.OpportunitiesLostAmt, 5, nil},
+		{metrics.FunnelStageEntered, 1, []string{"yesterday", "opportunity"}}, // one lead, three deals: once
+		{metrics.FunnelStageEntered, 1, []string{"yesterday", "won"}},
+		{metrics.FunnelStageEntered, 0, []string{"yesterday", "lost"}}, // a deal is still open, and one won
+		{metrics.FunnelStageEntered, 0, []string{"today", "won"}},
+		{metrics.LeadsCreated, 1, []string{"this_week", "paid_search"}}, // source trimmed
+		{metrics.LeadsCreated, 0, []string{"last_week"}},
+		{metrics.OpportunitiesCreated, 3, []string{"this_month"}},      // the JPY deal has no rate: skipped
+		{metrics.OpportunitiesWonAmt, 15.02, []string{"this_quarter"}}, // 10.01 EUR × 1.5 = 15.015 → 15.02
+		{metrics.OpportunitiesLostAmt, 5, []string{"yesterday"}},
 		{metrics.OpportunitiesOpenAmt, 7, []string{"Proposal"}},
 		{metrics.Leads, 1, []string{"won"}}, // any won deal makes the lead won
-		{metrics.RevenueWon, 15.02, []string{"quarter"}},
-		{metrics.PipelineOpen, 7, []string{"quarter"}},
-		{metrics.RevenueTarget, 250, []string{"quarter"}},
-		{metrics.RevenueTarget, 1000, []string{"year"}},
+		{metrics.RevenueWon, 15.02, []string{"this_year"}},
+		{metrics.RevenueWon, 0, []string{"today"}},
+		{metrics.PipelineOpen, 7, []string{"this_quarter"}},
+		{metrics.PipelineOpen, 7, []string{"this_month"}},
+		{metrics.PipelineOpen, 0, []string{"this_week"}}, // 30 March is next week
+		{metrics.RevenueTarget, 250, []string{"this_quarter"}},
+		{metrics.RevenueTarget, 1000, []string{"this_year"}},
+		{metrics.RevenueTarget, 0, []string{"last_year"}}, // no target for FY2025
+		{metrics.TargetMissing, 0, []string{"this_quarter"}},
 	} {
 		if got := total(s, c.name, c.label...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.label, got, c.want)
@@ -222,6 +281,86 @@ func TestStagesAndAmounts(t *testing.T) {
 	}
 	if s.Problems[Problem{source.QueryOpportunities, CheckCurrencyWithoutRate}] != 1 {
 		t.Errorf("problems = %v", s.Problems)
+	}
+	// Money is exact: 15.02 is published as 15.02, from 1502 cents.
+	for _, x := range s.Families[metrics.OpportunitiesWonAmt].Series {
+		if x.IsFloat || (x.N != 0 && x.N != 1502) {
+			t.Errorf("won amount kept as %+v, not whole cents", *x)
+		}
+	}
+}
+
+// The period counts of a label set are published in every window, 0 where no row falls: a true
+// zero, and nothing appears or vanishes when a period ends.
+func TestPeriodsZeroFilledAndNoNaN(t *testing.T) {
+	cfg := testConfig(t, "")
+	s := one(t, cfg, at(400*24*time.Hour), source.Lead{CreatedAt: t0, MQLAt: at(time.Hour), Status: "MQL", Source: "webinar"}, nil, nil)
+	got := byWindow(s, metrics.LeadsCreated)
+	for _, w := range fiscal.Windows() {
+		x := s.Families[metrics.LeadsCreated].Series[key([]string{string(w), "webinar", "unknown", "unknown"})]
+		if x == nil {
+			t.Errorf("no %s series for %s", metrics.LeadsCreated, w)
+		}
+	}
+	if got[fiscal.LastYear] != 1 || got[fiscal.ThisYear] != 0 {
+		t.Errorf("a lead of FY2026 seen from 2027: %v", got)
+	}
+	for _, f := range s.Families {
+		for _, x := range f.Series {
+			if math.IsNaN(x.Value(f.Def)) || math.IsInf(x.Value(f.Def), 0) {
+				t.Errorf("%s%v = %v", f.Def.Name, x.Labels, x.Value(f.Def))
+			}
+		}
+	}
+}
+
+func TestCohorts(t *testing.T) {
+	cfg := testConfig(t, "")
+	now := at(20 * 24 * time.Hour)
+	c := NewCRM(cfg, NewFolder(cfg.Caps), now)
+	// 1: MQL, no SQL timestamp, but a deal that was won: it reached SQL and opportunity.
+	c.Lead(source.Lead{ID: 1, CreatedAt: t0, MQLAt: at(time.Hour), Status: "Converted"})
+	c.Opportunity(source.Opportunity{ID: 1, LeadID: 1, Amount: 100, CreatedAt: at(3 * time.Hour), IsClosed: true, IsWon: true, ClosedAt: at(10 * 24 * time.Hour)})
+	// 2: a lead that became SQL without ever being an MQL: not in the MQL cohort.
+	c.Lead(source.Lead{ID: 2, CreatedAt: t0, SQLAt: at(2 * time.Hour), Status: "SQL"})
+	// 3: an MQL that was disqualified.
+	c.Lead(source.Lead{ID: 3, CreatedAt: t0, MQLAt: at(time.Hour), DisqualifiedAt: at(5 * time.Hour), DisqualifiedReason: "no budget", Status: "Disqualified"})
+	s := c.Finish()
+	w := "this_quarter"
+	// Lead 2 reached SQL without an MQL timestamp: on the path it passed MQL, so it counts in
+	// lead_to_mql (reached at its SQL time) and, entering MQL and SQL at once, in mql_to_sql.
+	want := map[string][3]float64{ // cohort, converted, median time to convert (seconds)
+		"lead_to_mql":        {3, 3, 3600},
+		"lead_to_sql":        {3, 2, 2.5 * 3600},
+		"lead_to_won":        {3, 1, 10 * 24 * 3600},
+		"mql_to_sql":         {3, 2, 3600},
+		"sql_to_opportunity": {2, 1, 0},
+		"opportunity_to_won": {1, 1, 10*24*3600 - 3*3600},
+	}
+	for step, v := range want {
+		cohort, conv := total(s, metrics.CohortLeads, w, step), total(s, metrics.CohortConverted, w, step)
+		med := total(s, metrics.FunnelVelocity, w, step, "0.5")
+		if cohort != v[0] || conv != v[1] || med != v[2] {
+			t.Errorf("%s: cohort %v converted %v median %v, want %v", step, cohort, conv, med, v)
+		}
+		if conv > cohort {
+			t.Errorf("%s: a conversion above 1", step)
+		}
+	}
+	// The funnel of the period's leads never widens.
+	prev := total(s, metrics.CohortLeads, w, "lead_to_mql")
+	for _, step := range []string{"lead_to_mql", "lead_to_sql", "lead_to_opportunity", "lead_to_won"} {
+		if n := total(s, metrics.CohortConverted, w, step); n > prev {
+			t.Errorf("the funnel widens at %s: %v > %v", step, n, prev)
+		} else {
+			prev = n
+		}
+	}
+	if got := total(s, metrics.LeadsDisqualified, w, "no budget"); got != 1 {
+		t.Errorf("disqualified = %v", got)
+	}
+	if got := total(s, metrics.FunnelStageEntered, w, "sql"); got != 1 {
+		t.Errorf("entered SQL by its own timestamp = %v, want 1 (lead 2)", got)
 	}
 }
 
@@ -231,7 +370,8 @@ func TestDataQuality(t *testing.T) {
 	c.Lead(source.Lead{ID: 1, CreatedAt: t0, Status: "New", OwnerID: 99})
 	c.Lead(source.Lead{ID: 1, CreatedAt: t0, Status: "New", Source: "x"})
 	c.Lead(source.Lead{ID: 2, CreatedAt: t0, Status: "Nurture", Source: "x"})
-	c.Activity(source.Activity{ID: 1, LeadID: 3, Kind: "call", OccurredAt: t0})
+	c.Lead(source.Lead{ID: 3, CreatedAt: t0, MQLAt: at(48 * time.Hour), Status: "MQL", Source: "x"}) // MQL in the future
+	c.Activity(source.Activity{ID: 1, LeadID: 4, Kind: "call", OccurredAt: t0})
 	c.Activity(source.Activity{ID: 2, LeadID: 1, Kind: "call", OccurredAt: t0.Add(-time.Second)})
 	c.Activity(source.Activity{ID: 2, LeadID: 1, Kind: "call", OccurredAt: t0})
 	c.Opportunity(source.Opportunity{ID: 1, LeadID: 42, Amount: 100, CreatedAt: t0, IsWon: true})
@@ -241,6 +381,7 @@ func TestDataQuality(t *testing.T) {
 		{source.QueryLeads, CheckNullSource}:                  1,
 		{source.QueryLeads, CheckUnknownOwner}:                1,
 		{source.QueryLeads, CheckUnknownStatus}:               1,
+		{source.QueryLeads, CheckTimestampInFuture}:           1,
 		{source.QueryActivities, CheckActivityUnknownLead}:    1,
 		{source.QueryActivities, CheckActivityBeforeLead}:     1,
 		{source.QueryActivities, CheckDuplicateID}:            1,
@@ -255,11 +396,20 @@ func TestDataQuality(t *testing.T) {
 	if len(s.Problems) != len(want) {
 		t.Errorf("problems = %v", s.Problems)
 	}
-	if got := total(s, metrics.OpportunitiesWon, metrics.ValueUnknown); got != 1 {
+	if got := total(s, metrics.OpportunitiesCreated, "today", metrics.ValueUnknown); got != 1 {
 		t.Errorf("a deal without a known lead still counts, with unknown dimensions: got %v", got)
 	}
-	if got := total(s, metrics.LeadsCreated); got != 2 {
-		t.Errorf("leads created = %v, want 2 (the duplicate skipped)", got)
+	if got := total(s, metrics.RevenueWon); got != 0 {
+		t.Errorf("a won deal without a close time is in no period's revenue: got %v", got)
+	}
+	if got := total(s, metrics.LeadsCreated, "today"); got != 3 {
+		t.Errorf("leads created = %v, want 3 (the duplicate skipped)", got)
+	}
+	if got := total(s, metrics.FunnelStageEntered, "today", "mql"); got != 0 {
+		t.Errorf("an MQL time in the future is not an MQL yet: %v", got)
+	}
+	if !c.Volatile()[3] {
+		t.Error("a lead with a stage dated in the future is not tallied again as time passes")
 	}
 }
 
@@ -281,58 +431,6 @@ func TestFolder(t *testing.T) {
 	}
 }
 
-func TestGuard(t *testing.T) {
-	mk := func(n int64, buckets ...uint64) *Snapshot {
-		s := newSnapshot()
-		s.add(metrics.LeadsCreated, n, "a")
-		x := s.sample(metrics.FollowupLatency, []string{"a"})
-		copy(x.Buckets, buckets)
-		x.Count, x.Sum = buckets[len(buckets)-1], float64(n)
-		s.set(metrics.FollowupOldestWait, float64(n), "a")
-		return s
-	}
-	g := NewGuard()
-	steps := []struct {
-		in        int64
-		buckets   []uint64
-		want      float64
-		wantCount uint64
-		falls     int
-	}{
-		{10, []uint64{1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3}, 10, 3, 0},
-		{9, []uint64{0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2}, 10, 3, 2},  // fell: keep
-		{12, []uint64{0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4}, 13, 5, 0}, // grows on top of the kept value
-	}
-	for i, st := range steps {
-		s := mk(st.in, st.buckets...)
-		falls := g.Apply(s)
-		got := s.Families[metrics.LeadsCreated].Series[key([]string{"a"})]
-		h := s.Families[metrics.FollowupLatency].Series[key([]string{"a"})]
-		if got.Value(s.Families[metrics.LeadsCreated].Def) != st.want || h.Count != st.wantCount {
-			t.Errorf("step %d: counter %v count %d, want %v %d", i, got.N, h.Count, st.want, st.wantCount)
-		}
-		for j := 1; j < len(h.Buckets); j++ {
-			if h.Buckets[j] < h.Buckets[j-1] {
-				t.Errorf("step %d: buckets not cumulative: %v", i, h.Buckets)
-			}
-		}
-		if n := falls[metrics.LeadsCreated] + falls[metrics.FollowupLatency]; n != st.falls {
-			t.Errorf("step %d: falls %v, want %d", i, falls, st.falls)
-		}
-		if g := s.Families[metrics.FollowupOldestWait].Series[key([]string{"a"})]; g.F != float64(st.in) {
-			t.Errorf("step %d: gauges are not guarded: %v", i, g.F)
-		}
-	}
-	// A series whose rows all vanished keeps its value.
-	s := newSnapshot()
-	s.family(metrics.LeadsCreated)
-	s.family(metrics.FollowupLatency)
-	g.Apply(s)
-	if x := s.Families[metrics.LeadsCreated].Series[key([]string{"a"})]; x == nil || x.N != 13 {
-		t.Errorf("vanished series: %+v", x)
-	}
-}
-
 func TestBusinessHoursByOwnerRegion(t *testing.T) {
 	cfg := testConfig(t, `sla:
   business_hours:
@@ -350,32 +448,32 @@ func TestBusinessHoursByOwnerRegion(t *testing.T) {
 		}
 		return c.Finish()
 	}
-	sum := func(s *Snapshot, name string) float64 {
-		v := 0.0
-		for _, x := range s.Families[name].Series {
-			v += x.Sum
-		}
-		return v
+	// No calendar for "na": the default one. Friday 18:00 → Monday 09:30 is 30 business minutes;
+	// the deadline is Monday 10:00, so the breach or not is dated Monday.
+	mon := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
+	now := fri.Add(100 * time.Hour)
+	s := run("na", fri, time.Date(2026, 3, 9, 9, 30, 0, 0, time.UTC), now)
+	if got := total(s, metrics.FollowupTime, "last_week", "0.5"); got != 1800 { // by clock start
+		t.Errorf("default calendar: SLA time %v", got)
 	}
-	// No calendar for "na": the default one. Friday 18:00 → Monday 09:30 is 30 business minutes.
-	s := run("na", fri, time.Date(2026, 3, 9, 9, 30, 0, 0, time.UTC), fri.Add(100*time.Hour))
-	if got := sum(s, metrics.FollowupLatency); got != 1800 || total(s, metrics.FollowupWithinSLA) != 1 {
-		t.Errorf("default calendar: SLA time %v, within %v", got, total(s, metrics.FollowupWithinSLA))
-	}
-	if got := sum(s, metrics.SpeedToLead); got != (time.Hour + 63*time.Hour + 30*time.Minute).Seconds() {
-		t.Errorf("speed to lead is calendar time from creation: got %v", got)
+	inWindowsOf(t, cfg, s, now, mon, 1, metrics.FollowupWithinSLA)
+	if got := total(s, metrics.SpeedToLead, "last_week", "0.5"); got != (time.Hour + 63*time.Hour + 30*time.Minute).Seconds() {
+		t.Errorf("speed to lead is calendar time from creation, in the week of creation: got %v", got)
 	}
 	// emea: Berlin hours and Monday 9 March a holiday. Friday 15:00 Berlin → Tuesday 08:30 Berlin
-	// is 1h on Friday + 30 min on Tuesday.
+	// is 1h on Friday + 30 min on Tuesday: the 1h deadline was Friday 16:00, breached then.
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	mql := time.Date(2026, 3, 6, 15, 0, 0, 0, berlin)
-	s = run("EMEA", mql, time.Date(2026, 3, 10, 8, 30, 0, 0, berlin), mql.Add(200*time.Hour))
-	if got := sum(s, metrics.FollowupLatency); got != 5400 || total(s, metrics.FollowupOverSLA) != 1 {
-		t.Errorf("region calendar: SLA time %v, over %v", got, total(s, metrics.FollowupOverSLA))
+	now = mql.Add(200 * time.Hour)
+	s = run("EMEA", mql, time.Date(2026, 3, 10, 8, 30, 0, 0, berlin), now)
+	if got := total(s, metrics.FollowupTime, "last_week", "0.5"); got != 5400 {
+		t.Errorf("region calendar: SLA time %v", got)
 	}
-	// Waiting over the weekend: Friday 16:30 UTC, now Monday 09:10 UTC = 40 business minutes.
+	inWindowsOf(t, cfg, s, now, time.Date(2026, 3, 6, 16, 0, 0, 0, berlin), 1, metrics.FollowupBreached)
+	// Waiting over the weekend: Friday 16:30 UTC, now Monday 09:10 UTC = 40 business minutes,
+	// within the SLA: due Monday 09:30.
 	s = run("na", time.Date(2026, 3, 6, 16, 30, 0, 0, time.UTC), time.Time{}, time.Date(2026, 3, 9, 9, 10, 0, 0, time.UTC))
-	if total(s, metrics.FollowupWaiting, metrics.SLAWithin) != 1 || total(s, metrics.FollowupOldestWait) != 2400 {
+	if total(s, metrics.FollowupWaiting, metrics.SLAWithin) != 1 || total(s, metrics.FollowupOldestWait) != 2400 || total(s, metrics.FollowupBreached) != 0 {
 		t.Errorf("weekend wait: within %v, oldest %v", total(s, metrics.FollowupWaiting, metrics.SLAWithin), total(s, metrics.FollowupOldestWait))
 	}
 }
@@ -401,9 +499,9 @@ func TestAttemptsRule(t *testing.T) {
 			lead := lead
 			lead.CreatedAt = t0.Add(-time.Hour)
 			s := one(t, cfg, c.now, lead, c.acts, nil)
-			if total(s, metrics.AttemptsMet) != c.met || total(s, metrics.AttemptsMissed) != c.missed {
-				t.Fatalf("met %v missed %v, want %v %v", total(s, metrics.AttemptsMet), total(s, metrics.AttemptsMissed), c.met, c.missed)
-			}
+			end := t0.Add(72 * time.Hour) // dated at the window's end
+			inWindowsOf(t, cfg, s, c.now, end, c.met, metrics.AttemptsMet)
+			inWindowsOf(t, cfg, s, c.now, end, c.missed, metrics.AttemptsMissed)
 		})
 	}
 }
@@ -429,24 +527,35 @@ func TestMarketingSourcedAndInfluenced(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			idx.ByLead[1] = c.touches
-			cr := NewCRM(cfg, NewFolder(cfg.Caps), at(20*24*time.Hour))
-			cr.UseTouches(idx)
-			cr.Lead(source.Lead{ID: 1, CreatedAt: t0, Source: c.source, Status: "SQL"})
-			o := opp
-			o.ID, o.LeadID = 1, 1
-			cr.Opportunity(o)
-			s := cr.Finish()
-			want := func(yes bool) float64 {
-				if yes {
-					return 1000
+			for _, won := range []bool{false, true} {
+				now := at(20 * 24 * time.Hour)
+				cr := NewCRM(cfg, NewFolder(cfg.Caps), now)
+				cr.UseTouches(idx)
+				cr.Lead(source.Lead{ID: 1, CreatedAt: t0, Source: c.source, Status: "SQL"})
+				o := opp
+				o.ID, o.LeadID = 1, 1
+				if won {
+					o.IsClosed, o.IsWon, o.ClosedAt = true, true, at(15*24*time.Hour)
 				}
-				return 0
-			}
-			if got := total(s, metrics.SourcedPipeline); got != want(c.sourced) {
-				t.Errorf("sourced pipeline = %v, want %v", got, want(c.sourced))
-			}
-			if got := total(s, metrics.InfluencedPipeline); got != want(c.influence) {
-				t.Errorf("influenced pipeline = %v, want %v", got, want(c.influence))
+				cr.Opportunity(o)
+				s := cr.Finish()
+				want := func(yes bool) float64 {
+					if yes {
+						return 1000
+					}
+					return 0
+				}
+				if !won {
+					if got := total(s, metrics.SourcedPipeline); got != want(c.sourced) {
+						t.Errorf("sourced pipeline = %v, want %v", got, want(c.sourced))
+					}
+					if got := total(s, metrics.InfluencedPipeline); got != want(c.influence) {
+						t.Errorf("influenced pipeline = %v, want %v", got, want(c.influence))
+					}
+					continue
+				}
+				inWindowsOf(t, cfg, s, now, o.ClosedAt, want(c.sourced), metrics.SourcedRevenue)
+				inWindowsOf(t, cfg, s, now, o.ClosedAt, want(c.influence), metrics.InfluencedRevenue)
 			}
 		})
 	}
@@ -457,28 +566,65 @@ func TestAttributionUnattributedAndConserved(t *testing.T) {
 	idx := &TouchIndex{Campaigns: map[int64]CampaignRef{7: {"paid_search", "brand"}, 8: {"email", "nurture"}}, ByLead: map[int64][]Touch{
 		1: {{At: at(-time.Hour), Campaign: 7}, {At: at(time.Hour), Campaign: 8}, {At: at(30 * 24 * time.Hour), Campaign: 8}}, // last one after the win
 	}}
-	cr := NewCRM(cfg, NewFolder(cfg.Caps), at(40*24*time.Hour))
+	now := at(40 * 24 * time.Hour)
+	cr := NewCRM(cfg, NewFolder(cfg.Caps), now)
 	cr.UseTouches(idx)
 	cr.Lead(source.Lead{ID: 1, CreatedAt: t0, Source: "paid_search", Status: "Converted"})
 	cr.Lead(source.Lead{ID: 2, CreatedAt: t0, Source: "referral", Status: "Converted"})
-	cr.Opportunity(source.Opportunity{ID: 1, LeadID: 1, Amount: 100001, CreatedAt: at(2 * time.Hour), IsClosed: true, IsWon: true, ClosedAt: at(5 * 24 * time.Hour)})
-	cr.Opportunity(source.Opportunity{ID: 2, LeadID: 2, Amount: 5000, CreatedAt: at(2 * time.Hour), IsClosed: true, IsWon: true, ClosedAt: at(5 * 24 * time.Hour)})
+	won := at(5 * 24 * time.Hour)
+	cr.Opportunity(source.Opportunity{ID: 1, LeadID: 1, Amount: 100001, CreatedAt: at(2 * time.Hour), IsClosed: true, IsWon: true, ClosedAt: won})
+	cr.Opportunity(source.Opportunity{ID: 2, LeadID: 2, Amount: 5000, CreatedAt: at(2 * time.Hour), IsClosed: true, IsWon: true, ClosedAt: won})
 	s := cr.Finish()
 	for _, m := range []string{"first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay"} {
-		if got := total(s, metrics.AttributedRevenue, m); math.Abs(got-1050.01) > 1e-9 {
-			t.Errorf("%s: attributed + unattributed = %v, want 1050.01", m, got)
-		}
-		if got := total(s, metrics.AttributedRevenue, m, metrics.ValueUnattributed); got != 50 {
-			t.Errorf("%s: unattributed = %v, want 50 (the lead without touches)", m, got)
+		inWindowsOf(t, cfg, s, now, won, 1050.01, metrics.AttributedRevenue, m)
+		inWindowsOf(t, cfg, s, now, won, 50, metrics.AttributedRevenue, m, metrics.ValueUnattributed)
+		for _, x := range s.Families[metrics.AttributedRevenue].Series {
+			if x.IsFloat {
+				t.Fatalf("attributed revenue kept as a float: %+v", *x)
+			}
 		}
 	}
-	if got := total(s, metrics.AttributedRevenue, "first_touch", "brand"); got != 1000.01 {
+	if got := total(s, metrics.AttributedRevenue, "this_year", "first_touch", "brand"); got != 1000.01 {
 		t.Errorf("first touch to brand = %v", got)
 	}
-	if got := total(s, metrics.AttributedRevenue, "last_touch", "nurture"); got != 1000.01 {
+	if got := total(s, metrics.AttributedRevenue, "this_year", "last_touch", "nurture"); got != 1000.01 {
 		t.Errorf("last touch before the win to nurture = %v (the touch after the win must not count)", got)
 	}
-	if got := total(s, metrics.CampaignLeads, "brand", "lead"); got != 1 {
+	// Linear: 100001 cents over two touches is 50001 + 50000, not two halves of a cent.
+	if got := total(s, metrics.AttributedRevenue, "this_year", "linear", "brand"); got != 500.01 {
+		t.Errorf("linear to brand = %v", got)
+	}
+	if got := total(s, metrics.CampaignLeads, "this_year", "brand", "lead"); got != 1 {
 		t.Errorf("lead produced by brand (its touch before creation) = %v", got)
+	}
+}
+
+// The inflow windows: marketing leads of the last hour and of the same hour a week earlier; a
+// lead from a sales source or without one is not marketing's.
+func TestMarketingLeadsArrived(t *testing.T) {
+	cfg := testConfig(t, "")
+	now := at(30 * 24 * time.Hour)
+	c := NewCRM(cfg, NewFolder(cfg.Caps), now)
+	for i, l := range []struct {
+		ago    time.Duration
+		source string
+	}{
+		{10 * time.Minute, "webinar"}, {59 * time.Minute, "webinar"}, {61 * time.Minute, "webinar"},
+		{7*24*time.Hour + 30*time.Minute, "webinar"}, {7*24*time.Hour + 2*time.Hour, "webinar"},
+		{5 * time.Minute, "outbound"}, {5 * time.Minute, ""},
+	} {
+		c.Lead(source.Lead{ID: int64(i + 1), CreatedAt: now.Add(-l.ago), Source: l.source, Status: "New"})
+	}
+	s := c.Finish()
+	if got := total(s, metrics.MarketingLeadsArrived, metrics.WindowLastHour, "webinar"); got != 2 {
+		t.Errorf("last hour = %v, want 2", got)
+	}
+	if got := total(s, metrics.MarketingLeadsArrived, metrics.WindowSameHourLastWeek); got != 1 {
+		t.Errorf("same hour last week = %v, want 1", got)
+	}
+	for _, x := range s.Families[metrics.MarketingLeadsArrived].Series {
+		if src := x.Labels[1]; src != "webinar" { // window, source, then the sales dimensions
+			t.Errorf("a lead from source %q counted as marketing's: %v", src, x.Labels)
+		}
 	}
 }

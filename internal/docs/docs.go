@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tandem-oss/tandem/attribution"
+	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/source"
@@ -38,32 +39,77 @@ Every metric Tandem publishes, with its labels and exact meaning. All names star
 amounts are in the reporting currency's unit (` + "`targets.reporting_currency`" + `), durations in seconds,
 ratios between 0 and 1.
 
-## How the numbers are made
+## How the numbers are made: event time
 
+A number a person reads means what a sales-ops analyst's SQL means: **the rows whose event timestamp
+falls in the period shown**, in the company time zone (` + "`targets.timezone`" + `) and fiscal calendar, whenever
+the row arrived. "MQLs this quarter" are the leads whose ` + "`mql_at`" + ` falls in this fiscal quarter:
+
+` + "```sql" + `
+SELECT count(*) FROM leads WHERE mql_at >= :quarter_start AND mql_at < :quarter_end
+` + "```" + `
+
+- **Every business number is a gauge**, recomputed from the rows at each poll, one series per period
+  (the ` + "`period`" + ` label, below). A row synced late counts in the period of its event, a backward edit or
+  a hard delete changes the number as it changes the SQL, and a restart computes the same numbers
+  from the same rows: no counter reset, no number that differs from SQL. Tandem publishes no counter
+  whose value comes from the database's rows; its own polls, errors and rows read are counters.
+- **Conversions are cohort conversions**: of the leads that reached a stage in the period, the share
+  that has reached the next by now (` + "`tandem_funnel_cohort_converted_leads / tandem_funnel_cohort_leads`" + `),
+  between 0 and 1 by construction. A lead *reaches* a stage when it enters it or any later stage of
+  lead → mql → sql → opportunity → won (a lead that went from MQL straight to a deal passed SQL);
+  SQLs that were never MQLs still count as having passed MQL, so the period's funnel never widens.
+- **Follow-up breaches happen at the deadline**: a lead's SLA deadline is its clock start plus
+  ` + "`sla.target`" + ` (in business hours when set); the lead counts as within or breached in the period of its
+  deadline, and a breach stays a breach if a late touch comes. Compliance = within ÷ (within +
+  breached) of the same period.
+- **Quantiles are exact**: medians and p90s are computed over the period's leads, as PostgreSQL's
+  ` + "`percentile_cont`" + ` does (linear interpolation between ranks), not estimated from histogram buckets.
+- **Money is exact to the cent**: amounts are read as decimals, converted on their own (amount × rate,
+  rounded half away from zero to the cent), summed in whole cents, and printed from cents; attributed
+  revenue is split in whole cents too. No float noise.
 - **Polled, never queried at scrape time.** Each database is read on its own schedule
-  (` + "`poll_interval`" + `) in one read-only REPEATABLE READ transaction, so every query of a poll sees the
-  same snapshot. ` + "`/metrics`" + ` serves the last completed poll and never waits on a database.
-  Freshness: ` + "`time() - tandem_last_successful_poll_timestamp_seconds`" + `.
-- **Read incrementally.** The first poll reads every row; later polls read, for each query that
-  returns ` + "`updated_at`" + `, only the rows whose ` + "`updated_at`" + ` is after the newest one seen minus
-  ` + "`watermark_overlap`" + ` (rows committed late). A row dated in the future never moves that watermark past
-  the exporter's clock. Every ` + "`reconcile_interval`" + ` a full read replaces what was read and counts what the
-  incremental reads could not see (hard deletes, changes dated behind the watermark) in
-  ` + "`tandem_reconciliation_drift_rows_total`" + `. Tandem keeps every row it read, so each poll's numbers are
-  those of all rows. Data-quality counts of rows the decoder rejected cover the last full read and
-  the incremental reads since.
-- **Counters are rebuilt from the database** at start-up, so a restart alone changes no value.
-  While the process runs a counter never decreases: if the rows behind a series shrink (a hard
-  delete, a stage timestamp cleared, a lead moved to another label value), the series keeps its
-  value and ` + "`tandem_data_quality_counter_regressions_total`" + ` counts the fall.
-- **Money is exact.** Amounts are read as decimals; each amount is converted on its own
-  (amount × rate, rounded half away from zero to the cent) and then summed.
+  (` + "`poll_interval`" + `) in one read-only REPEATABLE READ transaction; ` + "`/metrics`" + ` serves the last completed
+  poll. Freshness: ` + "`time() - tandem_last_successful_poll_timestamp_seconds`" + `. The first poll reads every
+  row; later polls read only rows changed since the newest ` + "`updated_at`" + ` seen, less
+  ` + "`watermark_overlap`" + `, and a full read every ` + "`reconcile_interval`" + ` catches hard deletes
+  (` + "`tandem_reconciliation_drift_rows_total`" + `). The numbers are always those of every row.
 - **Labels are bounded.** Each label keeps at most ` + "`labels.<name>.max_values`" + ` values; the most
   frequent at start-up keep their names, later ones while room is left, the rest are ` + "`other`" + `.
   NULL or empty is ` + "`unknown`" + `. Owner names only with ` + "`labels.owner.enabled`" + `; e-mails never.
-- **Lead dimensions.** Metrics marked *dims* carry the enabled lead dimensions: ` + "`source`" + ` (the lead's
-  channel), ` + "`region`" + `, ` + "`segment`" + `, ` + "`sales_team`" + ` (the owner's team) and, if enabled, ` + "`owner`" + `.
-  Opportunities take their lead's dimensions.
+
+## Periods
+
+Every period metric is published for each of these periods, in the company time zone; weeks run
+Monday to Sunday (ISO 8601), quarters and years follow ` + "`targets.fiscal_year_start_month`" + `. A label
+combination that has rows in any period is published in all of them, 0 where the period has none, so
+no series appears or vanishes when a period ends.
+
+| ` + "`period`" + ` | the period |
+|---|---|
+`)
+	for _, w := range fiscal.Windows() {
+		what := "the current one, to now"
+		if !w.Current() {
+			what = "the whole previous one"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s: %s %s |\n", w, w.Title(), what, w.Kind())
+	}
+	b.WriteString(`
+## Dimensions and the series budget
+
+The wall needs totals, marketing needs channel and campaign, sales needs team and region, so each
+family carries only the labels its readers use (every period family times 10 periods):
+
+- *sales dims*: ` + "`sales_team`" + ` (the owner's team) and ` + "`region`" + ` (the lead's), plus ` + "`segment`" + ` and ` + "`owner`" + ` when
+  enabled (` + "`labels.segment.enabled`" + `, off by default: it multiplies every sales series by the number of
+  segments). Opportunities take their lead's dimensions.
+- *lead dims*: ` + "`source`" + `, then the sales dims (leads created and the inflow windows).
+- Campaign families carry ` + "`channel`" + ` and ` + "`campaign`" + ` (the campaign's own channel, never a lead's source).
+- Quantile families with sales dims have an ` + "`_overall_`" + ` twin over every lead: a median of all leads is not a
+  function of the teams' medians.
+
+At the default label caps the demo publishes about 10,000 series.
 
 ## The funnel stages (the common language)
 
@@ -74,9 +120,18 @@ ratios between 0 and 1.
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Stage, s.Owner, s.Definition, s.EnteredWhen)
 	}
 	b.WriteString(`
-A lead counts once per stage it entered. Its current stage (` + "`tandem_leads`" + `) is decided by its
-opportunities once it has any (any won: won; else any open: opportunity; else lost), otherwise by its
-CRM status through ` + "`funnel.status_map`" + `. Built-in status mapping (case and surrounding space ignored):
+The funnel steps published as cohorts (` + "`funnel_step`" + `):
+
+| step | cohort (leads that reached the first stage in the period) | converted (have reached the second by now) |
+|---|---|---|
+`)
+	for _, st := range funnel.Steps {
+		fmt.Fprintf(&b, "| `%s` | reached %s | reached %s |\n", st.Name(), st.From, st.To)
+	}
+	b.WriteString(`
+A lead's current stage (` + "`tandem_leads`" + `) is decided by its opportunities once it has any (any won: won;
+else any open: opportunity; else lost), otherwise by its CRM status through ` + "`funnel.status_map`" + `.
+Built-in status mapping (case and surrounding space ignored):
 
 | CRM status | stage |
 |---|---|
@@ -89,49 +144,54 @@ CRM status through ` + "`funnel.status_map`" + `. Built-in status mapping (case 
 	b.WriteString(`
 ## Follow-up SLA
 
-The SLA clock starts at the stage timestamp named by ` + "`sla.clock_start`" + ` (default: became MQL). The first
-qualifying touch is the earliest sales activity of a kind in ` + "`sla.touch_kinds`" + ` at or after the clock
-start (a touch before the clock starts is not follow-up; activities dated before the lead was created
-are skipped as bad data). **SLA time** = first qualifying touch − clock start, counted in the business
-hours of the lead owner's region when ` + "`sla.business_hours`" + ` is set (its ` + "`default`" + ` calendar for owners in
-regions without their own, and for unassigned leads), else in calendar time. Within the SLA means SLA
-time ≤ ` + "`sla.target`" + `. **Speed to lead** = first qualifying touch at or after creation − created, in
-calendar time.
+The SLA clock starts at the stage timestamp named by ` + "`sla.clock_start`" + ` (default: became MQL); a clock
+start in the future has not started. The first qualifying touch is the earliest sales activity of a
+kind in ` + "`sla.touch_kinds`" + ` at or after the clock start. **SLA time** = first qualifying touch − clock start,
+counted in the business hours of the lead owner's region when ` + "`sla.business_hours`" + ` is set (its
+` + "`default`" + ` calendar for owners in regions without their own, and for unassigned leads), else in calendar
+time; **the deadline** is the moment ` + "`sla.target`" + ` of SLA time has passed. **Speed to lead** = first
+qualifying touch at or after creation − created, in calendar time.
 
-With ` + "`sla.attempts`" + ` (count N, within D): a lead *met* the rule once N qualifying touches fall in
-[clock start, clock start + D]; it *missed* it when clock start + D has passed with fewer.
-
-A lead is **waiting** when its clock has started, it has no qualifying touch, it is not disqualified,
-has no opportunity and its status is not terminal. Its wait is the SLA time from the clock start to
-now; over the SLA when the wait exceeds the target. Waits longer than ` + "`sla.waiting_max_age`" + ` (default 30 days) count as abandoned,
-not waiting, so years-old untouched leads do not page anyone.
+- **Within**: touched by the deadline. **Breached**: the deadline passed without a touch (dated at the
+  deadline, whatever comes later). A lead that left the queue untouched before its deadline
+  (disqualified, or an opportunity created) was owed no touch: neither; so was one in a terminal
+  status without a timestamp.
+- A lead is **waiting** while its clock has started, it has no qualifying touch, no disqualification,
+  no opportunity and its status is not terminal: within before its deadline, over after. Waits longer
+  than ` + "`sla.waiting_max_age`" + ` (default 30 days) count as **abandoned**, not waiting; they stay breached.
+- **Recently breached**: waiting leads whose deadline passed within ` + "`sla.page_window`" + ` (default 24h). The
+  page fires for these, naming how many and the oldest; the older backlog is a ticket.
+- With ` + "`sla.attempts`" + ` (count N, within D): a lead *met* the rule with N qualifying touches in
+  [clock start, clock start + D], *missed* it when that window closed with fewer; both dated at the
+  window's end.
 
 ## Shared target and fiscal periods
 
-Fiscal years start in ` + "`targets.fiscal_year_start_month`" + ` in ` + "`targets.timezone`" + ` and are named after the
-calendar year they end in (FY2027 = Feb 2026 – Jan 2027 with a February start). A quarter without its
-own target in ` + "`targets.revenue`" + ` gets a quarter of its year's target. Pace and projection come from
-the published gauges:
+Fiscal years are named after the calendar year they end in (FY2027 = Feb 2026 – Jan 2027 with a
+February start). A quarter without its own target in ` + "`targets.revenue`" + ` gets a quarter of its year's
+target; a current period without any is reported by ` + "`tandem_data_quality_revenue_target_missing`" + `. Pace
+and projection from the published gauges, for ` + "`period=\"this_quarter\"`" + ` or ` + "`\"this_year\"`" + `:
 
-- expected to date = ` + "`tandem_revenue_target * tandem_fiscal_period_elapsed_ratio`" + `
-- pace = ` + "`tandem_revenue_won / (tandem_revenue_target * tandem_fiscal_period_elapsed_ratio)`" + `
-- projection = ` + "`tandem_revenue_won / tandem_fiscal_period_elapsed_ratio`" + `
+- expected to date = ` + "`tandem_revenue_target * tandem_period_elapsed_ratio`" + `
+- pace = ` + "`tandem_revenue_won / (tandem_revenue_target * tandem_period_elapsed_ratio)`" + `
+- projection = ` + "`tandem_revenue_won / tandem_period_elapsed_ratio`" + `
 
 ## Campaign results, lead quality and attribution
 
-The campaign database is polled first; the CRM tally joins the touches of its latest poll.
-
 - A lead's **producing campaign** is the campaign of its lead-creation touch, the last touch at or
-  before the lead was created; a lead without one, or whose touch has no known campaign, counts
-  as channel = campaign = "unknown". ` + "`tandem_campaign_leads_total`" + ` counts leads per producing campaign and
-  the stages they entered; accepted by sales = ` + "`funnel_stage=\"sql\"`" + `, rejected =
-  ` + "`tandem_campaign_leads_disqualified_total`" + ` with the reason.
-- Campaign names are labels for the top ` + "`labels.campaign.max_values`" + ` campaigns by spend (admitted at
-  start-up, then while room is left); the rest are "other". The channel is always kept.
+  before the lead was created; a lead without one, or whose touch has no known campaign, counts as
+  channel = campaign = "unknown". ` + "`tandem_campaign_leads`" + ` is each campaign's cohort funnel: the leads it
+  produced that were created in the period, by the stages they have reached by now; accepted by
+  sales = ` + "`funnel_stage=\"sql\"`" + `, rejected = ` + "`tandem_campaign_leads_disqualified`" + ` (by disqualified_at) with the
+  reason.
+- Cost per lead = the period's campaign spend ÷ the period's leads of those campaigns
+  (` + "`funnel_stage=\"lead\"`" + `); per MQL and per opportunity likewise with the leads that reached the stage.
+- Campaign names are labels for the top ` + "`labels.campaign.max_values`" + ` campaigns by spend; the rest are
+  "other". The channel is always kept.
 - **Marketing-sourced**: the lead's source is a marketing channel (known, and not in
-  ` + "`funnel.sales_sources`" + `, default outbound), or the lead's first touch is a campaign touch at or before
-  the opportunity was created. **Marketing-influenced**: the lead had any campaign touch at or before
-  the opportunity was created. The two overlap by design: never add them.
+  ` + "`funnel.sales_sources`" + `, default outbound), or its first touch is a campaign touch at or before the
+  opportunity was created. **Marketing-influenced**: any campaign touch at or before the opportunity
+  was created. The two overlap by design: never add them.
 
 ### Attribution of won revenue
 
@@ -141,26 +201,36 @@ The campaign database is polled first; the CRM tally joins the touches of its la
 
 ## Metrics
 
+The *event* column names the timestamp that puts a row in a period; a metric without one is a
+value of now.
+
 `)
 	for _, group := range []struct {
 		title string
 		defs  []metrics.Def
 	}{{"Funnel, follow-up and revenue (CRM database)", metrics.CRM}, {"Campaigns (campaign database)", metrics.Campaign}, {"Exporter health", metrics.Health}} {
-		fmt.Fprintf(&b, "### %s\n\n| metric | type | labels | unit | meaning |\n|---|---|---|---|---|\n", group.title)
+		fmt.Fprintf(&b, "### %s\n\n| metric | type | labels | unit | event | meaning |\n|---|---|---|---|---|---|\n", group.title)
 		for _, d := range group.defs {
 			labels := append([]string{}, d.Labels...)
-			if d.Dims {
-				labels = append(labels, "*dims*")
+			switch d.Dims {
+			case metrics.SalesDims:
+				labels = append(labels, "*sales dims*")
+			case metrics.LeadDims:
+				labels = append(labels, "*lead dims*")
 			}
 			ls := strings.Join(labels, ", ")
 			if ls == "" {
 				ls = "—"
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", d.Name, d.Type, ls, d.Unit, d.Help)
+			ev := d.Event
+			if ev == "" {
+				ev = "now"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", d.Name, d.Type, ls, d.Unit, ev, d.Help)
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "The follow-up latency histogram's buckets (seconds): %s.\n\n", floats(metrics.LatencyBuckets))
+	fmt.Fprintf(&b, "Quantile families publish `quantile` = %s.\n\n", floats(metrics.Quantiles))
 	b.WriteString("Also published: `tandem_exporter_build_info`, and the Go runtime and process metrics (`go_*`, `process_*`).\n\n")
 	b.WriteString("## Data-quality checks\n\n`tandem_data_quality_problem_rows{database, query, check}` counts the rows of the last successful poll that failed each check. Bad rows never stop a poll.\n\n| check | query | what happens to the row |\n|---|---|---|\n")
 	for _, c := range tally.Checks {

@@ -1,0 +1,89 @@
+package quantile
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// reference is percentile_cont written out on a sorted slice.
+func reference(vs []float64, q float64) float64 {
+	s := slices.Sorted(slices.Values(vs))
+	h := q * float64(len(s)-1)
+	lo := math.Floor(h)
+	if int(lo)+1 >= len(s) {
+		return s[int(lo)]
+	}
+	return s[int(lo)] + (h-lo)*(s[int(lo)+1]-s[int(lo)])
+}
+
+func TestQuantile(t *testing.T) {
+	cases := []struct {
+		name   string
+		values []float64
+		q      float64
+		want   float64
+	}{
+		{"one value", []float64{7}, 0.5, 7},
+		{"median of an even count interpolates", []float64{1, 2, 3, 4}, 0.5, 2.5},
+		{"median of an odd count", []float64{5, 1, 3}, 0.5, 3},
+		{"p90 interpolates between ranks 8 and 9 of 10", []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 0.9, 9.1},
+		{"repeats count", []float64{1, 1, 1, 10}, 0.5, 1},
+		{"q=0 is the minimum", []float64{3, 9, 1}, 0, 1},
+		{"q=1 is the maximum", []float64{3, 9, 1}, 1, 9},
+	}
+	for _, c := range cases {
+		var s Set
+		for _, v := range c.values {
+			s.Add(v, 1)
+		}
+		if got := s.Quantile(c.q); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s: Quantile(%v) = %v, want %v", c.name, c.q, got, c.want)
+		}
+	}
+	var empty Set
+	if !math.IsNaN(empty.Quantile(0.5)) {
+		t.Error("an empty set has no median")
+	}
+}
+
+// Random adds and removes: the set's quantiles always equal the reference on the values it holds.
+func TestQuantileUnderChange(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var s Set
+	var held []float64
+	for step := 0; step < 3000; step++ {
+		if len(held) > 0 && r.IntN(3) == 0 {
+			i := r.IntN(len(held))
+			s.Add(held[i], -1)
+			held = append(held[:i], held[i+1:]...)
+		} else {
+			v := float64(r.IntN(50)) * 60
+			s.Add(v, 1)
+			held = append(held, v)
+		}
+		if len(held) == 0 {
+			continue
+		}
+		for _, q := range []float64{0.5, 0.9} {
+			if got, want := s.Quantile(q), reference(held, q); math.Abs(got-want) > 1e-9 {
+				t.Fatalf("step %d: Quantile(%v) = %v, want %v over %d values", step, q, got, want, len(held))
+			}
+		}
+		if s.Len() != int64(len(held)) {
+			t.Fatalf("Len %d, holds %d", s.Len(), len(held))
+		}
+	}
+}
+
+func TestRemovingWhatWasNeverAddedPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic")
+		}
+	}()
+	var s Set
+	s.Add(1, 1)
+	s.Add(2, -1)
+}

@@ -1,0 +1,173 @@
+package tally
+
+import (
+	"strings"
+
+	"github.com/tandem-oss/tandem/funnel"
+	"github.com/tandem-oss/tandem/metrics"
+	"github.com/tandem-oss/tandem/source"
+)
+
+// finishRows adds up what the rows fed in contribute: the leads whose numbers stay as they are
+// until a row changes (or the periods roll over) into s, those that move with the clock
+// (Volatile) into vs. Every number it adds is a sum over leads (deals and activities count with
+// the lead_id they carry), so the numbers of a set of leads are the sum of each lead's: the live
+// tally relies on it. Leads waiting for a first touch leave their follow-up numbers to their
+// Waiter, recent marketing leads their inflow numbers to their Arrival.
+func (c *CRM) finishRows() (s, vs *Snapshot) {
+	if !c.admitted {
+		admit(c.folder, c)
+	}
+	c.markVolatile()
+	s, vs = c.snap, newSnapshot()
+	to := func(lead int64) *Snapshot {
+		if c.volatile[lead] {
+			return vs
+		}
+		return s
+	}
+	for _, p := range c.problems {
+		to(p.lead).Problems[p.Problem]++
+	}
+	for id, l := range c.leads {
+		c.leadNumbers(to(id), id, l)
+	}
+	for _, o := range c.opps {
+		c.dealNumbers(to(o.entity), o)
+	}
+	c.marketing(to)
+	return s, vs
+}
+
+// leadNumbers adds one lead's own numbers: created, stage entries, cohorts, its current stage,
+// its touches and its follow-up.
+func (c *CRM) leadNumbers(s *Snapshot, id int64, l *lead) {
+	sales, leadDims := c.labels(l.raw)
+	with := func(first ...string) []string { return append(first, sales...) }
+	c.in(s, c.spans.Of(l.created), metrics.LeadsCreated, 1, leadDims...)
+	for _, st := range funnel.Stages {
+		c.in(s, c.spans.Of(l.entered(st.Stage)), metrics.FunnelStageEntered, 1, with(string(st.Stage))...)
+	}
+	if !l.disq.IsZero() {
+		c.in(s, c.spans.Of(l.disq), metrics.LeadsDisqualified, 1, c.folder.Value(metrics.LabelDisqualifiedReason, l.reason))
+	}
+	// Cohorts: the leads that reached the step's first stage in a window, those of them that
+	// have reached its second by now, and how long that took them.
+	for _, step := range funnel.Steps {
+		from := l.reached(step.From)
+		in := c.spans.Of(from)
+		if in == 0 {
+			continue
+		}
+		c.in(s, in, metrics.CohortLeads, 1, with(step.Name())...)
+		if to := l.reached(step.To); !to.IsZero() {
+			c.in(s, in, metrics.CohortConverted, 1, with(step.Name())...)
+			c.observeIn(s, in, metrics.FunnelVelocity, max(0, to.Sub(from).Seconds()), []string{step.Name()}, sales)
+		}
+	}
+	if st, ok := c.currentStage(l); ok {
+		s.add(metrics.Leads, 1, with(string(st))...)
+	} else {
+		s.problem(source.QueryLeads, CheckUnknownStatus)
+	}
+	for _, t := range l.touches {
+		c.in(s, t.in, metrics.SalesTouches, t.n, with(c.folder.Value(metrics.LabelKind, t.kind))...)
+	}
+	if !l.firstAny.IsZero() {
+		c.observeIn(s, c.spans.Of(l.created), metrics.SpeedToLead, l.firstAny.Sub(l.created).Seconds(), nil, sales)
+	}
+	c.followUp(s, id, l, sales)
+	if c.marketingSource(l) && !(Arrival{created: l.created}).Gone(c.now) {
+		c.arrivals[id] = Arrival{lead: leadDims, created: l.created}
+	}
+}
+
+// followUp adds a lead's SLA numbers: its time to first touch, its deadline's outcome, the
+// attempts rule; a lead still waiting becomes a Waiter.
+func (c *CRM) followUp(s *Snapshot, id int64, l *lead, sales []string) {
+	start, due, started := c.deadline(l)
+	if !started {
+		return
+	}
+	if !l.firstTouch.IsZero() {
+		c.observeIn(s, c.spans.Of(start), metrics.FollowupTime, l.cal.Between(start, l.firstTouch).Seconds(), nil, sales)
+	}
+	switch state, end := c.attemptsState(l); state {
+	case attemptsMet:
+		c.in(s, c.spans.Of(end), metrics.AttemptsMet, 1, sales...)
+	case attemptsMissed:
+		c.in(s, c.spans.Of(end), metrics.AttemptsMissed, 1, sales...)
+	}
+	if c.waits(l) {
+		w := Waiter{sales: sales, start: start, due: due, cal: l.cal}
+		if c.waitOnly[id] {
+			c.waiters[id] = w // the caller adds it (Waiter.Add)
+		} else {
+			w.Add(s, c.cfg, c.now, c.spans)
+		}
+		return
+	}
+	switch c.slaOutcome(l, due) {
+	case metSLA:
+		c.in(s, c.spans.Of(due), metrics.FollowupWithinSLA, 1, sales...)
+	case breachedSLA:
+		c.in(s, c.spans.Of(due), metrics.FollowupBreached, 1, sales...)
+	}
+}
+
+// dealNumbers adds one opportunity's numbers: created, won or lost by their dates, open now, and
+// the open pipeline expected to close in the current windows.
+func (c *CRM) dealNumbers(s *Snapshot, o opportunity) {
+	sales, _ := c.labels(o.raw)
+	n := int64(o.amount)
+	created := c.spans.Of(o.created)
+	c.in(s, created, metrics.OpportunitiesCreated, 1, sales...)
+	c.in(s, created, metrics.OpportunitiesCreatedAmt, n, sales...)
+	closed := c.spans.Of(o.closed)
+	switch {
+	case o.isWon:
+		c.in(s, closed, metrics.OpportunitiesWon, 1, sales...)
+		c.in(s, closed, metrics.OpportunitiesWonAmt, n, sales...)
+		c.in(s, closed, metrics.RevenueWon, n)
+	case o.isClosed:
+		c.in(s, closed, metrics.OpportunitiesLost, 1, sales...)
+		c.in(s, closed, metrics.OpportunitiesLostAmt, n, sales...)
+	default:
+		stage := c.folder.Value(metrics.LabelOpportunityStage, o.stage)
+		s.add(metrics.OpportunitiesOpen, 1, append([]string{stage}, sales...)...)
+		s.add(metrics.OpportunitiesOpenAmt, n, append([]string{stage}, sales...)...)
+		c.in(s, c.spans.OfDate(o.expected)&c.spans.Current(), metrics.PipelineOpen, n)
+	}
+}
+
+// markVolatile marks the leads whose numbers depend on the clock, besides those with rows
+// dated in the future (marked as they were fed): a clock start still to come, an open attempts
+// window.
+//
+// A lead that depends on the clock only because it waits for its first touch (the common case:
+// thousands at a million leads) is not volatile: it becomes a Waiter, and its other numbers count
+// as stable ones. Only the waiter is evaluated at every poll, which is far cheaper than tallying
+// the lead. Recent marketing leads likewise leave only an Arrival to the clock.
+func (c *CRM) markVolatile() {
+	for id, l := range c.leads {
+		start := c.clockStart(l)
+		if !start.IsZero() && start.After(c.now) {
+			c.dependsOnNow(id) // its clock starts later
+		}
+		if st, _ := c.attemptsState(l); st == attemptsOpen {
+			c.dependsOnNow(id)
+		}
+	}
+	for id, l := range c.leads {
+		start, due, started := c.deadline(l)
+		if started && !c.volatile[id] && c.waits(l) && !(Waiter{start: start, due: due}).Settled(c.cfg, c.now) {
+			c.waitOnly[id] = true // a settled waiter's numbers are stable: they stay with the lead's
+		}
+	}
+}
+
+// marketingSource reports whether a lead came from a marketing channel: a known source that sales
+// does not generate itself.
+func (c *CRM) marketingSource(l *lead) bool {
+	return l.source != metrics.ValueUnknown && l.source != "" && !c.cfg.SalesSource[strings.ToLower(l.source)]
+}
