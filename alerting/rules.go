@@ -143,7 +143,9 @@ func Build(o Options) File {
 	}
 	perChannel := metrics.LabelPeriod + ", " + metrics.LabelChannel
 	spend := sumBy(perChannel, metrics.CampaignSpend)
-	reached := func(st funnel.Stage) string { return sumBy(perChannel, metrics.CampaignLeads, eq(metrics.LabelFunnelStage, string(st))) }
+	reached := func(st funnel.Stage) string {
+		return sumBy(perChannel, metrics.CampaignLeads, eq(metrics.LabelFunnelStage, string(st)))
+	}
 	marketing := []Rule{
 		// Cost per lead, MQL and opportunity: the period's campaign spend ÷ the period's leads of
 		// those campaigns that reached the stage (the dashboards' definition).

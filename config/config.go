@@ -35,24 +35,24 @@ type Config struct {
 	Attribution Attribution `yaml:"attribution"`
 
 	// Resolved values, filled by Load after validation.
-	StatusMap   funnel.StatusMap        `yaml:"-"`
-	ClockFrom   funnel.Stage            `yaml:"-"`
-	Location    *time.Location          `yaml:"-"`
-	Rates       map[string]money.Rate   `yaml:"-"`
-	Revenue     map[string]money.Cents  `yaml:"-"` // target per fiscal period name
-	TouchKind   map[string]bool         `yaml:"-"`
-	SalesSource map[string]bool         `yaml:"-"`
-	MaxDeal     money.Cents             `yaml:"-"`
-	Calendars   *sla.Calendars          `yaml:"-"` // nil: the SLA clock is calendar time
-	Calendar    fiscal.Calendar         `yaml:"-"`
-	Dims        []Dimension             `yaml:"-"` // enabled lead dimensions, in label order
+	StatusMap   funnel.StatusMap       `yaml:"-"`
+	ClockFrom   funnel.Stage           `yaml:"-"`
+	Location    *time.Location         `yaml:"-"`
+	Rates       map[string]money.Rate  `yaml:"-"`
+	Revenue     map[string]money.Cents `yaml:"-"` // target per fiscal period name
+	TouchKind   map[string]bool        `yaml:"-"`
+	SalesSource map[string]bool        `yaml:"-"`
+	MaxDeal     money.Cents            `yaml:"-"`
+	Calendars   *sla.Calendars         `yaml:"-"` // nil: the SLA clock is calendar time
+	Calendar    fiscal.Calendar        `yaml:"-"`
+	Dims        []Dimension            `yaml:"-"` // enabled lead dimensions, in label order
 	// Dimensions are the label names of the enabled dimensions each kind of metric carries:
 	// sales metrics the sales dimensions, lead metrics the source too (see metrics.Dims).
 	Dimensions metrics.Dimensions `yaml:"-"`
 	// SalesIdx and LeadIdx are the positions in Dims of those label sets.
-	SalesIdx, LeadIdx []int `yaml:"-"`
-	Caps        map[string]int          `yaml:"-"` // max values per label name
-	sources     map[source.Database]*DB `yaml:"-"`
+	SalesIdx, LeadIdx []int                   `yaml:"-"`
+	Caps              map[string]int          `yaml:"-"` // max values per label name
+	sources           map[source.Database]*DB `yaml:"-"`
 }
 
 // Databases are the two databases Tandem polls. campaigns is optional.

@@ -116,7 +116,9 @@ var picked = re(metrics.LabelPeriod, periodVar)
 func in(w fiscal.Window) string { return eq(metrics.LabelPeriod, string(w)) }
 
 // sumOf sums a metric over its series that match.
-func sumOf(metric string, matchers ...string) string { return fmt.Sprintf("sum(%s)", sel(metric, matchers...)) }
+func sumOf(metric string, matchers ...string) string {
+	return fmt.Sprintf("sum(%s)", sel(metric, matchers...))
+}
 
 // sumBy sums a metric by labels.
 func sumBy(by, metric string, matchers ...string) string {
