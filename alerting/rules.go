@@ -138,8 +138,10 @@ func Build(o Options) File {
 		{Record: RecWaitingOver, Expr: sumBy(team, metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAOver))},
 		{Record: RecOldestWait, Expr: fmt.Sprintf("max by (%s) (%s)", team, metrics.FollowupOldestWait)},
 		{Record: RecDue, Expr: plus(within, breached)},
-		{Record: RecCompliance, Expr: ratio(within, RecDue)},
-		{Record: RecComplianceAll, Expr: ratio(sumBy(metrics.LabelPeriod, metrics.FollowupWithinSLA), sumBy(metrics.LabelPeriod, RecDue))},
+		// A team whose every due lead breached has no within series: its compliance is 0.
+		{Record: RecCompliance, Expr: ratio(fmt.Sprintf("(%s or %s * 0)", within, RecDue), RecDue)},
+		{Record: RecComplianceAll, Expr: ratio(fmt.Sprintf("(%s or %s * 0)", sumBy(metrics.LabelPeriod, metrics.FollowupWithinSLA), sumBy(metrics.LabelPeriod, RecDue)),
+			sumBy(metrics.LabelPeriod, RecDue))},
 	}
 	perChannel := metrics.LabelPeriod + ", " + metrics.LabelChannel
 	spend := sumBy(perChannel, metrics.CampaignSpend)
@@ -154,7 +156,7 @@ func Build(o Options) File {
 		{Record: RecCostPerOpp, Expr: ratio(spend, reached(funnel.Opportunity))},
 		{Record: RecCTR, Expr: ratio(sumBy(perChannel, metrics.CampaignClicks), sumBy(perChannel, metrics.CampaignImpressions))},
 		// ROI = (attributed won revenue − spend) ÷ spend, per period, channel and model.
-		{Record: RecROI, Expr: fmt.Sprintf("(%[1]s - on (%[2]s) group_left %[3]s) / on (%[2]s) group_left (%[3]s > 0)",
+		{Record: RecROI, Expr: fmt.Sprintf("(%[1]s - on (%[2]s) group_left() %[3]s) / on (%[2]s) group_left() (%[3]s > 0)",
 			sumBy(perChannel+", "+metrics.LabelModel, metrics.AttributedRevenue), perChannel, spend)},
 		// The cohort conversion of every funnel step, between 0 and 1.
 		{Record: RecConversion, Expr: ratio(sumBy(metrics.LabelPeriod+", "+metrics.LabelFunnelStep, metrics.CohortConverted),

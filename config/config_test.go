@@ -33,8 +33,8 @@ func TestDefaults(t *testing.T) {
 	for _, d := range c.Dims {
 		dims = append(dims, d.Name)
 	}
-	if strings.Join(dims, ",") != "source,region,segment,sales_team" {
-		t.Errorf("default dimensions = %v (owner must be off by default)", dims)
+	if strings.Join(dims, ",") != "source,region,sales_team" {
+		t.Errorf("default dimensions = %v (owner and segment must be off by default)", dims)
 	}
 	if q := c.DB(source.CRM).Query(mustLookup(t, source.CRM, source.QueryLeads)); !strings.Contains(q, "FROM leads") {
 		t.Errorf("default leads query = %q", q)

@@ -145,9 +145,9 @@ func conversion(from, to funnel.Stage, matchers ...string) string {
 	return ratio(sumOf(metrics.CohortConverted, m...), sumOf(metrics.CohortLeads, m...))
 }
 
-// quantileOf is a quantile metric's value at q.
-func quantileOf(metric string, q float64, matchers ...string) string {
-	return sel(metric, append([]string{eq(metrics.LabelQuantile, fmt.Sprint(q))}, matchers...)...)
+// percentileOf is a quantile metric's value at percentile p (50: the median).
+func percentileOf(metric string, p int, matchers ...string) string {
+	return sel(metric, append([]string{eq(metrics.LabelPercentile, metrics.PercentileLabel(p))}, matchers...)...)
 }
 
 func query(expr, legend string) *prometheus.DataqueryBuilder {

@@ -32,7 +32,8 @@ type panel struct {
 	} `json:"targets"`
 	FieldConfig struct {
 		Defaults struct {
-			Unit string `json:"unit"`
+			Unit    string `json:"unit"`
+			NoValue string `json:"noValue"`
 		} `json:"defaults"`
 	} `json:"fieldConfig"`
 }

@@ -103,14 +103,14 @@ func costPer(st funnel.Stage, matchers ...string) string {
 }
 
 func costPerStat(o Options, title string, st funnel.Stage) *stat.PanelBuilder {
-	return defaultStat().Title(title).
+	return defaultStat().Title(title).NoValue("no leads yet").
 		Description(fmt.Sprintf("Campaign spend ÷ the leads created that reached %s, both of the period picked, for the chosen channels and campaigns.", stageTitle(st))).
 		Unit(o.money()).Decimals(2).
 		WithTarget(instant(costPer(st, chosen...), title))
 }
 
 func ctrStat() *stat.PanelBuilder {
-	return defaultStat().Title("Click-through rate").
+	return defaultStat().Title("Click-through rate").NoValue("no impressions yet").
 		Description("Clicks ÷ impressions of the period picked. " + help(metrics.CampaignClicks)).
 		Unit("percentunit").Decimals(2).
 		WithTarget(instant(ratio(sumOf(metrics.CampaignClicks, chosen...), sumOf(metrics.CampaignImpressions, chosen...)), "CTR"))
@@ -134,7 +134,7 @@ func acceptanceByChannelBarGauge() *bargauge.PanelBuilder {
 	by := func(st funnel.Stage) string {
 		return sumBy(metrics.LabelChannel, metrics.CampaignLeads, append([]string{stageIs(st)}, chosen...)...)
 	}
-	return defaultBarGauge().Title("Sales' verdict: accepted share by channel").
+	return defaultBarGauge().Title("Sales' verdict: accepted share by channel").NoValue("no MQL yet").
 		Description("The lead-quality feedback loop: of the period's leads per channel that reached MQL, the share sales has accepted (reached SQL) by now. " +
 			stageText(funnel.SQL)).
 		Unit("percentunit").Decimals(0).Min(0).Max(1).
@@ -143,7 +143,7 @@ func acceptanceByChannelBarGauge() *bargauge.PanelBuilder {
 }
 
 func rejectionReasonsBarGauge() *bargauge.PanelBuilder {
-	return defaultBarGauge().Title("Why sales rejected leads").
+	return defaultBarGauge().Title("Why sales rejected leads").NoValue("none rejected").
 		Description(help(metrics.CampaignDisqualified) + " For the period picked and the chosen channels and campaigns.").
 		Unit("none").Decimals(0).
 		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelDisqualifiedReason, metrics.CampaignDisqualified, chosen...)), "{{disqualified_reason}}"))
@@ -152,14 +152,14 @@ func rejectionReasonsBarGauge() *bargauge.PanelBuilder {
 func costPerLeadByChannelBarGauge(o Options) *bargauge.PanelBuilder {
 	spend := sumBy(metrics.LabelChannel, metrics.CampaignSpend, chosen...)
 	leads := sumBy(metrics.LabelChannel, metrics.CampaignLeads, append([]string{stageIs(funnel.Lead)}, chosen...)...)
-	return defaultBarGauge().Title("Cost per lead by channel").
+	return defaultBarGauge().Title("Cost per lead by channel").NoValue("no leads yet").
 		Description("Campaign spend ÷ leads created per channel, of the period picked. Channels without campaign spend have none.").
 		Unit(o.money()).Decimals(2).
 		WithTarget(instant(ratio(spend, leads), "{{channel}}"))
 }
 
 func ctrByChannelBarGauge() *bargauge.PanelBuilder {
-	return defaultBarGauge().Title("Click-through rate by channel").
+	return defaultBarGauge().Title("Click-through rate by channel").NoValue("no impressions yet").
 		Description("Clicks ÷ impressions per channel, of the period picked.").
 		Unit("percentunit").Decimals(2).
 		WithTarget(instant(ratio(sumBy(metrics.LabelChannel, metrics.CampaignClicks, chosen...), sumBy(metrics.LabelChannel, metrics.CampaignImpressions, chosen...)), "{{channel}}"))
@@ -195,7 +195,7 @@ func campaignFunnelTable() *table.PanelBuilder {
 var campaignTableStages = []funnel.Stage{funnel.Lead, funnel.MQL, funnel.SQL, funnel.Opportunity, funnel.Won}
 
 func campaignRejectionsBarGauge() *bargauge.PanelBuilder {
-	return defaultBarGauge().Title("Rejected by sales, by campaign and reason").
+	return defaultBarGauge().Title("Rejected by sales, by campaign and reason").NoValue("none rejected").
 		Description(help(metrics.CampaignDisqualified) + " For the period picked.").
 		Unit("none").Decimals(0).
 		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelCampaign+", "+metrics.LabelDisqualifiedReason, metrics.CampaignDisqualified, chosen...)),
@@ -203,14 +203,14 @@ func campaignRejectionsBarGauge() *bargauge.PanelBuilder {
 }
 
 func attributedRevenueByChannelBarGauge(o Options) *bargauge.PanelBuilder {
-	return defaultBarGauge().Title("Won revenue attributed by channel ($model)").
+	return defaultBarGauge().Title("Won revenue attributed by channel ($model)").NoValue("nothing won yet").
 		Description(help(metrics.AttributedRevenue) + " Revenue won in the period picked.").
 		Unit(o.money()).Decimals(0).
 		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelChannel, metrics.AttributedRevenue, picked, byModel)), "{{channel}}"))
 }
 
 func attributedRevenueByCampaignBarGauge(o Options) *bargauge.PanelBuilder {
-	return defaultBarGauge().Title("Won revenue attributed by campaign ($model)").
+	return defaultBarGauge().Title("Won revenue attributed by campaign ($model)").NoValue("nothing won yet").
 		Description(help(metrics.AttributedRevenue) + " Revenue won in the period picked, for the chosen channels and campaigns.").
 		Unit(o.money()).Decimals(0).
 		WithTarget(instant(fmt.Sprintf("topk(15, %s)", sumBy(metrics.LabelCampaign, metrics.AttributedRevenue, append([]string{byModel}, chosen...)...)), "{{campaign}}"))
@@ -225,7 +225,7 @@ func roi(matchers ...string) string {
 }
 
 func roiByChannelBarGauge() *bargauge.PanelBuilder {
-	return defaultBarGauge().Title("Return on ad spend by channel ($model)").
+	return defaultBarGauge().Title("Return on ad spend by channel ($model)").NoValue("no spend yet").
 		Description("ROI = (attributed won revenue − spend) ÷ spend per channel, both of the period picked, under the chosen model. 0% breaks even.").
 		Unit("percentunit").Decimals(0).
 		Thresholds(thresholds("red", 0.0, "orange", 1.0, "green")).

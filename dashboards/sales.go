@@ -66,7 +66,7 @@ func oldestWaitStat(o Options) *stat.PanelBuilder {
 }
 
 func complianceStat() *stat.PanelBuilder {
-	return defaultStat().Title("Follow-up within SLA").
+	return defaultStat().Title("Follow-up within SLA").NoValue("no deadline yet").
 		Description("Leads touched by their SLA deadline ÷ leads whose deadline fell in the period picked (within + breached). " + help(metrics.FollowupBreached)).
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(compliance(teamsIn...), "within SLA")).
@@ -74,7 +74,7 @@ func complianceStat() *stat.PanelBuilder {
 }
 
 func acceptedStat() *stat.PanelBuilder {
-	return defaultStat().Title("MQLs accepted").
+	return defaultStat().Title("MQLs accepted").NoValue("no MQL yet").
 		Description("Of the period's MQLs, the share sales has accepted (reached SQL) by now: a cohort conversion. " + stageText(funnel.SQL)).
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(conversion(funnel.MQL, funnel.SQL, teamsIn...), "accepted")).
@@ -82,7 +82,7 @@ func acceptedStat() *stat.PanelBuilder {
 }
 
 func salesWinRateStat() *stat.PanelBuilder {
-	return defaultStat().Title("Win rate").
+	return defaultStat().Title("Win rate").NoValue("no deal closed yet").
 		Description("Opportunities won ÷ (won + lost), of those closed in the period picked.").
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(winRate(teamsIn...), "win rate"))
@@ -96,14 +96,14 @@ func revenueWonStat(o Options) *stat.PanelBuilder {
 }
 
 func followupTimeBarGauge(o Options) *bargauge.PanelBuilder {
-	q := func(metric string, v float64) string { return quantileOf(metric, v, teamsIn...) }
-	return defaultBarGauge().Title("Time to first touch p50 / p90 by team").
+	q := func(metric string, p int) string { return percentileOf(metric, p, teamsIn...) }
+	return defaultBarGauge().Title("Time to first touch p50 / p90 by team").NoValue("no touch yet").
 		Description(help(metrics.FollowupTime) + " " + help(metrics.SpeedToLead) + " Exact quantiles of the period picked, per team and region; red past the SLA target.").
 		Unit("s").Decimals(0).
 		Thresholds(thresholds("green", o.SLATarget, "red")).
-		WithTarget(instant(q(metrics.FollowupTime, 0.5), "SLA time p50 {{sales_team}} {{region}}")).
-		WithTarget(instant(q(metrics.FollowupTime, 0.9), "SLA time p90 {{sales_team}} {{region}}")).
-		WithTarget(instant(q(metrics.SpeedToLead, 0.5), "speed to lead p50 {{sales_team}} {{region}}"))
+		WithTarget(instant(q(metrics.FollowupTime, 50), "SLA time p50 {{sales_team}} {{region}}")).
+		WithTarget(instant(q(metrics.FollowupTime, 90), "SLA time p90 {{sales_team}} {{region}}")).
+		WithTarget(instant(q(metrics.SpeedToLead, 50), "speed to lead p50 {{sales_team}} {{region}}"))
 }
 
 func complianceTimeseries() *timeseries.PanelBuilder {
@@ -114,11 +114,11 @@ func complianceTimeseries() *timeseries.PanelBuilder {
 	return defaultTimeseries().Title("SLA compliance day by day").
 		Description("Share of the leads whose deadline fell on the previous complete day that were touched by it, by team and region, as of each point in time.").
 		Unit("percentunit").Min(0).Max(1).
-		WithTarget(query(ratio(within, fmt.Sprintf("(%[1]s + %[2]s or %[1]s or %[2]s)", within, breached)), "{{sales_team}} {{region}}"))
+		WithTarget(query(ratio(fmt.Sprintf("(%[1]s or %[2]s * 0)", within, breached), fmt.Sprintf("(%[1]s + %[2]s or %[1]s or %[2]s)", within, breached)), "{{sales_team}} {{region}}"))
 }
 
 func pipelineByStageBarGauge(o Options) *bargauge.PanelBuilder {
-	return defaultBarGauge().Title("Open pipeline by stage").
+	return defaultBarGauge().Title("Open pipeline by stage").NoValue("no open deal").
 		Description(help(metrics.OpportunitiesOpenAmt) + " Now.").
 		Unit(o.money()).Decimals(0).
 		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelOpportunityStage, metrics.OpportunitiesOpenAmt, teams...)), "{{opportunity_stage}}"))

@@ -75,6 +75,7 @@ func wonStat(o Options, w fiscal.Window) *stat.PanelBuilder {
 func paceStat(w fiscal.Window) *stat.PanelBuilder {
 	return defaultStat().
 		Title(fmt.Sprintf("Pace this %s", periodWord(w))).
+		NoValue("period just started").
 		Description("Revenue won ÷ where a linear path to the target would be today (target × elapsed share of the period). 100% means on track.").
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(orNoTarget(ratio(sel(metrics.RevenueWon, in(w)),
@@ -104,6 +105,7 @@ func noTargetMapping() []dashboard.ValueMapping {
 func projectionStat(o Options, w fiscal.Window) *stat.PanelBuilder {
 	return defaultStat().
 		Title(fmt.Sprintf("Projected %s", periodWord(w))).
+		NoValue("period just started").
 		Description("At today's pace, revenue by the end of the period: won ÷ elapsed share of the period.").
 		Unit(o.money()).Decimals(0).
 		WithTarget(instant(ratio(sel(metrics.RevenueWon, in(w)), sel(metrics.PeriodElapsed, in(w))), "projection")).
@@ -132,6 +134,7 @@ func mqlsStat() *stat.PanelBuilder {
 
 func costPerLeadStat(o Options) *stat.PanelBuilder {
 	return teamStat().Title("Marketing · Cost per lead, quarter").
+		NoValue("no leads yet").
 		Description("Campaign spend of this fiscal quarter's days ÷ the leads created this quarter (by the campaign that produced them, \"unknown\" included). " + help(metrics.CampaignSpend)).
 		Unit(o.money()).Decimals(2).
 		WithTarget(instant(costPer(funnel.Lead, in(fiscal.ThisQuarter)), "cost per lead"))
@@ -146,6 +149,7 @@ func marketingPipelineStat(o Options) *stat.PanelBuilder {
 
 func acceptanceRateStat() *stat.PanelBuilder {
 	return teamStat().Title("Sales · MQLs accepted, quarter").
+		NoValue("no MQL yet").
 		Description("Of this quarter's MQLs, the share sales has accepted (reached SQL) by now: a cohort conversion, at most 100%. " + stageText(funnel.SQL)).
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(conversion(funnel.MQL, funnel.SQL, in(fiscal.ThisQuarter)), "accepted")).
@@ -155,12 +159,14 @@ func acceptanceRateStat() *stat.PanelBuilder {
 // compliance is SLA compliance in a period: leads touched by their deadline ÷ those whose
 // deadline fell in it (within + breached).
 func compliance(matchers ...string) string {
-	within := sumOf(metrics.FollowupWithinSLA, matchers...)
-	return ratio(within, within+" + "+sumOf(metrics.FollowupBreached, matchers...))
+	within, breached := sumOf(metrics.FollowupWithinSLA, matchers...), sumOf(metrics.FollowupBreached, matchers...)
+	due := fmt.Sprintf("(%[1]s + %[2]s or %[1]s or %[2]s)", within, breached)
+	return ratio(fmt.Sprintf("(%s or %s * 0)", within, due), due) // all breached: 0, not empty
 }
 
 func slaComplianceStat() *stat.PanelBuilder {
 	return teamStat().Title("Sales · Follow-up within SLA, week").
+		NoValue("no deadline yet").
 		Description("Leads touched by their SLA deadline ÷ leads whose deadline fell this week. " + help(metrics.FollowupBreached)).
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(compliance(in(fiscal.ThisWeek)), "within SLA")).
@@ -169,20 +175,23 @@ func slaComplianceStat() *stat.PanelBuilder {
 
 func medianFirstTouchStat(o Options) *stat.PanelBuilder {
 	return teamStat().Title("Sales · Median first touch, week").
+		NoValue("no touch yet").
 		Description(help(metrics.FollowupTime) + " This week, over every team.").
 		Unit("s").Decimals(0).
-		WithTarget(instant(quantileOf(metrics.FollowupTimeOverall, 0.5, in(fiscal.ThisWeek)), "median")).
+		WithTarget(instant(percentileOf(metrics.FollowupTimeOverall, 50, in(fiscal.ThisWeek)), "median")).
 		Thresholds(thresholds("green", o.SLATarget/2, "orange", o.SLATarget, "red"))
 }
 
 // winRate is won ÷ (won + lost) of the deals closed in a period.
 func winRate(matchers ...string) string {
-	won := sumOf(metrics.OpportunitiesWon, matchers...)
-	return ratio(won, won+" + "+sumOf(metrics.OpportunitiesLost, matchers...))
+	won, lost := sumOf(metrics.OpportunitiesWon, matchers...), sumOf(metrics.OpportunitiesLost, matchers...)
+	closed := fmt.Sprintf("(%[1]s + %[2]s or %[1]s or %[2]s)", won, lost)
+	return ratio(fmt.Sprintf("(%s or %s * 0)", won, closed), closed) // all lost: 0, not empty
 }
 
 func winRateStat() *stat.PanelBuilder {
 	return teamStat().Title("Sales · Win rate, quarter").
+		NoValue("no deal closed yet").
 		Description("Opportunities won ÷ (won + lost), of those closed this fiscal quarter.").
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(winRate(in(fiscal.ThisQuarter)), "win rate"))
@@ -192,6 +201,7 @@ func funnelStepStat(from, to funnel.Stage) *stat.PanelBuilder {
 	owner, _ := funnel.Lookup(to)
 	return defaultStat().Height(5).Span(3).
 		Title(fmt.Sprintf("%s → %s · %s", stageTitle(from), stageTitle(to), owner.Owner)).
+		NoValue("no lead yet").
 		Description(fmt.Sprintf("Cohort conversion this quarter: of the leads that reached %s this fiscal quarter, the share that has reached %s by now. %s",
 			stageTitle(from), stageTitle(to), stageText(to))).
 		Unit("percentunit").Decimals(1).

@@ -162,8 +162,14 @@ func (g *generator) queued(id int64, ago time.Duration) error {
 		}
 	}
 	owner := g.ownersByTeam[team][int(id)%len(g.ownersByTeam[team])]
+	// Salesforce's default status for an MQL nobody has called yet; the simulator, which works
+	// "MQL" leads, leaves these waiting.
+	status := "MQL"
+	if ago > time.Hour {
+		status = "Open - Not Contacted"
+	}
 	if err := g.crm.Add(Leads, id, created, mql, fmt.Sprintf("lead%d@example.org", id), channels[ci].name, regions[ri].name,
-		segments[int(id)%2].name, owner, "MQL", mql, nil, nil, nil); err != nil {
+		segments[int(id)%2].name, owner, status, mql, nil, nil, nil); err != nil {
 		return err
 	}
 	g.stats.Leads++

@@ -2,34 +2,44 @@ package exporter_test
 
 import (
 	"math"
+	"sort"
 	"testing"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/metrics"
 )
 
-// attributionReference recomputes tandem_attributed_revenue_total from plain SQL reads with a
+// attributionReference recomputes tandem_attributed_revenue from plain SQL reads with a
 // deliberately simple implementation of each model, written from the rules in docs/metrics.md
-// (not from the attribution package).
-func attributionReference(t *testing.T, db *sqlx.DB, now time.Time) map[string]float64 {
+// (not from the attribution package): per period of the win date, in whole cents.
+func attributionReference(t *testing.T, w *world) map[string]float64 {
 	t.Helper()
+	db, now := w.crm, w.now
 	type deal struct {
 		LeadID      *int64     `db:"lead_id"`
-		Amount      float64    `db:"amount"`
+		Cents       int64      `db:"cents"`
 		Created     time.Time  `db:"created_at"`
-		Closed      *time.Time `db:"closed_at"`
+		Closed      time.Time  `db:"closed_at"`
 		LeadCreated *time.Time `db:"lead_created"`
 	}
 	var deals []deal
 	if err := db.Select(&deals, `
 		WITH rates(currency, rate) AS (VALUES ('USD', 1.0::numeric), ('EUR', 1.08::numeric), ('GBP', 1.27::numeric))
-		SELECT o.lead_id, round(o.amount * r.rate, 2)::float8 AS amount, o.created_at, o.closed_at, l.created_at AS lead_created
+		SELECT o.lead_id, (round(o.amount * r.rate, 2) * 100)::bigint AS cents, o.created_at, o.closed_at,
+		       CASE WHEN l.created_at <= $1::timestamptz + interval '5 minutes' THEN l.created_at END AS lead_created
 		FROM opportunities o JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(o.currency)), ''), 'USD')
 		LEFT JOIN leads l ON l.id = o.lead_id
-		WHERE o.is_won`); err != nil {
+		WHERE o.is_won AND o.closed_at IS NOT NULL AND round(o.amount * r.rate, 2) BETWEEN 0 AND 1000000000
+		  AND o.created_at <= $1::timestamptz + interval '5 minutes' AND o.closed_at <= $1::timestamptz + interval '5 minutes'`, now); err != nil {
+		t.Fatal(err)
+	}
+	var spans []struct {
+		Period string    `db:"period"`
+		Start  time.Time `db:"start_at"`
+		End    time.Time `db:"end_at"`
+	}
+	if err := db.Select(&spans, base+` SELECT period, start_at, end_at FROM periods`, now, w.tz, w.fiscalStart); err != nil {
 		t.Fatal(err)
 	}
 	type touch struct {
@@ -37,15 +47,24 @@ func attributionReference(t *testing.T, db *sqlx.DB, now time.Time) map[string]f
 		Channel  string    `db:"channel"`
 		Campaign string    `db:"campaign"`
 	}
-	out := map[string]float64{}
-	add := func(model, channel, campaign string, v float64) {
-		out[seriesKey(metrics.AttributedRevenue, map[string]string{"model": model, "channel": channel, "campaign": campaign})] += v
+	cents := map[string]int64{}
+	var dealPeriods []string
+	add := func(model, channel, campaign string, c int64) {
+		if c == 0 {
+			return
+		}
+		for _, p := range dealPeriods {
+			cents[seriesKey(metrics.AttributedRevenue, map[string]string{"period": p, "model": model, "channel": channel, "campaign": campaign})] += c
+		}
 	}
 	halfLife := 7 * 24 * time.Hour
 	for _, d := range deals {
-		won := now
-		if d.Closed != nil {
-			won = *d.Closed
+		won := d.Closed
+		dealPeriods = nil
+		for _, sp := range spans {
+			if !won.Before(sp.Start) && won.Before(sp.End) {
+				dealPeriods = append(dealPeriods, sp.Period)
+			}
 		}
 		var touches []touch
 		if d.LeadID != nil && d.LeadCreated != nil {
@@ -60,7 +79,7 @@ func attributionReference(t *testing.T, db *sqlx.DB, now time.Time) map[string]f
 		models := []string{"first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay"}
 		if n == 0 {
 			for _, m := range models {
-				add(m, "unattributed", "unattributed", d.Amount)
+				add(m, "unattributed", "unattributed", d.Cents)
 			}
 			continue
 		}
@@ -133,49 +152,68 @@ func attributionReference(t *testing.T, db *sqlx.DB, now time.Time) map[string]f
 			weights["time_decay"][i] /= total
 		}
 		for _, m := range models {
-			for i, tc := range touches {
-				if weights[m][i] != 0 {
-					add(m, tc.Channel, tc.Campaign, d.Amount*weights[m][i])
-				}
+			for i, c := range splitCents(d.Cents, weights[m]) {
+				add(m, touches[i].Channel, touches[i].Campaign, c)
 			}
 		}
+	}
+	// Per model and period, the campaigns' series are published in every period once they exist.
+	out := map[string]float64{}
+	for k, c := range cents {
+		out[k] = float64(c) / 100
+	}
+	return zeroFill(out)
+}
+
+// splitCents is the documented rounding: each share rounded down to the cent, then the cents
+// left one each to the largest remainders, the earlier touch first on a tie.
+func splitCents(cents int64, weights []float64) []int64 {
+	out := make([]int64, len(weights))
+	rem := make([]float64, len(weights))
+	left := cents
+	for i, w := range weights {
+		x := float64(cents) * w
+		out[i] = int64(math.Floor(x))
+		rem[i] = x - math.Floor(x)
+		left -= out[i]
+	}
+	order := make([]int, len(weights))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return rem[order[a]] > rem[order[b]] })
+	for k := 0; left > 0; k = (k + 1) % len(order) {
+		out[order[k]]++
+		left--
+	}
+	for k := len(order) - 1; left < 0; k = (k - 1 + len(order)) % len(order) {
+		out[order[k]]--
+		left++
 	}
 	return out
 }
 
-// checkConservation: under every model, attributed plus unattributed revenue is the won revenue,
-// to the cent.
+// checkConservation: under every model, in every period, attributed plus unattributed revenue is
+// the period's won revenue, to the cent.
 func checkConservation(t *testing.T, w *world, e *exporter.Exporter) {
 	t.Helper()
-	var won float64
-	if err := w.crm.Get(&won, `WITH rates(currency, rate) AS (VALUES ('USD', 1.0::numeric), ('EUR', 1.08::numeric), ('GBP', 1.27::numeric))
-		SELECT COALESCE(sum(round(o.amount * r.rate, 2)), 0)::float8 FROM opportunities o
-		JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(o.currency)), ''), 'USD') WHERE o.is_won`); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := e.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	perModel := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != metrics.AttributedRevenue {
+	got := series(t, e.Registry, func(n string) bool { return n == metrics.AttributedRevenue || n == metrics.RevenueWon })
+	won := map[string]float64{}
+	perModel := map[[2]string]float64{}
+	for k, v := range got {
+		name, labels := parseKey(k)
+		if name == metrics.RevenueWon {
+			won[labels["period"]] = v
 			continue
 		}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == "model" {
-					perModel[lp.GetValue()] += m.GetCounter().GetValue()
-				}
-			}
-		}
+		perModel[[2]string{labels["period"], labels["model"]}] += v
 	}
-	if len(perModel) != 6 {
-		t.Fatalf("attribution published for %d models, want 6", len(perModel))
+	if len(perModel) != 6*len(won) {
+		t.Fatalf("attribution published for %d model-periods, want 6 models × %d periods", len(perModel), len(won))
 	}
-	for m, v := range perModel {
-		if math.Abs(v-won) >= 0.005 {
-			t.Errorf("model %s: attributed + unattributed = %.4f, won revenue = %.2f", m, v, won)
+	for k, v := range perModel {
+		if math.Abs(v-won[k[0]]) >= 0.005 {
+			t.Errorf("model %s, %s: attributed + unattributed = %.4f, won revenue = %.2f", k[1], k[0], v, won[k[0]])
 		}
 	}
 }

@@ -16,7 +16,7 @@ CREATE TABLE hubspot.owner AS
 CREATE TABLE hubspot.contact AS
   SELECT id, created_at AS property_createdate, updated_at AS _fivetran_synced, source AS property_hs_analytics_source,
          region AS property_region, segment AS property_segment, owner_id AS property_hubspot_owner_id,
-         CASE status WHEN 'New' THEN 'lead' WHEN 'MQL' THEN 'marketingqualifiedlead' WHEN 'Working' THEN 'marketingqualifiedlead'
+         CASE status WHEN 'New' THEN 'lead' WHEN 'MQL' THEN 'marketingqualifiedlead' WHEN 'Open - Not Contacted' THEN 'marketingqualifiedlead' WHEN 'Working' THEN 'marketingqualifiedlead'
            WHEN 'SQL' THEN 'salesqualifiedlead' WHEN 'Converted' THEN 'opportunity' WHEN 'Disqualified' THEN 'other' END AS property_lifecyclestage,
          mql_at AS property_hs_lifecyclestage_marketingqualifiedlead_date, sql_at AS property_hs_lifecyclestage_salesqualifiedlead_date,
          disqualified_at AS property_hs_disqualified_date, disqualified_reason AS property_hs_disqualified_reason, email AS property_email,
@@ -66,7 +66,7 @@ const hubspotQueries = `
 // A CRM with another schema is mapped by writing SELECTs that return the canonical columns: the
 // same data read through a HubSpot-shaped schema publishes exactly the same numbers.
 func TestCustomSchemaMapping(t *testing.T) {
-	w := newWorld(t, 21, 1200, "")
+	w := newWorld(t, 21, 1200, "", ordinary)
 	reference := w.exporter()
 	poll(t, reference)
 	want := series(t, reference.Registry, published)
@@ -74,7 +74,7 @@ func TestCustomSchemaMapping(t *testing.T) {
 	if _, err := w.crm.Exec(hubspotSchema); err != nil {
 		t.Fatal(err)
 	}
-	mapped := strings.Replace(testConfig, "crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s}",
+	mapped := strings.Replace(w.config(), "crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s}",
 		"crm:\n    dsn_env: CRM\n"+hubspotQueries, 1) + hubspotConfig
 	w2 := *w
 	w2.cfg = reparse(t, w, mapped)

@@ -16,7 +16,7 @@ import (
 // The exporter works with exactly the documented least-privilege role, which cannot read
 // personal data.
 func TestLeastPrivilegeRole(t *testing.T) {
-	w := newWorld(t, 41, 300, "")
+	w := newWorld(t, 41, 300, "", ordinary)
 	role := fmt.Sprintf("tandem_reader_%d", time.Now().UnixNano()%1e9)
 	grants, err := os.ReadFile("../deploy/postgres/least-privilege.sql")
 	if err != nil {
@@ -31,7 +31,7 @@ func TestLeastPrivilegeRole(t *testing.T) {
 	})
 	asRole := strings.Replace(w.crmURL, "postgres@", role+":change-me@", 1)
 	w.crmURL, w.campURL = asRole, asRole
-	w.cfg = reparse(t, w, testConfig+slaAttempts)
+	w.cfg = reparse(t, w, w.config()+slaAttempts)
 
 	e := w.exporter()
 	if err := e.Check(context.Background()); err != nil {

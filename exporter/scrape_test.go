@@ -51,7 +51,7 @@ func parseText(t *testing.T, text string) map[string]string {
 // serves exactly what the standard client_golang handler serves, escaping included, and promtool
 // accepts it.
 func TestFastScrapeEqualsStandard(t *testing.T) {
-	w := newWorld(t, 3, 500, slaAttempts)
+	w := newWorld(t, 3, 500, slaAttempts, ordinary)
 	// Label values that the text format must escape: a quote, a backslash, a line break.
 	if _, err := w.crm.Exec(`UPDATE leads SET source = E'web "form" \\ x\ny' WHERE id IN (1, 2, 3)`); err != nil {
 		t.Fatal(err)

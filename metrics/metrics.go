@@ -9,7 +9,10 @@
 // Tandem itself does (polls, errors, rows read).
 package metrics
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Namespace prefixes every metric.
 const Namespace = "tandem"
@@ -39,8 +42,10 @@ const (
 	LabelCurrency           = "currency"
 	LabelCampaign           = "campaign"
 	LabelModel              = "model"
-	LabelQuantile           = "quantile"
-	LabelWindow             = "window"
+	// LabelPercentile is the percentile (50, 90) of an exact-quantile gauge; not "quantile",
+	// which Prometheus reserves for summaries.
+	LabelPercentile = "percentile"
+	LabelWindow     = "window"
 )
 
 // Lead dimension labels: which of them a metric carries is configured (labels.*.enabled) and
@@ -79,8 +84,11 @@ const (
 	LeadDims
 )
 
-// Quantiles are the quantiles a quantile gauge publishes.
-var Quantiles = []float64{0.5, 0.9}
+// Percentiles are the percentiles a quantile gauge publishes.
+var Percentiles = []int{50, 90}
+
+// PercentileLabel is a percentile's label value: "50".
+func PercentileLabel(p int) string { return strconv.Itoa(p) }
 
 // Def describes one metric.
 type Def struct {
@@ -93,7 +101,7 @@ type Def struct {
 	// Event names the timestamp that puts a row in a period, for period metrics; empty for a
 	// value of now.
 	Event string
-	// Quantile marks a gauge of exact quantiles (LabelQuantile) over the period's rows.
+	// Quantile marks a gauge of exact quantiles (LabelPercentile) over the period's rows.
 	Quantile bool
 }
 
@@ -202,8 +210,8 @@ var CRM = []Def{
 	{LeadsDisqualified, Gauge, pl(LabelDisqualifiedReason), NoDims, "leads", "Leads disqualified (rejected by sales) in the period, by reason: sales' verdict on lead quality.", evDisq, false},
 	{CohortLeads, Gauge, pl(LabelFunnelStep), SalesDims, "leads", "The cohort of a funnel step: leads that reached the step's first stage in the period (funnel_step lead_to_mql: created in the period; mql_to_sql: became MQL in the period; ...). A lead reaches a stage when it enters it or any later stage of lead → mql → sql → opportunity → won.", evCohort, false},
 	{CohortConverted, Gauge, pl(LabelFunnelStep), SalesDims, "leads", "Of the step's cohort, the leads that have reached the step's second stage by now: the cohort conversion is this ÷ tandem_funnel_cohort_leads, between 0 and 1 by construction. The lead_to_* steps give the period's funnel, which never widens.", evCohort, false},
-	{FunnelVelocity, Gauge, pl(LabelFunnelStep, LabelQuantile), SalesDims, "seconds", "Funnel velocity: exact quantiles (percentile_cont) of the time the step's converted leads took from its first stage to its second; lead_to_won is the sales cycle. Absent while no lead of the cohort converted.", evCohort, true},
-	{FunnelVelocityOverall, Gauge, pl(LabelFunnelStep, LabelQuantile), NoDims, "seconds", "As tandem_funnel_velocity_seconds, over every lead of the cohort (quantiles cannot be added up across teams).", evCohort, true},
+	{FunnelVelocity, Gauge, pl(LabelFunnelStep, LabelPercentile), SalesDims, "seconds", "Funnel velocity: exact quantiles (percentile_cont) of the time the step's converted leads took from its first stage to its second; lead_to_won is the sales cycle. Absent while no lead of the cohort converted.", evCohort, true},
+	{FunnelVelocityOverall, Gauge, pl(LabelFunnelStep, LabelPercentile), NoDims, "seconds", "As tandem_funnel_velocity_seconds, over every lead of the cohort (quantiles cannot be added up across teams).", evCohort, true},
 	{Leads, Gauge, []string{LabelFunnelStage}, SalesDims, "leads", "Leads in each funnel stage now: the CRM status mapped by funnel.status_map, overridden by the lead's opportunities (any won: won; else any open: opportunity; else lost).", "", false},
 	{OpportunitiesCreated, Gauge, pl(), SalesDims, "opportunities", "Opportunities created in the period.", evOppCreated, false},
 	{OpportunitiesCreatedAmt, Gauge, pl(), SalesDims, "currency", "Amount of the opportunities created in the period, in the reporting currency.", evOppCreated, false},
@@ -214,10 +222,10 @@ var CRM = []Def{
 	{OpportunitiesOpen, Gauge, []string{LabelOpportunityStage}, SalesDims, "opportunities", "Open opportunities now, by the CRM's pipeline stage.", "", false},
 	{OpportunitiesOpenAmt, Gauge, []string{LabelOpportunityStage}, SalesDims, "currency", "Amount of the open opportunities now, by pipeline stage, in the reporting currency.", "", false},
 	{SalesTouches, Gauge, pl(LabelKind), SalesDims, "activities", "Sales activities (calls, e-mails, meetings, ...) on known leads that occurred in the period, by kind.", evTouch, false},
-	{FollowupTime, Gauge, pl(LabelQuantile), SalesDims, "seconds", "SLA time to first touch: exact quantiles (percentile_cont) over the leads whose SLA clock started in the period and that have had a qualifying touch, of the time from clock start to the first qualifying touch, in business hours of the owner's region when sla.business_hours is set.", evClockStart, true},
-	{FollowupTimeOverall, Gauge, pl(LabelQuantile), NoDims, "seconds", "As tandem_followup_time_seconds, over every lead (quantiles cannot be added up across teams).", evClockStart, true},
-	{SpeedToLead, Gauge, pl(LabelQuantile), SalesDims, "seconds", "Speed to lead: exact quantiles (percentile_cont) over the leads created in the period that have had a qualifying touch, of the calendar time from creation to the first qualifying touch (routing delays included).", evCreated, true},
-	{SpeedToLeadOverall, Gauge, pl(LabelQuantile), NoDims, "seconds", "As tandem_speed_to_lead_seconds, over every lead (quantiles cannot be added up across teams).", evCreated, true},
+	{FollowupTime, Gauge, pl(LabelPercentile), SalesDims, "seconds", "SLA time to first touch: exact quantiles (percentile_cont) over the leads whose SLA clock started in the period and that have had a qualifying touch, of the time from clock start to the first qualifying touch, in business hours of the owner's region when sla.business_hours is set.", evClockStart, true},
+	{FollowupTimeOverall, Gauge, pl(LabelPercentile), NoDims, "seconds", "As tandem_followup_time_seconds, over every lead (quantiles cannot be added up across teams).", evClockStart, true},
+	{SpeedToLead, Gauge, pl(LabelPercentile), SalesDims, "seconds", "Speed to lead: exact quantiles (percentile_cont) over the leads created in the period that have had a qualifying touch, of the calendar time from creation to the first qualifying touch (routing delays included).", evCreated, true},
+	{SpeedToLeadOverall, Gauge, pl(LabelPercentile), NoDims, "seconds", "As tandem_speed_to_lead_seconds, over every lead (quantiles cannot be added up across teams).", evCreated, true},
 	{FollowupWithinSLA, Gauge, pl(), SalesDims, "leads", "Leads whose SLA deadline falls in the period and that got their first qualifying touch by the deadline. SLA compliance = within ÷ (within + breached) of the same period.", evDeadline, false},
 	{FollowupBreached, Gauge, pl(), SalesDims, "leads", "Leads whose SLA deadline falls in the period and passed without a qualifying touch (the breach happens at the deadline and stays a breach if a late touch comes). A lead that left the queue untouched before its deadline (disqualified, or an opportunity created) is neither within nor breached.", evDeadline, false},
 	{AttemptsMet, Gauge, pl(), SalesDims, "leads", "Leads whose attempts window (sla.attempts.within from the clock start) ends in the period and that got at least sla.attempts.count qualifying touches in it (only with sla.attempts).", evWindowEnd, false},

@@ -9,7 +9,6 @@ package tally
 
 import (
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/tandem-oss/tandem/fiscal"
@@ -256,18 +255,18 @@ func (s *Snapshot) publish() {
 	for _, f := range s.Families {
 		switch {
 		case f.Def.Quantile:
-			out := make(map[string]*Sample, len(f.Series)*len(metrics.Quantiles))
-			at := len(f.Def.Labels) - 1 // the quantile label comes last of the fixed labels
+			out := make(map[string]*Sample, len(f.Series)*len(metrics.Percentiles))
+			at := len(f.Def.Labels) - 1 // the percentile label comes last of the fixed labels
 			for _, x := range f.Series {
 				if x.Q == nil || x.Q.Len() == 0 {
 					continue
 				}
-				for _, q := range metrics.Quantiles {
+				for _, p := range metrics.Percentiles {
 					labels := make([]string, 0, len(x.Labels)+1)
 					labels = append(labels, x.Labels[:at]...)
-					labels = append(labels, strconv.FormatFloat(q, 'g', -1, 64))
+					labels = append(labels, metrics.PercentileLabel(p))
 					labels = append(labels, x.Labels[at:]...)
-					out[key(labels)] = &Sample{Labels: labels, F: x.Q.Quantile(q), IsFloat: true, refs: 1}
+					out[key(labels)] = &Sample{Labels: labels, F: x.Q.Quantile(float64(p) / 100), IsFloat: true, refs: 1}
 				}
 			}
 			f.Series = out

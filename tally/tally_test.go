@@ -224,7 +224,7 @@ func followUpCase(t *testing.T, cfg *config.Config, c followCase, due, start tim
 	}
 	// The time to first touch is a quantile over the leads whose clock started in the window.
 	if c.followupTime >= 0 {
-		inWindowsOf(t, cfg, s, c.now, start, c.followupTime, metrics.FollowupTime, "0.5")
+		inWindowsOf(t, cfg, s, c.now, start, c.followupTime, metrics.FollowupTime, "50")
 	} else if n := len(s.Families[metrics.FollowupTime].Series); n != 0 {
 		t.Errorf("%d follow-up time series for a lead without a follow-up", n)
 	}
@@ -339,7 +339,7 @@ func TestCohorts(t *testing.T) {
 	}
 	for step, v := range want {
 		cohort, conv := total(s, metrics.CohortLeads, w, step), total(s, metrics.CohortConverted, w, step)
-		med := total(s, metrics.FunnelVelocity, w, step, "0.5")
+		med := total(s, metrics.FunnelVelocity, w, step, "50")
 		if cohort != v[0] || conv != v[1] || med != v[2] {
 			t.Errorf("%s: cohort %v converted %v median %v, want %v", step, cohort, conv, med, v)
 		}
@@ -453,11 +453,11 @@ func TestBusinessHoursByOwnerRegion(t *testing.T) {
 	mon := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	now := fri.Add(100 * time.Hour)
 	s := run("na", fri, time.Date(2026, 3, 9, 9, 30, 0, 0, time.UTC), now)
-	if got := total(s, metrics.FollowupTime, "last_week", "0.5"); got != 1800 { // by clock start
+	if got := total(s, metrics.FollowupTime, "last_week", "50"); got != 1800 { // by clock start
 		t.Errorf("default calendar: SLA time %v", got)
 	}
 	inWindowsOf(t, cfg, s, now, mon, 1, metrics.FollowupWithinSLA)
-	if got := total(s, metrics.SpeedToLead, "last_week", "0.5"); got != (time.Hour + 63*time.Hour + 30*time.Minute).Seconds() {
+	if got := total(s, metrics.SpeedToLead, "last_week", "50"); got != (time.Hour + 63*time.Hour + 30*time.Minute).Seconds() {
 		t.Errorf("speed to lead is calendar time from creation, in the week of creation: got %v", got)
 	}
 	// emea: Berlin hours and Monday 9 March a holiday. Friday 15:00 Berlin → Tuesday 08:30 Berlin
@@ -466,7 +466,7 @@ func TestBusinessHoursByOwnerRegion(t *testing.T) {
 	mql := time.Date(2026, 3, 6, 15, 0, 0, 0, berlin)
 	now = mql.Add(200 * time.Hour)
 	s = run("EMEA", mql, time.Date(2026, 3, 10, 8, 30, 0, 0, berlin), now)
-	if got := total(s, metrics.FollowupTime, "last_week", "0.5"); got != 5400 {
+	if got := total(s, metrics.FollowupTime, "last_week", "50"); got != 5400 {
 		t.Errorf("region calendar: SLA time %v", got)
 	}
 	inWindowsOf(t, cfg, s, now, time.Date(2026, 3, 6, 16, 0, 0, 0, berlin), 1, metrics.FollowupBreached)

@@ -146,7 +146,7 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 	defer cmd.Process.Kill() //nolint:errcheck
 	// Both databases polled (the campaign database is polled first, the CRM right after).
 	body := scrapeUntil(t, "http://"+addr+"/metrics", `tandem_up{database="campaigns"} 1`, `tandem_up{database="crm"} 1`)
-	for _, want := range []string{"tandem_leads_created_total{", "tandem_exporter_build_info{", "tandem_revenue_won{"} {
+	for _, want := range []string{"tandem_leads_created{", "tandem_exporter_build_info{", "tandem_revenue_won{"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
@@ -206,10 +206,15 @@ func TestDemoMode(t *testing.T) {
 	defer stop()
 	body := scrapeUntil(t, "http://"+addr+"/metrics", `tandem_up{database="campaigns"} 1`, `tandem_up{database="crm"} 1`)
 	var created float64
+	seriesCount := 0
 	sc := bufio.NewScanner(strings.NewReader(body))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "tandem_leads_created_total{") {
+		if strings.HasPrefix(line, "tandem_") {
+			seriesCount++
+		}
+		if strings.HasPrefix(line, "tandem_leads{") { // every lead, in its current stage
 			var v float64
 			fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v)
 			created += v
@@ -223,8 +228,13 @@ func TestDemoMode(t *testing.T) {
 		}
 	}
 	if created < 1500 {
-		t.Errorf("demo published %v leads created, want at least the 1500 generated", created)
+		t.Errorf("demo published %v leads, want at least the 1500 generated", created)
 	}
+	// The series budget at the default label caps (docs/metrics.md).
+	if seriesCount > 25000 {
+		t.Errorf("the demo publishes %d tandem series, over the budget of 25,000", seriesCount)
+	}
+	t.Logf("%d tandem series", seriesCount)
 	if !strings.Contains(body, "tandem_data_quality_revenue_target_missing{") {
 		t.Error("no tandem_data_quality_revenue_target_missing")
 	}

@@ -89,11 +89,11 @@ no series appears or vanishes when a period ends.
 |---|---|
 `)
 	for _, w := range fiscal.Windows() {
-		what := "the current one, to now"
+		what := fmt.Sprintf("from the start of the current %s to now", w.Kind())
 		if !w.Current() {
-			what = "the whole previous one"
+			what = fmt.Sprintf("the whole %s before the current one", w.Kind())
 		}
-		fmt.Fprintf(&b, "| `%s` | %s: %s %s |\n", w, w.Title(), what, w.Kind())
+		fmt.Fprintf(&b, "| `%s` | %s: %s |\n", w, w.Title(), what)
 	}
 	b.WriteString(`
 ## Dimensions and the series budget
@@ -230,21 +230,13 @@ value of now.
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "Quantile families publish `quantile` = %s.\n\n", floats(metrics.Quantiles))
+	fmt.Fprintf(&b, "Quantile families publish `percentile` = %v (not `quantile`, which Prometheus reserves for summaries).\n\n", metrics.Percentiles)
 	b.WriteString("Also published: `tandem_exporter_build_info`, and the Go runtime and process metrics (`go_*`, `process_*`).\n\n")
 	b.WriteString("## Data-quality checks\n\n`tandem_data_quality_problem_rows{database, query, check}` counts the rows of the last successful poll that failed each check. Bad rows never stop a poll.\n\n| check | query | what happens to the row |\n|---|---|---|\n")
 	for _, c := range tally.Checks {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Name, c.Query, c.Effect)
 	}
 	return b.String()
-}
-
-func floats(fs []float64) string {
-	s := make([]string, len(fs))
-	for i, f := range fs {
-		s[i] = fmt.Sprint(f)
-	}
-	return strings.Join(s, ", ")
 }
 
 // Queries renders docs/queries.md: the canonical columns and default SQL of every query.
