@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/lib/pq"
 	"gopkg.in/yaml.v3"
 
 	"github.com/tandem-oss/tandem/fiscal"
@@ -563,6 +565,35 @@ func (c *Config) validateDB(v *validator, field string, db source.Database, d *D
 		} else {
 			d.DSN = Secret(s)
 		}
+	}
+	if d.DSN != "" && d.Driver == "postgres" {
+		if _, err := pq.NewConfig(d.DSN.Reveal()); err != nil {
+			key, from := field+".dsn_env", "environment variable "+d.DSNEnv
+			if d.DSNFile != "" {
+				key, from = field+".dsn_file", "the file "+d.DSNFile
+			}
+			v.fail(key, "%s does not hold a valid PostgreSQL DSN: %s (the value is not shown: it may contain a password)", from, dsnProblem(err))
+		}
+	}
+}
+
+// dsnProblem says what is wrong with a DSN that lib/pq cannot parse, without quoting it: the
+// driver's own errors repeat the DSN, password included, or the part of it around the fault.
+func dsnProblem(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return "it is neither a postgres:// URL nor space-separated key=value pairs (write postgres://user:password@host:5432/database?sslmode=require, or host=… port=… user=… dbname=…)"
+	}
+	var esc url.EscapeError
+	switch msg := ue.Err.Error(); {
+	case errors.As(ue.Err, &esc):
+		return "a '%' is not followed by two hexadecimal digits; percent-encode special characters in the user and password (% is %25, @ is %40, / is %2F)"
+	case strings.Contains(msg, "invalid port"):
+		return "the port after the host is not a number"
+	case strings.Contains(msg, "missing ']'"):
+		return "an IPv6 host lacks its closing ']'"
+	default:
+		return "it is not a valid URL; percent-encode special characters in the user and password"
 	}
 }
 

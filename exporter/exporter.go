@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -29,7 +28,7 @@ import (
 type Exporter struct {
 	cfg      *config.Config
 	logger   *slog.Logger
-	conns    map[source.Database]*sqlx.DB
+	conns    map[source.Database]*poller.Conn
 	pollers  map[source.Database]*poller.Poller
 	Registry *prometheus.Registry
 	wg       sync.WaitGroup
@@ -45,7 +44,7 @@ type Exporter struct {
 // New opens the configured databases (lazily: an unreachable database does not stop start-up)
 // and registers the collectors. now is the clock (time.Now outside tests).
 func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Exporter, error) {
-	e := &Exporter{cfg: cfg, logger: logger, conns: map[source.Database]*sqlx.DB{}, pollers: map[source.Database]*poller.Poller{},
+	e := &Exporter{cfg: cfg, logger: logger, conns: map[source.Database]*poller.Conn{}, pollers: map[source.Database]*poller.Poller{},
 		Registry: prometheus.NewRegistry(), liveReg: prometheus.NewRegistry()}
 	for _, db := range cfg.Sources() {
 		conn, err := poller.Open(cfg.DB(db))
@@ -54,7 +53,7 @@ func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Export
 			return nil, fmt.Errorf("database %s: %w", db, err)
 		}
 		e.conns[db] = conn
-		e.pollers[db] = poller.New(cfg, db, conn, logger, now)
+		e.pollers[db] = poller.New(cfg, db, conn.DB, logger, now)
 	}
 	if crm, camp := e.pollers[source.CRM], e.pollers[source.Campaigns]; crm != nil && camp != nil {
 		e.feed = tally.NewTouchFeed()
@@ -91,17 +90,49 @@ func New(cfg *config.Config, logger *slog.Logger, now func() time.Time) (*Export
 // Poller returns a database's poller (collectors.Sources).
 func (e *Exporter) Poller(db source.Database) *poller.Poller { return e.pollers[db] }
 
-// Start runs every poller in the background until ctx ends. The campaign database is polled
-// once first (bounded by its query timeouts), so that the CRM's first poll can already join its
-// touches: attribution then starts right, instead of starting "unattributed" and moving.
+// Start runs every poller in the background until ctx ends. When ctx ends, every database
+// connection is aborted, so stopping never waits on a database that does not answer.
 func (e *Exporter) Start(ctx context.Context) {
-	for _, p := range e.pollers {
+	e.start(ctx, false)
+}
+
+// Run is Start with the start-up check first, each database on its own: a database that answers
+// has every query checked (LIMIT 0) before its poller starts, and a query it refuses, or whose
+// columns are wrong, is a configuration error sent on the returned channel (the exporter should
+// stop). A database that does not answer is logged and polled anyway, with retries. No database
+// waits for another, and the caller serves HTTP meanwhile.
+func (e *Exporter) Run(ctx context.Context) <-chan error {
+	return e.start(ctx, true)
+}
+
+func (e *Exporter) start(ctx context.Context, check bool) <-chan error {
+	errc := make(chan error, len(e.pollers))
+	for db, p := range e.pollers {
 		e.wg.Add(1)
-		go func(p *poller.Poller) {
+		go func() {
 			defer e.wg.Done()
+			if check {
+				reachable, err := e.checkStartup(ctx, db)
+				if err != nil {
+					errc <- err
+					return
+				}
+				if !reachable && db == source.Campaigns && e.feed != nil {
+					// The CRM's first tally need not wait for touches that cannot come yet; they
+					// join it when the campaign database answers.
+					e.feed.Settle()
+				}
+			}
 			p.Run(ctx)
-		}(p)
+		}()
 	}
+	go func() {
+		<-ctx.Done()
+		for _, c := range e.conns {
+			c.Abort()
+		}
+	}()
+	return errc
 }
 
 // PollOnce polls every database once; for tests and benchmarks. The first time it reads both
@@ -168,27 +199,35 @@ func (e *Exporter) checkQueries(ctx context.Context, db source.Database, tolerat
 // serves its health metrics and keeps retrying.
 func (e *Exporter) CheckStartup(ctx context.Context) error {
 	for _, db := range e.cfg.Sources() {
-		d := e.cfg.DB(db)
-		pctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
-		err := e.conns[db].PingContext(pctx)
-		cancel()
-		if err != nil {
-			e.logger.Warn("database not reachable at start-up; starting anyway and retrying", "database", string(db), "err", err)
-			continue
-		}
-		if err := e.checkQueries(ctx, db, true); err != nil {
+		if _, err := e.checkStartup(ctx, db); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// checkStartup checks one database's queries if it answers; reachable says whether it did.
+func (e *Exporter) checkStartup(ctx context.Context, db source.Database) (reachable bool, err error) {
+	d := e.cfg.DB(db)
+	pctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
+	err = e.conns[db].PingContext(pctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			e.logger.Warn("database not reachable at start-up; starting anyway and retrying", "database", string(db), "err", err)
+		}
+		return false, nil
+	}
+	return true, e.checkQueries(ctx, db, true)
+}
+
 // Wait blocks until the pollers have stopped.
 func (e *Exporter) Wait() { e.wg.Wait() }
 
-// Close closes the database connections.
+// Close closes the database connections, aborting any still in use.
 func (e *Exporter) Close() {
 	for _, c := range e.conns {
+		c.Abort()
 		c.Close()
 	}
 }

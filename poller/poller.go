@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // PostgreSQL driver
+	"github.com/lib/pq"    // PostgreSQL driver
 	_ "modernc.org/sqlite" // pure-Go SQLite driver, for the embedded demo
 
 	"github.com/tandem-oss/tandem/config"
@@ -20,17 +20,62 @@ import (
 	"github.com/tandem-oss/tandem/tally"
 )
 
-// Open connects to a configured database with a bounded pool.
-func Open(d *config.DB) (*sqlx.DB, error) {
-	db, err := sqlx.Open(d.Driver, d.DSN.Reveal())
-	if err != nil {
-		// The driver's error may quote the DSN; never pass it on.
-		return nil, fmt.Errorf("opening %s database: invalid DSN", d.Driver)
+// Conn is an open database: the pool, and for PostgreSQL the dialer that bounds its network
+// operations.
+type Conn struct {
+	*sqlx.DB
+	dialer *deadlineDialer // nil for SQLite
+}
+
+// Abort closes every network connection of the pool at once: queries in progress fail instead
+// of waiting on a database that may never answer. For shutdown.
+func (c *Conn) Abort() {
+	if c.dialer != nil {
+		c.dialer.Abort()
 	}
-	db.SetMaxOpenConns(d.MaxOpenConns)
-	db.SetMaxIdleConns(d.MaxOpenConns)
-	db.SetConnMaxLifetime(30 * time.Minute)
-	return db, nil
+}
+
+// ioGrace is how much longer than query_timeout a read may wait on the network: the server's own
+// statement_timeout, or the driver's cancel request, ends a slow query first when the server is
+// alive; past that, it is not answering at all.
+const ioGrace = 5 * time.Second
+
+// Open connects to a configured database with a bounded pool. PostgreSQL connections get
+// client-side deadlines on every network operation (see deadlineDialer): connect within
+// min(query_timeout, 10s), and no read or write waits longer than query_timeout plus a grace.
+func Open(d *config.DB) (*Conn, error) {
+	var c Conn
+	switch d.Driver {
+	case "postgres":
+		pc, err := pq.NewConfig(d.DSN.Reveal())
+		if err != nil {
+			// The driver's error quotes the DSN; config validation explains it without doing so.
+			return nil, fmt.Errorf("opening %s database: invalid DSN", d.Driver)
+		}
+		connect := min(d.QueryTimeout, 10*time.Second)
+		if pc.ConnectTimeout == 0 {
+			// pq's connect_timeout bounds the whole handshake (TLS, authentication), which a
+			// server that accepts and never answers would otherwise hold forever.
+			pc.ConnectTimeout = connect
+		}
+		connector, err := pq.NewConnectorConfig(pc)
+		if err != nil {
+			return nil, fmt.Errorf("opening %s database: invalid DSN", d.Driver)
+		}
+		c.dialer = newDeadlineDialer(connect, d.QueryTimeout+ioGrace)
+		connector.Dialer(c.dialer)
+		c.DB = sqlx.NewDb(sql.OpenDB(connector), "postgres")
+	default:
+		db, err := sqlx.Open(d.Driver, d.DSN.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("opening %s database: invalid DSN", d.Driver)
+		}
+		c.DB = db
+	}
+	c.SetMaxOpenConns(d.MaxOpenConns)
+	c.SetMaxIdleConns(d.MaxOpenConns)
+	c.SetConnMaxLifetime(30 * time.Minute)
+	return &c, nil
 }
 
 // Health is how the poller itself is doing.

@@ -99,11 +99,11 @@ func run(ctx context.Context, cfg *config.Config, clock func() time.Time, logger
 		return nil
 	}
 
-	if err := exp.CheckStartup(ctx); err != nil {
-		return err
-	}
+	// HTTP serves before any database answers: /-/healthy and the exporter's own health metrics
+	// (tandem_up 0) are what shows a database that hangs at start-up.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	logger.Info("starting tandem-exporter", "version", version.Info(), "build_context", version.BuildContext())
-	exp.Start(ctx)
 
 	mux := http.NewServeMux()
 	mux.Handle(metricsPath, exp.Handler(maxRequests))
@@ -114,6 +114,9 @@ func run(ctx context.Context, cfg *config.Config, clock func() time.Time, logger
 			Description: "Sales and marketing funnel metrics from the CRM and campaign databases",
 			Version:     version.Info(),
 			Links:       []web.LandingLinks{{Address: metricsPath, Text: "Metrics"}, {Address: "/-/healthy", Text: "Health"}},
+			// No pprof handlers are served (profiles of a process holding CRM data are not for
+			// anyone who can reach /metrics), so the page must not link to them.
+			Profiling: "false",
 		})
 		if err != nil {
 			return err
@@ -123,22 +126,37 @@ func run(ctx context.Context, cfg *config.Config, clock func() time.Time, logger
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(server, webFlags, logger) }()
+	fatal := exp.Run(ctx)
 
 	select {
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return err
+	case err = <-serveErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
 		}
+	case err = <-fatal: // a query the database refused at start-up
 	case <-ctx.Done():
 		logger.Info("shutting down")
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := server.Shutdown(shutdown); err != nil {
-			logger.Warn("shutdown", "err", err)
-		}
 	}
-	exp.Wait()
-	return nil
+	cancel() // stops the pollers and aborts every database connection
+	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
+	if err := server.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("shutdown", "err", err)
+	}
+	waitAtMost(exp.Wait, 5*time.Second, logger)
+	return err
+}
+
+// waitAtMost runs wait, giving up after d: shutdown must end within seconds whatever a database
+// does (its connections are aborted, so this is a last resort).
+func waitAtMost(wait func(), d time.Duration, logger *slog.Logger) {
+	done := make(chan struct{})
+	go func() { wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		logger.Warn("pollers did not stop in time; exiting anyway", "waited", d)
+	}
 }
 
 // checkHealth asks a running exporter whether it is healthy; 0 if it is.
