@@ -208,23 +208,30 @@ func Default() *Config {
 	}
 }
 
-func defaultDB(d *DB, env string) {
+// maxStatementTimeout is the largest statement_timeout PostgreSQL accepts: INT_MAX milliseconds,
+// about 596 hours.
+const maxStatementTimeout = 2147483647 * time.Millisecond
+
+// defaultDB fills what the file leaves out of a database's block. Only absent keys get defaults:
+// an explicit value, 0 included, is taken or refused by validation, never replaced.
+func defaultDB(v *validator, field string, d *DB, env string) {
 	if d.Driver == "" {
 		d.Driver = "postgres"
 	}
 	if d.DSNEnv == "" && d.DSNFile == "" {
 		d.DSNEnv = env
 	}
-	if d.PollInterval == 0 {
+	absent := func(key string) bool { return !v.has(field + "." + key) }
+	if absent("poll_interval") {
 		d.PollInterval = time.Minute
 	}
-	if d.QueryTimeout == 0 {
-		d.QueryTimeout = 30 * time.Second
+	if absent("query_timeout") {
+		d.QueryTimeout = min(30*time.Second, max(d.PollInterval, time.Second))
 	}
-	if d.MaxOpenConns == 0 {
+	if absent("max_open_connections") {
 		d.MaxOpenConns = 2
 	}
-	if d.WatermarkOverlap == 0 {
+	if absent("watermark_overlap") {
 		d.WatermarkOverlap = 5 * time.Minute
 	}
 	d.ReconcileInterval = time.Hour
@@ -265,10 +272,22 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	if err := checkKeys(file, &root); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // an empty file means all defaults
 		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	// A second document would be ignored silently, errors and all.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := extra.Line
+		if err != nil {
+			return nil, fmt.Errorf("%s: after the first YAML document: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		return nil, fmt.Errorf("%s:%d: a second YAML document (after ---): tandem.yml must be one document", file, line)
 	}
 	v := &validator{file: file, root: &root}
 	c.validate(v, getenv)
@@ -286,6 +305,31 @@ type validator struct {
 
 func (v *validator) fail(field, format string, args ...any) {
 	v.errs = append(v.errs, &Error{File: v.file, Line: lineOf(v.root, field), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// has reports whether the file sets a dotted field path.
+func (v *validator) has(field string) bool {
+	n := v.root
+	if n == nil || len(n.Content) == 0 {
+		return false
+	}
+	n = n.Content[0]
+	for _, part := range strings.Split(field, ".") {
+		if n.Kind != yaml.MappingNode {
+			return false
+		}
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == part {
+				n, found = n.Content[i+1], true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // lineOf finds the line of a dotted field path in the YAML tree, or of its nearest parent.
@@ -323,11 +367,11 @@ func (c *Config) validate(v *validator, getenv func(string) string) {
 	if c.Databases.CRM == nil {
 		v.fail("databases.crm", "is required")
 	} else {
-		defaultDB(c.Databases.CRM, "TANDEM_CRM_DSN")
+		defaultDB(v, "databases.crm", c.Databases.CRM, "TANDEM_CRM_DSN")
 		c.validateDB(v, "databases.crm", source.CRM, c.Databases.CRM, getenv)
 	}
 	if c.Databases.Campaigns != nil {
-		defaultDB(c.Databases.Campaigns, "TANDEM_CAMPAIGNS_DSN")
+		defaultDB(v, "databases.campaigns", c.Databases.Campaigns, "TANDEM_CAMPAIGNS_DSN")
 		c.validateDB(v, "databases.campaigns", source.Campaigns, c.Databases.Campaigns, getenv)
 	}
 
@@ -526,6 +570,8 @@ func (c *Config) validateDB(v *validator, field string, db source.Database, d *D
 	}
 	if d.QueryTimeout <= 0 {
 		v.fail(field+".query_timeout", "must be positive, not %s", d.QueryTimeout)
+	} else if d.Driver == "postgres" && d.QueryTimeout > maxStatementTimeout {
+		v.fail(field+".query_timeout", "(%s) exceeds what PostgreSQL's statement_timeout accepts (%s)", d.QueryTimeout, maxStatementTimeout)
 	} else if d.QueryTimeout > d.PollInterval {
 		v.fail(field+".query_timeout", "(%s) must not exceed poll_interval (%s)", d.QueryTimeout, d.PollInterval)
 	}
@@ -538,7 +584,16 @@ func (c *Config) validateDB(v *validator, field string, db source.Database, d *D
 	if d.MaxOpenConns < 1 {
 		v.fail(field+".max_open_connections", "must be at least 1, not %d", d.MaxOpenConns)
 	}
-	for name := range d.Queries {
+	for name, text := range d.Queries {
+		if strings.TrimSpace(text) == "" {
+			continue // empty: the default query
+		}
+		stmt, err := source.Statement(text)
+		if err != nil {
+			v.fail(field+".queries."+name, "%v", err)
+		} else {
+			d.Queries[name] = stmt
+		}
 		if _, ok := source.LookupQuery(db, name); !ok {
 			var names []string
 			for _, q := range source.QueriesFor(db) {

@@ -55,8 +55,10 @@ func TestErrorsNameTheField(t *testing.T) {
 		env       func(string) string
 		want      []string // all must appear in the error
 	}{
-		{"unknown key", "databases:\n  crm:\n    poll_intervall: 1m\n", withDSN, []string{"tandem.yml", "line 3", "poll_intervall"}},
-		{"wrong type", "sla:\n  target: soon\n", withDSN, []string{"line 2", "soon"}},
+		{"unknown key", "databases:\n  crm:\n    poll_intervall: 1m\n", withDSN, []string{"tandem.yml:3", "databases.crm.poll_intervall", "did you mean poll_interval?"}},
+		{"wrong type", "sla:\n  target: soon\n", withDSN, []string{"tandem.yml:2", "sla.target", `"soon" is not a duration`}},
+		{"unknown key far from any", "targets:\n  budget: 5\n", withDSN, []string{"tandem.yml:2", "targets.budget", "known here:", "revenue"}},
+		{"bad duration in a list", "databases:\n  crm: {watermark_overlap: 5 minutes}\n", withDSN, []string{"databases.crm.watermark_overlap", `"5 minutes"`}},
 		{"missing DSN variable", "databases:\n  crm:\n    dsn_env: NOPE\n", env(nil), []string{"tandem.yml:3", "databases.crm.dsn_env", "NOPE is not set"}},
 		{"both DSN sources", "databases:\n  crm: {dsn_env: A, dsn_file: /x}\n", withDSN, []string{"databases.crm.dsn_file", "not both"}},
 		{"poll too fast", "databases:\n  crm: {poll_interval: 10ms}\n", withDSN, []string{"databases.crm.poll_interval"}},
@@ -74,6 +76,13 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"negative target", "targets: {revenue: {FY2026: '-5'}}\n", withDSN, []string{"targets.revenue.FY2026"}},
 		{"label cap", "labels: {source: {max_values: 0}}\n", withDSN, []string{"labels.source.max_values"}},
 		{"DSN file that never ends", "databases:\n  crm: {dsn_file: /dev/zero}\n", withDSN, []string{"databases.crm.dsn_file", "not a DSN"}},
+		{"timeout PostgreSQL refuses", "databases:\n  crm: {poll_interval: 999999h, query_timeout: 999999h}\n", withDSN, []string{"databases.crm.query_timeout", "statement_timeout"}},
+		{"explicit zero interval", "databases:\n  crm: {poll_interval: 0s}\n", withDSN, []string{"databases.crm.poll_interval", "at least 1s"}},
+		{"explicit zero timeout", "databases:\n  crm: {query_timeout: 0s}\n", withDSN, []string{"databases.crm.query_timeout", "positive"}},
+		{"explicit zero connections", "databases:\n  crm: {max_open_connections: 0}\n", withDSN, []string{"databases.crm.max_open_connections"}},
+		{"second document", "databases:\n  crm: {}\n---\nsla: {target: -1h}\n", withDSN, []string{"tandem.yml:3", "second YAML document"}},
+		{"multi-statement query", "databases:\n  crm:\n    queries:\n      owners: 'COMMIT; SELECT id, name, sales_team, region FROM owners'\n", withDSN, []string{"databases.crm.queries.owners", "more than one SQL statement"}},
+		{"unparseable DSN", "databases:\n  crm: {dsn_env: BAD}\n", env(map[string]string{"BAD": "postgres://u:hunter2@db:5432x/crm"}), []string{"databases.crm.dsn_env", "BAD", "port"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -81,12 +90,30 @@ func TestErrorsNameTheField(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q shows the password", err)
+			}
 			for _, w := range c.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
 		})
+	}
+}
+
+// Explicit values are taken as written, 0 included; only absent keys get defaults.
+func TestExplicitValuesAreKept(t *testing.T) {
+	c, err := Parse([]byte("databases:\n  crm: {watermark_overlap: 0s, poll_interval: 10s}\n"), "tandem.yml", withDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.DB(source.CRM)
+	if d.WatermarkOverlap != 0 {
+		t.Errorf("watermark_overlap: 0s became %s", d.WatermarkOverlap)
+	}
+	if d.QueryTimeout != 10*time.Second || d.MaxOpenConns != 2 {
+		t.Errorf("defaults next to poll_interval 10s: query_timeout %s, max_open_connections %d", d.QueryTimeout, d.MaxOpenConns)
 	}
 }
 

@@ -1,10 +1,13 @@
 package exporter_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tandem-oss/tandem/metrics"
+	"github.com/tandem-oss/tandem/source"
 )
 
 // badDataQueries read the reference schema but let the test inject what a typed schema cannot
@@ -93,6 +96,24 @@ func TestBadDataIsCountedAndSkipped(t *testing.T) {
 			t.Errorf("%s/%s: %v more rows, want %v", k[0], k[1], got, n)
 		}
 	}
+	// Polls inside watermark_overlap read the same bad rows again: they are not counted again.
+	for range 3 {
+		poll(t, e)
+	}
+	if again := problems(); !maps.Equal(again, after) {
+		for k, v := range again {
+			if after[k] != v {
+				t.Errorf("re-reading the overlap changed %s from %v to %v", k, after[k], v)
+			}
+		}
+	}
+	// A bad row fixed at the source drops out at the next incremental read.
+	exec(`UPDATE sales_activities SET kind = 'call', updated_at = $1 WHERE id = 800004`, now)
+	poll(t, e)
+	nullKey := seriesKey(metrics.DataQualityRows, map[string]string{"database": "crm", "query": "activities", "check": "null_required"})
+	if got := problems()[nullKey]; got != after[nullKey]-1 {
+		t.Errorf("after fixing the NULL lead_id: %v null_required rows, want %v", got, after[nullKey]-1)
+	}
 	up := series(t, e.Registry, func(n string) bool { return n == metrics.Up })
 	if up[seriesKey(metrics.Up, map[string]string{"database": "crm"})] != 1 {
 		t.Fatal("bad rows stopped the poll")
@@ -109,5 +130,55 @@ func TestBadDataIsCountedAndSkipped(t *testing.T) {
 	}
 	if got := sum(series(t, e.Registry, published)) - sum(leadsBefore); got != 2 {
 		t.Errorf("leads created grew by %v, want 2", got)
+	}
+}
+
+// Label values of any length are cut to source.MaxTextLength characters, with a mark, and each
+// row with such a value is counted once under value_too_long, however often it is read again.
+func TestLongValuesAreCut(t *testing.T) {
+	w := newWorld(t, 52, 300, "", ordinary)
+	e := w.exporter()
+	poll(t, e)
+	huge := strings.Repeat("é", 1<<20) // a megabyte of two-byte characters
+	now := w.now
+	w.exec(`UPDATE leads SET source = $1, updated_at = $2 WHERE id = (SELECT min(id) FROM leads)`, "paid_"+huge, now)
+	w.exec(`UPDATE leads SET disqualified_reason = $1, disqualified_at = created_at, status = 'Disqualified', updated_at = $2
+		WHERE id = (SELECT min(id) FROM leads WHERE sql_at IS NULL AND mql_at IS NOT NULL)`, huge, now)
+	w.exec(`UPDATE sales_activities SET kind = $1, updated_at = $2 WHERE id = (SELECT min(id) FROM sales_activities)`, "call"+huge, now)
+	w.exec(`UPDATE opportunities SET stage_name = $1, updated_at = $2 WHERE id = (SELECT min(id) FROM opportunities WHERE NOT is_closed)`, huge, now)
+	w.exec(`UPDATE campaigns SET channel = $1, updated_at = $2 WHERE id = (SELECT min(id) FROM campaigns)`, huge, now)
+	for range 3 { // the second and third read the same rows again inside the watermark overlap
+		poll(t, e)
+	}
+	families, err := e.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := 0
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if n := utf8.RuneCountInString(l.GetValue()); n > source.MaxTextLength {
+					t.Fatalf("%s{%s} has a value of %d characters", f.GetName(), l.GetName(), n)
+				}
+				if strings.HasSuffix(l.GetValue(), source.TruncatedMark) {
+					cut++
+				}
+			}
+		}
+	}
+	if cut == 0 {
+		t.Error("no label value carries the truncation mark")
+	}
+	problems := series(t, e.Registry, func(n string) bool { return n == metrics.DataQualityRows })
+	for query, want := range map[string]float64{"leads": 2, "activities": 1, "opportunities": 1} {
+		key := seriesKey(metrics.DataQualityRows, map[string]string{"database": "crm", "query": query, "check": source.CheckValueTooLong})
+		if problems[key] != want {
+			t.Errorf("%s: %v rows with a value cut, want %v", query, problems[key], want)
+		}
+	}
+	key := seriesKey(metrics.DataQualityRows, map[string]string{"database": "campaigns", "query": "campaigns", "check": source.CheckValueTooLong})
+	if problems[key] != 1 {
+		t.Errorf("campaigns: %v rows with a value cut, want 1", problems[key])
 	}
 }

@@ -5,6 +5,7 @@ package exporter
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -170,13 +171,23 @@ func (e *Exporter) PollOnce(ctx context.Context) error {
 }
 
 // Check validates every configured query against its database without reading rows.
+// Each database is checked, and reported, on its own: one that does not answer is named as such,
+// not as its first query failing.
 func (e *Exporter) Check(ctx context.Context) error {
+	var errs []error
 	for _, db := range e.cfg.Sources() {
+		pctx, cancel := context.WithTimeout(ctx, e.cfg.DB(db).QueryTimeout)
+		err := e.conns[db].PingContext(pctx)
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("databases.%s: the database does not answer: %w", db, err))
+			continue
+		}
 		if err := e.checkQueries(ctx, db, false); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // checkQueries runs every query of a database with LIMIT 0 and checks its columns; with
@@ -185,13 +196,28 @@ func (e *Exporter) checkQueries(ctx context.Context, db source.Database, tolerat
 	d := e.cfg.DB(db)
 	for _, q := range source.QueriesFor(db) {
 		qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
-		err := source.Check(qctx, e.conns[db], q, d.Query(q))
+		err := e.checkQuery(qctx, db, q)
 		cancel()
 		if err != nil && !(tolerateTimeout && errors.Is(err, context.DeadlineExceeded)) {
 			return fmt.Errorf("databases.%s.queries.%s: %w", db, q.Name, err)
 		}
 	}
 	return nil
+}
+
+// checkQuery probes one query inside a read-only transaction, as the polls run it.
+func (e *Exporter) checkQuery(ctx context.Context, db source.Database, q source.Query) error {
+	d := e.cfg.DB(db)
+	opts := &sql.TxOptions{}
+	if d.Driver == "postgres" {
+		opts.ReadOnly = true
+	}
+	tx, err := e.conns[db].BeginTxx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
+	return source.Check(ctx, tx, q, d.Query(q))
 }
 
 // CheckStartup validates every query against each database that answers, so a wrong query stops

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/metrics"
 )
 
@@ -56,5 +57,47 @@ func TestLeastPrivilegeRole(t *testing.T) {
 	}
 	if _, err := reader.Exec("DELETE FROM leads"); err == nil {
 		t.Error("the role can delete")
+	}
+}
+
+// A configured query can only read: text with a second statement is refused when the
+// configuration loads, and a single statement that writes (a data-modifying CTE) fails both the
+// start-up check and the poll, because every query runs as a subquery inside the poll's
+// read-only transaction. The table is unchanged afterwards.
+func TestQueriesCannotWrite(t *testing.T) {
+	w := newWorld(t, 43, 200, "", ordinary)
+	withOwners := func(sql string) string {
+		return strings.Replace(w.config(), "crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s}",
+			"crm:\n    dsn_env: CRM\n    queries:\n      owners: |\n        "+sql+"\n", 1)
+	}
+	var before int
+	if err := w.crm.Get(&before, "SELECT count(*) FROM owners"); err != nil {
+		t.Fatal(err)
+	}
+	const steal = "INSERT INTO owners (id, name, email, sales_team, region) VALUES (990001, 'x', 'x@example.org', 'x', 'x')"
+
+	_, err := config.Parse([]byte(withOwners("COMMIT; "+steal+"; SELECT id, name, sales_team, region FROM owners")), "tandem.yml",
+		func(string) string { return w.crmURL })
+	if err == nil || !strings.Contains(err.Error(), "databases.crm.queries.owners") || !strings.Contains(err.Error(), "more than one SQL statement") {
+		t.Fatalf("multi-statement owners query: want a config error naming it, got %v", err)
+	}
+
+	w.cfg = reparse(t, w, withOwners("WITH stolen AS ("+steal+" RETURNING id) SELECT id, name, sales_team, region FROM owners"))
+	e := w.exporter()
+	if err := e.Check(context.Background()); err == nil {
+		t.Error("--config.check accepted a query that writes")
+	}
+	if err := e.CheckStartup(context.Background()); err == nil {
+		t.Error("the start-up check accepted a query that writes")
+	}
+	if err := e.PollOnce(context.Background()); err == nil {
+		t.Error("a poll ran a query that writes")
+	}
+	var after int
+	if err := w.crm.Get(&after, "SELECT count(*) FROM owners"); err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Errorf("owners: %d rows before, %d after: a query wrote", before, after)
 	}
 }

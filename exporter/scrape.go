@@ -2,7 +2,9 @@ package exporter
 
 import (
 	"bytes"
+	"compress/gzip"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +20,7 @@ type scrapeCache struct {
 	mu    sync.Mutex
 	of    []*tally.Snapshot // per snapshot collector, the snapshot its bytes were made from
 	bytes [][]byte
+	gz    [][]byte // the same, each a gzip member, compressed once per poll as well
 }
 
 // Handler serves /metrics in the Prometheus text format: the pre-encoded snapshot families,
@@ -39,17 +42,49 @@ func (e *Exporter) Handler(maxRequests int) http.Handler {
 				return
 			}
 		}
-		cached := e.snapshotText()
+		cached, gz := e.snapshotText()
 		w.Header().Set("Content-Type", string(format))
-		for _, b := range cached {
-			w.Write(b) //nolint:errcheck
-		}
+		w.Header().Add("Vary", "Accept-Encoding")
 		var live bytes.Buffer
 		if err := encode(&live, e.liveReg, format); err != nil {
 			e.logger.Error("gathering the live metrics", "err", err)
 		}
-		w.Write(live.Bytes()) //nolint:errcheck
+		if !acceptsGzip(r) {
+			for _, b := range cached {
+				w.Write(b) //nolint:errcheck
+			}
+			w.Write(live.Bytes()) //nolint:errcheck
+			return
+		}
+		// A gzip stream may hold several members, decoded as one concatenated text (RFC 1952,
+		// 2.2; Go's reader, which Prometheus uses, reads them all): the snapshot's members were
+		// compressed after their poll, only the small live part is compressed per scrape.
+		w.Header().Set("Content-Encoding", "gzip")
+		for _, b := range gz {
+			w.Write(b) //nolint:errcheck
+		}
+		w.Write(gzipped(live.Bytes())) //nolint:errcheck
 	})
+}
+
+// acceptsGzip reports whether the request accepts a gzip-encoded response.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			return strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0"
+		}
+	}
+	return false
+}
+
+// gzipped compresses b as one gzip member.
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // the level is valid
+	zw.Write(b)                                        //nolint:errcheck // into memory
+	zw.Close()                                         //nolint:errcheck
+	return buf.Bytes()
 }
 
 var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
@@ -59,11 +94,12 @@ func (e *Exporter) warm() { e.snapshotText() }
 
 // snapshotText returns the encoded snapshot families, re-encoding them only when a poller has
 // published a new snapshot since.
-func (e *Exporter) snapshotText() [][]byte {
+func (e *Exporter) snapshotText() (text, gz [][]byte) {
 	e.cache.mu.Lock()
 	defer e.cache.mu.Unlock()
 	if e.cache.of == nil {
-		e.cache.of, e.cache.bytes = make([]*tally.Snapshot, len(e.snapshots)), make([][]byte, len(e.snapshots))
+		n := len(e.snapshots)
+		e.cache.of, e.cache.bytes, e.cache.gz = make([]*tally.Snapshot, n), make([][]byte, n), make([][]byte, n)
 	}
 	for i, s := range e.snapshots {
 		snap := s.Snapshot()
@@ -72,9 +108,9 @@ func (e *Exporter) snapshotText() [][]byte {
 		}
 		var buf bytes.Buffer
 		s.WriteText(&buf, snap)
-		e.cache.of[i], e.cache.bytes[i] = snap, buf.Bytes()
+		e.cache.of[i], e.cache.bytes[i], e.cache.gz[i] = snap, buf.Bytes(), gzipped(buf.Bytes())
 	}
-	return append([][]byte(nil), e.cache.bytes...)
+	return append([][]byte(nil), e.cache.bytes...), append([][]byte(nil), e.cache.gz...)
 }
 
 func encode(buf *bytes.Buffer, g prometheus.Gatherer, format expfmt.Format) error {

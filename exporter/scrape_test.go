@@ -1,7 +1,10 @@
 package exporter_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -80,6 +83,48 @@ func TestFastScrapeEqualsStandard(t *testing.T) {
 			t.Errorf("%s differs on the second (cached) scrape", name)
 		}
 	}
+	// gzip when asked (as Prometheus asks), identity otherwise; both the same exposition.
+	srv := httptest.NewServer(e.Handler(0))
+	defer srv.Close()
+	get := func(encoding string) (*http.Response, []byte) {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		if encoding != "" {
+			req.Header.Set("Accept-Encoding", encoding)
+		}
+		resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, b
+	}
+	resp, zipped := get("gzip")
+	_, plain := get("")
+	if resp.Header.Get("Content-Encoding") != "gzip" || len(zipped)*5 > len(plain) {
+		t.Fatalf("Accept-Encoding gzip: Content-Encoding %q, %d bytes against %d plain", resp.Header.Get("Content-Encoding"), len(zipped), len(plain))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(zipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, p := parseText(t, string(unzipped)), parseText(t, string(plain))
+	for name, want := range p {
+		if !strings.HasSuffix(name, "_duration_seconds") && u[name] != want {
+			t.Errorf("%s differs between the gzip and the identity response", name)
+		}
+	}
+	if resp, _ := get("gzip;q=0, identity"); resp.Header.Get("Content-Encoding") != "" {
+		t.Error("gzip;q=0 still got gzip")
+	}
+
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		if os.Getenv("CI") != "" {

@@ -14,16 +14,19 @@ type table[K comparable, V comparable] struct {
 	rows        rowStore[K, V]
 	watermark   time.Time      // newest updated_at seen
 	incremental bool           // the query returns updated_at
-	skipped     map[string]int // rows the decoder rejected: the last full read, plus deltas since
-	key         func(V) K
-	updated     func(V) time.Time
+	skipped     map[string]int // rows the decoder rejected, by check: a count of bad
+	// bad holds each rejected row by identity (source.Result.Bad; duplicates as dupKey): the last
+	// full read's, updated by the deltas since, so a row read again is not counted again.
+	bad     map[any]string
+	key     func(V) K
+	updated func(V) time.Time
 	// byLead is set when the rows are kept grouped by the lead they belong to, so the live tally
 	// can recompute one lead from its rows.
 	byLead *groupedStore[K, V]
 }
 
 func newTable[K comparable, V comparable](key func(V) K, updated func(V) time.Time) *table[K, V] {
-	return &table[K, V]{rows: flatStore[K, V]{}, skipped: map[string]int{}, key: key, updated: updated}
+	return &table[K, V]{rows: flatStore[K, V]{}, skipped: map[string]int{}, bad: map[any]string{}, key: key, updated: updated}
 }
 
 // grouped makes the table keep its rows grouped by lead.
@@ -185,7 +188,7 @@ type drift struct{ deleted, changed int }
 func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, string, func(V), ...any) (source.Result, error),
 	text string, full bool, since, now time.Time, progress func(rows int)) (source.Result, *pending[K, V], error) {
 	batch := map[K]V{}
-	dups := 0
+	dups := map[any]string{}
 	var args []any
 	if !full {
 		args = []any{since}
@@ -196,7 +199,7 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 		}
 		k := t.key(v)
 		if _, dup := batch[k]; dup {
-			dups++
+			dups[dupKey[K]{k}] = tally.CheckDuplicateID
 			return
 		}
 		batch[k] = v
@@ -227,17 +230,22 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 				}
 			})
 			t.rows = t.rows.replace(batch)
-			t.skipped = map[string]int{}
+			t.bad = map[any]string{}
 		} else {
 			for k, v := range batch {
 				t.rows.put(k, v)
+				delete(t.bad, any(k)) // read again, and good now
 			}
 		}
-		for check, n := range res.Skipped {
-			t.skipped[check] += n
+		for id, check := range res.Bad {
+			t.bad[id] = check
 		}
-		if dups > 0 {
-			t.skipped[tally.CheckDuplicateID] += dups
+		for id, check := range dups {
+			t.bad[id] = check
+		}
+		t.skipped = map[string]int{}
+		for _, check := range t.bad {
+			t.skipped[check]++
 		}
 		t.watermark = newest
 		// The batch is the table now (flat) or copied into it (grouped): let it go before the
@@ -249,3 +257,6 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 }
 
 type ctxQ = context.Context
+
+// dupKey identifies a duplicated id among a table's rejected rows.
+type dupKey[K comparable] struct{ id K }

@@ -336,7 +336,9 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 	var applies []func()
 	for _, st := range p.steps(tx, changes) {
 		q, _ := source.LookupQuery(p.db, st.name)
-		text := d.Query(q)
+		// Every query, the owners' too, runs as a subquery: one SELECT inside this read-only
+		// transaction, whatever its text (config refuses multi-statement text besides).
+		text := source.Wrap(d.Query(q), "tandem_q")
 		incr := st.incremental()
 		if full && incr != nil {
 			pctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unique"
 
 	"github.com/tandem-oss/tandem/money"
@@ -13,9 +14,36 @@ import (
 
 // Data-quality checks reported while decoding rows (values of the check label).
 const (
-	CheckNullRequired = "null_required" // a required column is NULL: row skipped
-	CheckBadValue     = "bad_value"     // a value has the wrong type or format: row skipped
+	CheckNullRequired = "null_required"  // a required column is NULL: row skipped
+	CheckBadValue     = "bad_value"      // a value has the wrong type or format: row skipped
+	CheckValueTooLong = "value_too_long" // a text value over MaxTextLength characters: cut, row kept
 )
+
+// MaxTextLength caps every text value read (in characters): each may become a label value, and a
+// megabyte-long reason or channel would otherwise swell /metrics and memory for as long as the
+// row lives. A longer value keeps its first MaxTextLength-1 characters and ends in TruncatedMark.
+const (
+	MaxTextLength = 100
+	TruncatedMark = "…"
+)
+
+// truncate cuts a value longer than MaxTextLength characters; ok reports whether it did.
+func truncate(v string) (string, bool) {
+	if len(v) <= MaxTextLength { // bytes ≥ characters: short enough either way
+		return v, false
+	}
+	n := 0
+	for i := range v {
+		if n == MaxTextLength-1 {
+			if utf8.RuneCountInString(v[i:]) <= 1 {
+				return v, false // exactly MaxTextLength characters
+			}
+			return v[:i] + TruncatedMark, true
+		}
+		n++
+	}
+	return v, false
+}
 
 // RowError is why one row was skipped.
 type RowError struct {
@@ -98,6 +126,7 @@ type record struct {
 	cells []cell
 	idx   []int
 	err   *RowError
+	long  bool // a text value was cut to MaxTextLength
 }
 
 func (r *record) value(i int) any {
@@ -105,6 +134,24 @@ func (r *record) value(i int) any {
 		return nil // an optional column the query does not return
 	}
 	return r.cells[r.idx[i]].v
+}
+
+// identity is a skipped row's id, decoded as a good row's would be, or a hash of its cells.
+func (r *record) identity() any {
+	for i, c := range r.q.Columns {
+		if c.Name != "id" || r.value(i) == nil {
+			continue
+		}
+		probe := record{q: r.q, cells: r.cells, idx: r.idx}
+		if id := probe.int64(i); probe.err == nil {
+			return id
+		}
+	}
+	h := fnv.New64a()
+	for _, c := range r.cells {
+		fmt.Fprintf(h, "%T\x00%v\x00", c.v, c.v)
+	}
+	return RowHash(h.Sum64())
 }
 
 func (r *record) fail(check string, i int, err error) {
@@ -168,6 +215,9 @@ func (r *record) string(i int) string {
 		// The text columns are labels (source, region, status, kind, stage, currency...): a
 		// handful of values repeated over millions of rows, kept for as long as the mirror holds
 		// the row. One shared copy of each is enough.
+		if cut, ok := truncate(v); ok {
+			v, r.long = cut, true
+		}
 		return unique.Make(v).Value()
 	case int64:
 		return strconv.FormatInt(v, 10)

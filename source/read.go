@@ -18,10 +18,19 @@ type Result struct {
 	Skipped map[string]int // rows skipped, by data-quality check
 	// FirstSkip describes one skipped row (check and column only: values may be personal data).
 	FirstSkip *RowError
+	// Bad maps each skipped row's identity to its check (and each row kept with a value cut, to
+	// CheckValueTooLong): its id (an int64, as a good row's id
+	// decodes) when the id column is readable, else a hash of the whole row (a RowHash). An
+	// incremental read that sees the same bad row again in its watermark overlap then replaces
+	// it instead of counting it twice, and a bad row read again fixed drops out.
+	Bad map[any]string
 }
 
+// RowHash identifies a skipped row without a readable id by its content.
+type RowHash uint64
+
 func read[T any](ctx context.Context, db Querier, q Query, text string, decode func(*record) T, fn func(T), args ...any) (Result, error) {
-	res := Result{Skipped: map[string]int{}}
+	res := Result{Skipped: map[string]int{}, Bad: map[any]string{}}
 	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return res, fmt.Errorf("query %s: %w", q.Name, err)
@@ -45,15 +54,20 @@ func read[T any](ctx context.Context, db Querier, q Query, text string, decode f
 			return res, fmt.Errorf("query %s: %w", q.Name, err)
 		}
 		res.Rows++
-		rec.err = nil
+		rec.err, rec.long = nil, false
 		v := decode(rec)
 		if rec.err != nil {
 			res.Skipped[rec.err.Check]++
+			res.Bad[rec.identity()] = rec.err.Check
 			if res.FirstSkip == nil {
 				e := *rec.err
 				res.FirstSkip = &e
 			}
 			continue
+		}
+		if rec.long {
+			// Kept, with its value cut; counted by identity, as skipped rows are.
+			res.Bad[rec.identity()] = CheckValueTooLong
 		}
 		fn(v)
 	}
@@ -119,7 +133,7 @@ func Check(ctx context.Context, db Querier, q Query, text string) error {
 
 // columnsOf runs a query with LIMIT 0: its result columns, without reading a row.
 func columnsOf(ctx context.Context, db Querier, text string) ([]string, error) {
-	rows, err := db.QueryContext(ctx, "SELECT * FROM ("+text+") AS tandem_probe LIMIT 0")
+	rows, err := db.QueryContext(ctx, Wrap(text, "tandem_probe")+" LIMIT 0")
 	if err != nil {
 		return nil, err
 	}
@@ -145,5 +159,5 @@ func Returns(ctx context.Context, db Querier, text, column string) (bool, error)
 // Since wraps a query so that it returns only rows whose watermark column is after a
 // parameter; PostgreSQL and SQLite push the condition down into the query and use the index.
 func Since(text string) string {
-	return "SELECT * FROM (" + text + ") AS tandem_delta WHERE " + Watermark + " > ?"
+	return Wrap(text, "tandem_delta") + " WHERE " + Watermark + " > ?"
 }

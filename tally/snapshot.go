@@ -156,6 +156,7 @@ type Check struct {
 var Checks = []Check{
 	{"null_required", "any", "A required column is NULL: the row is skipped."},
 	{"bad_value", "any", "A value of the wrong type or format (a timestamp that does not parse, text in an amount): the row is skipped."},
+	{"value_too_long", "any", "A text value (a source, reason, stage, channel...) longer than 100 characters: kept, cut to its first 99 characters followed by \"…\", so no label value is longer."},
 	{CheckDuplicateID, "any", "A second row with an id already read in this poll: skipped."},
 	{CheckNullSource, "leads", "A lead without a source: counted, with source=\"unknown\"."},
 	{CheckUnknownOwner, "leads", "A lead whose owner_id is not in the owners query: counted, with sales_team=\"unknown\"."},

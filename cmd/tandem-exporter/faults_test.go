@@ -269,3 +269,31 @@ func TestHungDatabase(t *testing.T) {
 	resp.Body.Close()
 	stopWithin(cmd, done, logs, 5*time.Second)
 }
+
+// --config.check against databases that are down names each database as not answering (not as
+// its first query failing), and a multi-line error is logged line by line, without a literal \n.
+func TestCheckNamesEachDatabaseDown(t *testing.T) {
+	bin := build(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close() // nothing listens there any more
+	cfg := writeConfig(t, "databases:\n  crm: {dsn_env: T_CRM, query_timeout: 2s}\n  campaigns: {dsn_env: T_CAMP, query_timeout: 2s}\n")
+	cmd := exec.Command(bin, "--config.file", cfg, "--config.check")
+	dsn := "postgres://u:pw@" + closed + "/x?sslmode=disable"
+	cmd.Env = append(os.Environ(), "T_CRM="+dsn, "T_CAMP="+dsn)
+	out, err := runFor(t, cmd, 30*time.Second)
+	if err == nil {
+		t.Fatalf("--config.check passed with both databases down:\n%s", out)
+	}
+	for _, want := range []string{"databases.crm: the database does not answer", "databases.campaigns: the database does not answer"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `\n`) {
+		t.Errorf("a literal \\n in the log:\n%s", out)
+	}
+}

@@ -3,7 +3,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +25,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	"gopkg.in/yaml.v3"
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/exporter"
@@ -38,7 +44,9 @@ func mainCode() int {
 		demoLeads   = kingpin.Flag("demo.leads", "Leads to generate in --demo mode.").Default("5000").Int()
 		demoDir     = kingpin.Flag("demo.dir", "Directory for the --demo database, kept on exit; a temporary one, removed on exit, if empty.").String()
 		demoNow     = kingpin.Flag("demo.now", "Run the --demo at this instant (RFC 3339), such as the last minute of a quarter: its data, traffic and the exporter's clock start there. Now if empty.").String()
-		healthcheck = kingpin.Flag("healthcheck", "Check that an exporter on --web.listen-address answers /-/healthy, then exit 0 or 1 (for container HEALTHCHECKs: the image has no shell or curl).").Bool()
+		healthcheck = kingpin.Flag("healthcheck", "Check that an exporter on --web.listen-address answers /-/healthy, then exit 0 or 1 (for container HEALTHCHECKs: the image has no shell or curl). Speaks HTTPS when --web.config.file sets tls_server_config.").Bool()
+		hcUser      = kingpin.Flag("healthcheck.username", "User for --healthcheck when --web.config.file sets basic_auth_users.").String()
+		hcPassFile  = kingpin.Flag("healthcheck.password-file", "File holding the password of --healthcheck.username.").String()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, ":9866")
 	)
 	logConfig := &promslog.Config{}
@@ -48,7 +56,7 @@ func mainCode() int {
 	kingpin.Parse()
 	logger := promslog.New(logConfig)
 	if *healthcheck {
-		return checkHealth((*webFlags.WebListenAddresses)[0])
+		return checkHealth(healthProbe{addr: (*webFlags.WebListenAddresses)[0], webConfig: *webFlags.WebConfigFile, user: *hcUser, passwordFile: *hcPassFile})
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -75,11 +83,11 @@ func mainCode() int {
 		defer d.Close()
 		cfg, clock = d.cfg, d.clock
 	} else if cfg, err = config.Load(*configFile, os.Getenv); err != nil {
-		logger.Error("invalid configuration", "err", err)
+		logLines(logger, "invalid configuration", err)
 		return 1
 	}
 	if err := run(ctx, cfg, clock, logger, *configCheck, *metricsPath, *maxRequests, webFlags); err != nil {
-		logger.Error("exiting", "err", err)
+		logLines(logger, "exiting", err)
 		return 1
 	}
 	return 0
@@ -159,24 +167,111 @@ func waitAtMost(wait func(), d time.Duration, logger *slog.Logger) {
 	}
 }
 
+// logLines logs an error of several lines (every configuration problem found at once) as one
+// record per line: logfmt would otherwise print them joined by a literal "\n".
+func logLines(logger *slog.Logger, msg string, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			logger.Error(msg, "err", line)
+		}
+	}
+}
+
+// healthProbe is how --healthcheck reaches the exporter: the same address and web config as the
+// server, so the check works with TLS and basic auth switched on.
+type healthProbe struct {
+	addr, webConfig, user, passwordFile string
+}
+
 // checkHealth asks a running exporter whether it is healthy; 0 if it is.
-func checkHealth(addr string) int {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
+func checkHealth(p healthProbe) int {
+	if err := p.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "healthcheck:", err)
 		return 1
+	}
+	return 0
+}
+
+func (p healthProbe) check() error {
+	host, port, err := net.SplitHostPort(p.addr)
+	if err != nil {
+		return err
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	client := &http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/-/healthy")
+	scheme, transport := "http", &http.Transport{}
+	if p.webConfig != "" {
+		certFile, err := tlsCertFile(p.webConfig)
+		if err != nil {
+			return err
+		}
+		if certFile != "" {
+			pemBytes, err := os.ReadFile(certFile)
+			if err != nil {
+				return err
+			}
+			block, _ := pem.Decode(pemBytes)
+			if block == nil {
+				return fmt.Errorf("%s holds no certificate", certFile)
+			}
+			// The probe talks to its own process on a loopback address the certificate need not
+			// name: it trusts exactly the certificate the server is configured to present.
+			scheme = "https"
+			transport.TLSClientConfig = &tls.Config{
+				MinVersion:         tls.VersionTLS12,
+				InsecureSkipVerify: true, //nolint:gosec // replaced by the pinning below
+				VerifyConnection: func(cs tls.ConnectionState) error {
+					if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, block.Bytes) {
+						return fmt.Errorf("the server's certificate is not the one in %s", certFile)
+					}
+					return nil
+				},
+			}
+		}
+	}
+	req, err := http.NewRequest(http.MethodGet, scheme+"://"+net.JoinHostPort(host, port)+"/-/healthy", nil)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
+	}
+	if p.user != "" {
+		pass, err := os.ReadFile(p.passwordFile)
+		if err != nil {
+			return fmt.Errorf("--healthcheck.password-file: %w", err)
+		}
+		req.SetBasicAuth(p.user, strings.TrimRight(string(pass), "\r\n"))
+	}
+	resp, err := (&http.Client{Timeout: 3 * time.Second, Transport: transport}).Do(req)
+	if err != nil {
+		return err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 1
+		return fmt.Errorf("/-/healthy answered %s", resp.Status)
 	}
-	return 0
+	return nil
+}
+
+// tlsCertFile reads the server certificate's path from an exporter-toolkit web config ("" when
+// TLS is off), resolved as the toolkit resolves it: relative to the config file.
+func tlsCertFile(webConfig string) (string, error) {
+	b, err := os.ReadFile(webConfig)
+	if err != nil {
+		return "", err
+	}
+	var c struct {
+		TLS *struct {
+			CertFile string `yaml:"cert_file"`
+		} `yaml:"tls_server_config"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return "", fmt.Errorf("%s: %w", webConfig, err)
+	}
+	if c.TLS == nil || c.TLS.CertFile == "" {
+		return "", nil
+	}
+	if filepath.IsAbs(c.TLS.CertFile) {
+		return c.TLS.CertFile, nil
+	}
+	return filepath.Join(filepath.Dir(webConfig), c.TLS.CertFile), nil
 }

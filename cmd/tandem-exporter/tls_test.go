@@ -116,4 +116,22 @@ func TestTLSAndBasicAuth(t *testing.T) {
 	if code, body, err := get("http", "prometheus", "right-horse"); err == nil && strings.Contains(body, "tandem_") {
 		t.Errorf("plain HTTP served metrics (%d)", code)
 	}
+
+	// --healthcheck (the container HEALTHCHECK) speaks the same web config: TLS, and the
+	// credentials from a file. Without them, or with the wrong ones, it reports unhealthy.
+	passFile := filepath.Join(dir, "password")
+	os.WriteFile(passFile, []byte("right-horse\n"), 0o600)      //nolint:errcheck
+	os.WriteFile(passFile+".bad", []byte("wrong-horse\n"), 0o600) //nolint:errcheck
+	probe := func(args ...string) error {
+		return exec.Command(bin, append([]string{"--healthcheck", "--web.listen-address", addr, "--web.config.file", webConfig}, args...)...).Run()
+	}
+	if err := probe("--healthcheck.username", "prometheus", "--healthcheck.password-file", passFile); err != nil {
+		t.Errorf("--healthcheck with TLS and the right credentials: %v", err)
+	}
+	if err := probe("--healthcheck.username", "prometheus", "--healthcheck.password-file", passFile+".bad"); err == nil {
+		t.Error("--healthcheck passed with a wrong password")
+	}
+	if err := probe(); err == nil {
+		t.Error("--healthcheck passed without credentials against basic auth")
+	}
 }

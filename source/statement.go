@@ -1,0 +1,117 @@
+package source
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Statement checks that a query's SQL is one statement, and returns it without a trailing
+// semicolon. Tandem runs every query wrapped in a subquery inside its read-only transaction
+// (Wrap), which a second statement would escape: "COMMIT; INSERT …; SELECT …" sent as is would
+// commit a write and run the rest of the poll outside the poll's snapshot. The scan skips string
+// literals ('…', E'…' with backslash escapes), quoted identifiers ("…"), dollar quotes ($tag$…$tag$)
+// and comments (-- and nested /* */), as PostgreSQL's lexer does.
+func Statement(text string) (string, error) {
+	s := strings.TrimSpace(text)
+	end := len(s) // where the statement ends: before a trailing ';' and whatever follows it
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == '-' && i+1 < len(s) && s[i+1] == '-':
+			j := strings.IndexByte(s[i:], '\n')
+			if j < 0 {
+				i = len(s)
+			} else {
+				i += j + 1
+			}
+		case c == '/' && i+1 < len(s) && s[i+1] == '*':
+			depth, j := 1, i+2
+			for ; j < len(s) && depth > 0; j++ {
+				switch {
+				case s[j] == '/' && j+1 < len(s) && s[j+1] == '*':
+					depth++
+					j++
+				case s[j] == '*' && j+1 < len(s) && s[j+1] == '/':
+					depth--
+					j++
+				}
+			}
+			if depth > 0 {
+				return "", fmt.Errorf("unterminated /* comment")
+			}
+			i = j
+		case end < len(s) && (c == '\'' || c == '"' || c == '$'):
+			return "", errMultiple
+		case c == '\'' || c == '"':
+			escapes := c == '\'' && i > 0 && (s[i-1] == 'E' || s[i-1] == 'e')
+			j := i + 1
+			for ; j < len(s); j++ {
+				if escapes && s[j] == '\\' {
+					j++
+					continue
+				}
+				if s[j] == c {
+					if j+1 < len(s) && s[j+1] == c { // doubled quote
+						j++
+						continue
+					}
+					break
+				}
+			}
+			if j >= len(s) {
+				return "", fmt.Errorf("unterminated %c quote", c)
+			}
+			i = j + 1
+		case c == '$':
+			tag, ok := dollarTag(s[i:])
+			if !ok {
+				i++
+				continue
+			}
+			j := strings.Index(s[i+len(tag):], tag)
+			if j < 0 {
+				return "", fmt.Errorf("unterminated dollar quote %s", tag)
+			}
+			i += len(tag) + j + len(tag)
+		case c == ';':
+			if end == len(s) {
+				end = i
+			}
+			i++
+		default:
+			if end < len(s) && !isSpace(c) {
+				return "", errMultiple
+			}
+			i++
+		}
+	}
+	stmt := strings.TrimSpace(s[:end])
+	if stmt == "" {
+		return "", fmt.Errorf("is empty")
+	}
+	return stmt, nil
+}
+
+var errMultiple = fmt.Errorf("holds more than one SQL statement: write a single SELECT (Tandem runs it inside its own read-only transaction)")
+
+// dollarTag returns the $tag$ opening a dollar-quoted string at the start of s.
+func dollarTag(s string) (string, bool) {
+	for j := 1; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case c == '$':
+			return s[:j+1], true
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 || j > 1 && c >= '0' && c <= '9':
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+
+// Wrap makes a query a subquery, so that whatever its text the poll runs exactly one SELECT in
+// its read-only transaction; the newlines keep a trailing -- comment from swallowing the wrapper.
+func Wrap(text, alias string) string {
+	return "SELECT * FROM (\n" + text + "\n) AS " + alias
+}
