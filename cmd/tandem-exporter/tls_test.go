@@ -120,7 +120,7 @@ func TestTLSAndBasicAuth(t *testing.T) {
 	// --healthcheck (the container HEALTHCHECK) speaks the same web config: TLS, and the
 	// credentials from a file. Without them, or with the wrong ones, it reports unhealthy.
 	passFile := filepath.Join(dir, "password")
-	os.WriteFile(passFile, []byte("right-horse\n"), 0o600)      //nolint:errcheck
+	os.WriteFile(passFile, []byte("right-horse\n"), 0o600)        //nolint:errcheck
 	os.WriteFile(passFile+".bad", []byte("wrong-horse\n"), 0o600) //nolint:errcheck
 	probe := func(args ...string) error {
 		return exec.Command(bin, append([]string{"--healthcheck", "--web.listen-address", addr, "--web.config.file", webConfig}, args...)...).Run()
