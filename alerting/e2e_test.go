@@ -212,3 +212,85 @@ scrape_configs:
 		return "not delivered"
 	})
 }
+
+// With one exporter per CRM, a broken exporter mutes only its own alerts: the repository's
+// inhibit rules, loaded into a real Alertmanager, inhibit the alerts of the exporter whose data is
+// stale or which is down, and leave the other CRM's alerts alone.
+func TestInhibitionIsPerExporter(t *testing.T) {
+	promstack.Binary(t, "prometheus-alertmanager", "alertmanager")
+	hook := &webhook{}
+	hookSrv := httptest.NewServer(hook)
+	defer hookSrv.Close()
+	am := promstack.Alertmanager(t, alertmanagerConfig(t, hookSrv.URL))
+
+	waiting := func(instance string) map[string]string {
+		return map[string]string{"alertname": alerting.AlertLeadsWaiting, "team": "sales", "severity": "page", "database": "crm",
+			"job": "tandem", "instance": instance, "sales_team": "na-inbound", "region": "na"}
+	}
+	stale := map[string]string{"alertname": alerting.AlertDataStale, "team": "sales", "severity": "ticket", "database": "crm", "job": "tandem", "instance": "crm-a:9866"}
+	down := map[string]string{"alertname": alerting.AlertExporterDown, "team": "ops", "severity": "page", "job": "tandem", "instance": "crm-c:9866"}
+	var alerts []map[string]any
+	for _, l := range []map[string]string{waiting("crm-a:9866"), waiting("crm-b:9866"), waiting("crm-c:9866"), stale, down} {
+		alerts = append(alerts, map[string]any{"labels": l, "startsAt": time.Now().Add(-time.Minute).Format(time.RFC3339)})
+	}
+	body, _ := json.Marshal(alerts)
+	promstack.Eventually(t, 30*time.Second, "Alertmanager takes the alerts", func() string {
+		resp, err := http.Post(am.URL+"/api/v2/alerts", "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			return err.Error()
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return resp.Status
+		}
+		return ""
+	})
+	promstack.Eventually(t, 30*time.Second, "inhibition per exporter", func() string {
+		resp, err := http.Get(am.URL + "/api/v2/alerts")
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		var got []struct {
+			Labels map[string]string `json:"labels"`
+			Status struct {
+				State       string   `json:"state"`
+				InhibitedBy []string `json:"inhibitedBy"`
+			} `json:"status"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+			return err.Error()
+		}
+		state := map[string]string{}
+		for _, a := range got {
+			state[a.Labels["alertname"]+"@"+a.Labels["instance"]] = a.Status.State
+		}
+		want := map[string]string{
+			alerting.AlertLeadsWaiting + "@crm-a:9866": "suppressed", // its data is stale
+			alerting.AlertLeadsWaiting + "@crm-b:9866": "active",     // another CRM: still pages
+			alerting.AlertLeadsWaiting + "@crm-c:9866": "suppressed", // its exporter is down
+			alerting.AlertDataStale + "@crm-a:9866":    "active",
+			alerting.AlertExporterDown + "@crm-c:9866": "active",
+		}
+		for k, v := range want {
+			if state[k] != v {
+				return fmt.Sprintf("%s is %q, want %q (all: %v)", k, state[k], v, state)
+			}
+		}
+		return ""
+	})
+	promstack.Eventually(t, 30*time.Second, "pages and tickets at their receivers", func() string {
+		switch {
+		case !hook.find("/sales", "firing", alerting.AlertLeadsWaiting, map[string]string{"instance": "crm-b:9866"}):
+			return "the other CRM's page did not reach sales"
+		case !hook.find("/sales-tickets", "firing", alerting.AlertDataStale, nil):
+			return "the stale-data ticket did not reach sales-tickets"
+		case !hook.find("/ops", "firing", alerting.AlertExporterDown, nil):
+			return "exporter down did not reach ops"
+		}
+		return ""
+	})
+	if hook.find("/sales", "firing", alerting.AlertLeadsWaiting, map[string]string{"instance": "crm-a:9866"}) {
+		t.Error("the alert of the CRM with stale data was delivered")
+	}
+}

@@ -121,12 +121,17 @@ func plus(a, b string) string { return fmt.Sprintf("(%[1]s + %[2]s or %[1]s or %
 // sales_team and region, by comparing labels in the template: no PromQL is built from label
 // values, so a region such as "Côte d'Ivoire" or a hostile value cannot break or inject a query.
 func valueFor(record, format string) string {
-	return `{{ range query "` + record + `" }}{{ if and (eq .Labels.sales_team $labels.sales_team) (eq .Labels.region $labels.region) }}{{ .Value | ` + format + ` }}{{ end }}{{ end }}`
+	return `{{ range query "` + record + `" }}{{ if and (eq .Labels.job $labels.job) (eq .Labels.instance $labels.instance) (eq .Labels.sales_team $labels.sales_team) (eq .Labels.region $labels.region) }}{{ .Value | ` + format + ` }}{{ end }}{{ end }}`
 }
+
+// exporterLabels are the target labels that tell one exporter (one CRM) from another. The
+// alert-facing rules keep them, so each CRM alerts on its own and an Alertmanager inhibition
+// (stale data, exporter down) mutes only that exporter's alerts.
+const exporterLabels = "job, instance"
 
 // Build returns the rule groups.
 func Build(o Options) File {
-	team := metrics.DimSalesTeam + ", " + metrics.DimRegion
+	team := exporterLabels + ", " + metrics.DimSalesTeam + ", " + metrics.DimRegion
 	byTeam := metrics.LabelPeriod + ", " + team
 	within := sumBy(byTeam, metrics.FollowupWithinSLA)
 	breached := sumBy(byTeam, metrics.FollowupBreached)
@@ -210,7 +215,7 @@ func Build(o Options) File {
 		})
 
 	arrived := func(window string) string {
-		return sumBy(metrics.DimSource, metrics.MarketingLeadsArrived, eq(metrics.LabelWindow, window))
+		return sumBy(exporterLabels+", "+metrics.DimSource, metrics.MarketingLeadsArrived, eq(metrics.LabelWindow, window))
 	}
 	marketing = append(marketing, Rule{
 		Alert: AlertInflowCollapsed,
@@ -229,7 +234,8 @@ func Build(o Options) File {
 	exporter := []Rule{
 		{
 			Alert: AlertExporterDown, Expr: fmt.Sprintf("up{%s} == 0 or absent(up{%s})", job, job), For: o.ExporterDownFor,
-			Labels: map[string]string{"team": "sales", "severity": "page"},
+			// The exporter's operator owns it, not a sales rep: their own receiver.
+			Labels: map[string]string{"team": "ops", "severity": "page"},
 			Annotations: map[string]string{
 				"summary":     "The Tandem exporter is down: follow-up SLA alerts cannot fire",
 				"description": "Prometheus cannot scrape the Tandem exporter ({{ $labels.instance }}). While it is down no lead-waiting alert can fire and the wall freezes.",

@@ -65,7 +65,7 @@ func TestAlertsAreComplete(t *testing.T) {
 			}
 			seen[r.Alert] = true
 			team := r.Labels["team"]
-			if team != "sales" && team != "marketing" && !strings.Contains(team, "marketing") {
+			if team != "sales" && team != "marketing" && team != "ops" && !strings.Contains(team, "marketing") {
 				t.Errorf("%s: team label %q", r.Alert, team)
 			}
 			if s := r.Labels["severity"]; s != "page" && s != "ticket" {
@@ -132,7 +132,10 @@ func TestAlertmanagerConfig(t *testing.T) {
 	}
 	for _, c := range []struct{ labels, receiver string }{
 		{"team=sales severity=page alertname=" + AlertLeadsWaiting, "sales"},
-		{"team=sales severity=ticket alertname=" + AlertComplianceLow, "sales"},
+		{"team=sales severity=ticket alertname=" + AlertComplianceLow, "sales-tickets"},
+		{"team=sales severity=ticket alertname=" + AlertBacklog, "sales-tickets"},
+		{"team=ops severity=page alertname=" + AlertExporterDown, "ops"},
+		{"team=sales severity=ticket alertname=" + AlertDataStale + " database=crm", "sales-tickets"},
 		{"team=marketing severity=ticket alertname=" + AlertInflowCollapsed, "marketing"},
 		{"team=marketing severity=ticket alertname=" + AlertDataStale + " database=campaigns", "marketing"},
 	} {
