@@ -72,9 +72,15 @@ type snapshotCollector struct {
 var _ prometheus.Collector = (*snapshotCollector)(nil)
 
 func newSnapshotCollector(cfg *config.Config, src Sources, db source.Database, defs []metrics.Def) *snapshotCollector {
-	c := &snapshotCollector{db: db, src: src, defs: defs, descs: map[string]*prometheus.Desc{}, text: map[string]text{}}
-	dims := cfg.Dimensions
+	c := &snapshotCollector{db: db, src: src, descs: map[string]*prometheus.Desc{}, text: map[string]text{}}
 	for _, d := range defs {
+		if db == source.CRM && metrics.NeedActivities[d.Name] && !cfg.DB(source.CRM).Enabled(source.QueryActivities) {
+			continue // no activity data: no SLA numbers, rather than false ones
+		}
+		c.defs = append(c.defs, d)
+	}
+	dims := cfg.Dimensions
+	for _, d := range c.defs {
 		c.descs[d.Name] = prometheus.NewDesc(d.Name, d.Help, d.LabelNames(dims), nil)
 		c.text[d.Name] = textHeader(d, d.LabelNames(dims))
 	}

@@ -63,6 +63,9 @@ func (h *healthCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(metrics.Polls, float64(health.Polls), name)
 		counter(metrics.PollFailures, float64(health.Failures), name)
 		for _, q := range source.QueriesFor(db) {
+			if !h.cfg.DB(db).Enabled(q.Name) {
+				continue
+			}
 			counter(metrics.QueryErrors, float64(health.QueryErrors[q.Name]), name, q.Name)
 			counter(metrics.QueryRows, float64(health.QueryRows[q.Name]), name, q.Name)
 			if d, ok := health.QueryDuration[q.Name]; ok {

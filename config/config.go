@@ -79,8 +79,26 @@ type DB struct {
 	// ReconcileInterval is Reconcile resolved: hourly when not set.
 	ReconcileInterval time.Duration     `yaml:"-"`
 	Queries           map[string]string `yaml:"queries"` // replacements for the default SQL, by query name
+	// DisabledQueries are queries the database cannot answer (a CRM without activity data): not
+	// run, and the numbers that need them are not published rather than published false.
+	DisabledQueries []string `yaml:"disabled_queries"`
 
 	DSN Secret `yaml:"-"`
+}
+
+// Disableable are the queries a database may go without, and what is then left unpublished.
+var Disableable = map[string]string{
+	source.QueryActivities: "the follow-up SLA numbers and sales touches (without activities every lead would look untouched)",
+}
+
+// Enabled reports whether a query runs.
+func (d *DB) Enabled(name string) bool {
+	for _, n := range d.DisabledQueries {
+		if n == name {
+			return false
+		}
+	}
+	return true
 }
 
 // Query returns the SQL to run for a query: the configured replacement or the default.
@@ -583,6 +601,18 @@ func (c *Config) validateDB(v *validator, field string, db source.Database, d *D
 	}
 	if d.MaxOpenConns < 1 {
 		v.fail(field+".max_open_connections", "must be at least 1, not %d", d.MaxOpenConns)
+	}
+	for i, name := range d.DisabledQueries {
+		if _, ok := source.LookupQuery(db, name); !ok || Disableable[name] == "" {
+			var names []string
+			for n := range Disableable {
+				if _, ok := source.LookupQuery(db, n); ok {
+					names = append(names, n)
+				}
+			}
+			sort.Strings(names)
+			v.fail(fmt.Sprintf("%s.disabled_queries[%d]", field, i), "%q cannot be disabled (the %s database can go without: %s)", name, db, strings.Join(names, ", "))
+		}
 	}
 	for name, text := range d.Queries {
 		if strings.TrimSpace(text) == "" {

@@ -1,11 +1,13 @@
 package exporter_test
 
 import (
+	"context"
 	"maps"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/source"
 )
@@ -63,6 +65,10 @@ func TestBadDataIsCountedAndSkipped(t *testing.T) {
 	exec(`INSERT INTO leads (id, created_at, updated_at, source, status, mql_at) VALUES
 		(800004, $1, $1, 'email', 'MQL', $1::timestamptz - interval '1 day')    -- MQL before created
 	`, now)
+	exec(`INSERT INTO leads (id, created_at, updated_at, source, region, status) VALUES
+		(800005, $1, $1, 'Unknown', 'na', 'New'),                               -- a source named like Tandem's own value
+		(800006, $1, $1, 'webform: jane.doe@example.com', 'other', 'New')       -- an e-mail address, and a region "other"
+	`, now)
 	exec(`INSERT INTO sales_activities (id, lead_id, kind, occurred_at, updated_at) VALUES
 		(800001, 800001, 'call', $1::timestamptz - interval '1 hour', $1),       -- before its lead was created
 		(800002, 800001, 'call', $1::timestamptz + interval '1 day', $1),        -- in the future
@@ -82,6 +88,8 @@ func TestBadDataIsCountedAndSkipped(t *testing.T) {
 		{"leads", "timestamp_in_future"}:           1,
 		{"leads", "bad_value"}:                     1,
 		{"leads", "stage_out_of_order"}:            1,
+		{"leads", "reserved_label_value"}:          2,
+		{"leads", "personal_data_in_label"}:        1,
 		{"activities", "activity_before_lead"}:     1,
 		{"activities", "timestamp_in_future"}:      1,
 		{"activities", "activity_unknown_lead"}:    1,
@@ -128,8 +136,13 @@ func TestBadDataIsCountedAndSkipped(t *testing.T) {
 		}
 		return total
 	}
-	if got := sum(series(t, e.Registry, published)) - sum(leadsBefore); got != 2 {
-		t.Errorf("leads created grew by %v, want 2", got)
+	if got := sum(series(t, e.Registry, published)) - sum(leadsBefore); got != 4 {
+		t.Errorf("leads created grew by %v, want 4", got)
+	}
+	for k := range series(t, e.Registry, published) {
+		if strings.Contains(k, "@") {
+			t.Errorf("an e-mail address is published: %s", k)
+		}
 	}
 }
 
@@ -180,5 +193,49 @@ func TestLongValuesAreCut(t *testing.T) {
 	key := seriesKey(metrics.DataQualityRows, map[string]string{"database": "campaigns", "query": "campaigns", "check": source.CheckValueTooLong})
 	if problems[key] != 1 {
 		t.Errorf("campaigns: %v rows with a value cut, want 1", problems[key])
+	}
+}
+
+// A CRM without activity data switches the query off: it is not run or checked, the follow-up
+// SLA numbers and touches are not published (every lead would look untouched), and every other
+// number still equals SQL.
+func TestActivitiesDisabled(t *testing.T) {
+	w := newWorld(t, 53, 400, "", ordinary)
+	w.cfg = reparse(t, w, strings.Replace(w.config(), "crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s}",
+		"crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s, disabled_queries: [activities], queries: {activities: SELECT no_such_column FROM nowhere}}", 1))
+	e := w.exporter()
+	if err := e.Check(context.Background()); err != nil {
+		t.Fatalf("--config.check ran the disabled query: %v", err)
+	}
+	poll(t, e)
+	got := series(t, e.Registry, published)
+	for k := range got {
+		name, labels := parseKey(k)
+		if metrics.NeedActivities[name] {
+			t.Fatalf("%s is published without activity data", k)
+		}
+		if name == metrics.DataQualityRows && labels["query"] == "activities" {
+			t.Fatalf("%s: the disabled query was read", k)
+		}
+	}
+	want := map[string]float64{}
+	for k, v := range w.expected() {
+		name, labels := parseKey(k)
+		if !metrics.NeedActivities[name] && !(name == metrics.DataQualityRows && labels["query"] == "activities") {
+			want[k] = v
+		}
+	}
+	compare(t, "with activities disabled", got, want)
+	health := series(t, e.Registry, func(n string) bool { return n == metrics.QueryRows })
+	for k := range health {
+		if strings.Contains(k, `query="activities"`) {
+			t.Errorf("%s published for a disabled query", k)
+		}
+	}
+
+	// Only a query a database can go without may be disabled.
+	_, err := config.Parse([]byte("databases:\n  crm: {dsn_env: CRM, disabled_queries: [leads]}\n"), "tandem.yml", func(string) string { return w.crmURL })
+	if err == nil || !strings.Contains(err.Error(), "databases.crm.disabled_queries[0]") {
+		t.Errorf("disabling leads: want an error naming the field, got %v", err)
 	}
 }

@@ -195,6 +195,9 @@ func (e *Exporter) Check(ctx context.Context) error {
 func (e *Exporter) checkQueries(ctx context.Context, db source.Database, tolerateTimeout bool) error {
 	d := e.cfg.DB(db)
 	for _, q := range source.QueriesFor(db) {
+		if !d.Enabled(q.Name) {
+			continue
+		}
 		qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
 		err := e.checkQuery(qctx, db, q)
 		cancel()

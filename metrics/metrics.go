@@ -105,6 +105,15 @@ type Def struct {
 	Quantile bool
 }
 
+// NeedActivities are the families computed from the activities query: with it disabled
+// (databases.crm.disabled_queries), they are not published, since every lead would look untouched.
+var NeedActivities = map[string]bool{
+	SalesTouches: true, FollowupTime: true, FollowupTimeOverall: true, SpeedToLead: true, SpeedToLeadOverall: true,
+	FollowupWithinSLA: true, FollowupBreached: true, AttemptsMet: true, AttemptsMissed: true,
+	FollowupWaiting: true, FollowupOldestWait: true, FollowupAbandoned: true,
+	RecentlyBreached: true, RecentlyBreachedOldest: true, SLATarget: true, PageWindow: true,
+}
+
 // Periodic reports whether the metric is one gauge per period (it carries the period label).
 func (d Def) Periodic() bool { return len(d.Labels) > 0 && d.Labels[0] == LabelPeriod }
 

@@ -335,6 +335,9 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 	var reads []stepChanges
 	var applies []func()
 	for _, st := range p.steps(tx, changes) {
+		if !d.Enabled(st.name) {
+			continue // disabled_queries: its table stays empty
+		}
 		q, _ := source.LookupQuery(p.db, st.name)
 		// Every query, the owners' too, runs as a subquery: one SELECT inside this read-only
 		// transaction, whatever its text (config refuses multi-statement text besides).

@@ -14,6 +14,8 @@ import (
 const (
 	CheckDuplicateID         = "duplicate_id"             // a second row with the same id: skipped
 	CheckNullSource          = "null_source"              // lead without a source: counted as "unknown"
+	CheckReservedValue       = "reserved_label_value"     // a label value literally "unknown" or "other": merges with Tandem's own
+	CheckPersonalData        = "personal_data_in_label"   // a label value that looks like an e-mail address: published as "other"
 	CheckUnknownOwner        = "unknown_owner"            // lead owned by an owner not in the owners query: team "unknown"
 	CheckUnknownStatus       = "unknown_status"           // status not in funnel.status_map: left out of tandem_leads
 	CheckActivityUnknownLead = "activity_unknown_lead"    // activity for a lead that does not exist: skipped
@@ -185,11 +187,26 @@ func (c *CRM) Lead(l source.Lead) {
 		}
 		raw[i] = clean(v)
 		c.seen.note(d.Name, raw[i])
+		if d.Name != metrics.DimOwner { // owner names are personal by design, and opt-in
+			c.checkLabel(l.ID, v)
+		}
 	}
+	c.checkLabel(l.ID, l.DisqualifiedReason)
 	c.leads[l.ID] = &lead{
 		raw: raw, created: l.CreatedAt, mql: l.MQLAt, sql: l.SQLAt, disq: l.DisqualifiedAt,
 		reason: clean(l.DisqualifiedReason), status: l.Status, source: clean(l.Source),
 		cal: c.cfg.Calendars.For(owner.Region), // the owner's region decides the business hours
+	}
+}
+
+// checkLabel reports a lead's raw label value that collides with Tandem's own "unknown" and
+// "other", or that carries an e-mail address (clean has already folded it into "other").
+func (c *CRM) checkLabel(id int64, v string) {
+	switch t := strings.TrimSpace(v); {
+	case strings.EqualFold(t, metrics.ValueUnknown) || strings.EqualFold(t, metrics.ValueOther):
+		c.problemOf(id, source.QueryLeads, CheckReservedValue)
+	case looksLikeEmail(t):
+		c.problemOf(id, source.QueryLeads, CheckPersonalData)
 	}
 }
 

@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 
@@ -68,14 +69,24 @@ func (f *Folder) Value(label, v string) string {
 	return metrics.ValueOther
 }
 
-// clean turns a database value into a label value: trimmed, NULL or empty becomes "unknown".
+// clean turns a database value into a label value: trimmed, NULL or empty becomes "unknown", and
+// a value that looks like an e-mail address (a form that wrote the visitor's address into a
+// free-text source) becomes "other": no personal data in labels.
 func clean(v string) string {
 	v = strings.TrimSpace(v)
-	if v == "" {
+	switch {
+	case v == "":
 		return metrics.ValueUnknown
+	case looksLikeEmail(v):
+		return metrics.ValueOther
 	}
 	return v
 }
+
+var emailLike = regexp.MustCompile(`[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[A-Za-z]{2,}`)
+
+// looksLikeEmail reports a value that contains an e-mail address.
+func looksLikeEmail(v string) bool { return strings.IndexByte(v, '@') >= 0 && emailLike.MatchString(v) }
 
 // seen counts raw label values for admission.
 type seen map[string]map[string]int

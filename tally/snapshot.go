@@ -159,6 +159,8 @@ var Checks = []Check{
 	{"value_too_long", "any", "A text value (a source, reason, stage, channel...) longer than 100 characters: kept, cut to its first 99 characters followed by \"…\", so no label value is longer."},
 	{CheckDuplicateID, "any", "A second row with an id already read in this poll: skipped."},
 	{CheckNullSource, "leads", "A lead without a source: counted, with source=\"unknown\"."},
+	{CheckReservedValue, "leads", "A source, region, segment, team or disqualification reason literally \"unknown\" or \"other\": counted under that value, where it merges with Tandem's own unknown (NULL) and other (folded); rename it in the query to keep it apart."},
+	{CheckPersonalData, "leads", "A source, region, segment, team or disqualification reason that contains an e-mail address: published as \"other\", never as a label value."},
 	{CheckUnknownOwner, "leads", "A lead whose owner_id is not in the owners query: counted, with sales_team=\"unknown\"."},
 	{CheckUnknownStatus, "leads", "A lead without opportunities whose status is not in funnel.status_map: counted everywhere except tandem_leads."},
 	{CheckActivityUnknownLead, "activities", "A sales activity for a lead that does not exist: skipped."},
