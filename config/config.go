@@ -82,6 +82,9 @@ type DB struct {
 	// DisabledQueries are queries the database cannot answer (a CRM without activity data): not
 	// run, and the numbers that need them are not published rather than published false.
 	DisabledQueries []string `yaml:"disabled_queries"`
+	// QueryAt locates each configured query in the file ("tandem.yml:12"), for errors that
+	// arise only when the query runs.
+	QueryAt map[string]string `yaml:"-"`
 
 	DSN Secret `yaml:"-"`
 }
@@ -612,6 +615,12 @@ func (c *Config) validateDB(v *validator, field string, db source.Database, d *D
 			}
 			sort.Strings(names)
 			v.fail(fmt.Sprintf("%s.disabled_queries[%d]", field, i), "%q cannot be disabled (the %s database can go without: %s)", name, db, strings.Join(names, ", "))
+		}
+	}
+	d.QueryAt = map[string]string{}
+	for name := range d.Queries {
+		if line := lineOf(v.root, field+".queries."+name); line > 0 {
+			d.QueryAt[name] = fmt.Sprintf("%s:%d", v.file, line)
 		}
 	}
 	for name, text := range d.Queries {

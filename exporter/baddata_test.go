@@ -69,6 +69,12 @@ func TestBadDataIsCountedAndSkipped(t *testing.T) {
 		(800005, $1, $1, 'Unknown', 'na', 'New'),                               -- a source named like Tandem's own value
 		(800006, $1, $1, 'webform: jane.doe@example.com', 'other', 'New')       -- an e-mail address, and a region "other"
 	`, now)
+	exec(`INSERT INTO leads (id, created_at, updated_at, source, status, mql_at) VALUES
+		(800007, $1, $1, 'email', 'New', '0001-01-01 00:00:00+00')              -- a placeholder date for "no date"
+	`, now)
+	exec(`INSERT INTO campaign_daily_stats (campaign_id, day, spend, impressions, clicks, updated_at)
+		SELECT id, DATE '2020-01-01', -50, 10, 1, $1 FROM campaigns ORDER BY id LIMIT 1  -- a refund written as negative spend
+	`, now)
 	exec(`INSERT INTO sales_activities (id, lead_id, kind, occurred_at, updated_at) VALUES
 		(800001, 800001, 'call', $1::timestamptz - interval '1 hour', $1),       -- before its lead was created
 		(800002, 800001, 'call', $1::timestamptz + interval '1 day', $1),        -- in the future
@@ -90,6 +96,7 @@ func TestBadDataIsCountedAndSkipped(t *testing.T) {
 		{"leads", "stage_out_of_order"}:            1,
 		{"leads", "reserved_label_value"}:          2,
 		{"leads", "personal_data_in_label"}:        1,
+		{"leads", "placeholder_timestamp"}:         1,
 		{"activities", "activity_before_lead"}:     1,
 		{"activities", "timestamp_in_future"}:      1,
 		{"activities", "activity_unknown_lead"}:    1,
@@ -122,6 +129,10 @@ func TestBadDataIsCountedAndSkipped(t *testing.T) {
 	if got := problems()[nullKey]; got != after[nullKey]-1 {
 		t.Errorf("after fixing the NULL lead_id: %v null_required rows, want %v", got, after[nullKey]-1)
 	}
+	negKey := seriesKey(metrics.DataQualityRows, map[string]string{"database": "campaigns", "query": "campaign_stats", "check": "stat_negative"})
+	if got := problems()[negKey] - before[negKey]; got != 1 {
+		t.Errorf("campaign_stats/stat_negative: %v more rows, want 1", got)
+	}
 	up := series(t, e.Registry, func(n string) bool { return n == metrics.Up })
 	if up[seriesKey(metrics.Up, map[string]string{"database": "crm"})] != 1 {
 		t.Fatal("bad rows stopped the poll")
@@ -136,8 +147,8 @@ func TestBadDataIsCountedAndSkipped(t *testing.T) {
 		}
 		return total
 	}
-	if got := sum(series(t, e.Registry, published)) - sum(leadsBefore); got != 4 {
-		t.Errorf("leads created grew by %v, want 4", got)
+	if got := sum(series(t, e.Registry, published)) - sum(leadsBefore); got != 5 {
+		t.Errorf("leads created grew by %v, want 5", got)
 	}
 	for k := range series(t, e.Registry, published) {
 		if strings.Contains(k, "@") {
@@ -237,5 +248,31 @@ func TestActivitiesDisabled(t *testing.T) {
 	_, err := config.Parse([]byte("databases:\n  crm: {dsn_env: CRM, disabled_queries: [leads]}\n"), "tandem.yml", func(string) string { return w.crmURL })
 	if err == nil || !strings.Contains(err.Error(), "databases.crm.disabled_queries[0]") {
 		t.Errorf("disabling leads: want an error naming the field, got %v", err)
+	}
+}
+
+// Timestamps in a foreign text form (DD-MM-YYYY) would make every lead skipped while the poll
+// "succeeds": --config.check decodes each query's first rows and refuses the mapping, naming the
+// column, the values' masked form and the accepted forms, never a value.
+func TestForeignDateFormRefusedByCheck(t *testing.T) {
+	w := newWorld(t, 54, 300, "", ordinary)
+	w.cfg = reparse(t, w, strings.Replace(w.config(), "crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s}", `crm:
+    dsn_env: CRM
+    queries:
+      leads: |
+        SELECT id, to_char(created_at, 'DD-MM-YYYY') AS created_at, updated_at, source, region, segment, owner_id, status,
+               mql_at, sql_at, disqualified_at, disqualified_reason FROM leads`, 1))
+	e := w.exporter()
+	err := e.Check(context.Background())
+	if err == nil {
+		t.Fatal("--config.check accepted created_at as DD-MM-YYYY text")
+	}
+	for _, want := range []string{"databases.crm.queries.leads", "column created_at", `"99-99-9999"`, "RFC 3339"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if err := e.CheckStartup(context.Background()); err != nil {
+		t.Errorf("start-up refused the mapping (only --config.check should): %v", err)
 	}
 }

@@ -199,9 +199,12 @@ func (e *Exporter) checkQueries(ctx context.Context, db source.Database, tolerat
 			continue
 		}
 		qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
-		err := e.checkQuery(qctx, db, q)
+		err := e.checkQuery(qctx, db, q, !tolerateTimeout)
 		cancel()
 		if err != nil && !(tolerateTimeout && errors.Is(err, context.DeadlineExceeded)) {
+			if at := d.QueryAt[q.Name]; at != "" {
+				return fmt.Errorf("%s: databases.%s.queries.%s: %w", at, db, q.Name, err)
+			}
 			return fmt.Errorf("databases.%s.queries.%s: %w", db, q.Name, err)
 		}
 	}
@@ -209,7 +212,9 @@ func (e *Exporter) checkQueries(ctx context.Context, db source.Database, tolerat
 }
 
 // checkQuery probes one query inside a read-only transaction, as the polls run it.
-func (e *Exporter) checkQuery(ctx context.Context, db source.Database, q source.Query) error {
+// With sample (--config.check), it also decodes the query's first rows: a mapping whose values
+// cannot be decoded is refused there, while at start-up bad rows are only counted and skipped.
+func (e *Exporter) checkQuery(ctx context.Context, db source.Database, q source.Query, sample bool) error {
 	d := e.cfg.DB(db)
 	opts := &sql.TxOptions{}
 	if d.Driver == "postgres" {
@@ -220,7 +225,13 @@ func (e *Exporter) checkQuery(ctx context.Context, db source.Database, q source.
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
-	return source.Check(ctx, tx, q, d.Query(q))
+	if err := source.Check(ctx, tx, q, d.Query(q)); err != nil {
+		return err
+	}
+	if !sample {
+		return nil
+	}
+	return source.Sample(ctx, tx, q, d.Query(q))
 }
 
 // CheckStartup validates every query against each database that answers, so a wrong query stops

@@ -11,6 +11,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/deploy/postgres"
+	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/metrics"
 )
 
@@ -99,5 +102,44 @@ func TestQueriesCannotWrite(t *testing.T) {
 	}
 	if after != before {
 		t.Errorf("owners: %d rows before, %d after: a query wrote", before, after)
+	}
+}
+
+// The grants file runs as its header says: in the CRM database and in the campaign database,
+// each holding only its own tables, and again without error.
+func TestLeastPrivilegeFilePerDatabase(t *testing.T) {
+	role := fmt.Sprintf("tandem_reader_%d", time.Now().UnixNano()%1e9)
+	grants, err := os.ReadFile("../deploy/postgres/least-privilege.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql := strings.ReplaceAll(string(grants), "tandem_reader", role)
+	ctx := context.Background()
+	var dbs []*sqlx.DB
+	for _, schema := range []string{postgres.CRMSchema, postgres.CampaignsSchema} {
+		db, _ := testdb.Open(t)
+		if err := demo.ApplySchema(ctx, db, schema); err != nil {
+			t.Fatal(err)
+		}
+		dbs = append(dbs, db)
+	}
+	t.Cleanup(func() {
+		for _, db := range dbs {
+			db.Exec("DROP OWNED BY " + role) //nolint:errcheck
+		}
+		dbs[0].Exec("DROP ROLE " + role) //nolint:errcheck
+	})
+	for round := 1; round <= 2; round++ {
+		for i, db := range dbs {
+			if _, err := db.Exec(sql); err != nil {
+				t.Fatalf("round %d, database %d: %v", round, i, err)
+			}
+		}
+	}
+	for i, want := range []string{"leads", "marketing_touchpoints"} {
+		var ok bool
+		if err := dbs[i].Get(&ok, "SELECT has_table_privilege($1, $2, 'SELECT') OR has_any_column_privilege($1, $2, 'SELECT')", role, want); err != nil || !ok {
+			t.Errorf("%s: no SELECT for the role (%v)", want, err)
+		}
 	}
 }

@@ -43,6 +43,12 @@ func (e *Exporter) Handler(maxRequests int) http.Handler {
 			}
 		}
 		cached, gz := e.snapshotText()
+		format := format
+		if expfmt.NegotiateIncludingOpenMetrics(r.Header).FormatType() == expfmt.TypeOpenMetrics {
+			// The snapshot families are gauges, whose text lines are the same in OpenMetrics; the
+			// live part is encoded as OpenMetrics, and the encoder ends the body with # EOF.
+			format = openMetricsFormat
+		}
 		w.Header().Set("Content-Type", string(format))
 		w.Header().Add("Vary", "Accept-Encoding")
 		var live bytes.Buffer
@@ -87,7 +93,10 @@ func gzipped(b []byte) []byte {
 	return buf.Bytes()
 }
 
-var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
+var (
+	textFormat        = expfmt.NewFormat(expfmt.TypeTextPlain)
+	openMetricsFormat = expfmt.NewFormat(expfmt.TypeOpenMetrics)
+)
 
 // warm encodes a new snapshot right after its poll, so that no scrape waits for it.
 func (e *Exporter) warm() { e.snapshotText() }
@@ -118,6 +127,11 @@ func encode(buf *bytes.Buffer, g prometheus.Gatherer, format expfmt.Format) erro
 	enc := expfmt.NewEncoder(buf, format)
 	for _, mf := range mfs {
 		if e := enc.Encode(mf); e != nil && err == nil {
+			err = e
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok { // OpenMetrics: # EOF
+		if e := c.Close(); e != nil && err == nil {
 			err = e
 		}
 	}

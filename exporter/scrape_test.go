@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/textparse"
 
 	"github.com/tandem-oss/tandem/exporter"
 )
@@ -136,5 +138,46 @@ func TestFastScrapeEqualsStandard(t *testing.T) {
 	cmd.Stdin = strings.NewReader(fast)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool check metrics on /metrics: %v\n%s", err, out)
+	}
+}
+
+// Asked for OpenMetrics (as Prometheus does when configured to), /metrics answers with it, and
+// Prometheus' own OpenMetrics parser reads the whole body up to # EOF.
+func TestOpenMetricsWhenAsked(t *testing.T) {
+	w := newWorld(t, 5, 300, "", ordinary)
+	e := w.exporter()
+	poll(t, e)
+	srv := httptest.NewServer(e.Handler(0))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	if !bytes.HasSuffix(body, []byte("# EOF\n")) {
+		t.Fatal("no # EOF at the end")
+	}
+	p := textparse.NewOpenMetricsParser(body, labels.NewSymbolTable())
+	samples := 0
+	for {
+		et, err := p.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("OpenMetrics parser: %v", err)
+		}
+		if et == textparse.EntrySeries {
+			samples++
+		}
+	}
+	if samples < 1000 {
+		t.Errorf("only %d samples parsed", samples)
 	}
 }

@@ -374,7 +374,9 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 			return nil, stats, err
 		}
 		if res.FirstSkip != nil {
-			p.logger.Warn("rows skipped", "query", st.name, "skipped", res.Skipped, "first_check", res.FirstSkip.Check, "first_column", res.FirstSkip.Column)
+			// The value's masked form, never the value: it may be personal data.
+			p.logger.Warn("rows skipped", "query", st.name, "skipped", res.Skipped, "first_check", res.FirstSkip.Check,
+				"first_column", res.FirstSkip.Column, "first_form", res.FirstSkip.Form, "why", res.FirstSkip.Err)
 		}
 		name := st.name
 		reads = append(reads, read)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 	"unique"
 
@@ -14,9 +15,10 @@ import (
 
 // Data-quality checks reported while decoding rows (values of the check label).
 const (
-	CheckNullRequired = "null_required"  // a required column is NULL: row skipped
-	CheckBadValue     = "bad_value"      // a value has the wrong type or format: row skipped
-	CheckValueTooLong = "value_too_long" // a text value over MaxTextLength characters: cut, row kept
+	CheckNullRequired = "null_required"         // a required column is NULL: row skipped
+	CheckBadValue     = "bad_value"             // a value has the wrong type or format: row skipped
+	CheckValueTooLong = "value_too_long"        // a text value over MaxTextLength characters: cut, row kept
+	CheckPlaceholder  = "placeholder_timestamp" // an optional timestamp of year 1: read as NULL, row kept
 )
 
 // MaxTextLength caps every text value read (in characters): each may become a label value, and a
@@ -50,9 +52,45 @@ type RowError struct {
 	Check  string
 	Column string
 	Err    error
+	// Form is the rejected value's shape with its content masked (digits as 9, letters as a or
+	// A, the rest kept, cut to 40 characters): "31-12-2026" is "99-99-9999". It says what the
+	// column holds without printing data that may be personal.
+	Form string
 }
 
-func (e *RowError) Error() string { return fmt.Sprintf("%s: column %s: %v", e.Check, e.Column, e.Err) }
+// FormOf masks a value into its shape (RowError.Form).
+func FormOf(v any) string {
+	s := fmt.Sprint(v)
+	var b strings.Builder
+	for i, c := range s {
+		if i >= 40 {
+			b.WriteString("…")
+			break
+		}
+		switch {
+		case c >= '0' && c <= '9':
+			b.WriteByte('9')
+		case unicode.IsUpper(c):
+			b.WriteByte('A')
+		case unicode.IsLetter(c):
+			b.WriteByte('a')
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// AcceptedTimeForms lists the text forms a timestamp column may hold (besides native timestamp
+// types and epoch seconds), for error messages.
+const AcceptedTimeForms = "RFC 3339 (2026-12-31T23:59:59Z, with fractions or an offset), 2026-12-31 23:59:59[.fraction][±07:00], 2026-12-31, or epoch seconds"
+
+func (e *RowError) Error() string {
+	if e.Form != "" {
+		return fmt.Sprintf("%s: column %s holds values like %q: %v", e.Check, e.Column, e.Form, e.Err)
+	}
+	return fmt.Sprintf("%s: column %s: %v", e.Check, e.Column, e.Err)
+}
 
 // ColumnError is a query whose result columns do not match the canonical ones: a configuration
 // error, reported at start-up by --config.check and as a query error while running.
@@ -127,6 +165,8 @@ type record struct {
 	idx   []int
 	err   *RowError
 	long  bool // a text value was cut to MaxTextLength
+	// placeholder: an optional timestamp was year 1, read as NULL
+	placeholder bool
 }
 
 func (r *record) value(i int) any {
@@ -157,6 +197,9 @@ func (r *record) identity() any {
 func (r *record) fail(check string, i int, err error) {
 	if r.err == nil {
 		r.err = &RowError{Check: check, Column: r.q.Columns[i].Name, Err: err}
+		if check == CheckBadValue {
+			r.err.Form = FormOf(r.value(i))
+		}
 	}
 }
 
@@ -193,7 +236,7 @@ func (r *record) int64(i int) int64 {
 			return textID(v)
 		}
 	}
-	r.fail(CheckBadValue, i, fmt.Errorf("not an integer: %v", r.value(i)))
+	r.fail(CheckBadValue, i, fmt.Errorf("not an integer"))
 	return 0
 }
 
@@ -251,7 +294,7 @@ func (r *record) bool(i int) bool {
 			return false
 		}
 	}
-	r.fail(CheckBadValue, i, fmt.Errorf("not a boolean: %v", r.value(i)))
+	r.fail(CheckBadValue, i, fmt.Errorf("not a boolean (true/false, t/f, yes/no, 1/0)"))
 	return false
 }
 
@@ -272,9 +315,12 @@ func (r *record) time(i int) time.Time {
 		return time.Time{}
 	}
 	t, ok := parseTime(r.value(i))
+	if ok && t.IsZero() && !r.q.Columns[i].Required {
+		r.placeholder = true
+	}
 	if !ok || (t.IsZero() && r.q.Columns[i].Required) {
 		// Year 1 ("0001-01-01") is what broken syncs write for "no date": not a real timestamp.
-		r.fail(CheckBadValue, i, fmt.Errorf("not a timestamp: %v", r.value(i)))
+		r.fail(CheckBadValue, i, fmt.Errorf("not a timestamp (accepted: %s)", AcceptedTimeForms))
 		return time.Time{}
 	}
 	// In UTC, decoded rows compare with == (the poller's reconciliation relies on it); the

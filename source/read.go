@@ -54,7 +54,7 @@ func read[T any](ctx context.Context, db Querier, q Query, text string, decode f
 			return res, fmt.Errorf("query %s: %w", q.Name, err)
 		}
 		res.Rows++
-		rec.err, rec.long = nil, false
+		rec.err, rec.long, rec.placeholder = nil, false, false
 		v := decode(rec)
 		if rec.err != nil {
 			res.Skipped[rec.err.Check]++
@@ -65,9 +65,11 @@ func read[T any](ctx context.Context, db Querier, q Query, text string, decode f
 			}
 			continue
 		}
-		if rec.long {
-			// Kept, with its value cut; counted by identity, as skipped rows are.
+		switch { // kept, and counted by identity as skipped rows are
+		case rec.long:
 			res.Bad[rec.identity()] = CheckValueTooLong
+		case rec.placeholder:
+			res.Bad[rec.identity()] = CheckPlaceholder
 		}
 		fn(v)
 	}
@@ -129,6 +131,44 @@ func Check(ctx context.Context, db Querier, q Query, text string) error {
 	}
 	_, err = CheckColumns(q, cols)
 	return err
+}
+
+// SampleRows is how many rows Sample decodes.
+const SampleRows = 200
+
+// Sample decodes a query's first SampleRows rows, as a poll would, and fails when most of them
+// cannot be decoded: a mapping that hands Tandem timestamps in a foreign text form (31-12-2026),
+// or text where a number belongs, would otherwise run "successfully" and skip every row. The
+// error names the column, the values' masked form and what is accepted.
+func Sample(ctx context.Context, db Querier, q Query, text string) error {
+	decode, ok := decoders[q.Name]
+	if !ok {
+		return nil
+	}
+	res, err := read(ctx, db, q, Wrap(text, "tandem_sample")+fmt.Sprintf(" LIMIT %d", SampleRows), decode, func(any) {})
+	if err != nil {
+		return err
+	}
+	skipped := 0
+	for check, n := range res.Skipped {
+		if check == CheckBadValue || check == CheckNullRequired {
+			skipped += n
+		}
+	}
+	if res.Rows > 0 && 2*skipped > res.Rows && res.FirstSkip != nil {
+		return fmt.Errorf("query %s: %d of its first %d rows cannot be decoded: %v", q.Name, skipped, res.Rows, res.FirstSkip)
+	}
+	return nil
+}
+
+var decoders = map[string]func(*record) any{
+	QueryOwners:        func(r *record) any { return decodeOwner(r) },
+	QueryLeads:         func(r *record) any { return decodeLead(r) },
+	QueryActivities:    func(r *record) any { return decodeActivity(r) },
+	QueryOpportunities: func(r *record) any { return decodeOpportunity(r) },
+	QueryCampaigns:     func(r *record) any { return decodeCampaign(r) },
+	QueryCampaignStats: func(r *record) any { return decodeCampaignStat(r) },
+	QueryTouchpoints:   func(r *record) any { return decodeTouchpoint(r) },
 }
 
 // columnsOf runs a query with LIMIT 0: its result columns, without reading a row.

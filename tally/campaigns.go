@@ -14,6 +14,7 @@ import (
 // Data-quality checks found while tallying the campaign database.
 const (
 	CheckStatUnknownCampaign       = "stat_unknown_campaign"       // daily stats of a campaign that does not exist: skipped
+	CheckStatNegative              = "stat_negative"               // negative spend, impressions or clicks: skipped
 	CheckTouchpointUnknownCampaign = "touchpoint_unknown_campaign" // touchpoint of a campaign id that does not exist: channel "unknown"
 )
 
@@ -127,6 +128,12 @@ func (c *Campaigns) Stat(x source.CampaignStat) {
 	}
 	if !cp.hasRate {
 		c.snap.problem(source.QueryCampaignStats, CheckCurrencyWithoutRate)
+		return
+	}
+	if x.Spend < 0 || x.Impressions < 0 || x.Clicks < 0 {
+		// A refund or a correction written as a negative day would make a period's spend or
+		// clicks fall below what was really spent; it is reported, not summed.
+		c.snap.problem(source.QueryCampaignStats, CheckStatNegative)
 		return
 	}
 	sk := statKey{cp.channel, cp.name}

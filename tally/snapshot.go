@@ -172,6 +172,8 @@ var Checks = []Check{
 	{CheckTimestampInFuture, "leads, activities, opportunities", "A created, occurred or closed time more than 5 minutes after the exporter's clock: skipped until that time comes."},
 	{CheckStageOutOfOrder, "leads", "Stage times out of order (became MQL before created, SQL before MQL or created, disqualified before created): counted as they are; a negative time between stages counts as 0 in the velocity quantiles."},
 	{CheckStatUnknownCampaign, "campaign_stats", "Daily stats of a campaign that does not exist: skipped."},
+	{CheckStatNegative, "campaign_stats", "A day with negative spend, impressions or clicks (a refund or correction written as a negative row): skipped, so no period's spend or clicks falls below what was spent."},
+	{"placeholder_timestamp", "any", "An optional timestamp of year 1 (0001-01-01, what broken syncs write for \"no date\"): read as NULL, and counted."},
 	{CheckTouchpointUnknownCampaign, "touchpoints", "A touchpoint of a campaign id that does not exist: counted with channel=\"unknown\"."},
 }
 

@@ -131,7 +131,7 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 	// Without --config.check too, a wrong query stops the exporter at start-up, naming it.
 	start := exec.Command(bin, "--config.file", badQuery, "--web.listen-address", freeAddr(t))
 	start.Env = env
-	if out, err := start.CombinedOutput(); err == nil || !bytes.Contains(out, []byte("databases.crm.queries.owners")) {
+	if out, err := start.CombinedOutput(); err == nil || !bytes.Contains(out, []byte("tandem.yml:4: databases.crm.queries.owners")) {
 		t.Fatalf("started with a wrong query: %v\n%s", err, out)
 	}
 
