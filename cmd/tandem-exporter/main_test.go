@@ -153,7 +153,7 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 	}
 	// The landing page links only to what is served: no pprof handlers, so no pprof links.
 	landing := scrapeUntil(t, "http://"+addr+"/", "Tandem exporter")
-	if strings.Contains(landing, "pprof") {
+	if strings.Contains(landing, "debug/pprof") {
 		t.Error("the landing page links to /debug/pprof, which is not served")
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
