@@ -63,12 +63,42 @@ func labelVariable(name, label, metric, labelName string) *dashboard.QueryVariab
 		Multi(true).IncludeAll(true).AllValue(".*")
 }
 
-// sel writes a selector for a catalogue metric; matchers are "label=value" PromQL matchers.
+// Several CRMs, one exporter each: every dashboard picks the exporters it shows by their scrape
+// job and instance (all by default, so the wall adds every CRM up), and every selector filters on
+// both.
+const (
+	jobVar      = "job"
+	instanceVar = "instance"
+)
+
+func jobVariable(hidden bool) *dashboard.QueryVariableBuilder {
+	v := labelVariable(jobVar, "Exporter job", metrics.Up, "job").
+		Description("The scrape job of the Tandem exporters shown (one per CRM, or a crm label set at scrape time); all by default, added up.")
+	if hidden {
+		v = v.Hide(dashboard.VariableHideHideVariable)
+	}
+	return v
+}
+
+func instanceVariable(hidden bool) *dashboard.QueryVariableBuilder {
+	v := labelVariable(instanceVar, "Exporter", fmt.Sprintf(`%s{job=~"$%s"}`, metrics.Up, jobVar), "instance").
+		Description("The Tandem exporters (instances) shown; all by default, added up.")
+	if hidden {
+		v = v.Hide(dashboard.VariableHideHideVariable)
+	}
+	return v
+}
+
+// exporterMatchers filter a selector on the exporters picked.
+var exporterMatchers = []string{re("job", jobVar), re("instance", instanceVar)}
+
+// sel writes a selector for a catalogue metric; matchers are "label=value" PromQL matchers. The
+// exporter filter is always there.
 func sel(metric string, matchers ...string) string {
 	if _, ok := metrics.Lookup(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(metric, "_bucket"), "_sum"), "_count")); !ok {
 		panic("dashboards: not a Tandem metric: " + metric)
 	}
-	var ms []string
+	ms := append([]string{}, exporterMatchers...)
 	for _, m := range matchers {
 		if m != "" {
 			ms = append(ms, m)

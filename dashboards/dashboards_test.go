@@ -204,3 +204,73 @@ func readYAML(t *testing.T, file string, v any) {
 		t.Fatalf("%s: %v", file, err)
 	}
 }
+
+// Several CRMs: every dashboard has the job and instance variables, and every selector of every
+// panel query filters on both (the wall hides them and adds every CRM up by default).
+func TestEveryQueryPicksTheExporter(t *testing.T) {
+	selectors := 0
+	for _, d := range dashboards.All {
+		db := load(t, d.File)
+		vars := map[string]bool{}
+		for _, v := range db.Templating.List {
+			vars[v.Name] = true
+		}
+		if !vars["job"] || !vars["instance"] {
+			t.Errorf("%s: no job and instance variables", d.File)
+		}
+		for _, p := range db.Panels {
+			for _, q := range p.Targets {
+				if strings.Contains(q.Expr, "vector(") {
+					t.Errorf("%s: %q: vector() makes up a series: %s", d.File, p.Title, q.Expr)
+				}
+				expr, err := parser.NewParser(parser.Options{}).ParseExpr(Expand(q.Expr, "1h"))
+				if err != nil {
+					continue // TestPromQLParses reports it
+				}
+				parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+					vs, ok := n.(*parser.VectorSelector)
+					if !ok {
+						return nil
+					}
+					selectors++
+					has := map[string]bool{}
+					for _, m := range vs.LabelMatchers {
+						has[m.Name] = true
+					}
+					if !has["job"] || !has["instance"] {
+						t.Errorf("%s: %q: %s does not filter on job and instance", d.File, p.Title, vs)
+					}
+					return nil
+				})
+			}
+		}
+	}
+	if selectors < 100 {
+		t.Errorf("only %d selectors checked", selectors)
+	}
+	for _, d := range dashboards.All {
+		raw, err := os.ReadFile(filepath.Join(dir, d.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(raw), `"query": "label_values(tandem_up{job=~\"$job\"}, instance)"`) &&
+			!strings.Contains(string(raw), `label_values(tandem_up{job=~\"$job\"}, instance)`) {
+			t.Errorf("%s: the instance variable does not follow the job", d.File)
+		}
+	}
+}
+
+// The team dashboards show the period picked: a period variable, and every period metric
+// filtered on it or on a fixed window.
+func TestPeriodVariable(t *testing.T) {
+	for _, file := range []string{"marketing.json", "sales.json"} {
+		db := load(t, file)
+		found := false
+		for _, v := range db.Templating.List {
+			found = found || v.Name == "period"
+		}
+		if !found {
+			t.Errorf("%s: no period variable", file)
+		}
+	}
+}

@@ -23,7 +23,7 @@ import (
 
 func TestMain(m *testing.M) { testdb.Main(m) }
 
-var labelValues = regexp.MustCompile(`^label_values\(([^,]+),\s*(\w+)\)$`)
+var labelValues = regexp.MustCompile(`^label_values\((.+),\s*(\w+)\)$`)
 
 // Every panel of every dashboard shows data, at every simulated instant: the exporter runs on
 // demo data in PostgreSQL generated at the instant, on a clock standing at it, a real Prometheus

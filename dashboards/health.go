@@ -18,7 +18,7 @@ func Health(o Options) *dashboard.DashboardBuilder {
 	return base(UIDHealth, "Tandem — exporter health",
 		"Whether Tandem's numbers can be trusted right now: databases polled, data freshness, poll and query timings, errors, and data-quality findings.").
 		Time("now-6h", "now").
-		WithVariable(datasourceVariable(false)).
+		WithVariable(datasourceVariable(false)).WithVariable(jobVariable(false)).WithVariable(instanceVariable(false)).
 		WithPanel(databaseUpStat()).
 		WithPanel(dataAgeStat()).
 		WithPanel(problemRowsStat()).

@@ -49,7 +49,7 @@ func Marketing(o Options) *dashboard.DashboardBuilder {
 	return base(UIDMarketing, "Tandem — marketing",
 		"Marketing's results by channel and campaign for the period picked: leads, MQLs, spend, cost per lead and MQL, clicks and CTR, sales' acceptance and rejection of the leads with the reasons, and attributed revenue.").
 		Time("now-30d", "now").
-		WithVariable(datasourceVariable(false)).
+		WithVariable(datasourceVariable(false)).WithVariable(jobVariable(false)).WithVariable(instanceVariable(false)).
 		WithVariable(periodVariable()).
 		WithVariable(labelVariable("channel", "Channel", metrics.CampaignLeads, metrics.LabelChannel)).
 		WithVariable(labelVariable("campaign", "Campaign", sel(metrics.CampaignLeads, byChannel), metrics.LabelCampaign)).

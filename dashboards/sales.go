@@ -32,7 +32,7 @@ func Sales(o Options) *dashboard.DashboardBuilder {
 	b := base(UIDSales, "Tandem — sales",
 		"Sales by team and region for the period picked: follow-up time and SLA compliance, leads waiting now, pipeline by stage, win rate and revenue won.").
 		Time("now-30d", "now").
-		WithVariable(datasourceVariable(false)).
+		WithVariable(datasourceVariable(false)).WithVariable(jobVariable(false)).WithVariable(instanceVariable(false)).
 		WithVariable(periodVariable())
 	return teamVariables(b).
 		WithPanel(waitingOverStat().Span(4)).

@@ -18,7 +18,7 @@ func SLA(o Options) *dashboard.DashboardBuilder {
 		"The on-call view: leads waiting for a first call, e-mail or meeting, how long they have waited in SLA time, and which team owns them.").
 		Time("now-24h", "now").
 		Refresh("30s").
-		WithVariable(datasourceVariable(false))
+		WithVariable(datasourceVariable(false)).WithVariable(jobVariable(false)).WithVariable(instanceVariable(false))
 	return teamVariables(b).
 		WithPanel(recentlyBreachedStat().Span(6)).
 		WithPanel(waitingOverStat().Span(6)).

@@ -23,7 +23,7 @@ func Wall(o Options) *dashboard.DashboardBuilder {
 	return base(UIDWall, "Tandem — leadership wall",
 		"One scoreboard for sales and marketing: the shared revenue target, both teams' numbers side by side, the funnel in the common language.").
 		Time("now-90d", "now").
-		WithVariable(datasourceVariable(true)).
+		WithVariable(datasourceVariable(true)).WithVariable(jobVariable(true)).WithVariable(instanceVariable(true)).
 		// The shared target (height 5).
 		WithPanel(wonStat(o, fiscal.ThisQuarter)).
 		WithPanel(paceStat(fiscal.ThisQuarter)).
