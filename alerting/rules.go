@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/dashboards"
 	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/funnel"
@@ -33,10 +34,17 @@ type Options struct {
 	WaitingFor, BacklogFor, ComplianceFor, InflowFor, ExporterDownFor, StaleFor string
 }
 
-// Defaults are the committed rules' options.
+// OptionsFrom takes the deployment's options from a loaded configuration (grafana.url).
+func OptionsFrom(c *config.Config) Options {
+	o := Defaults()
+	o.GrafanaURL = c.Grafana.URL
+	return o
+}
+
+// Defaults are the committed rules' options: the configuration's defaults.
 func Defaults() Options {
 	return Options{
-		Job: "tandem", GrafanaURL: "http://localhost:3000",
+		Job: "tandem", GrafanaURL: config.Default().Grafana.URL,
 		RunbookURL:          "https://github.com/tandem-oss/tandem/blob/main/docs/runbooks.md",
 		ComplianceObjective: 0.9, ComplianceMinLeads: 10,
 		InflowDropRatio: 0.5, InflowMinLeads: 10,

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tandem-oss/tandem/config"
 )
 
 const (
@@ -143,5 +145,30 @@ func TestAlertmanagerConfig(t *testing.T) {
 		if out, err := exec.Command(amtool, args...).CombinedOutput(); err != nil {
 			t.Errorf("%s should route to %s: %v\n%s", c.labels, c.receiver, err, out)
 		}
+	}
+}
+
+// The Grafana URL in the alerts' links comes from the configuration (grafana.url).
+func TestGrafanaURLFromConfig(t *testing.T) {
+	c, err := config.Parse([]byte("grafana: {url: 'https://grafana.example.com/'}\n"), "tandem.yml", func(string) string { return "postgres://u@h/db" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := 0
+	for _, g := range Build(OptionsFrom(c)).Groups {
+		for _, r := range g.Rules {
+			if d, ok := r.Annotations["dashboard"]; ok {
+				links++
+				if !strings.HasPrefix(d, "https://grafana.example.com/d/") {
+					t.Errorf("%s links to %s", r.Alert, d)
+				}
+			}
+		}
+	}
+	if links < 5 {
+		t.Errorf("only %d dashboard links", links)
+	}
+	if _, err := config.Parse([]byte("grafana: {url: 'grafana:3000'}\n"), "tandem.yml", func(string) string { return "postgres://u@h/db" }); err == nil || !strings.Contains(err.Error(), "grafana.url") {
+		t.Errorf("a URL without scheme: %v", err)
 	}
 }

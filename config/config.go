@@ -35,6 +35,7 @@ type Config struct {
 	Targets     Targets     `yaml:"targets"`
 	Labels      Labels      `yaml:"labels"`
 	Attribution Attribution `yaml:"attribution"`
+	Grafana     Grafana     `yaml:"grafana"`
 
 	// Resolved values, filled by Load after validation.
 	StatusMap   funnel.StatusMap       `yaml:"-"`
@@ -119,6 +120,12 @@ type Funnel struct {
 	// SalesSources are the lead sources that sales generates itself; every other known source is
 	// a marketing channel (for marketing-sourced pipeline and revenue).
 	SalesSources []string `yaml:"sales_sources"`
+}
+
+// Grafana is where the dashboards are served: the alerts link to it. Read by the rule and
+// dashboard generators, not by the exporter.
+type Grafana struct {
+	URL string `yaml:"url"`
 }
 
 // Attribution configures revenue attribution to marketing touches.
@@ -226,6 +233,7 @@ func Default() *Config {
 		},
 		Funnel:      Funnel{SalesSources: []string{"outbound"}},
 		Attribution: Attribution{TimeDecayHalfLife: 7 * 24 * time.Hour},
+		Grafana:     Grafana{URL: "http://localhost:3000"},
 	}
 }
 
@@ -464,6 +472,9 @@ func (c *Config) validate(v *validator, getenv func(string) string) {
 		loc = time.UTC
 	}
 	c.Location = loc
+	if u, err := url.Parse(c.Grafana.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.fail("grafana.url", "must be an http(s) URL such as https://grafana.example.com, not %q", c.Grafana.URL)
+	}
 	if m := c.Targets.FiscalYearStartMonth; m < 1 || m > 12 {
 		v.fail("targets.fiscal_year_start_month", "must be 1 to 12, not %d", m)
 	} else {

@@ -25,6 +25,9 @@ const DatasourceUID = "tandem-prometheus"
 type Options struct {
 	Currency  string  // ISO code of the reporting currency: the unit of every amount
 	SLATarget float64 // seconds; the default threshold line (the live value is tandem_sla_target_seconds)
+	// FiscalStartMonth is targets.fiscal_year_start_month (1 = January): Grafana's fiscal time
+	// ranges follow it.
+	FiscalStartMonth int
 }
 
 // unit returns Grafana's unit id for the reporting currency.

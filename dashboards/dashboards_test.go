@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/dashboards"
 )
 
@@ -29,13 +30,16 @@ type panel struct {
 	Targets []struct {
 		Expr   string `json:"expr"`
 		Format string `json:"format"`
+		Legend string `json:"legendFormat"`
 	} `json:"targets"`
 	FieldConfig struct {
 		Defaults struct {
-			Unit    string `json:"unit"`
-			NoValue string `json:"noValue"`
+			Unit     string `json:"unit"`
+			NoValue  string `json:"noValue"`
+			Decimals *int   `json:"decimals"`
 		} `json:"defaults"`
 	} `json:"fieldConfig"`
+	Options map[string]any `json:"options"`
 }
 
 type dash struct {
@@ -271,6 +275,62 @@ func TestPeriodVariable(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: no period variable", file)
+		}
+	}
+}
+
+// The dashboards follow the configuration's fiscal calendar (Grafana's fiscal time ranges).
+func TestFiscalStartFromConfig(t *testing.T) {
+	c, err := config.Parse([]byte("targets: {fiscal_year_start_month: 2}\n"), "tandem.yml", func(string) string { return "postgres://u@h/db" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dashboards.All {
+		out, err := dashboards.Render(d, dashboards.OptionsFrom(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			FiscalYearStartMonth *int `json:"fiscalYearStartMonth"`
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.FiscalYearStartMonth == nil || *got.FiscalYearStartMonth != 1 { // Grafana counts from 0: February
+			t.Errorf("%s: fiscalYearStartMonth %v, want 1 (February)", d.File, got.FiscalYearStartMonth)
+		}
+	}
+}
+
+// Counts read as counts: never unit "short" (which prints "1 K" for 1,042), and a count unit
+// carries its decimals. A stat with several values sets an orientation and names each value, so
+// every value shows with its name instead of only the first.
+func TestUnitsAndOrientation(t *testing.T) {
+	for _, d := range dashboards.All {
+		for _, p := range load(t, d.File).Panels {
+			u := p.FieldConfig.Defaults.Unit
+			if u == "short" {
+				t.Errorf("%s: %q: unit short abbreviates counts", d.File, p.Title)
+			}
+			if u == "none" && p.FieldConfig.Defaults.Decimals == nil {
+				t.Errorf("%s: %q: a count without decimals", d.File, p.Title)
+			}
+			if p.Type != "stat" {
+				continue
+			}
+			multi := len(p.Targets) > 1
+			for _, q := range p.Targets {
+				multi = multi || strings.Contains(q.Legend, "{{")
+			}
+			if !multi {
+				continue
+			}
+			if o, _ := p.Options["orientation"].(string); o != "horizontal" && o != "vertical" {
+				t.Errorf("%s: %q: a stat with several values has orientation %q", d.File, p.Title, o)
+			}
+			if tm, _ := p.Options["textMode"].(string); tm != "value_and_name" {
+				t.Errorf("%s: %q: a stat with several values does not name them (textMode %q)", d.File, p.Title, tm)
+			}
 		}
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	neturl "net/url"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,6 +135,7 @@ scrape_configs:
 				case len(res) == 0:
 					empty++ // the panel says why in words: "no deal closed yet"
 				}
+				checkValues(t, d.File, p, q.Legend, res)
 			}
 		}
 	}
@@ -148,4 +152,32 @@ func labelValuesOf(base, label, match string) ([]string, error) {
 		Data []string `json:"data"`
 	}
 	return r.Data, json.NewDecoder(resp.Body).Decode(&r)
+}
+
+// legendLabel finds the labels a legend template names.
+var legendLabel = regexp.MustCompile(`{{\s*(\w+)\s*}}`)
+
+// checkValues holds a panel's numbers to what its unit promises: no NaN or Inf anywhere, counts
+// are whole, ratios lie in [0, 1] (a pace or an ROI may exceed it; -1 is "No target set"), and a
+// series the legend names by a label has that label.
+func checkValues(t *testing.T, file string, p panel, legend string, res []promstack.Sample) {
+	t.Helper()
+	unit, dec := p.FieldConfig.Defaults.Unit, p.FieldConfig.Defaults.Decimals
+	unbounded := strings.Contains(p.Title, "Pace") || strings.Contains(p.Title, "ROI") || strings.Contains(p.Title, "Return on")
+	for _, r := range res {
+		v, err := strconv.ParseFloat(fmt.Sprint(r.Value[1]), 64)
+		switch {
+		case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
+			t.Errorf("%s: %q shows %v", file, p.Title, r.Value[1])
+		case unit == "none" && dec != nil && *dec == 0 && v != math.Trunc(v):
+			t.Errorf("%s: %q: a count of %v", file, p.Title, v)
+		case unit == "percentunit" && !unbounded && v != -1 && (v < 0 || v > 1):
+			t.Errorf("%s: %q: a ratio of %v", file, p.Title, v)
+		}
+		for _, m := range legendLabel.FindAllStringSubmatch(legend, -1) {
+			if r.Metric[m[1]] == "" {
+				t.Errorf("%s: %q: a series without %s (%v)", file, p.Title, m[1], r.Metric)
+			}
+		}
+	}
 }

@@ -34,8 +34,10 @@ func databaseUpStat() *stat.PanelBuilder {
 	return defaultStat().Span(8).Title("Databases polled").
 		Description(help(metrics.Up)).
 		Unit("bool_yes_no").
-		WithTarget(instant(sel(metrics.Up), "{{database}}")).
+		// One value per exporter and database: a CRM outage shows next to a healthy campaign DB.
+		WithTarget(instant(fmt.Sprintf("max by (job, instance, %s) (%s)", metrics.LabelDatabase, sel(metrics.Up)), "{{instance}} · {{database}}")).
 		TextMode(common.BigValueTextModeValueAndName).
+		Orientation(common.VizOrientationHorizontal).
 		Thresholds(thresholds("red", 1.0, "green"))
 }
 
@@ -43,15 +45,16 @@ func dataAgeStat() *stat.PanelBuilder {
 	return defaultStat().Span(8).Title("Data age").
 		Description("Time since the last successful poll of each database. " + help(metrics.LastSuccessfulPoll)).
 		Unit("s").Decimals(0).
-		WithTarget(instant(fmt.Sprintf("time() - %s", sel(metrics.LastSuccessfulPoll)), "{{database}}")).
+		WithTarget(instant(fmt.Sprintf("time() - max by (job, instance, %s) (%s)", metrics.LabelDatabase, sel(metrics.LastSuccessfulPoll)), "{{instance}} · {{database}}")).
 		TextMode(common.BigValueTextModeValueAndName).
+		Orientation(common.VizOrientationHorizontal).
 		Thresholds(thresholds("green", 300.0, "orange", 900.0, "red"))
 }
 
 func problemRowsStat() *stat.PanelBuilder {
 	return defaultStat().Span(8).Title("Rows failing data-quality checks").
 		Description(help(metrics.DataQualityRows)).
-		Unit("short").Decimals(0).
+		Unit("none").Decimals(0).
 		WithTarget(instant(sumOf(metrics.DataQualityRows), "rows")).
 		NoValue("0"). // no series: no row fails a check
 		Thresholds(thresholds("green", 1.0, "orange"))
@@ -65,6 +68,7 @@ func targetsMissingStat() *stat.PanelBuilder {
 		Unit("bool_yes_no").
 		WithTarget(instant(fmt.Sprintf("max by (%s) (%s)", metrics.LabelName, sel(metrics.TargetMissing)), "{{name}} missing")).
 		TextMode(common.BigValueTextModeValueAndName).
+		Orientation(common.VizOrientationVertical).
 		Thresholds(thresholds("green", 1.0, "red"))
 }
 
@@ -77,16 +81,16 @@ func pollDurationTimeseries() *timeseries.PanelBuilder {
 }
 
 func queryErrorsTimeseries() *timeseries.PanelBuilder {
-	return defaultTimeseries().Title("Query errors").
-		Description(help(metrics.QueryErrors) + " Per second, by database and query.").
-		Unit("reqps").
-		WithTarget(query(fmt.Sprintf("sum by (%s, %s) (rate(%s[$__rate_interval]))", metrics.LabelDatabase, metrics.LabelQuery, sel(metrics.QueryErrors)), "{{database}} {{query}}"))
+	return defaultTimeseries().Title("Query errors (per hour)").
+		Description(help(metrics.QueryErrors) + " Failed queries in the hour before each point, by exporter, database and query.").
+		Unit("none").Decimals(0).
+		WithTarget(query(fmt.Sprintf("sum by (instance, %s, %s) (increase(%s[1h]))", metrics.LabelDatabase, metrics.LabelQuery, sel(metrics.QueryErrors)), "{{instance}} {{database}} {{query}}"))
 }
 
 func dataQualityBarGauge() *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Data-quality findings by check").
 		Description(help(metrics.DataQualityRows) + " docs/metrics.md says what each check does with the row.").
-		Unit("short").Decimals(0).
+		Unit("none").Decimals(0).
 		WithTarget(instant(sumBy(metrics.LabelDatabase+", "+metrics.LabelQuery+", "+metrics.LabelCheck, metrics.DataQualityRows),
 			"{{database}} {{query}}: {{check}}")).
 		NoValue("none")
@@ -95,7 +99,7 @@ func dataQualityBarGauge() *bargauge.PanelBuilder {
 func rowsReadTimeseries() *timeseries.PanelBuilder {
 	return defaultTimeseries().Title("Rows read per second").
 		Description(help(metrics.QueryRows)).
-		Unit("short").
+		Unit("none").Decimals(1).
 		WithTarget(query(fmt.Sprintf("sum by (%s, %s) (rate(%s[$__rate_interval]))", metrics.LabelDatabase, metrics.LabelQuery, sel(metrics.QueryRows)), "{{database}} {{query}}"))
 }
 
@@ -104,7 +108,7 @@ func rowsReadTimeseries() *timeseries.PanelBuilder {
 func recountsTimeseries() *timeseries.PanelBuilder {
 	return defaultTimeseries().Title("Full reads, full recounts and drift (per hour)").
 		Description(help(metrics.FullReads) + " " + help(metrics.TallyRebuilds) + " " + help(metrics.ReconciliationDrift)).
-		Unit("short").
+		Unit("none").Decimals(0).
 		WithTarget(query(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelDatabase, sel(metrics.FullReads)), "{{database}} full reads")).
 		WithTarget(query(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelDatabase, sel(metrics.TallyRebuilds)), "{{database}} full recounts")).
 		WithTarget(query(fmt.Sprintf("sum by (%s, %s) (increase(%s[1h]))", metrics.LabelQuery, metrics.LabelKind, sel(metrics.ReconciliationDrift)), "{{query}} {{kind}}"))

@@ -29,19 +29,22 @@ var All = []Dashboard{
 
 // DefaultOptions are the defaults of the exporter's configuration, so the committed dashboards
 // speak the default reporting currency and SLA target.
-func DefaultOptions() Options {
-	c := config.Default()
-	return Options{Currency: c.Targets.ReportingCurrency, SLATarget: c.SLA.Target.Seconds()}
-}
+func DefaultOptions() Options { return OptionsFrom(config.Default()) }
 
 // OptionsFrom takes the options from a loaded configuration.
 func OptionsFrom(c *config.Config) Options {
-	return Options{Currency: c.Targets.ReportingCurrency, SLATarget: c.SLA.Target.Seconds()}
+	return Options{Currency: c.Targets.ReportingCurrency, SLATarget: c.SLA.Target.Seconds(), FiscalStartMonth: c.Targets.FiscalYearStartMonth}
 }
 
 // Render builds a dashboard to Grafana's classic dashboard JSON.
 func Render(d Dashboard, o Options) ([]byte, error) {
-	built, err := d.Build(o).Build()
+	b := d.Build(o)
+	if o.FiscalStartMonth >= 1 && o.FiscalStartMonth <= 12 {
+		// Grafana's fiscal ranges (now/fQ, this fiscal year) follow the company's calendar; the
+		// field counts months from 0.
+		b = b.FiscalYearStartMonth(uint8(o.FiscalStartMonth - 1))
+	}
+	built, err := b.Build()
 	if err != nil {
 		return nil, fmt.Errorf("dashboard %s: %w", d.UID, err)
 	}

@@ -32,7 +32,7 @@ func SLA(o Options) *dashboard.DashboardBuilder {
 func waitingWithinStat() *stat.PanelBuilder {
 	return defaultStat().Title("Waiting, still within the SLA").
 		Description(help(metrics.FollowupWaiting) + " Here: not yet over the target.").
-		Unit("short").Decimals(0).
+		Unit("none").Decimals(0).
 		WithTarget(instant(sumOf(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAWithin), byTeam, byRegion), "within SLA")).
 		NoValue("0") // no series: nobody waits
 }
@@ -77,7 +77,7 @@ func waitingTable() *table.PanelBuilder {
 func waitingOverTimeseries() *timeseries.PanelBuilder {
 	return defaultTimeseries().Span(24).Title("Leads waiting past the SLA, by team").
 		Description(help(metrics.FollowupWaiting)).
-		Unit("short").Decimals(0).
+		Unit("none").Decimals(0).
 		WithTarget(query(fmt.Sprintf("sum by (%s, %s) (%s)", metrics.DimSalesTeam, metrics.DimRegion,
 			sel(metrics.FollowupWaiting, eq(metrics.LabelSLAStatus, metrics.SLAOver), byTeam, byRegion)), "{{sales_team}} {{region}}"))
 }
