@@ -45,10 +45,13 @@ type Config struct {
 	Revenue     map[string]money.Cents `yaml:"-"` // target per fiscal period name
 	TouchKind   map[string]bool        `yaml:"-"`
 	SalesSource map[string]bool        `yaml:"-"`
-	MaxDeal     money.Cents            `yaml:"-"`
-	Calendars   *sla.Calendars         `yaml:"-"` // nil: the SLA clock is calendar time
-	Calendar    fiscal.Calendar        `yaml:"-"`
-	Dims        []Dimension            `yaml:"-"` // enabled lead dimensions, in label order
+	// Probability is each opportunity stage's win probability; UnknownStage weighs the others.
+	Probability  funnel.StageProbabilities `yaml:"-"`
+	UnknownStage funnel.Probability        `yaml:"-"`
+	MaxDeal      money.Cents               `yaml:"-"`
+	Calendars    *sla.Calendars            `yaml:"-"` // nil: the SLA clock is calendar time
+	Calendar     fiscal.Calendar           `yaml:"-"`
+	Dims         []Dimension               `yaml:"-"` // enabled lead dimensions, in label order
 	// Dimensions are the label names of the enabled dimensions each kind of metric carries:
 	// sales metrics the sales dimensions, lead metrics the source too (see metrics.Dims).
 	Dimensions metrics.Dimensions `yaml:"-"`
@@ -120,6 +123,11 @@ type Funnel struct {
 	// SalesSources are the lead sources that sales generates itself; every other known source is
 	// a marketing channel (for marketing-sourced pipeline and revenue).
 	SalesSources []string `yaml:"sales_sources"`
+	// StageProbability adds to (or overrides) the built-in win probability of each open
+	// opportunity stage (a ratio, 0 to 1), which weighs the pipeline in the wall's projection.
+	StageProbability map[string]string `yaml:"stage_probability"`
+	// DefaultStageProbability weighs a stage the mapping does not know (default 0.1).
+	DefaultStageProbability string `yaml:"default_stage_probability"`
 }
 
 // Grafana is where the dashboards are served: the alerts link to it. Read by the rule and
@@ -404,16 +412,34 @@ func (c *Config) validate(v *validator, getenv func(string) string) {
 		c.validateDB(v, "databases.campaigns", source.Campaigns, c.Databases.Campaigns, getenv)
 	}
 
-	c.StatusMap = funnel.DefaultStatusMap()
+	// Normalised before the user's entries go in, so that "MQL" overrides the built-in "mql"
+	// rather than racing it in map order.
+	c.StatusMap = funnel.DefaultStatusMap().Normalize()
 	for status, stage := range c.Funnel.StatusMap {
 		s, err := funnel.Parse(stage)
 		if err != nil {
 			v.fail("funnel.status_map."+status, "%v", err)
 			continue
 		}
-		c.StatusMap[status] = s
+		c.StatusMap[funnel.NormalizeName(status)] = s
 	}
-	c.StatusMap = c.StatusMap.Normalize()
+	c.Probability = funnel.DefaultStageProbabilities().Normalize()
+	for stage, ratio := range c.Funnel.StageProbability {
+		p, err := funnel.ParseProbability(ratio)
+		if err != nil {
+			v.fail("funnel.stage_probability."+stage, "%v", err)
+			continue
+		}
+		c.Probability[funnel.NormalizeName(stage)] = p
+	}
+	c.UnknownStage = funnel.DefaultStageProbability
+	if c.Funnel.DefaultStageProbability != "" {
+		p, err := funnel.ParseProbability(c.Funnel.DefaultStageProbability)
+		if err != nil {
+			v.fail("funnel.default_stage_probability", "%v", err)
+		}
+		c.UnknownStage = p
+	}
 
 	switch s, err := funnel.Parse(c.SLA.ClockStart); {
 	case err != nil:

@@ -192,3 +192,37 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A user's entry overrides the built-in one of the same name in any case, every time (not by
+// map iteration order).
+func TestUserMappingOverridesBuiltIn(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		c, err := Parse([]byte("databases: {crm: {dsn_env: X}}\nfunnel:\n  status_map: {\" MQL \": sql}\n  stage_probability: {Proposal: 0.55}\n  default_stage_probability: 0.05\n"),
+			"t.yml", func(string) string { return "postgres://localhost/x" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := c.StatusMap.Stage("mql"); s != funnel.SQL {
+			t.Fatalf("status mql maps to %s, want the user's sql", s)
+		}
+		if p, _ := c.Probability.Of("proposal", 0); p != 5500 {
+			t.Fatalf("stage proposal weighs %d, want the user's 5500", p)
+		}
+		if c.UnknownStage != 500 {
+			t.Fatalf("default_stage_probability = %d, want 500", c.UnknownStage)
+		}
+	}
+}
+
+func TestStageProbabilityNamesTheField(t *testing.T) {
+	for yml, field := range map[string]string{
+		"funnel: {stage_probability: {Demo: 1.5}}": "funnel.stage_probability.Demo",
+		"funnel: {stage_probability: {Demo: 50%}}": "funnel.stage_probability.Demo",
+		"funnel: {default_stage_probability: -1}":  "funnel.default_stage_probability",
+	} {
+		_, err := Parse([]byte("databases: {crm: {dsn_env: X}}\n"+yml+"\n"), "t.yml", func(string) string { return "postgres://localhost/x" })
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: error %v, want one naming %s", yml, err, field)
+		}
+	}
+}

@@ -26,6 +26,11 @@ status_map(status, stage) AS (VALUES ('new','lead'), ('mql','mql'), ('working','
   ('working - contacted','mql'), ('closed - converted','opportunity'), ('closed - not converted','disqualified'),
   ('subscriber','lead'), ('lead','lead'), ('marketingqualifiedlead','mql'), ('salesqualifiedlead','sql'),
   ('opportunity','opportunity'), ('customer','won')),
+probability(stage, p) AS (VALUES ('prospecting', 0.1), ('qualification', 0.1), ('needs analysis', 0.2),
+  ('value proposition', 0.5), ('id. decision makers', 0.6), ('perception analysis', 0.7), ('proposal/price quote', 0.75),
+  ('negotiation/review', 0.9), ('appointmentscheduled', 0.2), ('qualifiedtobuy', 0.4), ('presentationscheduled', 0.6),
+  ('decisionmakerboughtin', 0.8), ('contractsent', 0.9), ('discovery', 0.1), ('demo', 0.3), ('proposal', 0.55),
+  ('negotiation', 0.8), ('commit', 0.9)),
 loc AS (SELECT $1::timestamptz AT TIME ZONE $2 AS n),
 fy AS (SELECT date_trunc('month', n) - ((EXTRACT(MONTH FROM n)::int - $3::int + 12) % 12) * interval '1 month' AS y,
               date_trunc('month', n) - ((EXTRACT(MONTH FROM n)::int - $3::int + 12) % 3) * interval '1 month' AS q FROM loc),
@@ -215,6 +220,9 @@ var crmExpectations = []expectation{
 	{metrics.PipelineOpen, `SELECT p.period, COALESCE(sum(o.amount) FILTER (WHERE NOT o.is_closed
 		  AND o.expected_close_date >= p.start_day AND o.expected_close_date < p.end_day), 0) AS value
 		FROM periods p CROSS JOIN opp o WHERE p.current GROUP BY p.period`, false},
+	{metrics.PipelineWeighted, `SELECT p.period, COALESCE(sum(round(o.amount * COALESCE(pr.p, 0.05), 2)) FILTER (WHERE NOT o.is_closed
+		  AND o.expected_close_date >= p.start_day AND o.expected_close_date < p.end_day), 0) AS value
+		FROM periods p CROSS JOIN opp o LEFT JOIN probability pr ON pr.stage = lower(o.stage) WHERE p.current GROUP BY p.period`, false},
 	{metrics.PeriodElapsed, `SELECT period, CASE WHEN current THEN EXTRACT(EPOCH FROM $1::timestamptz - start_at) / EXTRACT(EPOCH FROM end_at - start_at) ELSE 1 END AS value FROM periods`, false},
 	{metrics.PeriodStart, `SELECT period, EXTRACT(EPOCH FROM start_at) AS value FROM periods`, false},
 	{metrics.PeriodEnd, `SELECT period, EXTRACT(EPOCH FROM end_at) AS value FROM periods`, false},

@@ -43,6 +43,9 @@ const testConfig = `
 databases:
   crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s}
   campaigns: {dsn_env: CAMPAIGNS, poll_interval: 1m, query_timeout: 30s}
+funnel:
+  stage_probability: {" Demo ": "0.3", proposal: 0.55}
+  default_stage_probability: "0.05"
 targets:
   timezone: %s
   fiscal_year_start_month: %d
@@ -80,6 +83,8 @@ func newWorld(t *testing.T, seed uint64, leads int, extraConfig string, at insta
 		demo.Options{Seed: seed, Leads: leads, Now: w.now, Days: 500, Dirty: true}, nil); err != nil {
 		t.Fatal(err)
 	}
+	// A pipeline stage neither the built-in probabilities nor the test config name.
+	w.exec(`UPDATE opportunities SET stage_name = 'Legal Review' WHERE id % 7 = 0 AND NOT is_closed`)
 	w.exec(businessTimeFunction)
 	w.exec(dueFunction)
 	w.cfg = reparse(t, w, w.config()+extraConfig)

@@ -36,7 +36,6 @@ CREATE TABLE hubspot.deal_contact AS SELECT id AS deal_id, lead_id AS contact_id
 `
 
 const hubspotConfig = `
-funnel:
   status_map: {other: disqualified}
 `
 
@@ -75,7 +74,8 @@ func TestCustomSchemaMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	mapped := strings.Replace(w.config(), "crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s}",
-		"crm:\n    dsn_env: CRM\n"+hubspotQueries, 1) + hubspotConfig
+		"crm:\n    dsn_env: CRM\n"+hubspotQueries, 1)
+	mapped = strings.Replace(mapped, "funnel:\n", "funnel:\n"+hubspotConfig, 1)
 	w2 := *w
 	w2.cfg = reparse(t, w, mapped)
 	e := w2.exporter()

@@ -175,4 +175,7 @@ func (m StatusMap) Statuses() []string {
 	return out
 }
 
-func normalizeStatus(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+func normalizeStatus(s string) string { return NormalizeName(s) }
+
+// NormalizeName is how status and stage names are matched: case and surrounding space ignored.
+func NormalizeName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -154,6 +154,7 @@ const (
 	RevenueWon              = "tandem_revenue_won"
 	RevenueTarget           = "tandem_revenue_target"
 	PipelineOpen            = "tandem_pipeline_open_amount"
+	PipelineWeighted        = "tandem_pipeline_weighted_amount"
 	PeriodElapsed           = "tandem_period_elapsed_ratio"
 	PeriodStart             = "tandem_period_start_timestamp_seconds"
 	PeriodEnd               = "tandem_period_end_timestamp_seconds"
@@ -249,6 +250,7 @@ var CRM = []Def{
 	{RevenueWon, Gauge, pl(), NoDims, "currency", "Revenue won in the period: the amounts of the opportunities closed won in it, in the reporting currency; the number the shared target is measured with.", evClosed, false},
 	{RevenueTarget, Gauge, pl(), NoDims, "currency", "The shared revenue target of the period (fiscal quarters and years), from targets.revenue; a quarter without its own target gets a quarter of its year's.", EventPeriod, false},
 	{PipelineOpen, Gauge, pl(), NoDims, "currency", "Open pipeline expected to close in the period (this day, week, month, quarter or year), in the reporting currency.", evExpected, false},
+	{PipelineWeighted, Gauge, pl(), NoDims, "currency", "As tandem_pipeline_open_amount, each deal weighted by its stage's win probability (funnel.stage_probability; funnel.default_stage_probability for a stage it does not name), rounded to the cent per deal: the pipeline's expected revenue in the period. The wall projects won + this.", evExpected, false},
 	{PeriodElapsed, Gauge, pl(), NoDims, "ratio", "Share of the period elapsed at the last poll (0-1; 1 for previous periods): linear pace expects target × this by now.", EventPeriod, false},
 	{PeriodStart, Gauge, pl(), NoDims, "seconds", "Start of the period, Unix time.", EventPeriod, false},
 	{PeriodEnd, Gauge, pl(), NoDims, "seconds", "End (exclusive) of the period, Unix time.", EventPeriod, false},

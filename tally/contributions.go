@@ -136,7 +136,10 @@ func (c *CRM) dealNumbers(s *Snapshot, o opportunity) {
 		stage := c.folder.Value(metrics.LabelOpportunityStage, o.stage)
 		s.add(metrics.OpportunitiesOpen, 1, append([]string{stage}, sales...)...)
 		s.add(metrics.OpportunitiesOpenAmt, n, append([]string{stage}, sales...)...)
-		c.in(s, c.spans.OfDate(o.expected)&c.spans.Current(), metrics.PipelineOpen, n)
+		expected := c.spans.OfDate(o.expected) & c.spans.Current()
+		c.in(s, expected, metrics.PipelineOpen, n)
+		p, _ := c.cfg.Probability.Of(o.stage, c.cfg.UnknownStage)
+		c.in(s, expected, metrics.PipelineWeighted, p.Weigh(n))
 	}
 }
 

@@ -20,6 +20,7 @@ func (c *CRM) globals(s *Snapshot) {
 		}
 		if sp.Window.Current() {
 			s.add(metrics.PipelineOpen, 0, w)
+			s.add(metrics.PipelineWeighted, 0, w)
 		}
 		if sp.Kind != fiscal.Quarter && sp.Kind != fiscal.Year {
 			continue

@@ -249,7 +249,7 @@ func (s *Snapshot) clone() *Snapshot {
 // window has no rows: a count whose label combination exists in some period is 0, not absent, in
 // the others (a true zero, and no series appears or vanishes when the periods roll over).
 func zeroFilled(d metrics.Def) bool {
-	return d.Periodic() && !d.Quantile && d.Event != metrics.EventPeriod && d.Name != metrics.PipelineOpen
+	return d.Periodic() && !d.Quantile && d.Event != metrics.EventPeriod && d.Name != metrics.PipelineOpen && d.Name != metrics.PipelineWeighted
 }
 
 // publish turns an accumulated snapshot into what /metrics shows: every period count zero-filled

@@ -8,6 +8,7 @@ package docs
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/tandem-oss/tandem/attribution"
@@ -140,6 +141,27 @@ Built-in status mapping (case and surrounding space ignored):
 	for _, st := range m.Statuses() {
 		s, _ := m.Stage(st)
 		fmt.Fprintf(&b, "| `%s` | `%s` |\n", st, s)
+	}
+	b.WriteString(`
+## Weighted pipeline
+
+` + "`tandem_pipeline_weighted_amount`" + ` is the open pipeline expected to close in the period with each deal's
+amount (in the reporting currency) times the win probability of its pipeline stage, rounded half up to
+the cent per deal. ` + "`funnel.stage_probability`" + ` adds to or overrides the built-in probabilities (case and
+surrounding space ignored); a stage neither names weighs ` + "`funnel.default_stage_probability`" + ` (default
+0.1). The wall's projection is won + weighted pipeline of the period.
+
+| pipeline stage | win probability |
+|---|---|
+`)
+	probs := funnel.DefaultStageProbabilities().Normalize()
+	stages := make([]string, 0, len(probs))
+	for st := range probs {
+		stages = append(stages, st)
+	}
+	sort.Strings(stages)
+	for _, st := range stages {
+		fmt.Fprintf(&b, "| `%s` | %g |\n", st, probs[st].Ratio())
 	}
 	b.WriteString(`
 ## Follow-up SLA
