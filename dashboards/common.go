@@ -224,6 +224,25 @@ func thresholds(base string, steps ...any) *dashboard.ThresholdsConfigBuilder {
 	return dashboard.NewThresholdsConfigBuilder().Mode(dashboard.ThresholdsModeAbsolute).Steps(ts)
 }
 
+// goal colours a ratio by its owner's goal, defined once in the funnel package.
+func goal(g funnel.Goal) *dashboard.ThresholdsConfigBuilder {
+	return thresholds("red", g.Low, "orange", g.High, "green")
+}
+
+// goalText says in a description what the colours mean.
+func goalText(g funnel.Goal) string {
+	return fmt.Sprintf("Colour: %s's goal for %s (%s) is red below %s, orange below %s, green from there.",
+		g.Owner, g.Name, g.Why, pct(g.Low), pct(g.High))
+}
+
+func pct(v float64) string { return fmt.Sprintf("%g%%", v*100) }
+
+// neutral is a number with no good or bad of its own (a count, an amount): plain text, not a
+// colour that would suggest a verdict.
+func neutral(b *stat.PanelBuilder) *stat.PanelBuilder {
+	return b.ColorMode(common.BigValueColorModeNone).Thresholds(thresholds("text"))
+}
+
 func defaultStat() *stat.PanelBuilder {
 	return stat.NewPanelBuilder().
 		Datasource(ds()).

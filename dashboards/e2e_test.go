@@ -135,7 +135,11 @@ scrape_configs:
 				case len(res) == 0:
 					empty++ // the panel says why in words: "no deal closed yet"
 				}
-				checkValues(t, d.File, p, q.Legend, res)
+				checked := p
+				if p.Type == "table" && strings.Contains(q.Expr, "tandem_campaign_spend") {
+					checked.FieldConfig.Defaults.Unit = "currency" // the spend column's override
+				}
+				checkValues(t, d.File, checked, q.Legend, res)
 			}
 		}
 	}

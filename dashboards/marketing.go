@@ -6,6 +6,7 @@ import (
 
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 	"github.com/grafana/grafana-foundation-sdk/go/table"
@@ -66,7 +67,7 @@ func Marketing(o Options) *dashboard.DashboardBuilder {
 		WithPanel(rejectionReasonsBarGauge()).
 		WithPanel(costPerLeadByChannelBarGauge(o)).
 		WithPanel(ctrByChannelBarGauge()).
-		WithPanel(campaignFunnelTable()).
+		WithPanel(campaignFunnelTable(o)).
 		WithPanel(campaignRejectionsBarGauge()).
 		WithPanel(attributedRevenueByChannelBarGauge(o)).
 		WithPanel(attributedRevenueByCampaignBarGauge(o)).
@@ -138,7 +139,7 @@ func acceptanceByChannelBarGauge() *bargauge.PanelBuilder {
 		Description("The lead-quality feedback loop: of the period's leads per channel that reached MQL, the share sales has accepted (reached SQL) by now. " +
 			stageText(funnel.SQL)).
 		Unit("percentunit").Decimals(0).Min(0).Max(1).
-		Thresholds(thresholds("red", 0.4, "orange", 0.6, "green")).
+		Thresholds(goal(funnel.StepGoals[funnel.SQL])).
 		WithTarget(instant(ratio(by(funnel.SQL), by(funnel.MQL)), "{{channel}}"))
 }
 
@@ -169,9 +170,17 @@ func byCampaignSum(metric string, extra ...string) string {
 	return sumBy(metrics.LabelChannel+", "+metrics.LabelCampaign, metric, append(append([]string{}, chosen...), extra...)...)
 }
 
-func campaignFunnelTable() *table.PanelBuilder {
-	b := defaultTable().Title("What each campaign produced").
-		Description(help(metrics.CampaignLeads) + " For the period picked. Accepted = reached SQL; rejected = disqualified by sales in the period.")
+// campaignRows is how many rows the campaign table shows at once: every campaign label value the
+// exporter keeps (labels.campaign.max_values, 20 by default) plus "other" and "unknown".
+const campaignRows = 22
+
+func campaignFunnelTable(o Options) *table.PanelBuilder {
+	// One grid row is 30 px and a table row 36 px; the header and panel title take about two grid
+	// rows: every campaign is reachable without scrolling.
+	height := uint32(2 + (campaignRows*36+29)/30)
+	b := defaultTable().Title("What each campaign produced (leads created in the period, by the stage they reached; spend)").
+		Height(height).
+		Description(help(metrics.CampaignLeads) + " For the period picked, sorted by spend. Accepted = reached SQL; rejected = disqualified by sales in the period. \"unknown\" holds the leads no campaign touch produced (they have leads but no spend); \"other\" the campaigns beyond labels.campaign.max_values.")
 	refs := []string{}
 	for _, st := range campaignTableStages {
 		ref := string(st)
@@ -180,12 +189,16 @@ func campaignFunnelTable() *table.PanelBuilder {
 	}
 	b = b.WithTarget(tableQuery(byCampaignSum(metrics.CampaignDisqualified), "rejected")).
 		WithTarget(tableQuery(byCampaignSum(metrics.CampaignSpend), "spend"))
-	rename := map[string]any{"Value #rejected": "rejected by sales", "Value #spend": "spend"}
+	spendCol := fmt.Sprintf("spend (%s)", strings.ToUpper(o.Currency))
+	rename := map[string]any{"Value #rejected": "rejected by sales", "Value #spend": spendCol}
 	for _, r := range refs {
 		rename["Value #"+r] = "reached " + stageTitle(funnel.Stage(r))
 	}
 	rename["Value #lead"] = "leads"
 	return b.
+		Unit("none").Decimals(0).
+		SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName(spendCol).Desc(true)}).
+		OverrideByName(spendCol, []dashboard.DynamicConfigValue{{Id: "unit", Value: o.money()}, {Id: "decimals", Value: 0}}).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
 			"excludeByName": map[string]any{"Time": true}, "renameByName": rename,
@@ -209,11 +222,15 @@ func attributedRevenueByChannelBarGauge(o Options) *bargauge.PanelBuilder {
 		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelChannel, metrics.AttributedRevenue, picked, byModel)), "{{channel}}"))
 }
 
+// namedCampaign keeps real campaigns: "other" (folded beyond the cap), "unknown" and
+// "unattributed" are buckets, not campaigns to rank against them.
+var namedCampaign = fmt.Sprintf(`%s!~"%s|%s|%s"`, metrics.LabelCampaign, metrics.ValueOther, metrics.ValueUnknown, metrics.ValueUnattributed)
+
 func attributedRevenueByCampaignBarGauge(o Options) *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Won revenue attributed by campaign ($model)").NoValue("nothing won yet").
-		Description(help(metrics.AttributedRevenue) + " Revenue won in the period picked, for the chosen channels and campaigns.").
+		Description(help(metrics.AttributedRevenue) + " Revenue won in the period picked, for the chosen channels and campaigns: the top 15 named campaigns (the other, unknown and unattributed buckets are left out of the ranking).").
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(fmt.Sprintf("topk(15, %s)", sumBy(metrics.LabelCampaign, metrics.AttributedRevenue, append([]string{byModel}, chosen...)...)), "{{campaign}}"))
+		WithTarget(instant(fmt.Sprintf("sort_desc(topk(15, %s))", sumBy(metrics.LabelCampaign, metrics.AttributedRevenue, append([]string{byModel, namedCampaign}, chosen...)...)), "{{campaign}}"))
 }
 
 // roi is (attributed won revenue − spend) ÷ spend by channel, of one period and model: the one
@@ -226,9 +243,11 @@ func roi(matchers ...string) string {
 
 func roiByChannelBarGauge() *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Return on ad spend by channel ($model)").NoValue("no spend yet").
-		Description("ROI = (attributed won revenue − spend) ÷ spend per channel, both of the period picked, under the chosen model. 0% breaks even.").
+		Description("ROI = (attributed won revenue − spend) ÷ spend per channel, both of the period picked, under the chosen model. 0% breaks even. " + goalText(funnel.GoalROI)).
 		Unit("percentunit").Decimals(0).
-		Thresholds(thresholds("red", 0.0, "orange", 1.0, "green")).
+		// Bars from −100 % (nothing won) on one scale across channels, so they compare.
+		Min(-1).
+		Thresholds(goal(funnel.GoalROI)).
 		WithTarget(instant(roi(picked, byChannel), "{{channel}}"))
 }
 

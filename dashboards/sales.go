@@ -70,7 +70,7 @@ func complianceStat() *stat.PanelBuilder {
 		Description("Leads touched by their SLA deadline ÷ leads whose deadline fell in the period picked (within + breached). " + help(metrics.FollowupBreached)).
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(compliance(teamsIn...), "within SLA")).
-		Thresholds(thresholds("red", 0.8, "orange", 0.9, "green"))
+		Thresholds(goal(funnel.GoalSLACompliance))
 }
 
 func acceptedStat() *stat.PanelBuilder {
@@ -78,14 +78,15 @@ func acceptedStat() *stat.PanelBuilder {
 		Description("Of the period's MQLs, the share sales has accepted (reached SQL) by now: a cohort conversion. " + stageText(funnel.SQL)).
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(conversion(funnel.MQL, funnel.SQL, teamsIn...), "accepted")).
-		Thresholds(thresholds("red", 0.3, "orange", 0.5, "green"))
+		Thresholds(goal(funnel.StepGoals[funnel.SQL]))
 }
 
 func salesWinRateStat() *stat.PanelBuilder {
 	return defaultStat().Title("Win rate").NoValue("no deal closed yet").
 		Description("Opportunities won ÷ (won + lost), of those closed in the period picked.").
 		Unit("percentunit").Decimals(0).
-		WithTarget(instant(winRate(teamsIn...), "win rate"))
+		WithTarget(instant(winRate(teamsIn...), "win rate")).
+		Thresholds(goal(funnel.GoalWinRate))
 }
 
 func revenueWonStat(o Options) *stat.PanelBuilder {

@@ -35,11 +35,11 @@ func Wall(o Options) *dashboard.DashboardBuilder {
 		WithPanel(leadsStat()).
 		WithPanel(mqlsStat()).
 		WithPanel(costPerLeadStat(o)).
-		WithPanel(marketingPipelineStat(o)).
-		WithPanel(acceptanceRateStat()).
+		WithPanel(sourcedShareStat()).
 		WithPanel(slaComplianceStat()).
 		WithPanel(medianFirstTouchStat(o)).
 		WithPanel(winRateStat()).
+		WithPanel(coverageStat()).
 		// The funnel: each step's cohort conversion and owner, then the quarter's leads by stage.
 		WithPanel(funnelStepStat(funnel.Lead, funnel.MQL)).
 		WithPanel(funnelStepStat(funnel.MQL, funnel.SQL)).
@@ -59,9 +59,9 @@ func periodWord(w fiscal.Window) string {
 }
 
 func wonStat(o Options, w fiscal.Window) *stat.PanelBuilder {
-	return defaultStat().
+	return defaultStat().Height(6).
 		Title(fmt.Sprintf("Won this %s", periodWord(w))).
-		Description(help(metrics.RevenueWon) + " Expected today: the target × the elapsed share of the period (linear pace).").
+		Description(help(metrics.RevenueWon) + " Expected today: the target × the elapsed share of the period (linear pace); the pace panel beside it is green when won reaches it.").
 		Unit(o.money()).Decimals(0).
 		WithTarget(instant(sel(metrics.RevenueWon, in(w)), "won")).
 		WithTarget(instant(fmt.Sprintf("%s * %s", sel(metrics.RevenueTarget, in(w)), sel(metrics.PeriodElapsed, in(w))), "expected today")).
@@ -73,15 +73,15 @@ func wonStat(o Options, w fiscal.Window) *stat.PanelBuilder {
 }
 
 func paceStat(w fiscal.Window) *stat.PanelBuilder {
-	return defaultStat().
+	return defaultStat().Height(6).
 		Title(fmt.Sprintf("Pace this %s", periodWord(w))).
 		NoValue("period just started").
-		Description("Revenue won ÷ where a linear path to the target would be today (target × elapsed share of the period). 100% means on track.").
+		Description("Revenue won ÷ where a linear path to the target would be today (target × elapsed share of the period). 100% means on track. " + goalText(funnel.GoalPace)).
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(orNoTarget(ratio(sel(metrics.RevenueWon, in(w)),
 			fmt.Sprintf("%s * %s", sel(metrics.RevenueTarget, in(w)), sel(metrics.PeriodElapsed, in(w)))), w), "pace")).
 		Mappings(noTargetMapping()).
-		Thresholds(thresholds("red", 0.9, "orange", 1.0, "green"))
+		Thresholds(goal(funnel.GoalPace))
 }
 
 // noTarget is the value a target-dependent panel shows when its period has no target: the
@@ -102,13 +102,19 @@ func noTargetMapping() []dashboard.ValueMapping {
 	}}}
 }
 
+// projection is what the period should end at: revenue won so far plus the open pipeline expected
+// to close in the period, each deal weighted by its stage's win probability. Unlike won ÷ elapsed,
+// it means something on the first day of a quarter.
+func projection(w fiscal.Window) string {
+	return fmt.Sprintf("%s + %s", sumOf(metrics.RevenueWon, in(w)), sumOf(metrics.PipelineWeighted, in(w)))
+}
+
 func projectionStat(o Options, w fiscal.Window) *stat.PanelBuilder {
-	return defaultStat().
-		Title(fmt.Sprintf("Projected %s", periodWord(w))).
-		NoValue("period just started").
-		Description("At today's pace, revenue by the end of the period: won ÷ elapsed share of the period.").
+	return defaultStat().Height(6).
+		Title(fmt.Sprintf("Projected %s: won + weighted pipeline", periodWord(w))).
+		Description("Revenue won so far plus the open pipeline expected to close this " + periodWord(w) + ", each deal weighted by its stage's win probability. " + help(metrics.PipelineWeighted)).
 		Unit(o.money()).Decimals(0).
-		WithTarget(instant(ratio(sel(metrics.RevenueWon, in(w)), sel(metrics.PeriodElapsed, in(w))), "projection")).
+		WithTarget(instant(projection(w), "projected")).
 		WithTarget(instant(orNoTarget(sel(metrics.RevenueTarget, in(w)), w), "target")).
 		Mappings(noTargetMapping()).
 		Orientation(common.VizOrientationHorizontal).
@@ -116,44 +122,58 @@ func projectionStat(o Options, w fiscal.Window) *stat.PanelBuilder {
 		ColorMode(common.BigValueColorModeNone)
 }
 
-func teamStat() *stat.PanelBuilder { return defaultStat().Height(6).Span(3) }
+func teamStat() *stat.PanelBuilder { return defaultStat().Height(7).Span(3) }
 
 func leadsStat() *stat.PanelBuilder {
-	return teamStat().Title("Marketing · Leads this week").
+	return neutral(teamStat()).Title("Marketing · Leads this week").
 		Description(stageText(funnel.Lead) + " " + help(metrics.LeadsCreated)).
 		Unit("none").Decimals(0).
 		WithTarget(instant(sumOf(metrics.LeadsCreated, in(fiscal.ThisWeek)), "leads"))
 }
 
 func mqlsStat() *stat.PanelBuilder {
-	return teamStat().Title("Marketing · MQLs this week").
+	return neutral(teamStat()).Title("Marketing · MQLs this week").
 		Description(stageText(funnel.MQL) + " Leads that became MQL this week (by mql_at).").
 		Unit("none").Decimals(0).
 		WithTarget(instant(sumOf(metrics.FunnelStageEntered, in(fiscal.ThisWeek), stageIs(funnel.MQL)), "MQLs"))
 }
 
 func costPerLeadStat(o Options) *stat.PanelBuilder {
-	return teamStat().Title("Marketing · Cost per lead, quarter").
+	return neutral(teamStat()).Title("Marketing · Cost per lead, quarter").
 		NoValue("no leads yet").
 		Description("Campaign spend of this fiscal quarter's days ÷ the leads created this quarter (by the campaign that produced them, \"unknown\" included). " + help(metrics.CampaignSpend)).
 		Unit(o.money()).Decimals(2).
 		WithTarget(instant(costPer(funnel.Lead, in(fiscal.ThisQuarter)), "cost per lead"))
 }
 
-func marketingPipelineStat(o Options) *stat.PanelBuilder {
-	return teamStat().Title("Marketing · Sourced pipeline").
-		Description(help(metrics.SourcedPipeline)).
-		Unit(o.money()).Decimals(0).
-		WithTarget(instant(sumOf(metrics.SourcedPipeline), "sourced pipeline"))
+// sourcedShare is the share of a period's won revenue that marketing sourced.
+func sourcedShare(w fiscal.Window) string {
+	return ratio(sumOf(metrics.SourcedRevenue, in(w)), sumOf(metrics.RevenueWon, in(w)))
 }
 
-func acceptanceRateStat() *stat.PanelBuilder {
-	return teamStat().Title("Sales · MQLs accepted, quarter").
-		NoValue("no MQL yet").
-		Description("Of this quarter's MQLs, the share sales has accepted (reached SQL) by now: a cohort conversion, at most 100%. " + stageText(funnel.SQL)).
+func sourcedShareStat() *stat.PanelBuilder {
+	return teamStat().Title("Marketing · Sourced revenue share, quarter").
+		NoValue("nothing won yet").
+		Description("Marketing-sourced revenue won this fiscal quarter ÷ all revenue won this quarter. " + help(metrics.SourcedRevenue) + " " + goalText(funnel.GoalSourcedShare)).
 		Unit("percentunit").Decimals(0).
-		WithTarget(instant(conversion(funnel.MQL, funnel.SQL, in(fiscal.ThisQuarter)), "accepted")).
-		Thresholds(thresholds("red", 0.3, "orange", 0.5, "green"))
+		WithTarget(instant(sourcedShare(fiscal.ThisQuarter), "sourced share")).
+		Thresholds(goal(funnel.GoalSourcedShare))
+}
+
+// coverage is pipeline coverage: the open pipeline expected to close in the period ÷ the target
+// still to win (none once the target is reached).
+func coverage(w fiscal.Window) string {
+	remaining := fmt.Sprintf("(%s - %s)", sumOf(metrics.RevenueTarget, in(w)), sumOf(metrics.RevenueWon, in(w)))
+	return ratio(sumOf(metrics.PipelineOpen, in(w)), remaining)
+}
+
+func coverageStat() *stat.PanelBuilder {
+	return teamStat().Title("Sales · Pipeline coverage, quarter").
+		NoValue("target reached or none set").
+		Description("Open pipeline expected to close this fiscal quarter ÷ the quarter's target still to win (target − won). " + goalText(funnel.GoalCoverage)).
+		Unit("x").Decimals(1).
+		WithTarget(instant(coverage(fiscal.ThisQuarter), "coverage")).
+		Thresholds(goal(funnel.GoalCoverage))
 }
 
 // compliance is SLA compliance in a period: leads touched by their deadline ÷ those whose
@@ -170,7 +190,7 @@ func slaComplianceStat() *stat.PanelBuilder {
 		Description("Leads touched by their SLA deadline ÷ leads whose deadline fell this week. " + help(metrics.FollowupBreached)).
 		Unit("percentunit").Decimals(0).
 		WithTarget(instant(compliance(in(fiscal.ThisWeek)), "within SLA")).
-		Thresholds(thresholds("red", 0.8, "orange", 0.9, "green"))
+		Thresholds(goal(funnel.GoalSLACompliance))
 }
 
 func medianFirstTouchStat(o Options) *stat.PanelBuilder {
@@ -192,27 +212,32 @@ func winRate(matchers ...string) string {
 func winRateStat() *stat.PanelBuilder {
 	return teamStat().Title("Sales · Win rate, quarter").
 		NoValue("no deal closed yet").
-		Description("Opportunities won ÷ (won + lost), of those closed this fiscal quarter.").
+		Description("Opportunities won ÷ (won + lost), of those closed this fiscal quarter. " + goalText(funnel.GoalWinRate)).
 		Unit("percentunit").Decimals(0).
-		WithTarget(instant(winRate(in(fiscal.ThisQuarter)), "win rate"))
+		WithTarget(instant(winRate(in(fiscal.ThisQuarter)), "win rate")).
+		Thresholds(goal(funnel.GoalWinRate))
 }
 
 func funnelStepStat(from, to funnel.Stage) *stat.PanelBuilder {
 	owner, _ := funnel.Lookup(to)
-	return defaultStat().Height(5).Span(3).
+	g := funnel.StepGoals[to]
+	return defaultStat().Height(6).Span(3).
 		Title(fmt.Sprintf("%s → %s · %s", stageTitle(from), stageTitle(to), owner.Owner)).
 		NoValue("no lead yet").
 		Description(fmt.Sprintf("Cohort conversion this quarter: of the leads that reached %s this fiscal quarter, the share that has reached %s by now. %s",
-			stageTitle(from), stageTitle(to), stageText(to))).
+			stageTitle(from), stageTitle(to), stageText(to)) + " " + goalText(g)).
 		Unit("percentunit").Decimals(1).
-		WithTarget(instant(conversion(from, to, in(fiscal.ThisQuarter)), "conversion"))
+		WithTarget(instant(conversion(from, to, in(fiscal.ThisQuarter)), "conversion")).
+		Thresholds(goal(g))
 }
 
 func funnelVolumesBarGauge() *bargauge.PanelBuilder {
-	b := defaultBarGauge().Height(5).Span(12).
+	b := defaultBarGauge().Height(6).Span(12).
 		Title("This quarter's leads through the funnel").
 		Description("Leads created this fiscal quarter, and how many of them have reached each stage by now (never widening). " + stagesLegend()).
-		Unit("none").Decimals(0)
+		Unit("none").Decimals(0).
+		// Readable from across the room: the bars' names and values at TV size.
+		Text(common.NewVizTextDisplayOptionsBuilder().TitleSize(20).ValueSize(26))
 	for _, s := range funnel.Path {
 		d, _ := funnel.Lookup(s)
 		expr := sumOf(metrics.CohortLeads, in(fiscal.ThisQuarter), stepIs(funnel.Lead, funnel.MQL))
@@ -240,7 +265,7 @@ func weekly(metric string, matchers ...string) string {
 }
 
 func marketingWeeklyTimeseries() *timeseries.PanelBuilder {
-	return defaultTimeseries().Height(8).Span(12).
+	return defaultTimeseries().Height(9).Span(12).
 		Title("Marketing · week by week").
 		Description("Leads created and leads that became MQL in each complete week (Monday to Sunday), as of each point in time.").
 		Unit("none").Decimals(0).
@@ -249,7 +274,7 @@ func marketingWeeklyTimeseries() *timeseries.PanelBuilder {
 }
 
 func salesWeeklyTimeseries() *timeseries.PanelBuilder {
-	return defaultTimeseries().Height(8).Span(12).
+	return defaultTimeseries().Height(9).Span(12).
 		Title("Sales · week by week").
 		Description("Leads that became SQL and opportunities won in each complete week (Monday to Sunday), as of each point in time.").
 		Unit("none").Decimals(0).

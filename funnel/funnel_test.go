@@ -61,3 +61,22 @@ func TestParse(t *testing.T) {
 		t.Fatal("terminal stages wrong")
 	}
 }
+
+func TestGoalsAreOrdered(t *testing.T) {
+	all := []Goal{GoalPace, GoalSLACompliance, GoalWinRate, GoalCoverage, GoalSourcedShare, GoalROI}
+	for _, s := range Path[1:] {
+		g, ok := StepGoals[s]
+		if !ok {
+			t.Errorf("no goal for the step to %s", s)
+		}
+		if d, _ := Lookup(s); g.Owner != d.Owner {
+			t.Errorf("goal %s owned by %s, but stage %s by %s", g.Name, g.Owner, s, d.Owner)
+		}
+		all = append(all, g)
+	}
+	for _, g := range all {
+		if !(g.Low < g.High) || g.Name == "" || g.Why == "" {
+			t.Errorf("goal %+v: red must end below green", g)
+		}
+	}
+}
