@@ -144,6 +144,7 @@ scrape_configs:
 		}
 	}
 	t.Logf("%d panel queries, %d of them empty with the panel's no-value text", queries, empty)
+	numbersEqualSQL(t, prom, crm, in)
 }
 
 func labelValuesOf(base, label, match string) ([]string, error) {
@@ -181,6 +182,79 @@ func checkValues(t *testing.T, file string, p panel, legend string, res []promst
 		for _, m := range legendLabel.FindAllStringSubmatch(legend, -1) {
 			if r.Metric[m[1]] == "" {
 				t.Errorf("%s: %q: a series without %s (%v)", file, p.Title, m[1], r.Metric)
+			}
+		}
+	}
+}
+
+// periodBounds is the independent SQL of a period's bounds in the company time zone ($2), at the
+// exporter's clock ($1), for a January fiscal year: what an analyst writes.
+const periodBounds = `
+WITH b(period, s, e) AS (
+  SELECT 'this_week', date_trunc('week', $1::timestamptz AT TIME ZONE $2), date_trunc('week', $1::timestamptz AT TIME ZONE $2) + interval '7 days'
+  UNION ALL SELECT 'this_quarter', date_trunc('quarter', $1::timestamptz AT TIME ZONE $2), date_trunc('quarter', $1::timestamptz AT TIME ZONE $2) + interval '3 months'
+  UNION ALL SELECT 'last_quarter', date_trunc('quarter', $1::timestamptz AT TIME ZONE $2) - interval '3 months', date_trunc('quarter', $1::timestamptz AT TIME ZONE $2)),
+p AS (SELECT s AT TIME ZONE $2 AS start_at, e AT TIME ZONE $2 AS end_at FROM b WHERE period = $3),
+rates(currency, rate) AS (VALUES ('USD', 1.0::numeric), ('EUR', 1.08::numeric), ('GBP', 1.27::numeric)),
+opp AS (
+  SELECT o.is_won, (o.is_closed OR o.is_won) AS is_closed, o.closed_at, round(o.amount * r.rate, 2) AS amount
+  FROM opportunities o JOIN rates r ON r.currency = COALESCE(NULLIF(upper(trim(o.currency)), ''), 'USD')
+  WHERE round(o.amount * r.rate, 2) BETWEEN 0 AND 1000000000 AND o.created_at <= $1::timestamptz + interval '5 minutes'
+    AND COALESCE(o.closed_at <= $1::timestamptz + interval '5 minutes', true))
+`
+
+// sqlChecks are panels whose number a sales-ops analyst can write in SQL: the panel's query (the
+// target at index) with $period set equals it.
+var sqlChecks = []struct {
+	file, title string
+	target      int
+	period      fiscal.Window
+	sql         string
+}{
+	{"wall.json", "Marketing · Leads this week", 0, fiscal.ThisWeek,
+		`SELECT count(*) FROM leads, p WHERE created_at >= start_at AND created_at < end_at AND created_at <= $1::timestamptz + interval '5 minutes'`},
+	{"wall.json", "Won this quarter", 0, fiscal.ThisQuarter,
+		`SELECT COALESCE(sum(amount), 0) FROM opp, p WHERE is_won AND closed_at >= start_at AND closed_at < end_at`},
+	{"marketing.json", "Leads", 0, fiscal.LastQuarter,
+		`SELECT count(*) FROM leads, p WHERE created_at >= start_at AND created_at < end_at`},
+	{"sales.json", "Revenue won", 0, fiscal.LastQuarter,
+		`SELECT COALESCE(sum(amount), 0) FROM opp, p WHERE is_won AND closed_at >= start_at AND closed_at < end_at`},
+	{"sales.json", "Win rate", 0, fiscal.ThisQuarter,
+		`SELECT (count(*) FILTER (WHERE is_won))::float / NULLIF(count(*), 0) FROM opp, p WHERE is_closed AND closed_at >= start_at AND closed_at < end_at`},
+}
+
+// numbersEqualSQL runs each checked panel's query through Prometheus with the period picked and
+// compares it with the analyst's SQL on the same rows.
+func numbersEqualSQL(t *testing.T, prom *promstack.Process, crm *sqlx.DB, in instants.Instant) {
+	t.Helper()
+	for _, c := range sqlChecks {
+		var expr string
+		for _, p := range load(t, c.file).Panels {
+			if p.Title == c.title && len(p.Targets) > c.target {
+				expr = p.Targets[c.target].Expr
+			}
+		}
+		if expr == "" {
+			t.Errorf("%s: no panel %q", c.file, c.title)
+			continue
+		}
+		expr = Expand(strings.ReplaceAll(strings.ReplaceAll(expr, "${period}", string(c.period)), "$period", string(c.period)), "5m")
+		var want *float64
+		if err := crm.QueryRow(periodBounds+c.sql, in.At, in.TimeZone(), string(c.period)).Scan(&want); err != nil {
+			t.Fatalf("%s %q: %v", c.file, c.title, err)
+		}
+		res, err := prom.Query(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case want == nil && len(res) == 0: // undefined in SQL, empty on the panel
+		case want == nil || len(res) != 1:
+			t.Errorf("%s %q (%s): %d series, SQL says %v", c.file, c.title, c.period, len(res), want)
+		default:
+			got, _ := strconv.ParseFloat(fmt.Sprint(res[0].Value[1]), 64)
+			if math.Abs(got-*want) > 1e-9*math.Max(1, math.Abs(*want)) {
+				t.Errorf("%s %q (%s) shows %v, SQL says %v", c.file, c.title, c.period, got, *want)
 			}
 		}
 	}
