@@ -19,6 +19,10 @@ type Simulator struct {
 	crm, camp *sqlx.DB
 	r         *rand.Rand
 	next      map[string]int64
+	// With WinAtPace, wins follow a yearly revenue pace (0: no limit).
+	wonPerSecond float64
+	started      time.Time
+	won          float64
 }
 
 // Change counts what a Step did.
@@ -42,6 +46,13 @@ func NewSimulator(ctx context.Context, crm, camp *sqlx.DB, seed uint64) (*Simula
 	return s, nil
 }
 
+// WinAtPace limits the revenue the simulation wins to perYear a year, in real time: a demo left
+// running with its suggested targets then stays near the pace its history set, instead of winning
+// a quarter's target every few minutes. A deal that would run ahead of the pace stays open.
+func (s *Simulator) WinAtPace(perYear float64) {
+	s.wonPerSecond = perYear / (365.25 * 24 * 3600)
+}
+
 func (s *Simulator) id(table string) int64 {
 	v := s.next[table]
 	s.next[table]++
@@ -61,6 +72,9 @@ func (s *Simulator) exec(ctx context.Context, db *sqlx.DB, query string, args ..
 
 // Step makes one round of changes at time now.
 func (s *Simulator) Step(ctx context.Context, now time.Time) (Change, error) {
+	if s.started.IsZero() {
+		s.started = now
+	}
 	var c Change
 	now = now.UTC().Truncate(time.Second)
 	r := s.r
@@ -158,6 +172,16 @@ VALUES (?, ?, ?, 'USD', 'Discovery', ?, ?, ?, ?, ?)`, s.id("opportunities"), id,
 			continue
 		}
 		won := r.IntN(3) == 0
+		if won {
+			var amount float64
+			if err := s.crm.GetContext(ctx, &amount, s.crm.Rebind(`SELECT amount FROM opportunities WHERE id = ?`), id); err != nil {
+				return c, err
+			}
+			if s.wonPerSecond > 0 && s.won+amount > s.wonPerSecond*now.Sub(s.started).Seconds() {
+				continue // ahead of the history's pace: the deal stays open for now
+			}
+			s.won += amount
+		}
 		stage := "Closed Lost"
 		if won {
 			stage = "Closed Won"

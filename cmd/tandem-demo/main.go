@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/fiscal"
 )
 
 func main() {
@@ -128,6 +129,13 @@ func run(ctx context.Context, driver, crmDSN, campDSN string, leads int, seed ui
 	if err != nil {
 		return err
 	}
+	// Live wins at the pace of the year's suggested target, so the wall's pace stays near 100 %.
+	cal := fiscal.Calendar{StartMonth: time.January, Location: time.UTC}
+	targets, err := demo.SuggestedTargets(ctx, crm, now, cal)
+	if err != nil {
+		return err
+	}
+	sim.WinAtPace(float64(targets[cal.Period(fiscal.Year, now).Name]))
 	info("simulating live traffic", "interval", every)
 	sim.Run(ctx, every, clock, func(err error) { info("simulator step failed", "err", err) })
 	return nil

@@ -73,6 +73,8 @@ func startDemo(ctx context.Context, logger *slog.Logger, dir string, leads int, 
 	if err != nil {
 		return fail(err)
 	}
+	// Live wins at the pace of the year's suggested target: the wall's pace stays near its history's.
+	sim.WinAtPace(float64(targets[fiscal.Calendar{StartMonth: time.January, Location: time.UTC}.Period(fiscal.Year, now).Name]))
 	simCtx, stop := context.WithCancel(ctx)
 	d.stop, d.done = stop, make(chan struct{})
 	go func() {

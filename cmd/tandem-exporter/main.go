@@ -82,6 +82,15 @@ func mainCode() int {
 		}
 		defer d.Close()
 		cfg, clock = d.cfg, d.clock
+		// What to open: the exporter itself, and the full stack's screens when it runs.
+		for _, a := range *webFlags.WebListenAddresses {
+			host := a
+			if strings.HasPrefix(a, ":") {
+				host = "localhost" + a
+			}
+			fmt.Fprintf(os.Stderr, "Tandem demo: open http://%s/ (landing page) and http://%s%s (metrics).\n"+
+				"The wall and the team dashboards need Prometheus and Grafana: docker compose up, then http://localhost:3000.\n", host, host, *metricsPath)
+		}
 	} else if cfg, err = config.Load(*configFile, os.Getenv); err != nil {
 		logLines(logger, "invalid configuration", err)
 		return 1
