@@ -34,9 +34,14 @@ type panel struct {
 	} `json:"targets"`
 	FieldConfig struct {
 		Defaults struct {
-			Unit     string `json:"unit"`
-			NoValue  string `json:"noValue"`
-			Decimals *int   `json:"decimals"`
+			Unit       string `json:"unit"`
+			NoValue    string `json:"noValue"`
+			Decimals   *int   `json:"decimals"`
+			Thresholds struct {
+				Steps []struct {
+					Color string `json:"color"`
+				} `json:"steps"`
+			} `json:"thresholds"`
 		} `json:"defaults"`
 	} `json:"fieldConfig"`
 	Options map[string]any `json:"options"`
@@ -334,5 +339,38 @@ func TestUnitsAndOrientation(t *testing.T) {
 				t.Errorf("%s: %q: a stat with several values does not name them (textMode %q)", d.File, p.Title, tm)
 			}
 		}
+	}
+}
+
+// Both teams' numbers on the wall carry their owner's goal colours: every ratio of a team is red,
+// orange or green by a goal, and each side has such numbers; counts and amounts are plain text.
+func TestWallColoursBothTeams(t *testing.T) {
+	coloured := map[string]int{}
+	for _, p := range load(t, "wall.json").Panels {
+		team, _, ok := strings.Cut(p.Title, " · ")
+		if !ok || (team != "Marketing" && team != "Sales") || p.Type != "stat" {
+			continue
+		}
+		var colours []string
+		for _, st := range p.FieldConfig.Defaults.Thresholds.Steps {
+			colours = append(colours, st.Color)
+		}
+		got := strings.Join(colours, ",")
+		switch u := p.FieldConfig.Defaults.Unit; {
+		case u == "percentunit" || u == "x":
+			if got != "red,orange,green" {
+				t.Errorf("%q: a ratio coloured %q, not by a goal", p.Title, got)
+			}
+			coloured[team]++
+		case u == "s":
+			if got != "green,orange,red" {
+				t.Errorf("%q: a duration coloured %q", p.Title, got)
+			}
+		case got != "text" || p.Options["colorMode"] != "none":
+			t.Errorf("%q: a count or amount coloured %q (%v): it suggests a verdict it does not have", p.Title, got, p.Options["colorMode"])
+		}
+	}
+	if coloured["Marketing"] == 0 || coloured["Sales"] == 0 {
+		t.Errorf("goal-coloured numbers: %v; both teams need theirs", coloured)
 	}
 }

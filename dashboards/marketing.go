@@ -218,7 +218,7 @@ func campaignRejectionsBarGauge() *bargauge.PanelBuilder {
 func attributedRevenueByChannelBarGauge(o Options) *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Won revenue attributed by channel ($model)").NoValue("nothing won yet").
 		Description(help(metrics.AttributedRevenue) + " Revenue won in the period picked.").
-		Unit(o.money()).Decimals(0).
+		Unit(o.money()).Decimals(2). // "$4.27M" and "$3.91M", not "$4M" for both
 		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelChannel, metrics.AttributedRevenue, picked, byModel)), "{{channel}}"))
 }
 
@@ -229,7 +229,7 @@ var namedCampaign = fmt.Sprintf(`%s!~"%s|%s|%s"`, metrics.LabelCampaign, metrics
 func attributedRevenueByCampaignBarGauge(o Options) *bargauge.PanelBuilder {
 	return defaultBarGauge().Title("Won revenue attributed by campaign ($model)").NoValue("nothing won yet").
 		Description(help(metrics.AttributedRevenue) + " Revenue won in the period picked, for the chosen channels and campaigns: the top 15 named campaigns (the other, unknown and unattributed buckets are left out of the ranking).").
-		Unit(o.money()).Decimals(0).
+		Unit(o.money()).Decimals(2).
 		WithTarget(instant(fmt.Sprintf("sort_desc(topk(15, %s))", sumBy(metrics.LabelCampaign, metrics.AttributedRevenue, append([]string{byModel, namedCampaign}, chosen...)...)), "{{campaign}}"))
 }
 

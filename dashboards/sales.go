@@ -59,7 +59,7 @@ func waitingOverStat() *stat.PanelBuilder {
 func oldestWaitStat(o Options) *stat.PanelBuilder {
 	return defaultStat().Title("Oldest wait").
 		Description(help(metrics.FollowupOldestWait) + " Red past the SLA target.").
-		Unit("s").Decimals(0).
+		Unit("s").Decimals(1). // "1.8 week", as the SLA table reads, not a rounded "2 week"
 		WithTarget(instant(fmt.Sprintf("max(%s)", sel(metrics.FollowupOldestWait, teams...)), "oldest")).
 		NoValue("nobody waits").
 		Thresholds(thresholds("green", o.SLATarget, "red"))
