@@ -4,8 +4,11 @@ import (
 	"fmt"
 
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
 	"github.com/tandem-oss/tandem/fiscal"
@@ -41,7 +44,7 @@ func Sales(o Options) *dashboard.DashboardBuilder {
 		WithPanel(acceptedStat().Span(4)).
 		WithPanel(salesWinRateStat().Span(4)).
 		WithPanel(revenueWonStat(o).Span(4)).
-		WithPanel(followupTimeBarGauge(o)).
+		WithPanel(followupTimeTable(o)).
 		WithPanel(complianceTimeseries()).
 		WithPanel(pipelineByStageBarGauge(o)).
 		WithPanel(wonRevenueTimeseries(o))
@@ -96,15 +99,33 @@ func revenueWonStat(o Options) *stat.PanelBuilder {
 		WithTarget(instant(sumOf(metrics.OpportunitiesWonAmt, teamsIn...), "won"))
 }
 
-func followupTimeBarGauge(o Options) *bargauge.PanelBuilder {
-	q := func(metric string, p int) string { return percentileOf(metric, p, teamsIn...) }
-	return defaultBarGauge().Title("Time to first touch p50 / p90 by team").NoValue("no touch yet").
-		Description(help(metrics.FollowupTime) + " " + help(metrics.SpeedToLead) + " Exact quantiles of the period picked, per team and region; red past the SLA target.").
-		Unit("s").Decimals(0).
+// followupTimeTable has one row per team and region, with the exact quantiles in columns: with
+// several teams in several regions a bar per series and quantile was dozens of bars and a legend
+// cut off; a table sorted by the slowest p90 keeps every row reachable.
+func followupTimeTable(o Options) *table.PanelBuilder {
+	q := func(metric string, p int) string {
+		return fmt.Sprintf("max by (%s, %s) (%s)", metrics.DimSalesTeam, metrics.DimRegion, percentileOf(metric, p, teamsIn...))
+	}
+	cols := []struct{ ref, name, expr string }{
+		{"p50", "SLA time p50", q(metrics.FollowupTime, 50)},
+		{"p90", "SLA time p90", q(metrics.FollowupTime, 90)},
+		{"speed", "speed to lead p50", q(metrics.SpeedToLead, 50)},
+	}
+	b := defaultTable().Title("Time to first touch by team and region (p50 / p90)").Height(10).Span(12).
+		Description(help(metrics.FollowupTime) + " " + help(metrics.SpeedToLead) + " Exact quantiles of the period picked, per team and region (the slowest segment's where segments are labels too); red past the SLA target.").
+		Unit("s").Decimals(1).NoValue("no touch yet").
 		Thresholds(thresholds("green", o.SLATarget, "red")).
-		WithTarget(instant(q(metrics.FollowupTime, 50), "SLA time p50 {{sales_team}} {{region}}")).
-		WithTarget(instant(q(metrics.FollowupTime, 90), "SLA time p90 {{sales_team}} {{region}}")).
-		WithTarget(instant(q(metrics.SpeedToLead, 50), "speed to lead p50 {{sales_team}} {{region}}"))
+		SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName("SLA time p90").Desc(true)})
+	rename := map[string]any{}
+	for _, c := range cols {
+		b = b.WithTarget(tableQuery(c.expr, c.ref))
+		rename["Value #"+c.ref] = c.name
+	}
+	return b.
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]any{"Time": true}, "renameByName": rename,
+		}})
 }
 
 func complianceTimeseries() *timeseries.PanelBuilder {
