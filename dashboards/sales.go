@@ -133,21 +133,21 @@ func complianceTimeseries() *timeseries.PanelBuilder {
 	m := []string{in(fiscal.Yesterday), byTeam, byRegion}
 	within := sumBy(by, metrics.FollowupWithinSLA, m...)
 	breached := sumBy(by, metrics.FollowupBreached, m...)
-	return defaultTimeseries().Title("SLA compliance day by day").
+	return defaultTimeseries().Title("SLA compliance day by day").Height(10).
 		Description("Share of the leads whose deadline fell on the previous complete day that were touched by it, by team and region, as of each point in time.").
 		Unit("percentunit").Min(0).Max(1).
 		WithTarget(query(ratio(fmt.Sprintf("(%[1]s or %[2]s * 0)", within, breached), fmt.Sprintf("(%[1]s + %[2]s or %[1]s or %[2]s)", within, breached)), "{{sales_team}} {{region}}"))
 }
 
 func pipelineByStageBarGauge(o Options) *bargauge.PanelBuilder {
-	return defaultBarGauge().Title("Open pipeline by stage").NoValue("no open deal").
+	return defaultBarGauge().Title("Open pipeline by stage").Height(10).NoValue("no open deal").
 		Description(help(metrics.OpportunitiesOpenAmt) + " Now.").
 		Unit(o.money()).Decimals(0).
 		WithTarget(instant(fmt.Sprintf("sort_desc(%s)", sumBy(metrics.LabelOpportunityStage, metrics.OpportunitiesOpenAmt, teams...)), "{{opportunity_stage}}"))
 }
 
 func wonRevenueTimeseries(o Options) *timeseries.PanelBuilder {
-	return defaultTimeseries().Title("Revenue won week by week, by team").
+	return defaultTimeseries().Title("Revenue won week by week, by team").Height(10).
 		Description(help(metrics.OpportunitiesWonAmt) + " Each step: the previous complete week, as of that point in time.").
 		Unit(o.money()).
 		WithTarget(query(sumBy(metrics.DimSalesTeam, metrics.OpportunitiesWonAmt, in(fiscal.LastWeek), byTeam, byRegion), "{{sales_team}}"))
