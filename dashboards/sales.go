@@ -115,6 +115,9 @@ func followupTimeTable(o Options) *table.PanelBuilder {
 		Description(help(metrics.FollowupTime) + " " + help(metrics.SpeedToLead) + " Exact quantiles of the period picked, per team and region (the slowest segment's where segments are labels too); red past the SLA target.").
 		Unit("s").Decimals(1).NoValue("no touch yet").
 		Thresholds(thresholds("green", o.SLATarget, "red")).
+		// Each time red or green against the SLA target, whatever the scale (a 1 h line was
+		// invisible on bars measured in days).
+		CellOptions(common.TableCellOptions{TableColorTextCellOptions: &common.TableColorTextCellOptions{Type: common.TableCellDisplayModeColorText}}).
 		SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName("SLA time p90").Desc(true)})
 	rename := map[string]any{}
 	for _, c := range cols {
