@@ -115,14 +115,14 @@ func followupTimeTable(o Options) *table.PanelBuilder {
 		Description(help(metrics.FollowupTime) + " " + help(metrics.SpeedToLead) + " Exact quantiles of the period picked, per team and region (the slowest segment's where segments are labels too); red past the SLA target.").
 		Unit("s").Decimals(1).NoValue("no touch yet").
 		Thresholds(thresholds("green", o.SLATarget, "red")).
-		// Each time red or green against the SLA target, whatever the scale (a 1 h line was
-		// invisible on bars measured in days).
-		CellOptions(common.TableCellOptions{TableColorTextCellOptions: &common.TableColorTextCellOptions{Type: common.TableCellDisplayModeColorText}}).
 		SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName("SLA time p90").Desc(true)})
 	rename := map[string]any{}
 	for _, c := range cols {
 		b = b.WithTarget(tableQuery(c.expr, c.ref))
 		rename["Value #"+c.ref] = c.name
+		// Each time red or green against the SLA target, whatever the scale (a 1 h line was
+		// invisible on bars measured in days); the team and region columns stay plain text.
+		b = b.OverrideByName(c.name, []dashboard.DynamicConfigValue{{Id: "custom.cellOptions", Value: map[string]any{"type": string(common.TableCellDisplayModeColorText)}}})
 	}
 	return b.
 		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
