@@ -254,6 +254,15 @@ func SuggestedTargets(ctx context.Context, crm *sqlx.DB, now time.Time, cal fisc
 	return out, nil
 }
 
+// Calendar is the fiscal calendar of the demo without a configuration: years from January, UTC.
+var Calendar = fiscal.Calendar{StartMonth: time.January, Location: time.UTC}
+
+// YearTarget is the target SuggestedTargets gave the fiscal year that now is in: the pace
+// Simulator.WinAtPace keeps.
+func YearTarget(targets map[string]int64, cal fiscal.Calendar, now time.Time) float64 {
+	return float64(targets[cal.Period(fiscal.Year, now).Name])
+}
+
 // TargetsYAML is the targets.revenue block of tandem.yml for the given targets, in period order.
 func TargetsYAML(targets map[string]int64) string {
 	names := make([]string, 0, len(targets))

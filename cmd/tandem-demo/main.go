@@ -21,7 +21,6 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/tandem-oss/tandem/demo"
-	"github.com/tandem-oss/tandem/fiscal"
 )
 
 func main() {
@@ -130,12 +129,11 @@ func run(ctx context.Context, driver, crmDSN, campDSN string, leads int, seed ui
 		return err
 	}
 	// Live wins at the pace of the year's suggested target, so the wall's pace stays near 100 %.
-	cal := fiscal.Calendar{StartMonth: time.January, Location: time.UTC}
-	targets, err := demo.SuggestedTargets(ctx, crm, now, cal)
+	targets, err := demo.SuggestedTargets(ctx, crm, now, demo.Calendar)
 	if err != nil {
 		return err
 	}
-	sim.WinAtPace(float64(targets[cal.Period(fiscal.Year, now).Name]))
+	sim.WinAtPace(demo.YearTarget(targets, demo.Calendar, now))
 	info("simulating live traffic", "interval", every)
 	sim.Run(ctx, every, clock, func(err error) { info("simulator step failed", "err", err) })
 	return nil

@@ -31,12 +31,12 @@ func TestSimulatedHourKeepsPace(t *testing.T) {
 			if _, err := demo.Load(ctx, db, db, demo.Options{Seed: 4, Leads: 20000, Now: start, Days: 400}, nil); err != nil {
 				t.Fatal(err)
 			}
-			cal := fiscal.Calendar{StartMonth: time.January, Location: time.UTC}
+			cal := demo.Calendar
 			targets, err := demo.SuggestedTargets(ctx, db, start, cal)
 			if err != nil {
 				t.Fatal(err)
 			}
-			year := float64(targets[cal.Period(fiscal.Year, start).Name])
+			year := demo.YearTarget(targets, cal, start)
 			sim, err := demo.NewSimulator(ctx, db, db, 4)
 			if err != nil {
 				t.Fatal(err)

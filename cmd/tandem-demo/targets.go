@@ -27,7 +27,7 @@ func writeTargets(ctx context.Context, crm *sqlx.DB, now time.Time, files config
 		text []byte
 		err  error
 	)
-	cal := fiscal.Calendar{StartMonth: time.January, Location: time.UTC}
+	cal := demo.Calendar
 	if files.out != "" {
 		text, err = os.ReadFile(files.example)
 		if err != nil {

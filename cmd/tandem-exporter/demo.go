@@ -13,7 +13,6 @@ import (
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/demo"
-	"github.com/tandem-oss/tandem/fiscal"
 )
 
 // demoRun is a running embedded demo: its database, its simulator and its clock.
@@ -65,7 +64,7 @@ func startDemo(ctx context.Context, logger *slog.Logger, dir string, leads int, 
 		return fail(fmt.Errorf("loading demo data: %w", err))
 	}
 	logger.Info("demo data loaded", "leads", stats.Leads, "activities", stats.Activities, "opportunities", stats.Opportunities, "touchpoints", stats.Touchpoints)
-	targets, err := demo.SuggestedTargets(ctx, db, now, fiscal.Calendar{StartMonth: time.January, Location: time.UTC})
+	targets, err := demo.SuggestedTargets(ctx, db, now, demo.Calendar)
 	if err != nil {
 		return fail(err)
 	}
@@ -74,7 +73,7 @@ func startDemo(ctx context.Context, logger *slog.Logger, dir string, leads int, 
 		return fail(err)
 	}
 	// Live wins at the pace of the year's suggested target: the wall's pace stays near its history's.
-	sim.WinAtPace(float64(targets[fiscal.Calendar{StartMonth: time.January, Location: time.UTC}.Period(fiscal.Year, now).Name]))
+	sim.WinAtPace(demo.YearTarget(targets, demo.Calendar, now))
 	simCtx, stop := context.WithCancel(ctx)
 	d.stop, d.done = stop, make(chan struct{})
 	go func() {
