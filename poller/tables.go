@@ -184,3 +184,20 @@ func (p *Poller) update(c *changeSet, apply func(), now time.Time) *tally.Snapsh
 	s.AddSkipped(source.QueryTouchpoints, m.touches.skipped)
 	return s
 }
+
+// CRMRows returns the CRM rows the poller holds, nil for a campaign poller. Not safe while the
+// poller runs: for the backfill, which polls once and then reads them.
+func (p *Poller) CRMRows() tally.CRMRows {
+	if p.crm == nil {
+		return nil
+	}
+	return p.crm
+}
+
+// CampaignRows returns the campaign rows the poller holds, nil for a CRM poller (as CRMRows).
+func (p *Poller) CampaignRows() tally.CampaignRows {
+	if p.camp == nil {
+		return nil
+	}
+	return p.camp
+}

@@ -48,13 +48,21 @@ func mainCode() int {
 		hcUser      = kingpin.Flag("healthcheck.username", "User for --healthcheck when --web.config.file sets basic_auth_users.").String()
 		hcPassFile  = kingpin.Flag("healthcheck.password-file", "File holding the password of --healthcheck.username.").String()
 		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, ":9866")
+		// Serving is the default command: the flags above work without naming it.
+		_           = kingpin.Command("serve", "Poll the databases and serve /metrics (the default).").Default()
+		backfillCmd = kingpin.Command("backfill", "Write the event-time series' history, as scrapes at past instants would have seen it on the rows the databases hold now, as OpenMetrics for promtool tsdb create-blocks-from openmetrics.")
+		bfFlags     = addBackfillFlags(backfillCmd)
 	)
 	logConfig := &promslog.Config{}
 	flag.AddFlags(kingpin.CommandLine, logConfig)
 	kingpin.Version(version.Print("tandem-exporter"))
 	kingpin.HelpFlag.Short('h')
-	kingpin.Parse()
+	command := kingpin.Parse()
 	logger := promslog.New(logConfig)
+	if command == backfillCmd.FullCommand() && (*demoMode || *configCheck) {
+		logger.Error("backfill runs on the databases of --config.file, without --demo or --config.check")
+		return 1
+	}
 	if *healthcheck {
 		return checkHealth(healthProbe{addr: (*webFlags.WebListenAddresses)[0], webConfig: *webFlags.WebConfigFile, user: *hcUser, passwordFile: *hcPassFile})
 	}
@@ -94,6 +102,13 @@ func mainCode() int {
 	} else if cfg, err = config.Load(*configFile, os.Getenv); err != nil {
 		logLines(logger, "invalid configuration", err)
 		return 1
+	}
+	if command == backfillCmd.FullCommand() {
+		if err := runBackfill(ctx, cfg, logger, bfFlags); err != nil {
+			logLines(logger, "backfill", err)
+			return 1
+		}
+		return 0
 	}
 	if err := run(ctx, cfg, clock, logger, *configCheck, *metricsPath, *maxRequests, webFlags); err != nil {
 		logLines(logger, "exiting", err)

@@ -92,8 +92,18 @@ func start(t *testing.T, bin, addr string, args ...string) *Process {
 // configuration refers to by name.
 func Prometheus(t *testing.T, config string, rules map[string][]byte) *Process {
 	t.Helper()
+	return PrometheusOn(t, "", config, rules)
+}
+
+// PrometheusOn is Prometheus on an existing TSDB directory (blocks made by promtool), keeping
+// whatever it holds (retention 10 years); a new one if data is "".
+func PrometheusOn(t *testing.T, data, config string, rules map[string][]byte) *Process {
+	t.Helper()
 	bin := Binary(t, "prometheus")
 	dir := t.TempDir()
+	if data == "" {
+		data = filepath.Join(dir, "data")
+	}
 	for name, content := range rules {
 		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
 			t.Fatal(err)
@@ -104,7 +114,7 @@ func Prometheus(t *testing.T, config string, rules map[string][]byte) *Process {
 		t.Fatal(err)
 	}
 	addr := FreeAddr(t)
-	return start(t, bin, addr, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+	return start(t, bin, addr, "--config.file="+cfg, "--storage.tsdb.path="+data, "--storage.tsdb.retention.time=10y",
 		"--web.listen-address="+addr, "--web.enable-lifecycle")
 }
 
@@ -130,7 +140,16 @@ type Sample struct {
 
 // Query runs an instant query through Prometheus' HTTP API.
 func (p *Process) Query(expr string) ([]Sample, error) {
-	resp, err := http.Get(p.URL + "/api/v1/query?query=" + url.QueryEscape(expr))
+	return p.QueryAt(expr, time.Time{})
+}
+
+// QueryAt is Query evaluated at an instant (now if zero).
+func (p *Process) QueryAt(expr string, at time.Time) ([]Sample, error) {
+	q := url.Values{"query": {expr}}
+	if !at.IsZero() {
+		q.Set("time", fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000))
+	}
+	resp, err := http.Get(p.URL + "/api/v1/query?" + q.Encode())
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,34 @@
+package backfill
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/exporter"
+	"github.com/tandem-oss/tandem/source"
+)
+
+// Load reads every row of the configured databases through the live exporter's own pollers, at
+// the clock now: the same queries (the user's custom ones included), the same data-quality checks
+// (a bad row is skipped and counted, never backfilled) and the same mapping. close releases the
+// connections and the rows.
+func Load(ctx context.Context, cfg *config.Config, logger *slog.Logger, now time.Time) (rows Rows, close func(), err error) {
+	exp, err := exporter.New(cfg, logger, func() time.Time { return now })
+	if err != nil {
+		return Rows{}, nil, err
+	}
+	if err := exp.PollOnce(ctx); err != nil {
+		exp.Close()
+		return Rows{}, nil, fmt.Errorf("reading the databases: %w", err)
+	}
+	if p := exp.Poller(source.CRM); p != nil {
+		rows.CRM = p.CRMRows()
+	}
+	if p := exp.Poller(source.Campaigns); p != nil {
+		rows.Campaigns = p.CampaignRows()
+	}
+	return rows, exp.Close, nil
+}
