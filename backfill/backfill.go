@@ -44,8 +44,8 @@ type Result struct {
 }
 
 // Write computes every instant of the plan before opt.End (or now) and writes the OpenMetrics text to out.
-// Each instant is tallied from scratch by the live tallies, on the rows as they stood then; the
-// label folder is shared and first fed the rows as they stand now, so that a label value keeps
+// The instants are tallied in time order by the live tallies, on the rows as they stood then
+// (stepper); the label folder is shared and first fed the rows as they stand now, so that a label value keeps
 // the name (or the "other") the live exporter gives it.
 func Write(cfg *config.Config, rows Rows, now time.Time, opt Options, out io.Writer) (Result, error) {
 	if err := opt.Plan.Validate(); err != nil {
@@ -65,8 +65,9 @@ func Write(cfg *config.Config, rows Rows, now time.Time, opt Options, out io.Wri
 	}
 	folder := tally.NewFolder(cfg.Caps)
 	tallyAt(cfg, folder, rows, now) // admits the label values as the live exporter does
+	step := newStepper(cfg, folder, rows)
 	for i, t := range instants {
-		camp, crm := tallyAt(cfg, folder, rows, t)
+		camp, crm := step.at(t)
 		if err := w.add(camp, t); err != nil {
 			w.close()
 			return Result{}, err
@@ -85,8 +86,9 @@ func Write(cfg *config.Config, rows Rows, now time.Time, opt Options, out io.Wri
 	return Result{Instants: len(instants), Samples: w.Samples, From: instants[0], To: instants[len(instants)-1]}, nil
 }
 
-// tallyAt tallies the rows as they stood at t, as a first poll of the live exporter at t would:
-// the campaign side first, its touches then joined into the CRM's.
+// tallyAt tallies the rows as they stood at t from scratch, as a first poll of the live exporter
+// at t would: the campaign side first, its touches then joined into the CRM's. The stepper gives
+// the same for less; this is its reference.
 func tallyAt(cfg *config.Config, folder *tally.Folder, rows Rows, t time.Time) (camp, crm *tally.Snapshot) {
 	var feed *tally.TouchFeed
 	if rows.Campaigns != nil {

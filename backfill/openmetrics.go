@@ -41,8 +41,10 @@ type writer struct {
 	target []string   // the target labels' values
 	files  []*os.File
 	bufs   []*bufio.Writer
-	dir    string
-	num    []byte
+	// prefixes holds, per def, each series' formatted name and labels (bounded by the label caps).
+	prefixes []map[string][]byte
+	dir      string
+	num      []byte
 	// Samples counts the samples written.
 	Samples int64
 }
@@ -67,6 +69,7 @@ func newWriter(defs []metrics.Def, dims metrics.Dimensions, target [][2]string, 
 		}
 		w.files = append(w.files, f)
 		w.bufs = append(w.bufs, bufio.NewWriterSize(f, 64<<10))
+		w.prefixes = append(w.prefixes, map[string][]byte{})
 	}
 	for _, kv := range target {
 		w.target = append(w.target, kv[1])
@@ -74,7 +77,9 @@ func newWriter(defs []metrics.Def, dims metrics.Dimensions, target [][2]string, 
 	return w, nil
 }
 
-// add writes one instant's snapshot.
+// add writes one instant's snapshot. Series order within a family does not matter to promtool
+// (each series' samples come in time order, instant after instant); a series' name and labels
+// are formatted once and reused at every instant it appears in.
 func (w *writer) add(s *tally.Snapshot, at time.Time) error {
 	if s == nil {
 		return nil
@@ -85,27 +90,39 @@ func (w *writer) add(s *tally.Snapshot, at time.Time) error {
 		if f == nil {
 			continue
 		}
-		b := w.bufs[i]
-		for _, smp := range f.Sorted() {
-			b.WriteString(d.Name)
-			b.WriteByte('{')
-			vals := append(append([]string{}, smp.Labels...), w.target...)
-			for k, name := range w.labels[i] {
-				if k > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(name)
-				b.WriteString(`="`)
-				b.WriteString(escape(vals[k]))
-				b.WriteByte('"')
+		b, prefixes := w.bufs[i], w.prefixes[i]
+		for k, smp := range f.Series {
+			p, ok := prefixes[k]
+			if !ok {
+				p = w.prefix(i, d, smp.Labels)
+				prefixes[k] = p
 			}
-			b.WriteString("} ")
+			b.Write(p)
 			b.Write(w.value(smp.Value(d)))
 			b.WriteString(ts)
 			w.Samples++
 		}
 	}
 	return nil
+}
+
+// prefix is a series' `name{labels} `, target labels included.
+func (w *writer) prefix(i int, d metrics.Def, labels []string) []byte {
+	var b strings.Builder
+	b.WriteString(d.Name)
+	b.WriteByte('{')
+	vals := append(append([]string{}, labels...), w.target...)
+	for k, name := range w.labels[i] {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(name)
+		b.WriteString(`="`)
+		b.WriteString(escape(vals[k]))
+		b.WriteByte('"')
+	}
+	b.WriteString("} ")
+	return []byte(b.String())
 }
 
 func (w *writer) value(f float64) []byte {

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tandem-oss/tandem/backfill"
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/demo"
 	"github.com/tandem-oss/tandem/exporter"
@@ -221,4 +224,76 @@ func peakRSSMiB(b *testing.B) float64 {
 	}
 	b.Fatal("no VmHWM in /proc/self/status")
 	return 0
+}
+
+// BenchmarkBackfill: the history of the default plan (400 days: daily, hourly over the last 35)
+// written to a file, against its baseline in the same run: one cold start of the live exporter
+// (the poll that reads every row and tallies once). Reported: the backfill's wall time, per
+// instant, and as a multiple of the cold start; its peak RSS next to the live exporter's. One
+// backfill per run, whatever -benchtime says (at 1M leads one takes minutes).
+func BenchmarkBackfill(b *testing.B) {
+	s := load(b)
+	ctx := context.Background()
+	cfg := benchConfig(b, s)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	now := time.Now()
+
+	runtime.GC()
+	resetPeakRSS()
+	e, err := exporter.New(cfg, logger, func() time.Time { return now })
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	if err := e.PollOnce(ctx); err != nil {
+		b.Fatal(err)
+	}
+	cold := time.Since(t0)
+	livePeak := peakRSSMiB(b)
+	e.Close()
+	e = nil
+	runtime.GC()
+	debug.FreeOSMemory()
+
+	resetPeakRSS()
+	out, err := os.CreateTemp(b.TempDir(), "history-*.om")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	b.ResetTimer()
+	t0 = time.Now()
+	rows, closeRows, err := backfill.Load(ctx, cfg, logger, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := backfill.Write(cfg, rows, now, backfill.Options{Plan: backfill.DefaultPlan, Target: map[string]string{"job": "tandem", "instance": "bench:9866"}, TempDir: b.TempDir()}, out)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wall := time.Since(t0)
+	closeRows()
+	b.StopTimer()
+	size, _ := out.Seek(0, io.SeekCurrent)
+	b.ReportMetric(wall.Seconds(), "backfill-s")
+	b.ReportMetric(wall.Seconds()/float64(res.Instants), "s/instant")
+	b.ReportMetric(wall.Seconds()/cold.Seconds(), "x-cold-start")
+	b.ReportMetric(float64(res.Instants), "instants")
+	b.ReportMetric(float64(res.Samples), "samples")
+	b.ReportMetric(float64(size)/(1<<20), "output-MiB")
+	b.ReportMetric(peakRSSMiB(b), "peak-rss-MiB")
+	b.ReportMetric(livePeak, "live-peak-rss-MiB")
+	b.ReportMetric(float64(s.leads), "leads")
+}
+
+func benchConfig(b *testing.B, s *setup) *config.Config {
+	cfg, err := config.Parse([]byte(`databases:
+  crm: {dsn_env: D, poll_interval: 10m, query_timeout: 10m}
+  campaigns: {dsn_env: D, poll_interval: 10m, query_timeout: 10m}
+targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
+`), "bench.yml", func(string) string { return s.url })
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg
 }

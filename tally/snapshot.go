@@ -21,6 +21,9 @@ type Snapshot struct {
 	Families map[string]*Family
 	// Problems counts rows that failed a data-quality check, by query and check.
 	Problems map[Problem]int
+	// kb is sample's key buffer: the lookup of an existing series allocates nothing (the hot
+	// path, once per lead, window and family).
+	kb []byte
 }
 
 // Problem is one data-quality check on one query.
@@ -78,16 +81,27 @@ func (s *Snapshot) family(name string) *Family {
 
 func key(labels []string) string { return strings.Join(labels, "\xff") }
 
+// appendKey is key(labels) appended to b.
+func appendKey(b []byte, labels []string) []byte {
+	for i, l := range labels {
+		if i > 0 {
+			b = append(b, '\xff')
+		}
+		b = append(b, l...)
+	}
+	return b
+}
+
 func (s *Snapshot) sample(name string, labels []string) *Sample {
 	f := s.family(name)
-	k := key(labels)
-	x, ok := f.Series[k]
+	s.kb = appendKey(s.kb[:0], labels)
+	x, ok := f.Series[string(s.kb)]
 	if !ok {
 		x = &Sample{Labels: append([]string(nil), labels...)}
 		if f.Def.Quantile {
 			x.Q = &quantile.Set{}
 		}
-		f.Series[k] = x
+		f.Series[string(s.kb)] = x
 	}
 	x.refs++
 	return x
@@ -124,11 +138,15 @@ func (s *Snapshot) problem(query, check string) { s.Problems[Problem{query, chec
 
 // Sorted returns a family's series in label order, for deterministic output.
 func (f *Family) Sorted() []*Sample {
-	out := make([]*Sample, 0, len(f.Series))
-	for _, s := range f.Series {
-		out = append(out, s)
+	keys := make([]string, 0, len(f.Series))
+	for k := range f.Series {
+		keys = append(keys, k)
 	}
-	sort.Slice(out, func(i, j int) bool { return key(out[i].Labels) < key(out[j].Labels) })
+	sort.Strings(keys) // the map's keys are key(Labels)
+	out := make([]*Sample, len(keys))
+	for i, k := range keys {
+		out[i] = f.Series[k]
+	}
 	return out
 }
 
