@@ -153,6 +153,22 @@ func sumOf(metric string, matchers ...string) string {
 	return fmt.Sprintf("sum(%s)", sel(metric, matchers...))
 }
 
+// historyWindow is how far back a trend panel looks for each step's sample: the coarsest spacing
+// of the backfilled history (backfill.DefaultPlan.Step, a day; a test holds them together). The
+// live scrapes come every few seconds, but before them the history has one sample a day, and a
+// plain selector (Prometheus looks back 5 minutes) would draw dots a day apart, not a line.
+const historyWindow = "1d"
+
+// trendSumOf is sumOf for a trend panel: the last sample within historyWindow of each series.
+func trendSumOf(metric string, matchers ...string) string {
+	return fmt.Sprintf("sum(last_over_time(%s[%s]))", sel(metric, matchers...), historyWindow)
+}
+
+// trendSumBy is sumBy for a trend panel (see trendSumOf).
+func trendSumBy(by, metric string, matchers ...string) string {
+	return fmt.Sprintf("sum by (%s) (last_over_time(%s[%s]))", by, sel(metric, matchers...), historyWindow)
+}
+
 // sumBy sums a metric by labels.
 func sumBy(by, metric string, matchers ...string) string {
 	return fmt.Sprintf("sum by (%s) (%s)", by, sel(metric, matchers...))

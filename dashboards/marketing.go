@@ -121,14 +121,14 @@ func leadsByChannelTimeseries() *timeseries.PanelBuilder {
 	return defaultTimeseries().Title("Leads per day by channel").
 		Description(help(metrics.CampaignLeads) + " Each step: the previous complete day, as of that point in time.").
 		Unit("none").Decimals(0).
-		WithTarget(query(sumBy(metrics.LabelChannel, metrics.CampaignLeads, in(fiscal.Yesterday), stageIs(funnel.Lead), byChannel, byCampaign), "{{channel}}"))
+		WithTarget(query(trendSumBy(metrics.LabelChannel, metrics.CampaignLeads, in(fiscal.Yesterday), stageIs(funnel.Lead), byChannel, byCampaign), "{{channel}}"))
 }
 
 func spendByChannelTimeseries(o Options) *timeseries.PanelBuilder {
 	return defaultTimeseries().Title("Spend per day by channel").
 		Description(help(metrics.CampaignSpend) + " Each step: the previous complete day, as of that point in time.").
 		Unit(o.money()).
-		WithTarget(query(sumBy(metrics.LabelChannel, metrics.CampaignSpend, in(fiscal.Yesterday), byChannel, byCampaign), "{{channel}}"))
+		WithTarget(query(trendSumBy(metrics.LabelChannel, metrics.CampaignSpend, in(fiscal.Yesterday), byChannel, byCampaign), "{{channel}}"))
 }
 
 func acceptanceByChannelBarGauge() *bargauge.PanelBuilder {

@@ -134,8 +134,8 @@ func followupTimeTable(o Options) *table.PanelBuilder {
 func complianceTimeseries() *timeseries.PanelBuilder {
 	by := metrics.DimSalesTeam + ", " + metrics.DimRegion
 	m := []string{in(fiscal.Yesterday), byTeam, byRegion}
-	within := sumBy(by, metrics.FollowupWithinSLA, m...)
-	breached := sumBy(by, metrics.FollowupBreached, m...)
+	within := trendSumBy(by, metrics.FollowupWithinSLA, m...)
+	breached := trendSumBy(by, metrics.FollowupBreached, m...)
 	return defaultTimeseries().Title("SLA compliance day by day").Height(10).
 		Description("Share of the leads whose deadline fell on the previous complete day that were touched by it, by team and region, as of each point in time.").
 		Unit("percentunit").Min(0).Max(1).
@@ -153,5 +153,5 @@ func wonRevenueTimeseries(o Options) *timeseries.PanelBuilder {
 	return defaultTimeseries().Title("Revenue won week by week, by team").Height(10).
 		Description(help(metrics.OpportunitiesWonAmt) + " Each step: the previous complete week, as of that point in time.").
 		Unit(o.money()).
-		WithTarget(query(sumBy(metrics.DimSalesTeam, metrics.OpportunitiesWonAmt, in(fiscal.LastWeek), byTeam, byRegion), "{{sales_team}}"))
+		WithTarget(query(trendSumBy(metrics.DimSalesTeam, metrics.OpportunitiesWonAmt, in(fiscal.LastWeek), byTeam, byRegion), "{{sales_team}}"))
 }

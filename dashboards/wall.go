@@ -261,7 +261,7 @@ func stagesLegend() string {
 // weekly is a period count of the last complete week, at each point in time: a step for each
 // week.
 func weekly(metric string, matchers ...string) string {
-	return sumOf(metric, append([]string{in(fiscal.LastWeek)}, matchers...)...)
+	return trendSumOf(metric, append([]string{in(fiscal.LastWeek)}, matchers...)...)
 }
 
 func marketingWeeklyTimeseries() *timeseries.PanelBuilder {

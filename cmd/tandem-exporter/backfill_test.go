@@ -206,6 +206,21 @@ scrape_configs:
 		}
 	}
 
+	// Trend panels draw the history as a line: between two daily samples, at an hour no sample
+	// was written, "week by week" shows the week before the last sample.
+	weekly := panelExpr(t, "wall.json", "Marketing · week by week", fiscal.LastWeek)
+	for _, t0 := range at[:3] {
+		var want float64
+		if err := db.QueryRow(`SELECT count(*)::float FROM leads
+			WHERE created_at <  (date_trunc('week', $1::timestamptz AT TIME ZONE $2) AT TIME ZONE $2)
+			  AND created_at >= ((date_trunc('week', $1::timestamptz AT TIME ZONE $2) - interval '7 days') AT TIME ZONE $2)`, t0, zone).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got := queryValue(t, prom, weekly, t0.Add(7*time.Hour)); got != want {
+			t.Errorf("wall.json week by week 7h after %s: %v, SQL %v (%s)", t0.Format(time.RFC3339), got, want, weekly)
+		}
+	}
+
 	// The join: the first live scrape carries the same series as the last backfilled instant,
 	// with the same values (no row was written in between).
 	ex, err := backfill.Inspect(ctx, http.DefaultClient, prom.URL, map[string]string{"job": "tandem", "instance": addr}, now.Add(-backfillPlan.Range), time.Now())
