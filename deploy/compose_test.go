@@ -8,10 +8,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
+
+	"github.com/tandem-oss/tandem/backfill"
 )
 
 // load reads docker-compose.yml with the compose-spec Go loader, as docker compose does.
@@ -31,7 +35,7 @@ func load(t *testing.T) *types.Project {
 
 func TestComposeFileLoadsAndHangsTogether(t *testing.T) {
 	p := load(t)
-	for _, name := range []string{"postgres", "demo-load", "demo-traffic", "exporter", "prometheus", "alertmanager", "alert-receiver", "grafana"} {
+	for _, name := range []string{"postgres", "demo-load", "demo-traffic", "backfill", "backfill-blocks", "exporter", "prometheus", "alertmanager", "alert-receiver", "grafana"} {
 		if _, ok := p.Services[name]; !ok {
 			t.Errorf("service %s missing", name)
 		}
@@ -180,5 +184,91 @@ func TestDockerfileBuildsWithMake(t *testing.T) {
 		if strings.HasPrefix(line, "FROM ") && !regexp.MustCompile(`:[0-9a-z.-]+`).MatchString(line) {
 			t.Errorf("unpinned base image: %s", line)
 		}
+	}
+}
+
+// The history is backfilled before Prometheus starts, into the volume Prometheus serves, for the
+// series the live scrape makes (its job and target), and kept by Prometheus' retention.
+func TestComposeBackfillsBeforePrometheus(t *testing.T) {
+	p := load(t)
+	bf, blocks, prom := p.Services["backfill"], p.Services["backfill-blocks"], p.Services["prometheus"]
+	if bf.Name == "" || blocks.Name == "" {
+		t.Fatal("services backfill and backfill-blocks missing")
+	}
+	flags := map[string]string{}
+	for _, a := range bf.Command {
+		k, v, _ := strings.Cut(a, "=")
+		flags[k] = v
+	}
+	if bf.Command[0] != "backfill" || flags["--backfill.skip-existing"] != "" && flags["--backfill.skip-existing"] != "true" {
+		t.Errorf("backfill runs %v, want the backfill command, skipping when already written", bf.Command)
+	}
+	if _, ok := flags["--backfill.skip-existing"]; !ok {
+		t.Error("backfill does not skip a history already written: the stack would not start twice")
+	}
+	// The scrape's own labels.
+	var pc struct {
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	raw, _ := os.ReadFile("../deploy/prometheus/prometheus.yml")
+	if err := yaml.Unmarshal(raw, &pc); err != nil {
+		t.Fatal(err)
+	}
+	job, target := pc.ScrapeConfigs[0].JobName, pc.ScrapeConfigs[0].StaticConfigs[0].Targets[0]
+	if flags["--backfill.job"] != job || flags["--backfill.instance"] != target {
+		t.Errorf("backfill labels job=%q instance=%q; the scrape's are job=%q instance=%q", flags["--backfill.job"], flags["--backfill.instance"], job, target)
+	}
+	// Order: demo data, backfill, blocks, Prometheus.
+	for _, dep := range []struct {
+		svc  types.ServiceConfig
+		name string
+	}{{bf, "demo-load"}, {blocks, "backfill"}, {prom, "backfill-blocks"}} {
+		if c := dep.svc.DependsOn[dep.name].Condition; c != types.ServiceConditionCompletedSuccessfully {
+			t.Errorf("%s must wait for %s to complete, not %q", dep.svc.Name, dep.name, c)
+		}
+	}
+	// The output lies on a volume backfill-blocks reads, and the blocks go where Prometheus'
+	// TSDB is.
+	mount := func(s types.ServiceConfig, volume string) string {
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeVolume && v.Source == volume {
+				return v.Target
+			}
+		}
+		return ""
+	}
+	out := flags["--backfill.output"]
+	bfDir, blDir := mount(bf, "backfill-data"), mount(blocks, "backfill-data")
+	if bfDir == "" || blDir == "" || !strings.HasPrefix(out, bfDir+"/") {
+		t.Fatalf("backfill writes %s; backfill-data is mounted at %q (backfill) and %q (backfill-blocks)", out, bfDir, blDir)
+	}
+	script := strings.Join(blocks.Command, " ")
+	file := blDir + strings.TrimPrefix(out, bfDir)
+	tsdb := ""
+	retention := ""
+	for _, a := range prom.Command {
+		if v, ok := strings.CutPrefix(a, "--storage.tsdb.path="); ok {
+			tsdb = v
+		}
+		if v, ok := strings.CutPrefix(a, "--storage.tsdb.retention.time="); ok {
+			retention = v
+		}
+	}
+	if mount(blocks, "prometheus-data") != tsdb || mount(prom, "prometheus-data") != tsdb {
+		t.Errorf("backfill-blocks writes prometheus-data at %q, Prometheus reads it at %q (tsdb %q)", mount(blocks, "prometheus-data"), mount(prom, "prometheus-data"), tsdb)
+	}
+	if !strings.Contains(script, "promtool tsdb create-blocks-from openmetrics --max-block-duration="+backfill.BlockDuration+" "+file+" "+tsdb) {
+		t.Errorf("backfill-blocks runs %q, want promtool on %s into %s", script, file, tsdb)
+	}
+	if blocks.Image != prom.Image {
+		t.Errorf("promtool from %s, Prometheus %s: the blocks must be made by the Prometheus that reads them", blocks.Image, prom.Image)
+	}
+	if d, err := model.ParseDuration(retention); err != nil || time.Duration(d) < backfill.DefaultPlan.Range {
+		t.Errorf("Prometheus keeps %q, less than the %s of history backfilled", retention, backfill.DefaultPlan.Range)
 	}
 }

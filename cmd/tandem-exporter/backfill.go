@@ -128,6 +128,11 @@ func runBackfill(ctx context.Context, cfg *config.Config, logger *slog.Logger, f
 	if err == nil {
 		err = tmp.Sync()
 	}
+	if err == nil {
+		// promtool may run as another user (the Prometheus image's nobody): the history is
+		// the numbers /metrics serves to anyone, not a secret.
+		err = tmp.Chmod(0o644)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
