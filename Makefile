@@ -45,7 +45,8 @@ soak:
 	$(GO) test -tags soak -run TestSoak -count=1 -timeout 30m -v ./cmd/tandem-exporter
 
 # Benchmarks (not in make test): Tandem's poll against generic SQL aggregation on the same data,
-# cold start and /metrics latency. TANDEM_BENCH_LEADS sets the scale (default 100000).
+# cold start and /metrics latency, and the backfill of the default 400-day plan against a cold
+# start (one backfill per run). TANDEM_BENCH_LEADS sets the scale (default 100000).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 60m ./bench | tee bench/results.txt
 
