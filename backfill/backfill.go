@@ -3,6 +3,7 @@ package backfill
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/tandem-oss/tandem/config"
@@ -65,6 +66,7 @@ func Write(cfg *config.Config, rows Rows, now time.Time, opt Options, out io.Wri
 	}
 	folder := tally.NewFolder(cfg.Caps)
 	tallyAt(cfg, folder, rows, now) // admits the label values as the live exporter does
+	runtime.GC()                    // and is garbage: not beside the stepper's tallies
 	step := newStepper(cfg, folder, rows)
 	for i, t := range instants {
 		camp, crm := step.at(t)

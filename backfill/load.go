@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/tandem-oss/tandem/config"
@@ -13,8 +14,8 @@ import (
 
 // Load reads every row of the configured databases through the live exporter's own pollers, at
 // the clock now: the same queries (the user's custom ones included), the same data-quality checks
-// (a bad row is skipped and counted, never backfilled) and the same mapping. close releases the
-// connections and the rows.
+// (a bad row is skipped and counted, never backfilled) and the same mapping. close is for the
+// caller's defer; the connections are closed already.
 func Load(ctx context.Context, cfg *config.Config, logger *slog.Logger, now time.Time) (rows Rows, close func(), err error) {
 	exp, err := exporter.New(cfg, logger, func() time.Time { return now })
 	if err != nil {
@@ -24,11 +25,15 @@ func Load(ctx context.Context, cfg *config.Config, logger *slog.Logger, now time
 		exp.Close()
 		return Rows{}, nil, fmt.Errorf("reading the databases: %w", err)
 	}
+	// The rows only: the exporter's tallies, snapshots and connections go, so that the
+	// backfill's own tallies are the only ones in memory.
 	if p := exp.Poller(source.CRM); p != nil {
-		rows.CRM = p.CRMRows()
+		rows.CRM, _ = p.Detach()
 	}
 	if p := exp.Poller(source.Campaigns); p != nil {
-		rows.Campaigns = p.CampaignRows()
+		_, rows.Campaigns = p.Detach()
 	}
-	return rows, exp.Close, nil
+	exp.Close()
+	runtime.GC()
+	return rows, func() {}, nil
 }

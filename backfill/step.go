@@ -22,8 +22,9 @@ type stepper struct {
 	crm      *tally.LiveCRM
 	camp     *tally.LiveCampaigns
 	feed     *tally.TouchFeed
-	events   []event // every event, in time order
-	next     int     // the first event after the last instant
+	events   []event    // every event, in time order
+	statKeys [][2]int64 // the stat events' rows, by event id
+	next     int        // the first event after the last instant
 	started  bool
 }
 
@@ -31,9 +32,8 @@ type stepper struct {
 // activity's, a deal's creation or close), a stat day's beginning, or a touch.
 type event struct {
 	at   int64 // Unix nanoseconds
+	id   int64 // lead, touchpoint, or index in statKeys: 24 bytes an event
 	kind eventKind
-	id   int64    // lead, touchpoint
-	stat [2]int64 // stat key
 }
 
 type eventKind uint8
@@ -70,7 +70,8 @@ func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows) *stepper {
 		s.camp = tally.NewLiveCampaigns(cfg, folder)
 		rows.Campaigns.EachStat(func(x source.CampaignStat) {
 			y, m, d := x.Day.Date()
-			add(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Add(-earliestZone), event{kind: statEvent, stat: tally.StatKey(x)})
+			add(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Add(-earliestZone), event{kind: statEvent, id: int64(len(s.statKeys))})
+			s.statKeys = append(s.statKeys, tally.StatKey(x))
 		})
 		rows.Campaigns.EachTouchpoint(func(x source.Touchpoint) { add(x.OccurredAt, event{kind: touchEvent, id: x.ID}) })
 		if rows.CRM != nil {
@@ -97,7 +98,7 @@ func (s *stepper) at(t time.Time) (camp, crm *tally.Snapshot) {
 			case leadEvent:
 				leads[e.id] = true
 			case statEvent:
-				stats[e.stat] = true
+				stats[s.statKeys[e.id]] = true
 			case touchEvent:
 				touches[e.id] = true
 			}

@@ -185,19 +185,18 @@ func (p *Poller) update(c *changeSet, apply func(), now time.Time) *tally.Snapsh
 	return s
 }
 
-// CRMRows returns the CRM rows the poller holds, nil for a campaign poller. Not safe while the
-// poller runs: for the backfill, which polls once and then reads them.
-func (p *Poller) CRMRows() tally.CRMRows {
-	if p.crm == nil {
-		return nil
+// Detach hands over the rows the poller holds (nil for the other database's kind) and lets go of
+// everything else: its tallies and snapshot, which the backfill does not need and which would
+// otherwise stay in memory beside its own. The poller must not poll again.
+func (p *Poller) Detach() (crm tally.CRMRows, camp tally.CampaignRows) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.crm != nil {
+		crm = p.crm
 	}
-	return p.crm
-}
-
-// CampaignRows returns the campaign rows the poller holds, nil for a CRM poller (as CRMRows).
-func (p *Poller) CampaignRows() tally.CampaignRows {
-	if p.camp == nil {
-		return nil
+	if p.camp != nil {
+		camp = p.camp
 	}
-	return p.camp
+	p.crm, p.camp, p.liveCRM, p.liveCamp, p.snap = nil, nil, nil, nil, nil
+	return crm, camp
 }
