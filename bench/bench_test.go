@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,6 +132,8 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 		b.Fatal(err)
 	}
 	cold := time.Since(coldStart)
+	heap := retainedHeapMiB()
+	writeHeapProfile(b)
 	var tandemWall, tandemDB, generic time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -172,7 +175,34 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 	b.ReportMetric(generic.Seconds()/tandemWall.Seconds(), "wall-ratio")
 	b.ReportMetric(cold.Seconds(), "cold-start-s")
 	b.ReportMetric(peakRSSMiB(b), "peak-rss-MiB")
+	b.ReportMetric(heap, "heap-MiB")
+	b.ReportMetric(heap*(1<<20)/float64(s.leads), "heap-B/lead")
 	b.ReportMetric(float64(s.leads), "leads")
+}
+
+// retainedHeapMiB is the live heap after a collection: what the exporter keeps between polls.
+func retainedHeapMiB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
+}
+
+// writeHeapProfile writes what the exporter holds after its cold start to the file
+// TANDEM_BENCH_HEAP_PROFILE names (go tool pprof -sample_index=inuse_space), if set.
+func writeHeapProfile(b *testing.B) {
+	path := os.Getenv("TANDEM_BENCH_HEAP_PROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkScrape measures /metrics on the polled snapshot, as Prometheus sees it.

@@ -120,8 +120,8 @@ type grouped struct {
 func TestMirrorChangesAndLeadIndex(t *testing.T) {
 	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	now := t0.Add(time.Hour)
-	tb := newTable(func(r grouped) int64 { return r.ID }, func(r grouped) time.Time { return r.Updated }).
-		grouped(func(r grouped) int64 { return r.Lead })
+	tb := groupedBy(newTable(func(r grouped) int64 { return r.ID }, func(r grouped) time.Time { return r.Updated }),
+		func(r grouped) int64 { return r.Lead })
 	read := func(db []grouped, full bool) (changes []string) {
 		t.Helper()
 		since := time.Time{}

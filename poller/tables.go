@@ -18,11 +18,11 @@ type crmMirror struct {
 func newCRMMirror() *crmMirror {
 	return &crmMirror{
 		owners: newTable(func(o source.Owner) int64 { return o.ID }, func(source.Owner) time.Time { return time.Time{} }),
-		leads:  newTable(func(l source.Lead) int64 { return l.ID }, func(l source.Lead) time.Time { return l.UpdatedAt }),
-		activities: newTable(func(a source.Activity) int64 { return a.ID }, func(a source.Activity) time.Time { return a.UpdatedAt }).
-			grouped(func(a source.Activity) int64 { return a.LeadID }),
-		opps: newTable(func(o source.Opportunity) int64 { return o.ID }, func(o source.Opportunity) time.Time { return o.UpdatedAt }).
-			grouped(func(o source.Opportunity) int64 { return o.LeadID }),
+		leads:  packed(newTable(func(l source.Lead) int64 { return l.ID }, func(l source.Lead) time.Time { return l.UpdatedAt }), leadCodec),
+		activities: packedGroups(newTable(func(a source.Activity) int64 { return a.ID }, func(a source.Activity) time.Time { return a.UpdatedAt }),
+			activityCodec, func(a source.Activity) int64 { return a.LeadID }),
+		opps: packedGroups(newTable(func(o source.Opportunity) int64 { return o.ID }, func(o source.Opportunity) time.Time { return o.UpdatedAt }),
+			opportunityCodec, func(o source.Opportunity) int64 { return o.LeadID }),
 	}
 }
 
@@ -50,7 +50,7 @@ func newCampaignMirror() *campaignMirror {
 	return &campaignMirror{
 		campaigns: newTable(func(c source.Campaign) int64 { return c.ID }, func(c source.Campaign) time.Time { return c.UpdatedAt }),
 		stats:     newTable(tally.StatKey, func(s source.CampaignStat) time.Time { return s.UpdatedAt }),
-		touches:   newTable(func(t source.Touchpoint) int64 { return t.ID }, func(t source.Touchpoint) time.Time { return t.UpdatedAt }),
+		touches:   packed(newTable(func(t source.Touchpoint) int64 { return t.ID }, func(t source.Touchpoint) time.Time { return t.UpdatedAt }), touchpointCodec),
 	}
 }
 
@@ -119,12 +119,12 @@ func (p *Poller) steps(q source.Querier, c *changeSet) []step {
 			}),
 			tableStep(source.QueryActivities, m.activities, q, source.ReadActivities, true, func(old, new *source.Activity) {
 				if c.keys {
-					lead(c.leads, old, new, m.activities.byLead.group)
+					lead(c.leads, old, new, m.activities.lead)
 				}
 			}),
 			tableStep(source.QueryOpportunities, m.opps, q, source.ReadOpportunities, true, func(old, new *source.Opportunity) {
 				if c.keys {
-					lead(c.leads, old, new, m.opps.byLead.group)
+					lead(c.leads, old, new, m.opps.lead)
 				}
 			}),
 		}
