@@ -54,11 +54,28 @@ func TestQuantileUnderChange(t *testing.T) {
 	var s Set
 	var held []float64
 	for step := 0; step < 3000; step++ {
-		if len(held) > 0 && r.IntN(3) == 0 {
+		switch {
+		case len(held) > 3 && r.IntN(10) == 0: // a part taken out, as the live tally does
+			var part Set
+			for k := 0; k < 3; k++ {
+				i := r.IntN(len(held))
+				part.Add(held[i], 1)
+				held = append(held[:i], held[i+1:]...)
+			}
+			s.Merge(&part, -1)
+		case r.IntN(10) == 0: // a part put in, cloned first
+			var part Set
+			for k := 0; k < 3; k++ {
+				v := float64(r.IntN(50)) * 60
+				part.Add(v, 1)
+				held = append(held, v)
+			}
+			s.Merge(part.Clone(), 1)
+		case len(held) > 0 && r.IntN(3) == 0:
 			i := r.IntN(len(held))
 			s.Add(held[i], -1)
 			held = append(held[:i], held[i+1:]...)
-		} else {
+		default:
 			v := float64(r.IntN(50)) * 60
 			s.Add(v, 1)
 			held = append(held, v)
@@ -86,4 +103,17 @@ func TestRemovingWhatWasNeverAddedPanics(t *testing.T) {
 	var s Set
 	s.Add(1, 1)
 	s.Add(2, -1)
+}
+
+func TestMergingOutWhatWasNeverAddedPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic")
+		}
+	}()
+	var s, part Set
+	s.Add(1, 1)
+	s.Add(3, 1)
+	part.Add(2, 1)
+	s.Merge(&part, -1)
 }
