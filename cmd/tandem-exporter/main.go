@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/promslog/flag"
@@ -36,18 +38,20 @@ func main() { os.Exit(mainCode()) }
 // mainCode is main with its deferred clean-ups run before the process exits.
 func mainCode() int {
 	var (
-		configFile  = kingpin.Flag("config.file", "Path to the configuration file (tandem.yml).").Default("tandem.yml").String()
-		configCheck = kingpin.Flag("config.check", "Validate the configuration and every query against its database, then exit.").Bool()
-		metricsPath = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		maxRequests = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
-		demoMode    = kingpin.Flag("demo", "Run on an embedded SQLite database seeded with demo data and live simulated traffic; no configuration or PostgreSQL needed.").Bool()
-		demoLeads   = kingpin.Flag("demo.leads", "Leads to generate in --demo mode.").Default("5000").Int()
-		demoDir     = kingpin.Flag("demo.dir", "Directory for the --demo database, kept on exit; a temporary one, removed on exit, if empty.").String()
-		demoNow     = kingpin.Flag("demo.now", "Run the --demo at this instant (RFC 3339), such as the last minute of a quarter: its data, traffic and the exporter's clock start there. Now if empty.").String()
-		healthcheck = kingpin.Flag("healthcheck", "Check that an exporter on --web.listen-address answers /-/healthy, then exit 0 or 1 (for container HEALTHCHECKs: the image has no shell or curl). Speaks HTTPS when --web.config.file sets tls_server_config.").Bool()
-		hcUser      = kingpin.Flag("healthcheck.username", "User for --healthcheck when --web.config.file sets basic_auth_users.").String()
-		hcPassFile  = kingpin.Flag("healthcheck.password-file", "File holding the password of --healthcheck.username.").String()
-		webFlags    = kingpinflag.AddFlags(kingpin.CommandLine, ":9866")
+		configFile    = kingpin.Flag("config.file", "Path to the configuration file (tandem.yml).").Default("tandem.yml").String()
+		configCheck   = kingpin.Flag("config.check", "Validate the configuration and every query against its database, then exit.").Bool()
+		metricsPath   = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		maxRequests   = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
+		demoMode      = kingpin.Flag("demo", "Run on an embedded SQLite database seeded with demo data and live simulated traffic; no configuration or PostgreSQL needed.").Bool()
+		demoLeads     = kingpin.Flag("demo.leads", "Leads to generate in --demo mode.").Default("5000").Int()
+		demoDir       = kingpin.Flag("demo.dir", "Directory for the --demo database, kept on exit; a temporary one, removed on exit, if empty.").String()
+		demoNow       = kingpin.Flag("demo.now", "Run the --demo at this instant (RFC 3339), such as the last minute of a quarter: its data, traffic and the exporter's clock start there. Now if empty.").String()
+		healthcheck   = kingpin.Flag("healthcheck", "Check that an exporter on --web.listen-address answers /-/healthy, then exit 0 or 1 (for container HEALTHCHECKs: the image has no shell or curl). Speaks HTTPS when --web.config.file sets tls_server_config.").Bool()
+		hcUser        = kingpin.Flag("healthcheck.username", "User for --healthcheck when --web.config.file sets basic_auth_users.").String()
+		hcPassFile    = kingpin.Flag("healthcheck.password-file", "File holding the password of --healthcheck.username.").String()
+		autoMemLimit  = kingpin.Flag("auto-gomemlimit", "Set GOMEMLIMIT to --auto-gomemlimit.ratio of the container's memory limit (cgroup), so the garbage collector works to stay under it instead of the process being OOM-killed; the GOMEMLIMIT environment variable, when set, wins. No effect outside a memory-limited cgroup.").Default("true").Bool()
+		memLimitRatio = kingpin.Flag("auto-gomemlimit.ratio", "Share of the container's memory limit to give the Go runtime (0 < ratio <= 1); the rest is headroom for what the runtime does not count.").Default("0.9").Float64()
+		webFlags      = kingpinflag.AddFlags(kingpin.CommandLine, ":9866")
 		// Serving is the default command: the flags above work without naming it.
 		_           = kingpin.Command("serve", "Poll the databases and serve /metrics (the default).").Default()
 		backfillCmd = kingpin.Command("backfill", "Write the event-time series' history, as scrapes at past instants would have seen it on the rows the databases hold now, as OpenMetrics for promtool tsdb create-blocks-from openmetrics.")
@@ -62,6 +66,13 @@ func mainCode() int {
 	if command == backfillCmd.FullCommand() && (*demoMode || *configCheck) {
 		logger.Error("backfill runs on the databases of --config.file, without --demo or --config.check")
 		return 1
+	}
+	if *memLimitRatio <= 0 || *memLimitRatio > 1 {
+		logger.Error("invalid flag", "flag", "--auto-gomemlimit.ratio", "err", fmt.Sprintf("%v is not in (0, 1]", *memLimitRatio))
+		return 1
+	}
+	if *autoMemLimit && !*healthcheck {
+		setMemLimit(logger, *memLimitRatio)
 	}
 	if *healthcheck {
 		return checkHealth(healthProbe{addr: (*webFlags.WebListenAddresses)[0], webConfig: *webFlags.WebConfigFile, user: *hcUser, passwordFile: *hcPassFile})
@@ -115,6 +126,29 @@ func mainCode() int {
 		return 1
 	}
 	return 0
+}
+
+// setMemLimit gives the Go runtime a soft memory limit under the container's, as Prometheus does
+// (--auto-gomemlimit): the heap of a cold start or a reconciliation then triggers collections
+// near the limit rather than an OOM kill at twice the live heap (GOGC's default headroom).
+func setMemLimit(logger *slog.Logger, ratio float64) {
+	limit, err := memlimit.Set(memlimit.WithRatio(ratio), memlimit.WithProvider(memlimit.FromCgroup))
+	switch {
+	case errors.Is(err, memlimit.ErrCgroupsNotSupported), errors.Is(err, memlimit.ErrNoCgroup):
+		logger.Debug("not in a memory cgroup: GOMEMLIMIT left as it is", "err", err)
+	case err != nil:
+		logger.Warn("could not set GOMEMLIMIT from the container's memory limit", "err", err)
+	case limit > 0 && limit < math.MaxInt64:
+		logger.Info("GOMEMLIMIT set", "bytes", limit, "ratio", ratio, "from", gomemlimitSource())
+	}
+}
+
+// gomemlimitSource says where the limit came from: the environment wins over the cgroup.
+func gomemlimitSource() string {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return "GOMEMLIMIT environment variable"
+	}
+	return "container memory limit"
 }
 
 func run(ctx context.Context, cfg *config.Config, clock func() time.Time, logger *slog.Logger, check bool, metricsPath string, maxRequests int, webFlags *web.FlagConfig) error {

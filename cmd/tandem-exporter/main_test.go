@@ -87,6 +87,16 @@ func TestBadConfigStopsAtStartup(t *testing.T) {
 	}
 }
 
+func TestBadMemLimitRatioStopsAtStartup(t *testing.T) {
+	bin := build(t)
+	for _, ratio := range []string{"0", "1.5", "-0.2"} {
+		out, err := exec.Command(bin, "--auto-gomemlimit.ratio="+ratio, "--config.file", "/nonexistent.yml").CombinedOutput()
+		if err == nil || !bytes.Contains(out, []byte("--auto-gomemlimit.ratio")) {
+			t.Errorf("ratio %s: err %v, output lacks the flag's name:\n%s", ratio, err, out)
+		}
+	}
+}
+
 // withPassword gives the test database URL a password, so the test can check it never leaks
 // (trust authentication ignores it).
 func withPassword(u string) string {
