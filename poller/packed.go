@@ -339,7 +339,11 @@ func (st *sortedStore[V, C]) seal() []int64 {
 		out = append(out, c)
 	}
 	clear(st.base[len(out):])
-	st.base = slices.Clip(out)
+	st.base = out
+	if cap(st.base)-len(st.base) > len(st.base)/16 {
+		// Appends without a size hint (a cold start) leave up to half the slice unused.
+		st.base = slices.Clone(st.base)
+	}
 	if st.lead != nil {
 		slices.SortFunc(st.base, func(a, b C) int {
 			if d := cmp.Compare(st.c.lead(a), st.c.lead(b)); d != 0 {

@@ -1,9 +1,10 @@
 package tally
 
 import (
+	"cmp"
 	"maps"
 	"runtime"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -270,11 +271,24 @@ type TouchChange struct {
 	Removed bool
 }
 
-// apply updates the index, keeping each changed lead's touches in time order.
+// apply updates the index, keeping each changed lead's touches in time order. The first changes
+// into an empty index (a cold start: every touch) are laid out packed; later ones override their
+// leads in ByLead, and once those are many the whole index is laid out again.
 func (x *TouchIndex) apply(changes []TouchChange) {
+	if len(x.base) == 0 && len(x.ByLead) == 0 && !slices.ContainsFunc(changes, func(c TouchChange) bool { return c.Removed }) {
+		x.pack(len(changes), func(add func(int64, Touch)) {
+			for _, c := range changes {
+				add(c.Lead, c.Touch)
+			}
+		})
+		return
+	}
 	changed := map[int64]bool{}
 	for _, c := range changes {
-		ts := x.ByLead[c.Lead]
+		ts, over := x.ByLead[c.Lead]
+		if !over {
+			ts = slices.Clone(x.Of(c.Lead)) // never written in place: it is the packed base's
+		}
 		if c.Removed {
 			for i := range ts {
 				if ts[i].ID == c.Touch.ID {
@@ -285,26 +299,82 @@ func (x *TouchIndex) apply(changes []TouchChange) {
 		} else {
 			ts = append(ts, c.Touch)
 		}
-		if len(ts) == 0 {
-			delete(x.ByLead, c.Lead)
-		} else {
-			x.ByLead[c.Lead] = ts
+		if ts == nil {
+			ts = []Touch{} // present and empty: overrides the base
 		}
+		x.ByLead[c.Lead] = ts
 		changed[c.Lead] = true
 	}
 	for id := range changed {
 		sortTouches(x.ByLead[id])
 	}
+	if len(x.ByLead) > max(4096, len(x.baseLead)/8) {
+		x.repack()
+	}
 }
 
-func sortTouches(ts []Touch) {
-	sort.Slice(ts, func(i, j int) bool {
-		if !ts[i].At.Equal(ts[j].At) {
-			return ts[i].At.Before(ts[j].At)
+// Of returns a lead's touches in time order (not to be written to).
+func (x *TouchIndex) Of(lead int64) []Touch {
+	if ts, ok := x.ByLead[lead]; ok {
+		return ts
+	}
+	lo, found := slices.BinarySearch(x.baseLead, lead)
+	if !found {
+		return nil
+	}
+	hi := lo + 1
+	for hi < len(x.baseLead) && x.baseLead[hi] == lead {
+		hi++
+	}
+	return x.base[lo:hi:hi]
+}
+
+// pack lays every touch add gives out in base, by lead then time, and empties ByLead.
+func (x *TouchIndex) pack(hint int, each func(add func(int64, Touch))) {
+	type leadTouch struct {
+		lead int64
+		Touch
+	}
+	all := make([]leadTouch, 0, hint)
+	each(func(lead int64, t Touch) { all = append(all, leadTouch{lead, t}) })
+	slices.SortFunc(all, func(a, b leadTouch) int {
+		if a.lead != b.lead {
+			return cmp.Compare(a.lead, b.lead)
 		}
-		return ts[i].ID < ts[j].ID
+		return a.Touch.compare(b.Touch)
+	})
+	x.base, x.baseLead = make([]Touch, len(all)), make([]int64, len(all))
+	for i, t := range all {
+		x.base[i], x.baseLead[i] = t.Touch, t.lead
+	}
+	x.ByLead = map[int64][]Touch{}
+}
+
+// repack folds the leads overridden in ByLead back into the packed base.
+func (x *TouchIndex) repack() {
+	x.pack(len(x.base), func(add func(int64, Touch)) {
+		for i, t := range x.base {
+			if _, over := x.ByLead[x.baseLead[i]]; !over {
+				add(x.baseLead[i], t)
+			}
+		}
+		for lead, ts := range x.ByLead {
+			for _, t := range ts {
+				add(lead, t)
+			}
+		}
 	})
 }
+
+// compare orders touches by time, then id.
+func (t Touch) compare(o Touch) int {
+	if c := t.At.Compare(o.At); c != 0 {
+		return c
+	}
+	return cmp.Compare(t.ID, o.ID)
+}
+
+func sortTouches(ts []Touch) { slices.SortFunc(ts, Touch.compare) }
 
 // TouchFeed carries the campaign database's touch changes and campaign labels to the CRM's live
 // tally. The two databases are polled on their own schedules; the campaign side pushes after each

@@ -60,7 +60,7 @@ func (c *CRM) marketing(to func(lead int64) *Snapshot) {
 // producer is the campaign that produced a lead: the campaign of its lead-creation touch (the
 // last touch at or before its creation).
 func (c *CRM) producer(x *TouchIndex, lead int64, created time.Time) CampaignRef {
-	ts := x.ByLead[lead]
+	ts := x.Of(lead)
 	n := 0
 	for n < len(ts) && !ts[n].At.After(created) {
 		n++
@@ -80,7 +80,7 @@ func (c *CRM) marketingRole(x *TouchIndex, o opportunity) (sourced, influenced b
 	if x == nil {
 		return sourced, false
 	}
-	for i, t := range x.ByLead[o.leadID] {
+	for i, t := range x.Of(o.leadID) {
 		if t.At.After(o.created) {
 			break
 		}
@@ -102,7 +102,7 @@ func (c *CRM) attribute(s *Snapshot, x *TouchIndex, o opportunity, mask fiscal.M
 		created time.Time
 	)
 	if l, ok := c.leads[o.leadID]; ok && o.leadID != 0 {
-		touches = x.ByLead[o.leadID]
+		touches = x.Of(o.leadID)
 		created = l.created
 	}
 	times := make([]time.Time, len(touches))
