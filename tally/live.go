@@ -124,6 +124,7 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		}
 		l.touches.Campaigns = refs
 		l.touches.apply(changes)
+		changes = nil // a cold start's are every touch: let them go before the first tally
 	}
 
 	// The volatile leads' share (vs) is recomputed at every poll and never kept in base.
@@ -276,11 +277,17 @@ type TouchChange struct {
 // leads in ByLead, and once those are many the whole index is laid out again.
 func (x *TouchIndex) apply(changes []TouchChange) {
 	if len(x.base) == 0 && len(x.ByLead) == 0 && !slices.ContainsFunc(changes, func(c TouchChange) bool { return c.Removed }) {
-		x.pack(len(changes), func(add func(int64, Touch)) {
-			for _, c := range changes {
-				add(c.Lead, c.Touch)
+		// In place (the changes are the caller's to drop): no third copy of every touch.
+		slices.SortFunc(changes, func(a, b TouchChange) int {
+			if a.Lead != b.Lead {
+				return cmp.Compare(a.Lead, b.Lead)
 			}
+			return a.Touch.compare(b.Touch)
 		})
+		x.base, x.baseLead = make([]Touch, len(changes)), make([]int64, len(changes))
+		for i, c := range changes {
+			x.base[i], x.baseLead[i] = c.Touch, c.Lead
+		}
 		return
 	}
 	changed := map[int64]bool{}
@@ -399,11 +406,16 @@ func (f *TouchFeed) Settle() { f.settle.Do(func() { close(f.settled) }) }
 // Settled is closed once the campaign side's first poll is over.
 func (f *TouchFeed) Settled() <-chan struct{} { return f.settled }
 
-// Push adds a campaign poll's touch changes and its campaigns' labels.
+// Push adds a campaign poll's touch changes (the slice is the feed's from then on) and its
+// campaigns' labels.
 func (f *TouchFeed) Push(changes []TouchChange, refs map[int64]CampaignRef) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.changes = append(f.changes, changes...)
+	if len(f.changes) == 0 {
+		f.changes = changes // taken, not copied: a cold start pushes every touch
+	} else {
+		f.changes = append(f.changes, changes...)
+	}
 	f.refs, f.pushed = refs, true
 }
 
