@@ -66,30 +66,47 @@ type CRM struct {
 // frequent first (see Folder). Tallies of disjoint sets of leads admit together, so that splitting
 // the leads admits exactly what one tally of them all would.
 func admit(folder *Folder, cs ...*CRM) {
-	seen, reasons := seen{}, map[string]int{}
+	var a admission
+	a.add(cs...)
+	a.admit(folder, cs[0].cfg)
+}
+
+// admission adds up the label values tallies use, to admit them at once.
+type admission struct {
+	seen    seen
+	reasons map[string]int
+}
+
+func (a *admission) add(cs ...*CRM) {
+	if a.seen == nil {
+		a.seen, a.reasons = seen{}, map[string]int{}
+	}
 	for _, c := range cs {
 		for label, values := range c.seen {
 			for v, n := range values {
-				if seen[label] == nil {
-					seen[label] = map[string]int{}
+				if a.seen[label] == nil {
+					a.seen[label] = map[string]int{}
 				}
-				seen[label][v] += n
+				a.seen[label][v] += n
 			}
 		}
 		for _, l := range c.leads {
 			if !l.disq.IsZero() {
-				reasons[l.reason]++
+				a.reasons[l.reason]++
 			}
 		}
 		c.admitted = true
 	}
-	for _, d := range cs[0].cfg.Dims {
-		folder.Admit(d.Name, seen[d.Name])
+}
+
+func (a *admission) admit(folder *Folder, cfg *config.Config) {
+	for _, d := range cfg.Dims {
+		folder.Admit(d.Name, a.seen[d.Name])
 	}
 	for _, label := range []string{metrics.LabelKind, metrics.LabelOpportunityStage} {
-		folder.Admit(label, seen[label])
+		folder.Admit(label, a.seen[label])
 	}
-	folder.Admit(metrics.LabelDisqualifiedReason, reasons)
+	folder.Admit(metrics.LabelDisqualifiedReason, a.reasons)
 }
 
 // NewCRM starts a tally at now. The Folder lives as long as the process (admission is sticky).

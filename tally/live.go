@@ -59,6 +59,7 @@ type LiveCRM struct {
 	// lead depends on); Recomputed the leads recomputed by the last poll.
 	Rebuilds   uint64
 	Recomputed int
+	roundLeads int // rebuildLeads unless set (tests)
 }
 
 // NewLiveCRM starts a live tally. feed brings the campaign database's touches; nil when none is
@@ -128,16 +129,15 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	}
 
 	// The volatile leads' share (vs) is recomputed at every poll and never kept in base.
-	var fresh []*CRM
+	var f finished
 	ids := maps.Clone(dirty)
 	if rebuild {
 		l.Rebuilds++
-		fresh = l.all(rows, now)
+		f = l.all(rows, now)
 	} else {
 		maps.Copy(ids, l.volatile)
-		fresh = []*CRM{l.part(rows, ids, now)}
+		f = l.finish([]*CRM{l.part(rows, ids, now)})
 	}
-	f := l.finish(fresh)
 	if rebuild {
 		l.base, l.waiters, l.arrivals = f.s, f.waiters, f.arrivals
 	} else {
@@ -194,9 +194,46 @@ func (l *LiveCRM) part(rows CRMRows, ids map[int64]bool, now time.Time) *CRM {
 	return c
 }
 
-// all runs the batch tally over every row, split by lead into one tally per core: the first
-// poll tallies every lead, and at a million leads one core would take tens of seconds.
-func (l *LiveCRM) all(rows CRMRows, now time.Time) []*CRM {
+// rebuildLeads is how many leads a full recount holds at once. A lead being tallied takes about
+// 450 bytes (its timestamps, labels, touches by window); a million at once was the largest part
+// of a cold start's peak heap. Past this many leads the recount goes in rounds.
+const rebuildLeads = 1 << 17
+
+// all runs the batch tally over every row: the first poll tallies every lead, and so does a
+// change every lead depends on. Each round's leads are split into one tally per core (at a
+// million leads one core would take tens of seconds); with more than rebuildLeads leads, the
+// rounds each take a share of them. Admission of label values must see every lead before any is
+// published, so with several rounds a first pass over the rows only counts the values.
+func (l *LiveCRM) all(rows CRMRows, now time.Time) finished {
+	leads := 0
+	rows.EachLead(func(source.Lead) { leads++ })
+	per := rebuildLeads
+	if l.roundLeads > 0 {
+		per = l.roundLeads
+	}
+	rounds := max(1, (leads+per-1)/per)
+	if rounds == 1 {
+		return l.finish(l.round(rows, now, 0, 1))
+	}
+	var a admission
+	for r := range rounds {
+		a.add(l.round(rows, now, r, rounds)...)
+	}
+	a.admit(l.folder, l.cfg)
+	var total finished
+	for r := range rounds {
+		cs := l.round(rows, now, r, rounds)
+		for _, c := range cs {
+			c.admitted = true
+		}
+		total.add(l.finishAdmitted(cs))
+	}
+	return total
+}
+
+// round runs the batch tally over round r of rounds: the leads whose id falls in it, split in
+// one tally per core.
+func (l *LiveCRM) round(rows CRMRows, now time.Time, r, rounds int) []*CRM {
 	n := min(runtime.GOMAXPROCS(0), 8)
 	cs := make([]*CRM, n)
 	var wg sync.WaitGroup
@@ -204,7 +241,8 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time) []*CRM {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mine := func(lead int64) bool { return uint64(lead)%uint64(n) == uint64(i) }
+			part := uint64(r*n + i)
+			mine := func(lead int64) bool { return uint64(lead)%uint64(n*rounds) == part }
 			c := l.tally(rows, now)
 			rows.EachLead(func(x source.Lead) {
 				if mine(x.ID) {
@@ -240,6 +278,25 @@ type finished struct {
 // finish finishes tallies of disjoint sets of leads, concurrently, and adds them up.
 func (l *LiveCRM) finish(cs []*CRM) finished {
 	admit(l.folder, cs...) // before any tally publishes a label value
+	return l.finishAdmitted(cs)
+}
+
+// add adds the numbers of tallies of other leads.
+func (f *finished) add(o finished) {
+	if f.s == nil {
+		*f = o
+		return
+	}
+	f.s.merge(o.s, 1)
+	f.vs.merge(o.vs, 1)
+	maps.Copy(f.volatile, o.volatile)
+	maps.Copy(f.waiters, o.waiters)
+	maps.Copy(f.arrivals, o.arrivals)
+	f.leads += o.leads
+}
+
+// finishAdmitted is finish once their label values are admitted.
+func (l *LiveCRM) finishAdmitted(cs []*CRM) finished {
 	ss, vss := make([]*Snapshot, len(cs)), make([]*Snapshot, len(cs))
 	var wg sync.WaitGroup
 	for i, c := range cs {

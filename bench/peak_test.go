@@ -1,0 +1,42 @@
+package bench_test
+
+import (
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"time"
+)
+
+// peakProfiler writes a heap profile to path each time the live heap passes its highest so far
+// by 5 %, until stop is called: what the file holds at the end is the heap at (about) its peak,
+// which is where a cold start's memory goes. No-op when path is empty.
+func peakProfiler(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		var peak uint64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc <= peak+peak/20 {
+				continue
+			}
+			peak = m.HeapAlloc
+			if f, err := os.Create(path); err == nil {
+				pprof.Lookup("heap").WriteTo(f, 0) //nolint:errcheck // best effort, a diagnostic
+				f.Close()
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
