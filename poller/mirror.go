@@ -54,6 +54,12 @@ func (t *table[K, V]) eachOf(lead int64, fn func(V)) {
 	t.rows.(interface{ eachOf(int64, func(V)) }).eachOf(lead, fn)
 }
 
+// eachIn calls fn for every row whose lead is in [lo, hi) (packed tables: leads by id, grouped
+// tables by lead).
+func (t *table[K, V]) eachIn(lo, hi int64, fn func(V)) {
+	t.rows.(interface{ eachIn(int64, int64, func(V)) }).eachIn(lo, hi, fn)
+}
+
 // rowStore is how a table keeps its rows: mapStore for the small tables, sortedStore for the
 // big ones.
 type rowStore[K comparable, V comparable] interface {

@@ -314,6 +314,36 @@ func (st *sortedStore[V, C]) eachOf(g int64, fn func(V)) {
 	}
 }
 
+// eachIn calls fn for every row whose lead (grouped) or key (flat) is in [lo, hi) (hi =
+// MaxInt64: no upper bound): a binary search into base, then the overlay's rows in the range.
+func (st *sortedStore[V, C]) eachIn(lo, hi int64, fn func(V)) {
+	by := st.c.key
+	if st.lead != nil {
+		by = st.c.lead
+	}
+	at, _ := slices.BinarySearchFunc(st.base, lo, func(c C, k int64) int { return cmp.Compare(by(c), k) })
+	for _, c := range st.base[at:] {
+		if by(c) >= hi && hi != math.MaxInt64 {
+			break
+		}
+		if len(st.over) > 0 {
+			if _, shadow := st.over[st.c.key(c)]; shadow {
+				continue
+			}
+		}
+		fn(st.c.unpack(st.s, c))
+	}
+	for k, v := range st.over {
+		g := k
+		if st.lead != nil {
+			g = st.lead(v)
+		}
+		if g >= lo && (g < hi || hi == math.MaxInt64) {
+			fn(v)
+		}
+	}
+}
+
 func (st *sortedStore[V, C]) fresh(full bool, hint int) rowStore[int64, V] {
 	return newSortedStore(st.c, st.keyOf, st.lead, full, hint)
 }

@@ -3,6 +3,7 @@ package poller
 import (
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -153,6 +154,25 @@ func checkStore(t *testing.T, step int, st *sortedStore[source.Activity, activit
 		w, wok := want[id]
 		if ok != wok || v != w || st.has(id) != wok {
 			t.Fatalf("step %d: get(%d) = %+v, %v; want %+v, %v", step, id, v, ok, w, wok)
+		}
+	}
+	// A range of leads (grouped) or keys (flat), as a full recount reads them.
+	for _, r := range [][2]int64{{math.MinInt64, 5}, {5, 6}, {6, 13}, {13, math.MaxInt64}, {100, 200}, {math.MinInt64, math.MaxInt64}} {
+		var in, wantIn []int64
+		st.eachIn(r[0], r[1], func(a source.Activity) { in = append(in, a.ID) })
+		for id, a := range want {
+			by := id
+			if grouped {
+				by = a.LeadID
+			}
+			if by >= r[0] && (by < r[1] || r[1] == math.MaxInt64) {
+				wantIn = append(wantIn, id)
+			}
+		}
+		slices.Sort(in)
+		slices.Sort(wantIn)
+		if !slices.Equal(in, wantIn) {
+			t.Fatalf("step %d: range %v has %v, want %v", step, r, in, wantIn)
 		}
 	}
 	if !grouped {

@@ -38,6 +38,16 @@ func (m *crmMirror) OpportunitiesOf(lead int64, fn func(source.Opportunity)) {
 	m.opps.eachOf(lead, fn)
 }
 
+// The mirror keeps its big tables in lead order, so a full recount can read them a range of
+// leads at a time (tally.RangeRows) instead of every row once per round.
+func (m *crmMirror) LeadsIn(lo, hi int64, fn func(source.Lead)) { m.leads.eachIn(lo, hi, fn) }
+func (m *crmMirror) ActivitiesIn(lo, hi int64, fn func(source.Activity)) {
+	m.activities.eachIn(lo, hi, fn)
+}
+func (m *crmMirror) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
+	m.opps.eachIn(lo, hi, fn)
+}
+
 // campaignMirror holds the campaign database's rows between polls; it is the live campaign
 // tally's tally.CampaignRows.
 type campaignMirror struct {

@@ -3,6 +3,7 @@ package tally
 import (
 	"cmp"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -205,24 +206,30 @@ const rebuildLeads = 1 << 17
 // rounds each take a share of them. Admission of label values must see every lead before any is
 // published, so with several rounds a first pass over the rows only counts the values.
 func (l *LiveCRM) all(rows CRMRows, now time.Time) finished {
-	leads := 0
-	rows.EachLead(func(source.Lead) { leads++ })
 	per := rebuildLeads
 	if l.roundLeads > 0 {
 		per = l.roundLeads
 	}
-	rounds := max(1, (leads+per-1)/per)
+	var ids []int64
+	rows.EachLead(func(x source.Lead) { ids = append(ids, x.ID) })
+	n := min(runtime.GOMAXPROCS(0), 8)
+	rounds := max(1, (len(ids)+per-1)/per)
+	round := l.moduloRound(rows, now, n, rounds)
+	if rr, ok := rows.(RangeRows); ok {
+		round = l.rangeRound(rr, rows, now, n, rounds, ids)
+	}
+	ids = nil
 	if rounds == 1 {
-		return l.finish(l.round(rows, now, 0, 1))
+		return l.finish(round(0))
 	}
 	var a admission
 	for r := range rounds {
-		a.add(l.round(rows, now, r, rounds)...)
+		a.add(round(r)...)
 	}
 	a.admit(l.folder, l.cfg)
 	var total finished
 	for r := range rounds {
-		cs := l.round(rows, now, r, rounds)
+		cs := round(r)
 		for _, c := range cs {
 			c.admitted = true
 		}
@@ -231,19 +238,38 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time) finished {
 	return total
 }
 
-// round runs the batch tally over round r of rounds: the leads whose id falls in it, split in
-// one tally per core.
-func (l *LiveCRM) round(rows CRMRows, now time.Time, r, rounds int) []*CRM {
-	n := min(runtime.GOMAXPROCS(0), 8)
+// RangeRows is CRMRows that gives the rows of a range of lead ids, [lo, hi) (hi = MaxInt64: no
+// upper bound), without reading the others: the poller's mirror, which keeps them in lead order.
+type RangeRows interface {
+	LeadsIn(lo, hi int64, fn func(source.Lead))
+	ActivitiesIn(lo, hi int64, fn func(source.Activity))
+	OpportunitiesIn(lo, hi int64, fn func(source.Opportunity))
+}
+
+// parallel runs one tally per core, fed by feed(i, c), and returns them.
+func (l *LiveCRM) parallel(rows CRMRows, now time.Time, n int, feed func(i int, c *CRM)) []*CRM {
 	cs := make([]*CRM, n)
 	var wg sync.WaitGroup
 	for i := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c := l.tally(rows, now)
+			feed(i, c)
+			cs[i] = c
+		}()
+	}
+	wg.Wait()
+	return cs
+}
+
+// moduloRound splits the leads by id modulo n*rounds: every tally reads every row and keeps
+// its share.
+func (l *LiveCRM) moduloRound(rows CRMRows, now time.Time, n, rounds int) func(r int) []*CRM {
+	return func(r int) []*CRM {
+		return l.parallel(rows, now, n, func(i int, c *CRM) {
 			part := uint64(r*n + i)
 			mine := func(lead int64) bool { return uint64(lead)%uint64(n*rounds) == part }
-			c := l.tally(rows, now)
 			rows.EachLead(func(x source.Lead) {
 				if mine(x.ID) {
 					c.Lead(x)
@@ -259,11 +285,29 @@ func (l *LiveCRM) round(rows CRMRows, now time.Time, r, rounds int) []*CRM {
 					c.Opportunity(x)
 				}
 			})
-			cs[i] = c
-		}()
+		})
 	}
-	wg.Wait()
-	return cs
+}
+
+// rangeRound splits the leads into n*rounds ranges of ids holding about as many leads each
+// (the first and last open-ended, so a row of a lead that does not exist falls in one): every
+// row is read once a pass.
+func (l *LiveCRM) rangeRound(rr RangeRows, rows CRMRows, now time.Time, n, rounds int, ids []int64) func(r int) []*CRM {
+	slices.Sort(ids)
+	k := n * rounds
+	bounds := make([]int64, k+1)
+	bounds[0], bounds[k] = math.MinInt64, math.MaxInt64
+	for j := 1; j < k; j++ {
+		bounds[j] = ids[j*len(ids)/k]
+	}
+	return func(r int) []*CRM {
+		return l.parallel(rows, now, n, func(i int, c *CRM) {
+			lo, hi := bounds[r*n+i], bounds[r*n+i+1]
+			rr.LeadsIn(lo, hi, c.Lead)
+			rr.ActivitiesIn(lo, hi, c.Activity)
+			rr.OpportunitiesIn(lo, hi, c.Opportunity)
+		})
+	}
 }
 
 // finished is what tallies of disjoint sets of leads add up to.

@@ -304,8 +304,11 @@ func TestLiveMatchesBatch(t *testing.T) {
 			feed := &TouchFeed{}
 			liveCamp := NewLiveCampaigns(cfg, NewFolder(cfg.Caps))
 			liveCRM := NewLiveCRM(cfg, NewFolder(cfg.Caps), feed)
+			// Full recounts in rounds of a few leads (admission first), reading every row a round
+			// (seeds 2, 6) or a range of leads at a time, as from the poller's mirror (4, 8).
+			ranged := seed%4 == 0
 			if seed%2 == 0 {
-				liveCRM.roundLeads = 5 // full recounts in rounds of a few leads (admission first)
+				liveCRM.roundLeads = 5
 			}
 			cur := &rowSet{owners: map[int64]source.Owner{}, leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{},
 				camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}
@@ -323,7 +326,7 @@ func TestLiveMatchesBatch(t *testing.T) {
 					rows = rows.clone()
 					g.mutate(rows, now, 1+g.rnd.Intn(25))
 				}
-				gotCamp, gotCRM := livePoll(cur, rows, liveCamp, liveCRM, feed, now)
+				gotCamp, gotCRM := livePoll(cur, rows, liveCamp, liveCRM, feed, now, ranged)
 				wantCRM, wantCamp := ref.tally(t, rows, now)
 				for _, d := range diff(gotCamp, wantCamp) {
 					t.Errorf("poll %d, campaigns: %s", poll, d)
@@ -345,7 +348,7 @@ func TestLiveMatchesBatch(t *testing.T) {
 // livePoll does what the poller does: works out which keys change between cur and next, hands
 // them to the live tallies with a function that makes cur the next rows, and passes the touch
 // changes from the campaign side to the CRM side.
-func livePoll(cur, next *rowSet, camp *LiveCampaigns, crm *LiveCRM, feed *TouchFeed, now time.Time) (campSnap, crmSnap *Snapshot) {
+func livePoll(cur, next *rowSet, camp *LiveCampaigns, crm *LiveCRM, feed *TouchFeed, now time.Time, ranged bool) (campSnap, crmSnap *Snapshot) {
 	stats, touches := map[[2]int64]bool{}, map[int64]bool{}
 	var changes []TouchChange
 	changed(cur.stats, next.stats, func(k [2]int64, _, _ *source.CampaignStat) { stats[k] = true })
@@ -385,10 +388,43 @@ func livePoll(cur, next *rowSet, camp *LiveCampaigns, crm *LiveCRM, feed *TouchF
 			dirty[new.LeadID] = true
 		}
 	})
-	crmSnap = crm.Update(cur, dirty, rebuildCRM, func() {
+	var rows CRMRows = cur
+	if ranged {
+		rows = rangedSet{cur}
+	}
+	crmSnap = crm.Update(rows, dirty, rebuildCRM, func() {
 		cur.owners, cur.leads, cur.acts, cur.opps = next.owners, next.leads, next.acts, next.opps
 	}, now)
 	return campSnap, crmSnap
+}
+
+// rangedSet reads rows by range of lead ids, as the poller's mirror does (RangeRows).
+type rangedSet struct{ *rowSet }
+
+func inRange(id, lo, hi int64) bool { return id >= lo && (id < hi || hi == math.MaxInt64) }
+
+func (r rangedSet) LeadsIn(lo, hi int64, fn func(source.Lead)) {
+	r.EachLead(func(x source.Lead) {
+		if inRange(x.ID, lo, hi) {
+			fn(x)
+		}
+	})
+}
+
+func (r rangedSet) ActivitiesIn(lo, hi int64, fn func(source.Activity)) {
+	r.EachActivity(func(x source.Activity) {
+		if inRange(x.LeadID, lo, hi) {
+			fn(x)
+		}
+	})
+}
+
+func (r rangedSet) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
+	r.EachOpportunity(func(x source.Opportunity) {
+		if inRange(x.LeadID, lo, hi) {
+			fn(x)
+		}
+	})
 }
 
 func changed[K comparable, V comparable](cur, next map[K]V, fn func(k K, old, new *V)) {
