@@ -369,11 +369,9 @@ func (st *sortedStore[V, C]) seal() []int64 {
 		out = append(out, c)
 	}
 	clear(st.base[len(out):])
+	// Not clipped by a copy: that would hold two copies at once, at the cold start's peak. A
+	// cold start's appends (no size hint) leave some room unused; the next full read is sized.
 	st.base = out
-	if cap(st.base)-len(st.base) > len(st.base)/16 {
-		// Appends without a size hint (a cold start) leave up to half the slice unused.
-		st.base = slices.Clone(st.base)
-	}
 	if st.lead != nil {
 		slices.SortFunc(st.base, func(a, b C) int {
 			if d := cmp.Compare(st.c.lead(a), st.c.lead(b)); d != 0 {

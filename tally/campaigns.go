@@ -92,6 +92,9 @@ type Campaigns struct {
 	touches   map[touchKey]int64
 	statKeys  map[[2]int64]bool
 	touchIDs  map[int64]bool
+	// unique is set when the rows come from a store keyed by id (the live tally's mirror):
+	// touchpoints need no duplicate check then (a map entry per touch, millions of them).
+	unique bool
 }
 
 // NewCampaigns starts a tally at now.
@@ -160,11 +163,13 @@ func (c *Campaigns) Stat(x source.CampaignStat) {
 
 // Touchpoint adds a marketing touch, in the windows it occurred in.
 func (c *Campaigns) Touchpoint(x source.Touchpoint) {
-	if c.touchIDs[x.ID] {
-		c.snap.problem(source.QueryTouchpoints, CheckDuplicateID)
-		return
+	if !c.unique {
+		if c.touchIDs[x.ID] {
+			c.snap.problem(source.QueryTouchpoints, CheckDuplicateID)
+			return
+		}
+		c.touchIDs[x.ID] = true
 	}
-	c.touchIDs[x.ID] = true
 	ch := metrics.ValueUnknown // a touch with no campaign (organic, direct) has no channel
 	if cp, ok := c.campaigns[x.CampaignID]; ok {
 		ch = cp.channel

@@ -591,6 +591,7 @@ func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touch
 
 func (l *LiveCampaigns) tally(rows CampaignRows, now time.Time) *Campaigns {
 	c := NewCampaigns(l.cfg, l.folder, now)
+	c.unique = true // rows come from a mirror keyed by id
 	rows.EachCampaign(c.Campaign)
 	return c
 }
