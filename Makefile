@@ -50,8 +50,8 @@ soak:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 60m ./bench | tee bench/results.txt
 
-# The same at the issue's scales: 1M leads (about 10 minutes, 3 GB of PostgreSQL data) and 5M
-# leads (25M activities, 13M touchpoints: about an hour and 15 GB). The backfill is left out of
+# The same at the issue's scales: 1M leads (about 5 minutes, 1.4 GB of PostgreSQL data) and 5M
+# leads (25M activities, 13M touchpoints: about 20 minutes, 7 GB, 8 GiB of RAM). The backfill is left out of
 # these (BenchmarkBackfill: make bench with TANDEM_BENCH_LEADS).
 bench-1m:
 	TANDEM_BENCH_LEADS=1000000 $(GO) test -run '^$$' -bench 'PollVsGenericSQL|Scrape' -benchtime 5x -timeout 120m ./bench | tee bench/results-1m.txt
