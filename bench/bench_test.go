@@ -137,8 +137,10 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 	stopPeak()
 	heap := retainedHeapMiB()
 	writeHeapProfile(b)
-	var fullRead time.Duration // the database time of a full read: what each reconciliation costs
-	for _, db := range []string{"crm", "campaigns"} { // where the cold start's time went
+	// Where the cold start's time went, and the database time of its full read: what each
+	// reconciliation costs.
+	var fullRead time.Duration
+	for _, db := range []string{"crm", "campaigns"} {
 		_, h := e.Poller(source.Database(db)).Snapshot()
 		b.Logf("cold start, %s: poll %s, queries %v", db, h.LastDuration.Round(time.Millisecond), h.QueryDuration)
 		for _, d := range h.QueryDuration {
