@@ -378,17 +378,7 @@ type TouchChange struct {
 // leads in ByLead, and once those are many the whole index is laid out again.
 func (x *TouchIndex) apply(changes []TouchChange) {
 	if len(x.base) == 0 && len(x.ByLead) == 0 && !slices.ContainsFunc(changes, func(c TouchChange) bool { return c.Removed }) {
-		// In place (the changes are the caller's to drop): no third copy of every touch.
-		slices.SortFunc(changes, func(a, b TouchChange) int {
-			if a.Lead != b.Lead {
-				return cmp.Compare(a.Lead, b.Lead)
-			}
-			return a.Touch.compare(b.Touch)
-		})
-		x.base, x.baseLead = make([]Touch, len(changes)), make([]int64, len(changes))
-		for i, c := range changes {
-			x.base[i], x.baseLead[i] = c.Touch, c.Lead
-		}
+		x.layOut(changes) // in place (the changes are the caller's to drop): no third copy of every touch
 		return
 	}
 	changed := map[int64]bool{}
@@ -437,41 +427,36 @@ func (x *TouchIndex) Of(lead int64) []Touch {
 	return x.base[lo:hi:hi]
 }
 
-// pack lays every touch add gives out in base, by lead then time, and empties ByLead.
-func (x *TouchIndex) pack(hint int, each func(add func(int64, Touch))) {
-	type leadTouch struct {
-		lead int64
-		Touch
-	}
-	all := make([]leadTouch, 0, hint)
-	each(func(lead int64, t Touch) { all = append(all, leadTouch{lead, t}) })
-	slices.SortFunc(all, func(a, b leadTouch) int {
-		if a.lead != b.lead {
-			return cmp.Compare(a.lead, b.lead)
+// layOut makes base the touches of all (every one an addition), sorting all in place by lead
+// then time, and empties ByLead.
+func (x *TouchIndex) layOut(all []TouchChange) {
+	slices.SortFunc(all, func(a, b TouchChange) int {
+		if a.Lead != b.Lead {
+			return cmp.Compare(a.Lead, b.Lead)
 		}
 		return a.Touch.compare(b.Touch)
 	})
 	x.base, x.baseLead = make([]Touch, len(all)), make([]int64, len(all))
-	for i, t := range all {
-		x.base[i], x.baseLead[i] = t.Touch, t.lead
+	for i, c := range all {
+		x.base[i], x.baseLead[i] = c.Touch, c.Lead
 	}
 	x.ByLead = map[int64][]Touch{}
 }
 
 // repack folds the leads overridden in ByLead back into the packed base.
 func (x *TouchIndex) repack() {
-	x.pack(len(x.base), func(add func(int64, Touch)) {
-		for i, t := range x.base {
-			if _, over := x.ByLead[x.baseLead[i]]; !over {
-				add(x.baseLead[i], t)
-			}
+	all := make([]TouchChange, 0, len(x.base))
+	for i, t := range x.base {
+		if _, over := x.ByLead[x.baseLead[i]]; !over {
+			all = append(all, TouchChange{Lead: x.baseLead[i], Touch: t})
 		}
-		for lead, ts := range x.ByLead {
-			for _, t := range ts {
-				add(lead, t)
-			}
+	}
+	for lead, ts := range x.ByLead {
+		for _, t := range ts {
+			all = append(all, TouchChange{Lead: lead, Touch: t})
 		}
-	})
+	}
+	x.layOut(all)
 }
 
 // compare orders touches by time, then id.
