@@ -31,18 +31,13 @@ func newTable[K comparable, V comparable](key func(V) K, updated func(V) time.Ti
 
 // packed makes a big table keep its rows packed and sorted by key (see sortedStore).
 func packed[V comparable, C comparable](t *table[int64, V], c codec[int64, V, C]) *table[int64, V] {
-	t.rows = newSortedStore(c, t.key, nil, false, 0)
+	t.rows = newSortedStore(c, nil, false, 0)
 	return t
-}
-
-// groupedBy makes the table keep its rows grouped by lead, as decoded.
-func groupedBy[V comparable](t *table[int64, V], lead func(V) int64) *table[int64, V] {
-	return packedGroups(t, identity(t.key, lead), lead)
 }
 
 // packedGroups makes a big table keep its rows packed and grouped by lead (see sortedStore).
 func packedGroups[V comparable, C comparable](t *table[int64, V], c codec[int64, V, C], lead func(V) int64) *table[int64, V] {
-	t.rows, t.lead = newSortedStore(c, t.key, lead, false, 0), lead
+	t.rows, t.lead = newSortedStore(c, lead, false, 0), lead
 	return t
 }
 

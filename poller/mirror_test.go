@@ -120,8 +120,9 @@ type grouped struct {
 func TestMirrorChangesAndLeadIndex(t *testing.T) {
 	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	now := t0.Add(time.Hour)
-	tb := groupedBy(newTable(func(r grouped) int64 { return r.ID }, func(r grouped) time.Time { return r.Updated }),
-		func(r grouped) int64 { return r.Lead })
+	tb := newTable(func(r grouped) int64 { return r.ID }, func(r grouped) time.Time { return r.Updated })
+	lead := func(r grouped) int64 { return r.Lead }
+	tb = packedGroups(tb, identity(tb.key, lead), lead) // kept as decoded, grouped by lead
 	read := func(db []grouped, full bool) (changes []string) {
 		t.Helper()
 		since := time.Time{}

@@ -171,10 +171,9 @@ var touchpointCodec = codec[int64, source.Touchpoint, packedTouchpoint]{
 // bytes and 4 of index. The rows a delta read puts, and the rows that do not pack, live in a
 // small overlay map that shadows the slice until the next full read lays everything out again.
 type sortedStore[V comparable, C comparable] struct {
-	c     codec[int64, V, C]
-	s     *strs
-	keyOf func(V) int64
-	lead  func(V) int64 // nil: not grouped
+	c    codec[int64, V, C]
+	s    *strs
+	lead func(V) int64 // nil: not grouped
 
 	base     []C
 	idx      []int32 // grouped: positions in base, by key
@@ -186,8 +185,8 @@ type sortedStore[V comparable, C comparable] struct {
 	shadowed int               // overlay keys that are also in base
 }
 
-func newSortedStore[V comparable, C comparable](c codec[int64, V, C], key, lead func(V) int64, building bool, hint int) *sortedStore[V, C] {
-	st := &sortedStore[V, C]{c: c, s: newStrs(), keyOf: key, lead: lead, building: building,
+func newSortedStore[V comparable, C comparable](c codec[int64, V, C], lead func(V) int64, building bool, hint int) *sortedStore[V, C] {
+	st := &sortedStore[V, C]{c: c, s: newStrs(), lead: lead, building: building,
 		over: map[int64]V{}, overLead: map[int64][]int64{}}
 	if building {
 		st.base = make([]C, 0, hint)
@@ -345,7 +344,7 @@ func (st *sortedStore[V, C]) eachIn(lo, hi int64, fn func(V)) {
 }
 
 func (st *sortedStore[V, C]) fresh(full bool, hint int) rowStore[int64, V] {
-	return newSortedStore(st.c, st.keyOf, st.lead, full, hint)
+	return newSortedStore(st.c, st.lead, full, hint)
 }
 
 // seal lays out what a full read put: sorted by key (stably, so of rows read twice under one

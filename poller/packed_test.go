@@ -74,7 +74,6 @@ func TestSortedStoreMatchesMap(t *testing.T) {
 		t.Run(fmt.Sprintf("grouped=%v", grouped), func(t *testing.T) {
 			rnd := rand.New(rand.NewPCG(1, 2))
 			t0 := time.Date(2026, 3, 8, 6, 0, 0, 0, time.UTC)
-			key := func(a source.Activity) int64 { return a.ID }
 			var lead func(source.Activity) int64
 			if grouped {
 				lead = func(a source.Activity) int64 { return a.LeadID }
@@ -87,7 +86,7 @@ func TestSortedStoreMatchesMap(t *testing.T) {
 				}
 				return a
 			}
-			st := newSortedStore(activityCodec, key, lead, false, 0)
+			st := newSortedStore(activityCodec, lead, false, 0)
 			want := map[int64]source.Activity{}
 			for step := 0; step < 200; step++ {
 				if step%10 == 0 { // a full read
