@@ -79,17 +79,36 @@ type pending[K comparable, V comparable] struct {
 	batch rowStore[K, V]
 	full  bool
 	apply func() drift
+	// A full read is compared with the table once, in key order: by changes when it is called,
+	// else by apply; drift is what that walk found.
+	diffed bool
+	drift  drift
+}
+
+// compare walks a full read against the table, counting drift and calling fn (if set) for
+// every row that changes.
+func (p *pending[K, V]) compare(fn func(old, new *V)) {
+	t := p.t
+	p.drift, p.diffed = drift{}, true
+	t.rows.diff(p.batch, func(_ K, old, now *V) {
+		switch {
+		case old == nil:
+		case now == nil:
+			p.drift.deleted++
+		case *now != *old && !t.updated(*now).After(t.watermark):
+			p.drift.changed++ // changed without a newer updated_at: the incremental reads could not see it
+		}
+		if fn != nil && (old == nil || now == nil || *old != *now) {
+			fn(old, now)
+		}
+	})
 }
 
 // changes calls fn for every row the read changes: added (old nil), changed, or, on a full
 // read, gone (new nil). Rows read again unchanged (the watermark overlap) are not changes.
 func (p *pending[K, V]) changes(fn func(old, new *V)) {
 	if p.full {
-		p.t.rows.diff(p.batch, func(_ K, old, new *V) {
-			if old == nil || new == nil || *old != *new {
-				fn(old, new)
-			}
-		})
+		p.compare(fn)
 		return
 	}
 	p.batch.each(func(k K, v V) {
@@ -142,7 +161,6 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 	}
 	p := &pending[K, V]{t: t, batch: batch, full: full}
 	p.apply = func() drift {
-		var d drift
 		newest := t.watermark
 		batch.each(func(_ K, v V) {
 			// A row dated in the future (clock skew, bad data) must not carry the watermark past
@@ -152,16 +170,12 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 				newest = u
 			}
 		})
+		var d drift
 		if full {
-			t.rows.diff(batch, func(_ K, old, now *V) {
-				switch {
-				case old == nil:
-				case now == nil:
-					d.deleted++
-				case *now != *old && !t.updated(*now).After(t.watermark):
-					d.changed++ // changed without a newer updated_at: the incremental reads could not see it
-				}
-			})
+			if !p.diffed {
+				p.compare(nil)
+			}
+			d = p.drift
 			t.rows = batch
 			t.bad = map[any]string{}
 		} else {
