@@ -268,3 +268,46 @@ func (s Spans) Equal(o Spans) bool {
 	}
 	return true
 }
+
+// Moved returns the instants whose windows differ between two resolutions (the windows rolled
+// over from s to o): [Start, End) runs from the earliest start to the latest end of the periods
+// that changed, on either side. A timestamp outside it is in the same windows at both instants,
+// which is what lets a live tally recount only the rows dated inside it when a day (week,
+// month...) ends. ok is false when nothing moved.
+func (s Spans) Moved(o Spans) (moved Period, ok bool) {
+	if len(s) != len(o) {
+		panic("fiscal: Moved between resolutions of different windows")
+	}
+	for i := range s {
+		if s[i].Start.Equal(o[i].Start) && s[i].End.Equal(o[i].End) {
+			continue
+		}
+		lo, hi := s[i].Start, s[i].End
+		if o[i].Start.Before(lo) {
+			lo = o[i].Start
+		}
+		if o[i].End.After(hi) {
+			hi = o[i].End
+		}
+		if !ok || lo.Before(moved.Start) {
+			moved.Start = lo
+		}
+		if !ok || hi.After(moved.End) {
+			moved.End = hi
+		}
+		ok = true
+	}
+	return moved, ok
+}
+
+// Earliest is the earliest instant any window starts at: every window at a later instant starts
+// at or after it, so a timestamp before it stays in no window as time goes forward.
+func (s Spans) Earliest() time.Time {
+	var e time.Time
+	for i, sp := range s {
+		if i == 0 || sp.Start.Before(e) {
+			e = sp.Start
+		}
+	}
+	return e
+}

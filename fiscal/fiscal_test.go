@@ -71,3 +71,61 @@ func TestElapsedRatio(t *testing.T) {
 		}
 	}
 }
+
+// Moved bounds the instants whose windows change when the clock moves from one instant to
+// another: exact bounds at the common roll-overs, and outside them every instant keeps its
+// windows (checked hour by hour over two years around the roll-over).
+func TestMoved(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(y int, m time.Month, d int, loc *time.Location) time.Time {
+		return time.Date(y, m, d, 0, 0, 0, 0, loc)
+	}
+	cases := []struct {
+		name     string
+		cal      Calendar
+		from, to time.Time
+		moved    bool
+		lo, hi   time.Time
+	}{
+		{"same day", Calendar{time.January, time.UTC}, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 23, 59, 0, 0, time.UTC), false, time.Time{}, time.Time{}},
+		{"midnight: yesterday and today", Calendar{time.January, time.UTC}, time.Date(2026, 12, 1, 23, 59, 0, 0, time.UTC), day(2026, 12, 2, time.UTC), true,
+			day(2026, 11, 30, time.UTC), day(2026, 12, 3, time.UTC)},
+		{"Monday: the weeks too", Calendar{time.January, time.UTC}, time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC), time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC), true,
+			day(2026, 11, 23, time.UTC), day(2026, 12, 14, time.UTC)},
+		{"a month's first day, mid-week", Calendar{time.January, time.UTC}, time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), true,
+			day(2026, 10, 1, time.UTC), day(2027, 1, 1, time.UTC)},
+		{"a fiscal year's first day", Calendar{time.February, berlin}, time.Date(2027, 1, 31, 23, 0, 0, 0, berlin), time.Date(2027, 2, 1, 0, 30, 0, 0, berlin), true,
+			day(2025, 2, 1, berlin), day(2028, 2, 1, berlin)},
+		{"a DST night in the company zone", Calendar{time.January, berlin}, time.Date(2026, 3, 28, 23, 0, 0, 0, berlin), time.Date(2026, 3, 29, 3, 30, 0, 0, berlin), true,
+			day(2026, 3, 27, berlin), day(2026, 3, 30, berlin)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := tc.cal.Spans(tc.from), tc.cal.Spans(tc.to)
+			got, ok := a.Moved(b)
+			if ok != tc.moved {
+				t.Fatalf("moved = %v, want %v", ok, tc.moved)
+			}
+			if !ok {
+				return
+			}
+			if !got.Start.Equal(tc.lo) || !got.End.Equal(tc.hi) {
+				t.Fatalf("moved [%s, %s), want [%s, %s)", got.Start, got.End, tc.lo, tc.hi)
+			}
+			for x := tc.from.AddDate(-2, 0, 0); x.Before(tc.to.AddDate(1, 0, 0)); x = x.Add(time.Hour) {
+				if !got.Contains(x) && a.Of(x) != b.Of(x) {
+					t.Fatalf("%s is outside [%s, %s) but changes windows", x, got.Start, got.End)
+				}
+				if !got.ContainsDate(x) && a.OfDate(x) != b.OfDate(x) {
+					t.Fatalf("the date %s is outside [%s, %s) but changes windows", x.Format(time.DateOnly), got.Start, got.End)
+				}
+			}
+			if e := a.Earliest(); !e.Equal(a[len(a)-1].Start) {
+				t.Errorf("earliest start %s, want last year's %s", e, a[len(a)-1].Start)
+			}
+		})
+	}
+}

@@ -287,7 +287,7 @@ var Health = []Def{
 	{QueryRows, Counter, []string{LabelDatabase, LabelQuery}, NoDims, "rows", "Rows read by each query.", "", false},
 	{QueryDuration, Gauge, []string{LabelDatabase, LabelQuery}, NoDims, "seconds", "Duration of each query in the last poll.", "", false},
 	{FullReads, Counter, []string{LabelDatabase}, NoDims, "polls", "Polls that read every row (start-up and every reconcile_interval); the others read only rows changed since the last poll.", "", false},
-	{TallyRebuilds, Counter, []string{LabelDatabase}, NoDims, "polls", "Polls that recomputed the numbers from every row held (start-up; after a change every lead depends on: an owner, a campaign, and once a day when the periods roll over); the others recompute only the leads (or campaign rows) that changed and those waiting on the clock.", "", false},
+	{TallyRebuilds, Counter, []string{LabelDatabase}, NoDims, "polls", "Polls that recomputed the numbers from every row held (start-up; after a change every lead depends on: an owner, a campaign; a roll-over of the periods that moves many rows, such as a new fiscal year); the others recompute only the leads (or campaign rows) that changed, those waiting on the clock, and at a roll-over those dated in the periods that moved.", "", false},
 	{ReconciliationDrift, Counter, []string{LabelDatabase, LabelQuery, LabelKind}, NoDims, "rows", "Rows a full read found that incremental reads had missed: kind=\"deleted\" (hard-deleted) or \"changed\" (changed without a newer updated_at).", "", false},
 	{DataQualityRows, Gauge, []string{LabelDatabase, LabelQuery, LabelCheck}, NoDims, "rows", "Rows in the database now that fail a data-quality check; see docs/metrics.md for what each check does with the row.", "", false},
 }

@@ -44,18 +44,18 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 func (c *CRM) leadNumbers(s *Snapshot, id int64, l *lead) {
 	sales, leadDims := c.labels(l.raw)
 	with := func(first ...string) []string { return append(first, sales...) }
-	c.in(s, c.spans.Of(l.created), metrics.LeadsCreated, 1, leadDims...)
+	c.in(s, c.of(id, l, l.created), metrics.LeadsCreated, 1, leadDims...)
 	for _, st := range funnel.Stages {
-		c.in(s, c.spans.Of(l.entered(st.Stage)), metrics.FunnelStageEntered, 1, with(string(st.Stage))...)
+		c.in(s, c.of(id, l, l.entered(st.Stage)), metrics.FunnelStageEntered, 1, with(string(st.Stage))...)
 	}
 	if !l.disq.IsZero() {
-		c.in(s, c.spans.Of(l.disq), metrics.LeadsDisqualified, 1, c.folder.Value(metrics.LabelDisqualifiedReason, l.reason))
+		c.in(s, c.of(id, l, l.disq), metrics.LeadsDisqualified, 1, c.folder.Value(metrics.LabelDisqualifiedReason, l.reason))
 	}
 	// Cohorts: the leads that reached the step's first stage in a window, those of them that
 	// have reached its second by now, and how long that took them.
 	for _, step := range funnel.Steps {
 		from := l.reached(step.From)
-		in := c.spans.Of(from)
+		in := c.of(id, l, from)
 		if in == 0 {
 			continue
 		}
@@ -74,7 +74,7 @@ func (c *CRM) leadNumbers(s *Snapshot, id int64, l *lead) {
 		c.in(s, t.in, metrics.SalesTouches, t.n, with(c.folder.Value(metrics.LabelKind, t.kind))...)
 	}
 	if !l.firstAny.IsZero() {
-		c.observeIn(s, c.spans.Of(l.created), metrics.SpeedToLead, l.firstAny.Sub(l.created).Seconds(), nil, sales)
+		c.observeIn(s, c.of(id, l, l.created), metrics.SpeedToLead, l.firstAny.Sub(l.created).Seconds(), nil, sales)
 	}
 	c.followUp(s, id, l, sales)
 	if c.marketingSource(l) && !(Arrival{created: l.created}).Gone(c.now) {
@@ -90,14 +90,17 @@ func (c *CRM) followUp(s *Snapshot, id int64, l *lead, sales []string) {
 		return
 	}
 	if !l.firstTouch.IsZero() {
-		c.observeIn(s, c.spans.Of(start), metrics.FollowupTime, l.cal.Between(start, l.firstTouch).Seconds(), nil, sales)
+		c.observeIn(s, c.of(id, l, start), metrics.FollowupTime, l.cal.Between(start, l.firstTouch).Seconds(), nil, sales)
 	}
 	switch state, end := c.attemptsState(l); state {
 	case attemptsMet:
-		c.in(s, c.spans.Of(end), metrics.AttemptsMet, 1, sales...)
+		c.in(s, c.of(id, l, end), metrics.AttemptsMet, 1, sales...)
 	case attemptsMissed:
-		c.in(s, c.spans.Of(end), metrics.AttemptsMissed, 1, sales...)
+		c.in(s, c.of(id, l, end), metrics.AttemptsMissed, 1, sales...)
 	}
+	// A waiter's breach goes in the windows of its deadline, in the waiter's numbers (the live
+	// tally's) or, once it settles, in the lead's.
+	c.note(id, l, due)
 	if c.waits(l) {
 		w := Waiter{sales: sales, start: start, due: due, cal: l.cal}
 		if c.waitOnly[id] {
@@ -109,9 +112,9 @@ func (c *CRM) followUp(s *Snapshot, id int64, l *lead, sales []string) {
 	}
 	switch c.slaOutcome(l, due) {
 	case metSLA:
-		c.in(s, c.spans.Of(due), metrics.FollowupWithinSLA, 1, sales...)
+		c.in(s, c.of(id, l, due), metrics.FollowupWithinSLA, 1, sales...)
 	case breachedSLA:
-		c.in(s, c.spans.Of(due), metrics.FollowupBreached, 1, sales...)
+		c.in(s, c.of(id, l, due), metrics.FollowupBreached, 1, sales...)
 	}
 }
 
@@ -120,10 +123,11 @@ func (c *CRM) followUp(s *Snapshot, id int64, l *lead, sales []string) {
 func (c *CRM) dealNumbers(s *Snapshot, o opportunity) {
 	sales, _ := c.labels(o.raw)
 	n := int64(o.amount)
-	created := c.spans.Of(o.created)
+	l := c.dealLead(o)
+	created := c.of(o.entity, l, o.created)
 	c.in(s, created, metrics.OpportunitiesCreated, 1, sales...)
 	c.in(s, created, metrics.OpportunitiesCreatedAmt, n, sales...)
-	closed := c.spans.Of(o.closed)
+	closed := c.of(o.entity, l, o.closed)
 	switch {
 	case o.isWon:
 		c.in(s, closed, metrics.OpportunitiesWon, 1, sales...)
@@ -136,7 +140,7 @@ func (c *CRM) dealNumbers(s *Snapshot, o opportunity) {
 		stage := c.folder.Value(metrics.LabelOpportunityStage, o.stage)
 		s.add(metrics.OpportunitiesOpen, 1, append([]string{stage}, sales...)...)
 		s.add(metrics.OpportunitiesOpenAmt, n, append([]string{stage}, sales...)...)
-		expected := c.spans.OfDate(o.expected) & c.spans.Current()
+		expected := c.ofDate(o.entity, l, o.expected) & c.spans.Current()
 		c.in(s, expected, metrics.PipelineOpen, n)
 		p, _ := c.cfg.Probability.Of(o.stage, c.cfg.UnknownStage)
 		c.in(s, expected, metrics.PipelineWeighted, p.Weigh(n))

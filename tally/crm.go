@@ -54,6 +54,8 @@ type CRM struct {
 	waiters  map[int64]Waiter
 	arrivals map[int64]Arrival
 	problems []leadProblem
+	// orphans notes the timestamps of deals without a known lead, by their lead_id (see reach).
+	orphans map[int64]*reach
 	// unique is set when the rows come from a store keyed by id (the live tally's mirror), where
 	// no id can repeat: the duplicate checks' id sets are then skipped (5M activity ids at a
 	// million leads).
@@ -114,7 +116,7 @@ func NewCRM(cfg *config.Config, folder *Folder, now time.Time) *CRM {
 	return &CRM{
 		cfg: cfg, folder: folder, now: now, spans: cfg.Calendar.Spans(now), snap: newSnapshot(), seen: seen{},
 		owners: map[int64]source.Owner{}, leads: map[int64]*lead{}, oppIDs: map[int64]bool{}, actIDs: map[int64]bool{},
-		volatile: map[int64]bool{}, waitOnly: map[int64]bool{}, waiters: map[int64]Waiter{}, arrivals: map[int64]Arrival{},
+		orphans: map[int64]*reach{}, volatile: map[int64]bool{}, waitOnly: map[int64]bool{}, waiters: map[int64]Waiter{}, arrivals: map[int64]Arrival{},
 	}
 }
 
@@ -210,7 +212,7 @@ func (c *CRM) Lead(l source.Lead) {
 	}
 	c.checkLabel(l.ID, l.DisqualifiedReason)
 	c.leads[l.ID] = &lead{
-		raw: raw, created: l.CreatedAt, mql: l.MQLAt, sql: l.SQLAt, disq: l.DisqualifiedAt,
+		reach: noReach, raw: raw, created: l.CreatedAt, mql: l.MQLAt, sql: l.SQLAt, disq: l.DisqualifiedAt,
 		reason: clean(l.DisqualifiedReason), status: l.Status, source: clean(l.Source),
 		cal: c.cfg.Calendars.For(owner.Region), // the owner's region decides the business hours
 	}
@@ -258,7 +260,7 @@ func (c *CRM) Activity(a source.Activity) {
 		return
 	}
 	kind := strings.ToLower(clean(a.Kind))
-	l.touch(kind, c.spans.Of(a.OccurredAt))
+	l.touch(kind, c.of(a.LeadID, l, a.OccurredAt))
 	c.seen.note(metrics.LabelKind, kind)
 	if c.cfg.TouchKind[kind] {
 		l.qualifyingTouch(a.OccurredAt, c.clockStart(l), c.cfg.SLA.Attempts)

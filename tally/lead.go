@@ -30,6 +30,7 @@ type lead struct {
 	firstOpp              time.Time // created time of its first deal
 	firstWon              time.Time // close time of its first won deal that has one
 	lastLost              time.Time // close time of its last lost deal
+	reach                 reach     // its timestamps the windows were resolved for
 }
 
 type kindCount struct {

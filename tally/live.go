@@ -30,8 +30,10 @@ import (
 // are tallied again at every poll; a lead that only waits for its first touch keeps its other
 // numbers in the sums and its follow-up numbers are evaluated at every poll (Waiter), as are the
 // recent marketing leads of the inflow windows (Arrival); the globals (targets, period bounds) are
-// recomputed. Everything is recomputed from scratch when something every lead depends on changes:
-// an owner, a campaign's labels, and the windows themselves when a day (week, month...) ends.
+// recomputed. When a day (week, month...) ends, only the leads with a timestamp in the periods
+// that moved are recomputed (see reach). Everything is recomputed from scratch when something
+// every lead depends on changes: an owner, a campaign's labels; and when the moved periods hold
+// many of the leads (a new fiscal year), or the clock went back.
 
 // CRMRows is where the live CRM tally reads rows: the poller's mirror of the CRM database.
 type CRMRows interface {
@@ -55,7 +57,10 @@ type LiveCRM struct {
 	volatile map[int64]bool
 	waiters  map[int64]Waiter  // leads waiting for a first touch: their follow-up numbers only
 	arrivals map[int64]Arrival // recent marketing leads: their inflow numbers only
+	reaches  map[int64]reach   // the stable leads' timestamps, for the roll-overs
 	spans    fiscal.Spans
+	now      time.Time // the last poll's instant
+	total    int       // the leads of the last full recount
 	// Rebuilds counts the polls that recomputed every lead (the first, and after a change every
 	// lead depends on); Recomputed the leads recomputed by the last poll.
 	Rebuilds   uint64
@@ -85,27 +90,23 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		changes, refs, hasTouches = l.feed.drain()
 	}
 	spans := l.cfg.Calendar.Spans(now)
+	var rolled map[int64]bool
 	switch {
-	case l.base == nil, rebuild, !spans.Equal(l.spans):
+	case l.base == nil, rebuild:
 		rebuild = true
 	case hasTouches != (l.touches != nil):
 		rebuild = true
 	case hasTouches && !maps.Equal(refs, l.touches.Campaigns):
 		rebuild = true // a campaign's labels changed: every lead it touched
+	case !spans.Equal(l.spans):
+		rolled = l.rolled(spans, now)
+		rebuild = rolled == nil
 	}
 	if !rebuild {
-		// A waiting lead that nothing about moves with the clock any more (abandoned, past its
-		// deadline) joins base for good, before a changed lead's old numbers (computed at now,
-		// so with it settled) are taken out.
-		for id, w := range l.waiters {
-			if w.Settled(l.cfg, now) {
-				w.Add(l.base, l.cfg, now, spans)
-				delete(l.waiters, id)
-			}
-		}
 		for _, c := range changes {
 			dirty[c.Lead] = true
 		}
+		maps.Copy(dirty, rolled)
 		old := map[int64]bool{}
 		for id := range dirty {
 			if !l.volatile[id] { // a volatile lead's share is not in base
@@ -113,10 +114,20 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 			}
 		}
 		if len(old) > 0 {
-			// Stable leads stay stable as time passes (see CRM.Volatile), so vs is empty here.
-			o := l.finish([]*CRM{l.part(rows, old, now)})
+			// Their numbers as base holds them: tallied at the last poll's instant, in its
+			// windows, from the rows before this poll's changes. Stable leads stay stable as
+			// time passes (see CRM.Volatile), so vs is empty here.
+			o := l.finish([]*CRM{l.part(rows, old, l.now)})
 			l.base.merge(o.s, -1)
 			l.base.merge(o.vs, -1)
+		}
+		// A waiting lead that nothing about moves with the clock any more (abandoned, past its
+		// deadline) joins base for good, unless it is recomputed anyway.
+		for id, w := range l.waiters {
+			if !old[id] && w.Settled(l.cfg, now) {
+				w.Add(l.base, l.cfg, now, spans)
+				delete(l.waiters, id)
+			}
 		}
 	}
 	apply()
@@ -140,17 +151,19 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		f = l.finish([]*CRM{l.part(rows, ids, now)})
 	}
 	if rebuild {
-		l.base, l.waiters, l.arrivals = f.s, f.waiters, f.arrivals
+		l.base, l.waiters, l.arrivals, l.reaches, l.total = f.s, f.waiters, f.arrivals, f.reaches, f.leads
 	} else {
 		l.base.merge(f.s, 1)
 		for id := range ids {
 			delete(l.waiters, id)
 			delete(l.arrivals, id)
+			delete(l.reaches, id)
 		}
 		maps.Copy(l.waiters, f.waiters)
 		maps.Copy(l.arrivals, f.arrivals)
+		maps.Copy(l.reaches, f.reaches)
 	}
-	l.volatile, l.spans, l.Recomputed = f.volatile, spans, f.leads
+	l.volatile, l.spans, l.now, l.Recomputed = f.volatile, spans, now, f.leads
 	vs := f.vs
 	// The numbers that move with the clock, at now.
 	for _, w := range l.waiters {
@@ -169,6 +182,28 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	NewCRM(l.cfg, l.folder, now).globals(out)
 	out.publish()
 	return out
+}
+
+// rolled returns the stable leads whose numbers the windows rolling over from the last poll's to
+// spans can change (see reach), or nil when recomputing every lead is the better way: when they
+// are many (more than an eighth: recomputing a set of leads reads each one's rows by lead and
+// takes its old numbers out first, several times a full recount's cost per lead), or when the
+// clock went back (the notes assume it moves forward).
+func (l *LiveCRM) rolled(spans fiscal.Spans, now time.Time) map[int64]bool {
+	moved, ok := l.spans.Moved(spans)
+	if !ok || now.Before(l.now) {
+		return nil
+	}
+	lo, hi := moved.Start.Unix(), moved.End.Unix()
+	ids := map[int64]bool{}
+	for id, r := range l.reaches {
+		if r.within(lo, hi) {
+			if ids[id] = true; len(ids) > l.total/8 {
+				return nil
+			}
+		}
+	}
+	return ids
 }
 
 // tally starts a batch tally with every owner and the touches.
@@ -313,6 +348,7 @@ func (l *LiveCRM) rangeRound(rr RangeRows, rows CRMRows, now time.Time, n, round
 // finished is what tallies of disjoint sets of leads add up to.
 type finished struct {
 	s, vs    *Snapshot
+	reaches  map[int64]reach
 	volatile map[int64]bool
 	waiters  map[int64]Waiter
 	arrivals map[int64]Arrival
@@ -333,6 +369,7 @@ func (f *finished) add(o finished) {
 	}
 	f.s.merge(o.s, 1)
 	f.vs.merge(o.vs, 1)
+	maps.Copy(f.reaches, o.reaches)
 	maps.Copy(f.volatile, o.volatile)
 	maps.Copy(f.waiters, o.waiters)
 	maps.Copy(f.arrivals, o.arrivals)
@@ -351,7 +388,7 @@ func (l *LiveCRM) finishAdmitted(cs []*CRM) finished {
 		}()
 	}
 	wg.Wait()
-	f := finished{s: ss[0], vs: vss[0], volatile: cs[0].Volatile(), waiters: cs[0].Waiters(), arrivals: cs[0].Arrivals()}
+	f := finished{s: ss[0], vs: vss[0], reaches: cs[0].reaches(), volatile: cs[0].Volatile(), waiters: cs[0].Waiters(), arrivals: cs[0].Arrivals()}
 	for i, c := range cs {
 		f.leads += len(c.leads)
 		if i == 0 {
@@ -359,6 +396,7 @@ func (l *LiveCRM) finishAdmitted(cs []*CRM) finished {
 		}
 		f.s.merge(ss[i], 1)
 		f.vs.merge(vss[i], 1)
+		maps.Copy(f.reaches, c.reaches())
 		maps.Copy(f.volatile, c.Volatile())
 		maps.Copy(f.waiters, c.Waiters())
 		maps.Copy(f.arrivals, c.Arrivals())
@@ -527,13 +565,15 @@ type CampaignRows interface {
 func StatKey(s source.CampaignStat) [2]int64 { return [2]int64{s.CampaignID, s.Day.Unix()} }
 
 // LiveCampaigns is the campaign tally kept between polls. Each stat and touchpoint row
-// contributes on its own; a change to a campaign (its channel, name or currency), or the windows
-// rolling over, recomputes everything.
+// contributes on its own; a change to a campaign (its channel, name or currency) recomputes
+// everything, and so do the windows rolling over when the periods that moved hold many of the
+// rows (otherwise only the rows dated in them are).
 type LiveCampaigns struct {
 	cfg    *config.Config
 	folder *Folder
 	base   *Snapshot
 	spans  fiscal.Spans
+	now    time.Time // the last poll's instant
 	// Rebuilds counts the polls that recomputed every row.
 	Rebuilds uint64
 }
@@ -551,9 +591,15 @@ func (l *LiveCampaigns) Built() bool { return l.base != nil }
 // to publish and every campaign's labels (for the CRM side).
 func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touches map[int64]bool, rebuild bool, apply func(), now time.Time) (*Snapshot, map[int64]CampaignRef) {
 	spans := l.cfg.Calendar.Spans(now)
-	rebuild = rebuild || l.base == nil || !spans.Equal(l.spans)
+	rebuild = rebuild || l.base == nil
+	if !rebuild && !spans.Equal(l.spans) {
+		// The caller's sets are the rows that changed (nil for none): not to be written to.
+		stats, touches = cloneSet(stats), cloneSet(touches)
+		rebuild = !l.rolled(rows, spans, now, stats, touches)
+	}
 	if !rebuild {
-		l.base.merge(l.part(rows, stats, touches, now).finishRows(), -1)
+		// Their numbers as base holds them: at the last poll's instant, before the changes.
+		l.base.merge(l.part(rows, stats, touches, l.now).finishRows(), -1)
 	}
 	apply()
 	var c *Campaigns
@@ -567,11 +613,47 @@ func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touch
 		c = l.part(rows, stats, touches, now)
 		l.base.merge(c.finishRows(), 1)
 	}
-	l.spans = spans
+	l.spans, l.now = spans, now
 	out := l.base.clone()
 	c.globals(out)
 	out.publish()
 	return out, c.Refs()
+}
+
+func cloneSet[K comparable](m map[K]bool) map[K]bool {
+	out := make(map[K]bool, len(m))
+	maps.Copy(out, m)
+	return out
+}
+
+// rolled adds to stats and touches the rows dated in the periods that moved between the last
+// poll's windows and spans, the only ones whose windows change; it reports false, for a full
+// recount, when they are more than a quarter of the rows or the clock went back.
+func (l *LiveCampaigns) rolled(rows CampaignRows, spans fiscal.Spans, now time.Time, stats map[[2]int64]bool, touches map[int64]bool) bool {
+	moved, ok := l.spans.Moved(spans)
+	if !ok || now.Before(l.now) {
+		return false
+	}
+	n := 0
+	ss, ts := map[[2]int64]bool{}, map[int64]bool{}
+	rows.EachStat(func(x source.CampaignStat) {
+		n++
+		if moved.ContainsDate(x.Day) {
+			ss[StatKey(x)] = true
+		}
+	})
+	rows.EachTouchpoint(func(x source.Touchpoint) {
+		n++
+		if moved.Contains(x.OccurredAt) {
+			ts[x.ID] = true
+		}
+	})
+	if len(ss)+len(ts) > n/4 {
+		return false
+	}
+	maps.Copy(stats, ss)
+	maps.Copy(touches, ts)
+	return true
 }
 
 func (l *LiveCampaigns) tally(rows CampaignRows, now time.Time) *Campaigns {

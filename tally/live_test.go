@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/money"
 	"github.com/tandem-oss/tandem/source"
 )
@@ -294,6 +295,7 @@ func diff(got, want *Snapshot) []string {
 // so that the periods roll over), the live tallies publish exactly what the batch tallies compute
 // from all the rows.
 func TestLiveMatchesBatch(t *testing.T) {
+	var rolledCRM, rolledCamp int // roll-overs that recomputed only the rows dated in the moved periods
 	for seed := int64(1); seed <= 8; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			g := &generator{rnd: rand.New(rand.NewSource(seed))}
@@ -326,7 +328,14 @@ func TestLiveMatchesBatch(t *testing.T) {
 					rows = rows.clone()
 					g.mutate(rows, now, 1+g.rnd.Intn(25))
 				}
+				crmRebuilds, campRebuilds, moved := liveCRM.Rebuilds, liveCamp.Rebuilds, poll > 0 && !cfg.Calendar.Spans(now).Equal(liveCRM.spans)
 				gotCamp, gotCRM := livePoll(cur, rows, liveCamp, liveCRM, feed, now, ranged)
+				if moved && liveCRM.Rebuilds == crmRebuilds {
+					rolledCRM++
+				}
+				if moved && liveCamp.Rebuilds == campRebuilds {
+					rolledCamp++
+				}
 				wantCRM, wantCamp := ref.tally(t, rows, now)
 				for _, d := range diff(gotCamp, wantCamp) {
 					t.Errorf("poll %d, campaigns: %s", poll, d)
@@ -343,6 +352,10 @@ func TestLiveMatchesBatch(t *testing.T) {
 			}
 		})
 	}
+	if rolledCRM == 0 || rolledCamp == 0 {
+		t.Errorf("no roll-over took the incremental path (CRM %d, campaigns %d)", rolledCRM, rolledCamp)
+	}
+	t.Logf("roll-overs recomputing only the moved periods' rows: CRM %d, campaigns %d", rolledCRM, rolledCamp)
 }
 
 // livePoll does what the poller does: works out which keys change between cur and next, hands
@@ -438,6 +451,66 @@ func changed[K comparable, V comparable](cur, next map[K]V, fn func(k K, old, ne
 	for k, o := range cur {
 		if _, ok := next[k]; !ok {
 			fn(k, &o, nil)
+		}
+	}
+}
+
+// At midnight the live tally recounts only the leads with a timestamp in the moved periods,
+// those dated before midnight and those still ahead of it: a deal expected to close tomorrow
+// joins today's pipeline, an SLA met before a deadline that falls tomorrow morning counts in
+// today's "within SLA" once today is that day; leads of months ago are left as they are.
+func TestRollOverRecountsOnlyTheMovedPeriods(t *testing.T) {
+	cfg := liveConfig(t)
+	day := time.Date(2026, 6, 9, 0, 0, 0, 0, time.UTC) // a Tuesday: only the days move at its end
+	rows := &rowSet{owners: map[int64]source.Owner{1: {ID: 1, Name: "o", SalesTeam: "inbound", Region: "na"}},
+		leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{},
+		camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}
+	for id := int64(1); id <= 100; id++ { // leads of months ago
+		at := day.AddDate(0, -4, int(id%20))
+		rows.leads[id] = source.Lead{ID: id, CreatedAt: at, MQLAt: at, Source: "webinar", OwnerID: 1, Status: "MQL"}
+		rows.acts[id] = source.Activity{ID: id, LeadID: id, Kind: "call", OccurredAt: at.Add(30 * time.Minute)}
+	}
+	// Met before a deadline of tomorrow 09:30 (one business hour after 16:30), both attempts made.
+	mql := day.Add(16*time.Hour + 30*time.Minute)
+	rows.leads[101] = source.Lead{ID: 101, CreatedAt: mql, MQLAt: mql, Source: "webinar", OwnerID: 1, Status: "MQL"}
+	rows.acts[101] = source.Activity{ID: 101, LeadID: 101, Kind: "call", OccurredAt: mql.Add(10 * time.Minute)}
+	rows.acts[102] = source.Activity{ID: 102, LeadID: 101, Kind: "call", OccurredAt: mql.Add(20 * time.Minute)}
+	// An open deal of a lead of months ago, expected to close tomorrow.
+	rows.opps[1] = source.Opportunity{ID: 1, LeadID: 7, Amount: 500_000, Currency: "USD", Stage: "proposal",
+		CreatedAt: day.AddDate(0, -3, 0), ExpectedClose: day.AddDate(0, 0, 1)}
+
+	feed := &TouchFeed{}
+	camp, live := NewLiveCampaigns(cfg, NewFolder(cfg.Caps)), NewLiveCRM(cfg, NewFolder(cfg.Caps), feed)
+	ref := &batch{NewFolder(cfg.Caps), NewFolder(cfg.Caps)}
+	cur := &rowSet{owners: map[int64]source.Owner{}, leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{},
+		camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}
+	for i, now := range []time.Time{day.Add(23*time.Hour + 59*time.Minute), day.Add(24*time.Hour + time.Minute)} {
+		_, got := livePoll(cur, rows, camp, live, feed, now, false)
+		want, _ := ref.tally(t, rows, now)
+		for _, d := range diff(got, want) {
+			t.Errorf("poll %d: %s", i, d)
+		}
+		if i == 1 {
+			if live.Rebuilds != 1 {
+				t.Errorf("midnight recounted every lead (%d full recounts)", live.Rebuilds)
+			}
+			if live.Recomputed != 2 {
+				t.Errorf("midnight recomputed %d leads, want the 2 with a timestamp in the moved days", live.Recomputed)
+			}
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	// Both numbers moved into today: the test is about something.
+	_, got := livePoll(cur, rows, camp, live, feed, day.Add(25*time.Hour), false)
+	for _, name := range []string{metrics.PipelineOpen, metrics.FollowupWithinSLA} {
+		found := false
+		for _, x := range got.Families[name].Sorted() {
+			found = found || x.Labels[0] == "today" && x.N > 0
+		}
+		if !found {
+			t.Errorf("no %s today after midnight", name)
 		}
 	}
 }

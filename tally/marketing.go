@@ -22,14 +22,14 @@ func (c *CRM) marketing(to func(lead int64) *Snapshot) {
 		for id, l := range c.leads {
 			s := to(id)
 			ref := c.producer(x, id, l.created)
-			created := c.spans.Of(l.created)
+			created := c.of(id, l, l.created)
 			for _, st := range campaignStages {
 				if !l.reached(st).IsZero() {
 					c.in(s, created, metrics.CampaignLeads, 1, ref.Channel, ref.Label, string(st))
 				}
 			}
 			if !l.disq.IsZero() {
-				c.in(s, c.spans.Of(l.disq), metrics.CampaignDisqualified, 1, ref.Channel, ref.Label, c.folder.Value(metrics.LabelDisqualifiedReason, l.reason))
+				c.in(s, c.of(id, l, l.disq), metrics.CampaignDisqualified, 1, ref.Channel, ref.Label, c.folder.Value(metrics.LabelDisqualifiedReason, l.reason))
 			}
 		}
 	}
@@ -39,7 +39,7 @@ func (c *CRM) marketing(to func(lead int64) *Snapshot) {
 		}
 		s := to(o.entity)
 		sourced, influenced := c.marketingRole(x, o)
-		won := c.spans.Of(o.closed) // a won deal without a close time is in no period
+		won := c.of(o.entity, c.dealLead(o), o.closed) // a won deal without a close time is in no period
 		credit := func(yes bool, revenue, pipeline string) {
 			switch {
 			case !yes:
