@@ -9,6 +9,7 @@
 package backfill
 
 import (
+	"math"
 	"time"
 
 	"github.com/tandem-oss/tandem/source"
@@ -163,3 +164,52 @@ func (v *campaignsAt) Touchpoint(id int64) (source.Touchpoint, bool) {
 	x, ok := v.rows.Touchpoint(id)
 	return x, ok && TouchpointAt(x, v.t)
 }
+
+// LeadsIn, ActivitiesIn and OpportunitiesIn give the rows of a range of lead ids as they stood
+// at t (tally.RangeRows), so that a full recount's tallies each read their own range of the
+// mirror rather than every row; over rows that cannot be read by range, every row is read and
+// filtered.
+func (v *crmAt) LeadsIn(lo, hi int64, fn func(source.Lead)) {
+	each := v.rows.EachLead
+	if rr, ok := v.rows.(tally.RangeRows); ok {
+		each = func(fn func(source.Lead)) { rr.LeadsIn(lo, hi, fn) }
+	}
+	each(func(l source.Lead) {
+		if !inRange(l.ID, lo, hi) {
+			return
+		}
+		if l, ok := LeadAt(l, v.t, v.laterDeal(l.ID)); ok {
+			fn(l)
+		}
+	})
+}
+
+func (v *crmAt) ActivitiesIn(lo, hi int64, fn func(source.Activity)) {
+	each := v.rows.EachActivity
+	if rr, ok := v.rows.(tally.RangeRows); ok {
+		each = func(fn func(source.Activity)) { rr.ActivitiesIn(lo, hi, fn) }
+	}
+	each(func(a source.Activity) {
+		if inRange(a.LeadID, lo, hi) && ActivityAt(a, v.t) {
+			fn(a)
+		}
+	})
+}
+
+func (v *crmAt) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
+	each := v.rows.EachOpportunity
+	if rr, ok := v.rows.(tally.RangeRows); ok {
+		each = func(fn func(source.Opportunity)) { rr.OpportunitiesIn(lo, hi, fn) }
+	}
+	each(func(o source.Opportunity) {
+		if !inRange(o.LeadID, lo, hi) {
+			return
+		}
+		if o, ok := OpportunityAt(o, v.t); ok {
+			fn(o)
+		}
+	})
+}
+
+// inRange is [lo, hi), with hi = MaxInt64 for no upper bound (tally.RangeRows).
+func inRange(id, lo, hi int64) bool { return id >= lo && (id < hi || hi == math.MaxInt64) }

@@ -71,6 +71,10 @@ func (s *Set) Merge(o *Set, sign int64) {
 	s.n -= o.n
 }
 
+// Settle sorts the values added since the last call into the others. Quantile and Clone then
+// only read a settled set, so that readers can share it while no one adds to it.
+func (s *Set) Settle() { s.settle() }
+
 // settle merges the values added into the sorted ones.
 func (s *Set) settle() {
 	if len(s.added) == 0 {

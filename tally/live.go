@@ -177,7 +177,7 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		a.Add(vs, now)
 	}
 
-	out := l.base.clone()
+	out := l.base.clonePublished()
 	out.merge(vs, 1)
 	NewCRM(l.cfg, l.folder, now).globals(out)
 	out.publish()
@@ -614,7 +614,7 @@ func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touch
 		l.base.merge(c.finishRows(), 1)
 	}
 	l.spans, l.now = spans, now
-	out := l.base.clone()
+	out := l.base.clonePublished()
 	c.globals(out)
 	out.publish()
 	return out, c.Refs()

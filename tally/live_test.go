@@ -314,6 +314,7 @@ func TestLiveMatchesBatch(t *testing.T) {
 			}
 			cur := &rowSet{owners: map[int64]source.Owner{}, leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{},
 				camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}
+			var prev []*Snapshot
 			for poll := 0; poll < 40; poll++ {
 				if poll > 0 {
 					switch j := g.rnd.Intn(6); j {
@@ -343,6 +344,14 @@ func TestLiveMatchesBatch(t *testing.T) {
 				for _, d := range diff(gotCRM, wantCRM) {
 					t.Errorf("poll %d, crm: %s", poll, d)
 				}
+				// What the last poll published is left as it was (it shares value sets with the
+				// sums this poll went on from).
+				if prev != nil {
+					for _, d := range diff(prev[0], prev[1]) {
+						t.Errorf("poll %d changed what poll %d published: %s", poll, poll-1, d)
+					}
+				}
+				prev = []*Snapshot{gotCRM, wantCRM}
 				if t.Failed() {
 					t.FailNow()
 				}
