@@ -117,7 +117,7 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 			// Their numbers as base holds them: tallied at the last poll's instant, in its
 			// windows, from the rows before this poll's changes. Stable leads stay stable as
 			// time passes (see CRM.Volatile), so vs is empty here.
-			o := l.finish([]*CRM{l.part(rows, old, l.now)})
+			o := l.some(rows, old, l.now)
 			l.base.merge(o.s, -1)
 			l.base.merge(o.vs, -1)
 		}
@@ -148,7 +148,7 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 		f = l.all(rows, now)
 	} else {
 		maps.Copy(ids, l.volatile)
-		f = l.finish([]*CRM{l.part(rows, ids, now)})
+		f = l.some(rows, ids, now)
 	}
 	if rebuild {
 		l.base, l.waiters, l.arrivals, l.reaches, l.total = f.s, f.waiters, f.arrivals, f.reaches, f.leads
@@ -186,8 +186,8 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 
 // rolled returns the stable leads whose numbers the windows rolling over from the last poll's to
 // spans can change (see reach), or nil when recomputing every lead is the better way: when they
-// are many (more than an eighth: recomputing a set of leads reads each one's rows by lead and
-// takes its old numbers out first, several times a full recount's cost per lead), or when the
+// are many (more than a third: recomputing a set of leads reads each one's rows by lead and
+// takes its old numbers out first, about twice a full recount's cost per lead), or when the
 // clock went back (the notes assume it moves forward).
 func (l *LiveCRM) rolled(spans fiscal.Spans, now time.Time) map[int64]bool {
 	moved, ok := l.spans.Moved(spans)
@@ -198,7 +198,7 @@ func (l *LiveCRM) rolled(spans fiscal.Spans, now time.Time) map[int64]bool {
 	ids := map[int64]bool{}
 	for id, r := range l.reaches {
 		if r.within(lo, hi) {
-			if ids[id] = true; len(ids) > l.total/8 {
+			if ids[id] = true; len(ids) > l.total/3 {
 				return nil
 			}
 		}
@@ -229,6 +229,66 @@ func (l *LiveCRM) part(rows CRMRows, ids map[int64]bool, now time.Time) *CRM {
 	}
 	return c
 }
+
+// some tallies the given leads: over several cores when they are many, and in rounds of
+// rebuildLeads at most, like a full recount, when they are more (a roll-over's).
+func (l *LiveCRM) some(rows CRMRows, ids map[int64]bool, now time.Time) finished {
+	per := rebuildLeads
+	if l.roundLeads > 0 {
+		per = l.roundLeads
+	}
+	if len(ids) <= per {
+		return l.finish(l.parts(rows, ids, now))
+	}
+	var total finished
+	round := map[int64]bool{}
+	for id := range ids {
+		if round[id] = true; len(round) == per {
+			total.add(l.finish(l.parts(rows, round, now)))
+			round = map[int64]bool{}
+		}
+	}
+	if len(round) > 0 {
+		total.add(l.finish(l.parts(rows, round, now)))
+	}
+	return total
+}
+
+// parts is part over several cores when the leads are many (a roll-over's), each tally
+// taking a share of them.
+func (l *LiveCRM) parts(rows CRMRows, ids map[int64]bool, now time.Time) []*CRM {
+	least := partLeads
+	if l.roundLeads > 0 {
+		least = 2 // tests: a few leads go over several cores as well
+	}
+	n := min(runtime.GOMAXPROCS(0), 8, len(ids)/least)
+	if n <= 1 {
+		return []*CRM{l.part(rows, ids, now)}
+	}
+	shares := make([]map[int64]bool, n)
+	for i := range shares {
+		shares[i] = make(map[int64]bool, len(ids)/n+1)
+	}
+	i := 0
+	for id := range ids {
+		shares[i%n][id] = true
+		i++
+	}
+	cs := make([]*CRM, n)
+	var wg sync.WaitGroup
+	for i := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cs[i] = l.part(rows, shares[i], now)
+		}()
+	}
+	wg.Wait()
+	return cs
+}
+
+// partLeads is the fewest leads worth a core of their own.
+const partLeads = 1024
 
 // rebuildLeads is how many leads a full recount holds at once. A lead being tallied takes about
 // 450 bytes (its timestamps, labels, touches by window); a million at once was the largest part
