@@ -1,6 +1,8 @@
 package backfill
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"time"
 
@@ -23,47 +25,47 @@ type stepper struct {
 	crm      *tally.LiveCRM
 	camp     *tally.LiveCampaigns
 	feed     *tally.TouchFeed
-	events   []event    // every event, in time order
+	// events holds every event of each kind in time order, and next the first one after the
+	// last instant.
+	events   [kinds][]event
+	next     [kinds]int
 	statKeys [][2]int64 // the stat events' rows, by event id
-	next     int        // the first event after the last instant
 	started  bool
 }
 
 // event is a moment at which the rows as of t change: a lead's (its own row's timestamps, an
-// activity's, a deal's creation or close), a stat day's beginning, or a touch.
+// activity's, a deal's creation or close), a stat day's beginning, or a touch. Kept by kind, 16
+// bytes an event: at a million leads there are ten million of them.
 type event struct {
-	at   int64 // Unix nanoseconds
-	id   int64 // lead, touchpoint, or index in statKeys: 24 bytes an event
-	kind eventKind
+	at int64 // Unix nanoseconds
+	id int64 // lead, touchpoint, or index in statKeys
 }
 
-type eventKind uint8
-
 const (
-	leadEvent eventKind = iota
+	leadEvent = iota
 	statEvent
 	touchEvent
+	kinds
 )
 
 func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows) *stepper {
 	s := &stepper{cfg: cfg, rows: rows}
-	add := func(t time.Time, e event) {
+	add := func(t time.Time, kind int, id int64) {
 		if !t.IsZero() {
-			e.at = t.UnixNano()
-			s.events = append(s.events, e)
+			s.events[kind] = append(s.events[kind], event{at: t.UnixNano(), id: id})
 		}
 	}
 	if rows.CRM != nil {
 		s.crmView = &crmAt{rows: rows.CRM}
 		rows.CRM.EachLead(func(l source.Lead) {
 			for _, t := range []time.Time{l.CreatedAt, l.MQLAt, l.SQLAt, l.DisqualifiedAt} {
-				add(t, event{kind: leadEvent, id: l.ID})
+				add(t, leadEvent, l.ID)
 			}
 		})
-		rows.CRM.EachActivity(func(a source.Activity) { add(a.OccurredAt, event{kind: leadEvent, id: a.LeadID}) })
+		rows.CRM.EachActivity(func(a source.Activity) { add(a.OccurredAt, leadEvent, a.LeadID) })
 		rows.CRM.EachOpportunity(func(o source.Opportunity) {
-			add(o.CreatedAt, event{kind: leadEvent, id: o.LeadID})
-			add(o.ClosedAt, event{kind: leadEvent, id: o.LeadID})
+			add(o.CreatedAt, leadEvent, o.LeadID)
+			add(o.ClosedAt, leadEvent, o.LeadID)
 		})
 	}
 	if rows.Campaigns != nil {
@@ -71,10 +73,10 @@ func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows) *stepper {
 		s.camp = tally.NewLiveCampaigns(cfg, folder)
 		rows.Campaigns.EachStat(func(x source.CampaignStat) {
 			y, m, d := x.Day.Date()
-			add(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Add(-earliestZone), event{kind: statEvent, id: int64(len(s.statKeys))})
+			add(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Add(-earliestZone), statEvent, int64(len(s.statKeys)))
 			s.statKeys = append(s.statKeys, tally.StatKey(x))
 		})
-		rows.Campaigns.EachTouchpoint(func(x source.Touchpoint) { add(x.OccurredAt, event{kind: touchEvent, id: x.ID}) })
+		rows.Campaigns.EachTouchpoint(func(x source.Touchpoint) { add(x.OccurredAt, touchEvent, x.ID) })
 		if rows.CRM != nil {
 			s.feed = tally.NewTouchFeed()
 		}
@@ -82,7 +84,9 @@ func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows) *stepper {
 	if rows.CRM != nil {
 		s.crm = tally.NewLiveCRM(cfg, folder, s.feed)
 	}
-	sort.Slice(s.events, func(i, j int) bool { return s.events[i].at < s.events[j].at })
+	for _, es := range s.events {
+		slices.SortFunc(es, func(a, b event) int { return cmp.Compare(a.at, b.at) })
+	}
 	return s
 }
 
@@ -90,22 +94,24 @@ func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows) *stepper {
 func (s *stepper) at(t time.Time) (camp, crm *tally.Snapshot) {
 	first := !s.started
 	s.started = true
-	end := sort.Search(len(s.events), func(i int) bool { return s.events[i].at > t.UnixNano() })
 	// What changes between the previous instant and t ("every row" the first time).
 	leads, stats, touches := map[int64]bool{}, map[[2]int64]bool{}, map[int64]bool{}
-	if !first {
-		for _, e := range s.events[s.next:end] {
-			switch e.kind {
-			case leadEvent:
-				leads[e.id] = true
-			case statEvent:
-				stats[s.statKeys[e.id]] = true
-			case touchEvent:
-				touches[e.id] = true
+	for kind, es := range s.events {
+		end := sort.Search(len(es), func(i int) bool { return es[i].at > t.UnixNano() })
+		if !first {
+			for _, e := range es[s.next[kind]:end] {
+				switch kind {
+				case leadEvent:
+					leads[e.id] = true
+				case statEvent:
+					stats[s.statKeys[e.id]] = true
+				case touchEvent:
+					touches[e.id] = true
+				}
 			}
 		}
+		s.next[kind] = end
 	}
-	s.next = end
 
 	if s.camp != nil {
 		var refs map[int64]tally.CampaignRef

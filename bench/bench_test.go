@@ -331,6 +331,10 @@ func BenchmarkBackfill(b *testing.B) {
 	}
 	defer out.Close()
 	b.ResetTimer()
+	stopPeak := func() {}
+	if path := os.Getenv("TANDEM_BENCH_PEAK_PROFILE"); path != "" {
+		stopPeak = peakProfiler(path + ".backfill") // the backfill's own peak, beside the cold start's
+	}
 	t0 = time.Now()
 	rows, closeRows, err := backfill.Load(ctx, cfg, logger, now)
 	if err != nil {
@@ -341,6 +345,7 @@ func BenchmarkBackfill(b *testing.B) {
 		b.Fatal(err)
 	}
 	wall := time.Since(t0)
+	stopPeak()
 	closeRows()
 	b.StopTimer()
 	size, _ := out.Seek(0, io.SeekCurrent)
