@@ -87,6 +87,12 @@ func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows) *stepper {
 	for _, es := range s.events {
 		slices.SortFunc(es, func(a, b event) int { return cmp.Compare(a.at, b.at) })
 	}
+	if s.campView != nil {
+		s.campView.touches = s.events[touchEvent]
+		if s.campView.touches == nil {
+			s.campView.touches = []event{} // dated, with no touch
+		}
+	}
 	return s
 }
 

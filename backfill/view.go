@@ -10,8 +10,10 @@ package backfill
 
 import (
 	"math"
+	"sort"
 	"time"
 
+	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/source"
 	"github.com/tandem-oss/tandem/tally"
 )
@@ -135,10 +137,28 @@ func (v *crmAt) OpportunitiesOf(lead int64, fn func(source.Opportunity)) {
 	})
 }
 
-// campaignsAt is the campaign database's rows as they stood at t (tally.CampaignRows).
+// campaignsAt is the campaign database's rows as they stood at t (tally.CampaignRows). With
+// touches (the touchpoints' times and ids in time order, set by the stepper) it is also
+// tally.DatedRows: a roll-over then finds the touches dated in the moved periods by binary search
+// instead of reading millions of them at every day's start.
 type campaignsAt struct {
-	rows tally.CampaignRows
-	t    time.Time
+	rows    tally.CampaignRows
+	t       time.Time
+	touches []event
+}
+
+func (v *campaignsAt) Dated() bool { return v.touches != nil }
+
+func (v *campaignsAt) TouchpointsDated(p fiscal.Period, fn func(id int64)) int {
+	es := v.touches
+	upTo := func(ns int64) int { return sort.Search(len(es), func(i int) bool { return es[i].at > ns }) } // at ≤ ns
+	all := upTo(v.t.UnixNano())
+	lo := upTo(p.Start.UnixNano() - 1)
+	hi := min(all, upTo(p.End.UnixNano()-1))
+	for _, e := range es[lo:max(lo, hi)] {
+		fn(e.id)
+	}
+	return all
 }
 
 func (v *campaignsAt) EachCampaign(fn func(source.Campaign)) { v.rows.EachCampaign(fn) }

@@ -680,6 +680,15 @@ func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touch
 	return out, c.Refs()
 }
 
+// DatedRows is CampaignRows that can give the touchpoints dated in a period without reading the
+// others (the backfill's view of the rows, which keeps them in time order), when Dated says so.
+type DatedRows interface {
+	Dated() bool
+	// TouchpointsDated calls fn with the id of every touchpoint dated in p and returns how many
+	// touchpoints there are.
+	TouchpointsDated(p fiscal.Period, fn func(id int64)) (all int)
+}
+
 func cloneSet[K comparable](m map[K]bool) map[K]bool {
 	out := make(map[K]bool, len(m))
 	maps.Copy(out, m)
@@ -702,12 +711,16 @@ func (l *LiveCampaigns) rolled(rows CampaignRows, spans fiscal.Spans, now time.T
 			ss[StatKey(x)] = true
 		}
 	})
-	rows.EachTouchpoint(func(x source.Touchpoint) {
-		n++
-		if moved.Contains(x.OccurredAt) {
-			ts[x.ID] = true
-		}
-	})
+	if dr, ok := rows.(DatedRows); ok && dr.Dated() {
+		n += dr.TouchpointsDated(moved, func(id int64) { ts[id] = true })
+	} else {
+		rows.EachTouchpoint(func(x source.Touchpoint) {
+			n++
+			if moved.Contains(x.OccurredAt) {
+				ts[x.ID] = true
+			}
+		})
+	}
 	if len(ss)+len(ts) > n/4 {
 		return false
 	}
