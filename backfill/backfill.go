@@ -42,6 +42,10 @@ type Result struct {
 	Instants int
 	Samples  int64
 	From, To time.Time
+	// Recounts is how many instants recomputed every lead (the first, and the roll-overs that
+	// moved more than the live tally recounts lead by lead); the others recomputed only the
+	// leads that changed or whose periods moved.
+	Recounts uint64
 }
 
 // Write computes every instant of the plan before opt.End (or now) and writes the OpenMetrics text to out.
@@ -85,7 +89,11 @@ func Write(cfg *config.Config, rows Rows, now time.Time, opt Options, out io.Wri
 	if err := w.finish(out); err != nil {
 		return Result{}, err
 	}
-	return Result{Instants: len(instants), Samples: w.Samples, From: instants[0], To: instants[len(instants)-1]}, nil
+	res := Result{Instants: len(instants), Samples: w.Samples, From: instants[0], To: instants[len(instants)-1]}
+	if step.crm != nil {
+		res.Recounts = step.crm.Rebuilds
+	}
+	return res, nil
 }
 
 // tallyAt tallies the rows as they stood at t from scratch, as a first poll of the live exporter

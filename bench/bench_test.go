@@ -354,6 +354,7 @@ func BenchmarkBackfill(b *testing.B) {
 	b.ReportMetric(wall.Seconds()/cold.Seconds(), "x-cold-start")
 	b.ReportMetric(float64(res.Instants), "instants")
 	b.ReportMetric(float64(res.Samples), "samples")
+	b.ReportMetric(float64(res.Recounts), "full-recounts")
 	b.ReportMetric(float64(size)/(1<<20), "output-MiB")
 	b.ReportMetric(peakRSSMiB(b), "peak-rss-MiB")
 	b.ReportMetric(livePeak, "live-peak-rss-MiB")

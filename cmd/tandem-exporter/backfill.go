@@ -142,7 +142,7 @@ func runBackfill(ctx context.Context, cfg *config.Config, logger *slog.Logger, f
 	if err := os.Rename(tmp.Name(), *f.output); err != nil {
 		return err
 	}
-	logger.Info("backfill written", "output", *f.output, "instants", res.Instants, "samples", res.Samples,
+	logger.Info("backfill written", "output", *f.output, "instants", res.Instants, "samples", res.Samples, "full_recounts", res.Recounts,
 		"from", res.From.Format(time.RFC3339), "to", res.To.Format(time.RFC3339))
 	fmt.Fprintf(os.Stderr, "Next: promtool tsdb create-blocks-from openmetrics --max-block-duration=%s %s <Prometheus data directory>\n", backfill.BlockDuration, *f.output)
 	return nil
