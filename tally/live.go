@@ -220,6 +220,12 @@ func (l *LiveCRM) tally(rows CRMRows, now time.Time) *CRM {
 // part runs the batch tally over the given leads' rows.
 func (l *LiveCRM) part(rows CRMRows, ids map[int64]bool, now time.Time) *CRM {
 	c := l.tally(rows, now)
+	feedLeads(c, rows, ids)
+	return c
+}
+
+// feedLeads feeds the given leads' rows into a tally.
+func feedLeads(c *CRM, rows CRMRows, ids map[int64]bool) {
 	for id := range ids {
 		if ld, ok := rows.Lead(id); ok {
 			c.Lead(ld) // the lead before what refers to it
@@ -227,7 +233,6 @@ func (l *LiveCRM) part(rows CRMRows, ids map[int64]bool, now time.Time) *CRM {
 		rows.ActivitiesOf(id, c.Activity)
 		rows.OpportunitiesOf(id, c.Opportunity)
 	}
-	return c
 }
 
 // some tallies the given leads: over several cores when they are many, and in rounds of
@@ -274,17 +279,7 @@ func (l *LiveCRM) parts(rows CRMRows, ids map[int64]bool, now time.Time) []*CRM 
 		shares[i%n][id] = true
 		i++
 	}
-	cs := make([]*CRM, n)
-	var wg sync.WaitGroup
-	for i := range cs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cs[i] = l.part(rows, shares[i], now)
-		}()
-	}
-	wg.Wait()
-	return cs
+	return l.parallel(rows, now, n, func(i int, c *CRM) { feedLeads(c, rows, shares[i]) })
 }
 
 // partLeads is the fewest leads worth a core of their own.
