@@ -115,7 +115,9 @@ func tallyAt(cfg *config.Config, folder *tally.Folder, rows Rows, t time.Time) (
 		}
 	}
 	if rows.CRM != nil {
-		crm = tally.NewLiveCRM(cfg, folder, feed).Update(&crmAt{rows: rows.CRM, t: t}, map[int64]bool{}, true, func() {}, t)
+		view := viewCRM(rows.CRM)
+		view.t = t
+		crm = tally.NewLiveCRM(cfg, folder, feed).Update(view, map[int64]bool{}, true, func() {}, t)
 	}
 	return camp, crm
 }

@@ -22,6 +22,7 @@ type stepper struct {
 	rows     Rows
 	crmView  *crmAt
 	campView *campaignsAt
+	dated    datedCampaignsAt // campView with the touch events: what the campaign tally reads
 	crm      *tally.LiveCRM
 	camp     *tally.LiveCampaigns
 	feed     *tally.TouchFeed
@@ -56,7 +57,7 @@ func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows) *stepper {
 		}
 	}
 	if rows.CRM != nil {
-		s.crmView = &crmAt{rows: rows.CRM}
+		s.crmView = viewCRM(rows.CRM)
 		rows.CRM.EachLead(func(l source.Lead) {
 			for _, t := range []time.Time{l.CreatedAt, l.MQLAt, l.SQLAt, l.DisqualifiedAt} {
 				add(t, leadEvent, l.ID)
@@ -87,12 +88,7 @@ func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows) *stepper {
 	for _, es := range s.events {
 		slices.SortFunc(es, func(a, b event) int { return cmp.Compare(a.at, b.at) })
 	}
-	if s.campView != nil {
-		s.campView.touches = s.events[touchEvent]
-		if s.campView.touches == nil {
-			s.campView.touches = []event{} // dated, with no touch
-		}
-	}
+	s.dated = datedCampaignsAt{s.campView, s.events[touchEvent]}
 	return s
 }
 
@@ -121,7 +117,7 @@ func (s *stepper) at(t time.Time) (camp, crm *tally.Snapshot) {
 
 	if s.camp != nil {
 		var refs map[int64]tally.CampaignRef
-		camp, refs = s.camp.Update(s.campView, stats, touches, first, func() { s.campView.t = t }, t)
+		camp, refs = s.camp.Update(s.dated, stats, touches, first, func() { s.campView.t = t }, t)
 		if s.feed != nil {
 			var changes []tally.TouchChange
 			add := func(x source.Touchpoint) {

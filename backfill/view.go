@@ -9,7 +9,6 @@
 package backfill
 
 import (
-	"math"
 	"sort"
 	"time"
 
@@ -81,10 +80,22 @@ const earliestZone = 14 * time.Hour
 // TouchpointAt reports whether a marketing touch had occurred by t.
 func TouchpointAt(x source.Touchpoint, t time.Time) bool { return !after(x.OccurredAt, t) }
 
-// crmAt is the CRM's rows as they stood at t (tally.CRMRows).
+// crmAt is the CRM's rows as they stood at t (tally.CRMRows, tally.RangeRows).
 type crmAt struct {
-	rows tally.CRMRows
-	t    time.Time
+	rows    tally.CRMRows
+	byRange tally.RangeRows // rows, read by range of lead ids
+	t       time.Time
+}
+
+// viewCRM is a view of the CRM's rows (at t, to be set).
+func viewCRM(rows tally.CRMRows) *crmAt {
+	v := &crmAt{rows: rows}
+	if rr, ok := rows.(tally.RangeRows); ok {
+		v.byRange = rr // the poller's mirror keeps its rows in lead order
+	} else {
+		v.byRange = tally.ByScan(rows)
+	}
+	return v
 }
 
 func (v *crmAt) laterDeal(lead int64) bool {
@@ -137,19 +148,21 @@ func (v *crmAt) OpportunitiesOf(lead int64, fn func(source.Opportunity)) {
 	})
 }
 
-// campaignsAt is the campaign database's rows as they stood at t (tally.CampaignRows). With
-// touches (the touchpoints' times and ids in time order, set by the stepper) it is also
-// tally.DatedRows: a roll-over then finds the touches dated in the moved periods by binary search
-// instead of reading millions of them at every day's start.
+// campaignsAt is the campaign database's rows as they stood at t (tally.CampaignRows).
 type campaignsAt struct {
-	rows    tally.CampaignRows
-	t       time.Time
+	rows tally.CampaignRows
+	t    time.Time
+}
+
+// datedCampaignsAt is campaignsAt with the touchpoints' times and ids in time order (the
+// stepper's touch events): tally.DatedRows, so that a roll-over finds the touches dated in the
+// moved periods by binary search instead of reading millions of them at every day's start.
+type datedCampaignsAt struct {
+	*campaignsAt
 	touches []event
 }
 
-func (v *campaignsAt) Dated() bool { return v.touches != nil }
-
-func (v *campaignsAt) TouchpointsDated(p fiscal.Period, fn func(id int64)) int {
+func (v datedCampaignsAt) TouchpointsDated(p fiscal.Period, fn func(id int64)) int {
 	es := v.touches
 	upTo := func(ns int64) int { return sort.Search(len(es), func(i int) bool { return es[i].at > ns }) } // at ≤ ns
 	all := upTo(v.t.UnixNano())
@@ -187,17 +200,9 @@ func (v *campaignsAt) Touchpoint(id int64) (source.Touchpoint, bool) {
 
 // LeadsIn, ActivitiesIn and OpportunitiesIn give the rows of a range of lead ids as they stood
 // at t (tally.RangeRows), so that a full recount's tallies each read their own range of the
-// mirror rather than every row; over rows that cannot be read by range, every row is read and
-// filtered.
+// rows rather than every row.
 func (v *crmAt) LeadsIn(lo, hi int64, fn func(source.Lead)) {
-	each := v.rows.EachLead
-	if rr, ok := v.rows.(tally.RangeRows); ok {
-		each = func(fn func(source.Lead)) { rr.LeadsIn(lo, hi, fn) }
-	}
-	each(func(l source.Lead) {
-		if !inRange(l.ID, lo, hi) {
-			return
-		}
+	v.byRange.LeadsIn(lo, hi, func(l source.Lead) {
 		if l, ok := LeadAt(l, v.t, v.laterDeal(l.ID)); ok {
 			fn(l)
 		}
@@ -205,31 +210,17 @@ func (v *crmAt) LeadsIn(lo, hi int64, fn func(source.Lead)) {
 }
 
 func (v *crmAt) ActivitiesIn(lo, hi int64, fn func(source.Activity)) {
-	each := v.rows.EachActivity
-	if rr, ok := v.rows.(tally.RangeRows); ok {
-		each = func(fn func(source.Activity)) { rr.ActivitiesIn(lo, hi, fn) }
-	}
-	each(func(a source.Activity) {
-		if inRange(a.LeadID, lo, hi) && ActivityAt(a, v.t) {
+	v.byRange.ActivitiesIn(lo, hi, func(a source.Activity) {
+		if ActivityAt(a, v.t) {
 			fn(a)
 		}
 	})
 }
 
 func (v *crmAt) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
-	each := v.rows.EachOpportunity
-	if rr, ok := v.rows.(tally.RangeRows); ok {
-		each = func(fn func(source.Opportunity)) { rr.OpportunitiesIn(lo, hi, fn) }
-	}
-	each(func(o source.Opportunity) {
-		if !inRange(o.LeadID, lo, hi) {
-			return
-		}
+	v.byRange.OpportunitiesIn(lo, hi, func(o source.Opportunity) {
 		if o, ok := OpportunityAt(o, v.t); ok {
 			fn(o)
 		}
 	})
 }
-
-// inRange is [lo, hi), with hi = MaxInt64 for no upper bound (tally.RangeRows).
-func inRange(id, lo, hi int64) bool { return id >= lo && (id < hi || hi == math.MaxInt64) }

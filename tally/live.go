@@ -336,6 +336,38 @@ type RangeRows interface {
 	OpportunitiesIn(lo, hi int64, fn func(source.Opportunity))
 }
 
+// ByScan gives the rows of a range of lead ids from rows kept in no lead order, by reading
+// every row and keeping the range's.
+func ByScan(rows CRMRows) RangeRows { return scanRanges{rows} }
+
+type scanRanges struct{ rows CRMRows }
+
+func inRange(id, lo, hi int64) bool { return id >= lo && (id < hi || hi == math.MaxInt64) }
+
+func (r scanRanges) LeadsIn(lo, hi int64, fn func(source.Lead)) {
+	r.rows.EachLead(func(x source.Lead) {
+		if inRange(x.ID, lo, hi) {
+			fn(x)
+		}
+	})
+}
+
+func (r scanRanges) ActivitiesIn(lo, hi int64, fn func(source.Activity)) {
+	r.rows.EachActivity(func(x source.Activity) {
+		if inRange(x.LeadID, lo, hi) {
+			fn(x)
+		}
+	})
+}
+
+func (r scanRanges) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
+	r.rows.EachOpportunity(func(x source.Opportunity) {
+		if inRange(x.LeadID, lo, hi) {
+			fn(x)
+		}
+	})
+}
+
 // parallel runs one tally per core, fed by feed(i, c), and returns them.
 func (l *LiveCRM) parallel(rows CRMRows, now time.Time, n int, feed func(i int, c *CRM)) []*CRM {
 	cs := make([]*CRM, n)
@@ -676,9 +708,8 @@ func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touch
 }
 
 // DatedRows is CampaignRows that can give the touchpoints dated in a period without reading the
-// others (the backfill's view of the rows, which keeps them in time order), when Dated says so.
+// others (the backfill's view of the rows, which keeps them in time order).
 type DatedRows interface {
-	Dated() bool
 	// TouchpointsDated calls fn with the id of every touchpoint dated in p and returns how many
 	// touchpoints there are.
 	TouchpointsDated(p fiscal.Period, fn func(id int64)) (all int)
@@ -706,7 +737,7 @@ func (l *LiveCampaigns) rolled(rows CampaignRows, spans fiscal.Spans, now time.T
 			ss[StatKey(x)] = true
 		}
 	})
-	if dr, ok := rows.(DatedRows); ok && dr.Dated() {
+	if dr, ok := rows.(DatedRows); ok {
 		n += dr.TouchpointsDated(moved, func(id int64) { ts[id] = true })
 	} else {
 		rows.EachTouchpoint(func(x source.Touchpoint) {

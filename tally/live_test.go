@@ -412,7 +412,7 @@ func livePoll(cur, next *rowSet, camp *LiveCampaigns, crm *LiveCRM, feed *TouchF
 	})
 	var rows CRMRows = cur
 	if ranged {
-		rows = rangedSet{cur}
+		rows = rangedSet{cur, ByScan(cur)}
 	}
 	crmSnap = crm.Update(rows, dirty, rebuildCRM, func() {
 		cur.owners, cur.leads, cur.acts, cur.opps = next.owners, next.leads, next.acts, next.opps
@@ -421,32 +421,9 @@ func livePoll(cur, next *rowSet, camp *LiveCampaigns, crm *LiveCRM, feed *TouchF
 }
 
 // rangedSet reads rows by range of lead ids, as the poller's mirror does (RangeRows).
-type rangedSet struct{ *rowSet }
-
-func inRange(id, lo, hi int64) bool { return id >= lo && (id < hi || hi == math.MaxInt64) }
-
-func (r rangedSet) LeadsIn(lo, hi int64, fn func(source.Lead)) {
-	r.EachLead(func(x source.Lead) {
-		if inRange(x.ID, lo, hi) {
-			fn(x)
-		}
-	})
-}
-
-func (r rangedSet) ActivitiesIn(lo, hi int64, fn func(source.Activity)) {
-	r.EachActivity(func(x source.Activity) {
-		if inRange(x.LeadID, lo, hi) {
-			fn(x)
-		}
-	})
-}
-
-func (r rangedSet) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
-	r.EachOpportunity(func(x source.Opportunity) {
-		if inRange(x.LeadID, lo, hi) {
-			fn(x)
-		}
-	})
+type rangedSet struct {
+	*rowSet
+	RangeRows
 }
 
 func changed[K comparable, V comparable](cur, next map[K]V, fn func(k K, old, new *V)) {
