@@ -269,35 +269,42 @@ func (s Spans) Equal(o Spans) bool {
 	return true
 }
 
-// Moved returns the instants whose windows differ between two resolutions (the windows rolled
-// over from s to o): [Start, End) runs from the earliest start to the latest end of the periods
-// that changed, on either side. A timestamp outside it is in the same windows at both instants,
-// which is what lets a live tally recount only the rows dated inside it when a day (week,
-// month...) ends. ok is false when nothing moved.
-func (s Spans) Moved(o Spans) (moved Period, ok bool) {
+// Roll maps the windows of a later resolution o onto s's, for a tally that keeps numbers put in
+// s's windows and moves them to o's instead of counting every row again: from[j] is the window of
+// s whose period o's window j is (at midnight, yesterday is the day that was today; on a Monday,
+// last week is the week that was this week), -1 for a period that was no window of s. A
+// timestamp is in window j of o exactly when it was in window from[j] of s, so what s's windows
+// held moves over whole; the windows of s that no window of o maps to are dropped.
+//
+// fresh runs from the earliest start to the latest end of the periods of o that were no window
+// of s (today after midnight, this week on a Monday): only a timestamp inside it can be in a
+// window that holds nothing moved over. ok is false when every window of o was one of s (the
+// clock did not leave a period).
+func (s Spans) Roll(o Spans) (from []int, fresh Period, ok bool) {
 	if len(s) != len(o) {
-		panic("fiscal: Moved between resolutions of different windows")
+		panic("fiscal: Roll between resolutions of different windows")
 	}
-	for i := range s {
-		if s[i].Start.Equal(o[i].Start) && s[i].End.Equal(o[i].End) {
+	from = make([]int, len(o))
+	for j := range o {
+		from[j] = -1
+		for i := range s {
+			if s[i].Start.Equal(o[j].Start) && s[i].End.Equal(o[j].End) {
+				from[j] = i
+				break
+			}
+		}
+		if from[j] >= 0 {
 			continue
 		}
-		lo, hi := s[i].Start, s[i].End
-		if o[i].Start.Before(lo) {
-			lo = o[i].Start
+		if !ok || o[j].Start.Before(fresh.Start) {
+			fresh.Start = o[j].Start
 		}
-		if o[i].End.After(hi) {
-			hi = o[i].End
-		}
-		if !ok || lo.Before(moved.Start) {
-			moved.Start = lo
-		}
-		if !ok || hi.After(moved.End) {
-			moved.End = hi
+		if !ok || o[j].End.After(fresh.End) {
+			fresh.End = o[j].End
 		}
 		ok = true
 	}
-	return moved, ok
+	return from, fresh, ok
 }
 
 // Earliest is the earliest instant any window starts at: every window at a later instant starts

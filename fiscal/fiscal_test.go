@@ -72,10 +72,11 @@ func TestElapsedRatio(t *testing.T) {
 	}
 }
 
-// Moved bounds the instants whose windows change when the clock moves from one instant to
-// another: exact bounds at the common roll-overs, and outside them every instant keeps its
-// windows (checked hour by hour over two years around the roll-over).
-func TestMoved(t *testing.T) {
+// Roll maps the windows across a roll-over: every timestamp is in a later window exactly when it
+// was in the earlier window mapped to it, or else inside the fresh periods (checked hour by hour
+// over three years around the roll-over, instants and dates), with exact fresh bounds at the
+// common roll-overs and after the clock skipped weeks.
+func TestRoll(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
@@ -87,40 +88,51 @@ func TestMoved(t *testing.T) {
 		name     string
 		cal      Calendar
 		from, to time.Time
-		moved    bool
+		fresh    bool
 		lo, hi   time.Time
+		moved    map[Window]Window // later window: the earlier one it was, besides itself
 	}{
-		{"same day", Calendar{time.January, time.UTC}, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 23, 59, 0, 0, time.UTC), false, time.Time{}, time.Time{}},
-		{"midnight: yesterday and today", Calendar{time.January, time.UTC}, time.Date(2026, 12, 1, 23, 59, 0, 0, time.UTC), day(2026, 12, 2, time.UTC), true,
-			day(2026, 11, 30, time.UTC), day(2026, 12, 3, time.UTC)},
+		{"same day", Calendar{time.January, time.UTC}, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 23, 59, 0, 0, time.UTC), false, time.Time{}, time.Time{}, nil},
+		{"midnight: yesterday is today", Calendar{time.January, time.UTC}, time.Date(2026, 12, 1, 23, 59, 0, 0, time.UTC), day(2026, 12, 2, time.UTC), true,
+			day(2026, 12, 2, time.UTC), day(2026, 12, 3, time.UTC), map[Window]Window{Yesterday: Today}},
 		{"Monday: the weeks too", Calendar{time.January, time.UTC}, time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC), time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC), true,
-			day(2026, 11, 23, time.UTC), day(2026, 12, 14, time.UTC)},
+			day(2026, 12, 7, time.UTC), day(2026, 12, 14, time.UTC), map[Window]Window{Yesterday: Today, LastWeek: ThisWeek}},
 		{"a month's first day, mid-week", Calendar{time.January, time.UTC}, time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), true,
-			day(2026, 10, 1, time.UTC), day(2027, 1, 1, time.UTC)},
+			day(2026, 12, 1, time.UTC), day(2027, 1, 1, time.UTC), map[Window]Window{Yesterday: Today, LastMonth: ThisMonth}},
 		{"a fiscal year's first day", Calendar{time.February, berlin}, time.Date(2027, 1, 31, 23, 0, 0, 0, berlin), time.Date(2027, 2, 1, 0, 30, 0, 0, berlin), true,
-			day(2025, 2, 1, berlin), day(2028, 2, 1, berlin)},
+			day(2027, 2, 1, berlin), day(2028, 2, 1, berlin), map[Window]Window{Yesterday: Today, LastWeek: ThisWeek, LastMonth: ThisMonth, LastQuarter: ThisQuarter, LastYear: ThisYear}},
 		{"a DST night in the company zone", Calendar{time.January, berlin}, time.Date(2026, 3, 28, 23, 0, 0, 0, berlin), time.Date(2026, 3, 29, 3, 30, 0, 0, berlin), true,
-			day(2026, 3, 27, berlin), day(2026, 3, 30, berlin)},
+			day(2026, 3, 29, berlin), day(2026, 3, 30, berlin), map[Window]Window{Yesterday: Today}},
+		{"the clock skipped two weeks", Calendar{time.January, time.UTC}, time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), time.Date(2026, 12, 16, 12, 0, 0, 0, time.UTC), true,
+			day(2026, 12, 7, time.UTC), day(2026, 12, 21, time.UTC), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := tc.cal.Spans(tc.from), tc.cal.Spans(tc.to)
-			got, ok := a.Moved(b)
-			if ok != tc.moved {
-				t.Fatalf("moved = %v, want %v", ok, tc.moved)
+			from, fresh, ok := a.Roll(b)
+			if ok != tc.fresh {
+				t.Fatalf("fresh = %v, want %v", ok, tc.fresh)
 			}
-			if !ok {
-				return
+			if ok && (!fresh.Start.Equal(tc.lo) || !fresh.End.Equal(tc.hi)) {
+				t.Fatalf("fresh [%s, %s), want [%s, %s)", fresh.Start, fresh.End, tc.lo, tc.hi)
 			}
-			if !got.Start.Equal(tc.lo) || !got.End.Equal(tc.hi) {
-				t.Fatalf("moved [%s, %s), want [%s, %s)", got.Start, got.End, tc.lo, tc.hi)
+			for j, i := range from {
+				if i >= 0 && b[j].Window != a[i].Window && tc.moved[b[j].Window] != a[i].Window {
+					t.Errorf("%s maps from %s", b[j].Window, a[i].Window)
+				}
+				if w, moved := tc.moved[b[j].Window]; moved && (i < 0 || a[i].Window != w) {
+					t.Errorf("%s does not map from %s (%d)", b[j].Window, w, i)
+				}
 			}
 			for x := tc.from.AddDate(-2, 0, 0); x.Before(tc.to.AddDate(1, 0, 0)); x = x.Add(time.Hour) {
-				if !got.Contains(x) && a.Of(x) != b.Of(x) {
-					t.Fatalf("%s is outside [%s, %s) but changes windows", x, got.Start, got.End)
-				}
-				if !got.ContainsDate(x) && a.OfDate(x) != b.OfDate(x) {
-					t.Fatalf("the date %s is outside [%s, %s) but changes windows", x.Format(time.DateOnly), got.Start, got.End)
+				for j := range b {
+					if i := from[j]; i >= 0 {
+						if b[j].Contains(x) != a[i].Contains(x) || b[j].ContainsDate(x) != a[i].ContainsDate(x) {
+							t.Fatalf("%s: in %s later %v, in %s before %v", x, b[j].Window, b[j].Contains(x), a[i].Window, a[i].Contains(x))
+						}
+					} else if (b[j].Contains(x) && !fresh.Contains(x)) || (b[j].ContainsDate(x) && !fresh.ContainsDate(x)) {
+						t.Fatalf("%s is in the fresh %s but outside [%s, %s)", x, b[j].Window, fresh.Start, fresh.End)
+					}
 				}
 			}
 			if e := a.Earliest(); !e.Equal(a[len(a)-1].Start) {

@@ -71,7 +71,7 @@ func (c *CRM) leadNumbers(s *Snapshot, id int64, l *lead) {
 		s.problem(source.QueryLeads, CheckUnknownStatus)
 	}
 	for _, t := range l.touches {
-		c.in(s, t.in, metrics.SalesTouches, t.n, with(c.folder.Value(metrics.LabelKind, t.kind))...)
+		c.inRows(s, t.in, metrics.SalesTouches, t.n, t.n, with(c.folder.Value(metrics.LabelKind, t.kind))...)
 	}
 	if !l.firstAny.IsZero() {
 		c.observeIn(s, c.of(id, l, l.created), metrics.SpeedToLead, l.firstAny.Sub(l.created).Seconds(), nil, sales)

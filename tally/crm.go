@@ -331,7 +331,14 @@ func (c *CRM) labels(raw []string) (sales, lead []string) {
 
 // in adds n to a period metric in every window of m: labels are the labels after the period.
 func (c *CRM) in(s *Snapshot, m fiscal.Mask, name string, n int64, labels ...string) {
-	inWindows(s, c.spans, m, name, n, labels)
+	inWindows(s, c.spans, m, name, n, 1, labels)
+}
+
+// inRows is in for a sum that rows contributions make up (n touches of a kind counted at once):
+// each row counts as an addition (Sample.refs), however the rows were grouped, so the count does
+// not depend on which of them happened to share their windows.
+func (c *CRM) inRows(s *Snapshot, m fiscal.Mask, name string, n, rows int64, labels ...string) {
+	inWindows(s, c.spans, m, name, n, rows, labels)
 }
 
 // observeIn adds a value to a period quantile metric in every window of m, with the fixed labels
@@ -349,14 +356,14 @@ func (c *CRM) observeIn(s *Snapshot, m fiscal.Mask, name string, v float64, fixe
 	})
 }
 
-func inWindows(s *Snapshot, spans fiscal.Spans, m fiscal.Mask, name string, n int64, labels []string) {
+func inWindows(s *Snapshot, spans fiscal.Spans, m fiscal.Mask, name string, n, rows int64, labels []string) {
 	if m == 0 {
 		return
 	}
 	l := append([]string{""}, labels...)
 	m.Each(func(i int) {
 		l[0] = string(spans[i].Window)
-		s.add(name, n, l...)
+		s.addRows(name, n, rows, l...)
 	})
 }
 

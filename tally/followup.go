@@ -115,7 +115,7 @@ func (w Waiter) Settled(cfg *config.Config, now time.Time) bool {
 func (w Waiter) Add(s *Snapshot, cfg *config.Config, now time.Time, spans fiscal.Spans) {
 	over := !w.due.IsZero() && now.After(w.due)
 	if over {
-		inWindows(s, spans, spans.Of(w.due), metrics.FollowupBreached, 1, w.sales)
+		inWindows(s, spans, spans.Of(w.due), metrics.FollowupBreached, 1, 1, w.sales)
 	}
 	if w.abandoned(cfg, now) {
 		s.add(metrics.FollowupAbandoned, 1, w.sales...)

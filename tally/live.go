@@ -91,6 +91,7 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	}
 	spans := l.cfg.Calendar.Spans(now)
 	var rolled map[int64]bool
+	var from []int // the roll-over's windows (fiscal.Spans.Roll)
 	switch {
 	case l.base == nil, rebuild:
 		rebuild = true
@@ -99,7 +100,7 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	case hasTouches && !maps.Equal(refs, l.touches.Campaigns):
 		rebuild = true // a campaign's labels changed: every lead it touched
 	case !spans.Equal(l.spans):
-		rolled = l.rolled(spans, now)
+		rolled, from = l.rolled(spans, now)
 		rebuild = rolled == nil
 	}
 	if !rebuild {
@@ -120,6 +121,9 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 			o := l.some(rows, old, l.now)
 			l.base.merge(o.s, -1)
 			l.base.merge(o.vs, -1)
+		}
+		if from != nil {
+			l.base.roll(l.spans, spans, from) // what the other leads put in the windows, moved over
 		}
 		// A waiting lead that nothing about moves with the clock any more (abandoned, past its
 		// deadline) joins base for good, unless it is recomputed anyway.
@@ -185,25 +189,30 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 }
 
 // rolled returns the stable leads whose numbers the windows rolling over from the last poll's to
-// spans can change (see reach), or nil when recomputing every lead is the better way: when they
-// are many (more than a third: recomputing a set of leads reads each one's rows by lead and
-// takes its old numbers out first, about twice a full recount's cost per lead), or when the
-// clock went back (the notes assume it moves forward).
-func (l *LiveCRM) rolled(spans fiscal.Spans, now time.Time) map[int64]bool {
-	moved, ok := l.spans.Moved(spans)
-	if !ok || now.Before(l.now) {
-		return nil
+// spans can change, and how the windows map (fiscal.Spans.Roll): the others' numbers move over
+// whole (Snapshot.roll), and only the leads with a timestamp that may fall in a fresh period (a
+// deal expected to close this week, on a Monday) are recounted. It returns nil, for a recount of
+// every lead, when they are many (more than a third: recomputing a set of leads reads each one's
+// rows by lead and takes its old numbers out first, about twice a full recount's cost per lead),
+// or when the clock went back (the notes assume it moves forward).
+func (l *LiveCRM) rolled(spans fiscal.Spans, now time.Time) (map[int64]bool, []int) {
+	if now.Before(l.now) {
+		return nil, nil
 	}
-	lo, hi := moved.Start.Unix(), moved.End.Unix()
+	from, fresh, ok := l.spans.Roll(spans)
 	ids := map[int64]bool{}
+	if !ok {
+		return ids, from
+	}
+	lo, hi := fresh.Start.Unix(), fresh.End.Unix()
 	for id, r := range l.reaches {
 		if r.within(lo, hi) {
 			if ids[id] = true; len(ids) > l.total/3 {
-				return nil
+				return nil, nil
 			}
 		}
 	}
-	return ids
+	return ids, from
 }
 
 // tally starts a batch tally with every owner and the touches.
@@ -679,14 +688,19 @@ func (l *LiveCampaigns) Built() bool { return l.base != nil }
 func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touches map[int64]bool, rebuild bool, apply func(), now time.Time) (*Snapshot, map[int64]CampaignRef) {
 	spans := l.cfg.Calendar.Spans(now)
 	rebuild = rebuild || l.base == nil
+	var from []int // the roll-over's windows (fiscal.Spans.Roll)
 	if !rebuild && !spans.Equal(l.spans) {
 		// The caller's sets are the rows that changed (nil for none): not to be written to.
 		stats, touches = cloneSet(stats), cloneSet(touches)
-		rebuild = !l.rolled(rows, spans, now, stats, touches)
+		from = l.rolled(rows, spans, now, stats, touches)
+		rebuild = from == nil
 	}
 	if !rebuild {
 		// Their numbers as base holds them: at the last poll's instant, before the changes.
 		l.base.merge(l.part(rows, stats, touches, l.now).finishRows(), -1)
+		if from != nil {
+			l.base.roll(l.spans, spans, from) // the other rows' numbers, moved over
+		}
 	}
 	apply()
 	var c *Campaigns
@@ -721,38 +735,42 @@ func cloneSet[K comparable](m map[K]bool) map[K]bool {
 	return out
 }
 
-// rolled adds to stats and touches the rows dated in the periods that moved between the last
-// poll's windows and spans, the only ones whose windows change; it reports false, for a full
-// recount, when they are more than a quarter of the rows or the clock went back.
-func (l *LiveCampaigns) rolled(rows CampaignRows, spans fiscal.Spans, now time.Time, stats map[[2]int64]bool, touches map[int64]bool) bool {
-	moved, ok := l.spans.Moved(spans)
-	if !ok || now.Before(l.now) {
-		return false
+// rolled adds to stats and touches the rows dated in the fresh periods of the roll-over from the
+// last poll's windows to spans, the only ones a number moved over whole (Snapshot.roll) can miss,
+// and returns how the windows map (fiscal.Spans.Roll); nil, for a full recount, when they are more
+// than a quarter of the rows or the clock went back.
+func (l *LiveCampaigns) rolled(rows CampaignRows, spans fiscal.Spans, now time.Time, stats map[[2]int64]bool, touches map[int64]bool) []int {
+	if now.Before(l.now) {
+		return nil
+	}
+	from, fresh, ok := l.spans.Roll(spans)
+	if !ok {
+		return from
 	}
 	n := 0
 	ss, ts := map[[2]int64]bool{}, map[int64]bool{}
 	rows.EachStat(func(x source.CampaignStat) {
 		n++
-		if moved.ContainsDate(x.Day) {
+		if fresh.ContainsDate(x.Day) {
 			ss[StatKey(x)] = true
 		}
 	})
 	if dr, ok := rows.(DatedRows); ok {
-		n += dr.TouchpointsDated(moved, func(id int64) { ts[id] = true })
+		n += dr.TouchpointsDated(fresh, func(id int64) { ts[id] = true })
 	} else {
 		rows.EachTouchpoint(func(x source.Touchpoint) {
 			n++
-			if moved.Contains(x.OccurredAt) {
+			if fresh.Contains(x.OccurredAt) {
 				ts[x.ID] = true
 			}
 		})
 	}
 	if len(ss)+len(ts) > n/4 {
-		return false
+		return nil
 	}
 	maps.Copy(stats, ss)
 	maps.Copy(touches, ts)
-	return true
+	return from
 }
 
 func (l *LiveCampaigns) tally(rows CampaignRows, now time.Time) *Campaigns {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/money"
 	"github.com/tandem-oss/tandem/source"
@@ -441,10 +442,10 @@ func changed[K comparable, V comparable](cur, next map[K]V, fn func(k K, old, ne
 	}
 }
 
-// At midnight the live tally recounts only the leads with a timestamp in the moved periods,
-// those dated before midnight and those still ahead of it: a deal expected to close tomorrow
-// joins today's pipeline, an SLA met before a deadline that falls tomorrow morning counts in
-// today's "within SLA" once today is that day; leads of months ago are left as they are.
+// At midnight the live tally recounts only the leads with a timestamp in the new day, all of them
+// still ahead of midnight: a deal expected to close tomorrow joins today's pipeline, an SLA met
+// before a deadline that falls tomorrow morning counts in today's "within SLA" once today is
+// that day. What the other leads put in today moves to yesterday as it is, without a recount.
 func TestRollOverRecountsOnlyTheMovedPeriods(t *testing.T) {
 	cfg := liveConfig(t)
 	day := time.Date(2026, 6, 9, 0, 0, 0, 0, time.UTC) // a Tuesday: only the days move at its end
@@ -455,6 +456,8 @@ func TestRollOverRecountsOnlyTheMovedPeriods(t *testing.T) {
 		at := day.AddDate(0, -4, int(id%20))
 		rows.leads[id] = source.Lead{ID: id, CreatedAt: at, MQLAt: at, Source: "webinar", OwnerID: 1, Status: "MQL"}
 		rows.acts[id] = source.Activity{ID: id, LeadID: id, Kind: "call", OccurredAt: at.Add(30 * time.Minute)}
+		// and called again today: their touches move from today to yesterday at midnight
+		rows.acts[1000+id] = source.Activity{ID: 1000 + id, LeadID: id, Kind: "email", OccurredAt: day.Add(time.Duration(id%23) * time.Hour)}
 	}
 	// Met before a deadline of tomorrow 09:30 (one business hour after 16:30), both attempts made.
 	mql := day.Add(16*time.Hour + 30*time.Minute)
@@ -480,8 +483,19 @@ func TestRollOverRecountsOnlyTheMovedPeriods(t *testing.T) {
 			if live.Rebuilds != 1 {
 				t.Errorf("midnight recounted every lead (%d full recounts)", live.Rebuilds)
 			}
+			// Not the hundred leads touched today: what they put in today moves to yesterday
+			// whole (Snapshot.roll).
 			if live.Recomputed != 2 {
-				t.Errorf("midnight recomputed %d leads, want the 2 with a timestamp in the moved days", live.Recomputed)
+				t.Errorf("midnight recomputed %d leads, want the 2 with a timestamp in the new day", live.Recomputed)
+			}
+			var yesterday int64
+			for _, x := range got.Families[metrics.SalesTouches].Series {
+				if x.Labels[0] == string(fiscal.Yesterday) {
+					yesterday += x.N
+				}
+			}
+			if yesterday != 100+2 { // lead 101's two calls too
+				t.Errorf("%d sales touches yesterday, want today's 102 moved over", yesterday)
 			}
 		}
 	}

@@ -255,6 +255,56 @@ func (s *Snapshot) merge(o *Snapshot, sign int64) {
 	}
 }
 
+// roll moves the period series of a snapshot whose rows were put in the windows of old into the
+// windows of later: a series of old's window from[j] becomes one of later's window j (see
+// fiscal.Spans.Roll), a series of a window nothing maps from is dropped, and so is one that moves
+// out of the current windows in a family counted in those only (the open pipeline expected to
+// close this week is no number of last week). What a fresh period of later holds is the caller's
+// to add: the rows dated in it.
+func (s *Snapshot) roll(old, later fiscal.Spans, from []int) {
+	to := make(map[string]fiscal.Window, len(old)) // old window → later one; absent: dropped
+	for j, i := range from {
+		if i >= 0 {
+			to[string(old[i].Window)] = later[j].Window
+		}
+	}
+	names := make(map[string]bool, len(old))
+	for _, sp := range old {
+		names[string(sp.Window)] = true
+	}
+	for _, f := range s.Families {
+		if !f.Def.Periodic() {
+			continue
+		}
+		out := make(map[string]*Sample, len(f.Series))
+		for k, x := range f.Series {
+			w := x.Labels[0]
+			if !names[w] { // the inflow windows (last_hour...) are no fiscal window
+				out[k] = x
+				continue
+			}
+			nw, ok := to[w]
+			if !ok || (currentOnly(f.Def) && !nw.Current()) {
+				continue
+			}
+			if string(nw) == w {
+				out[k] = x
+				continue
+			}
+			c := *x // x's labels may be shared with a clone: new ones
+			c.Labels = append([]string{string(nw)}, x.Labels[1:]...)
+			out[key(c.Labels)] = &c
+		}
+		f.Series = out
+	}
+}
+
+// currentOnly reports whether a period family counts in the current windows only (today, this
+// week...): the open pipeline by the period it is expected to close in.
+func currentOnly(d metrics.Def) bool {
+	return d.Name == metrics.PipelineOpen || d.Name == metrics.PipelineWeighted
+}
+
 // clone copies a snapshot deeply, so the copy can be published while the original keeps
 // accumulating.
 func (s *Snapshot) clone() *Snapshot { return s.cloneWith(false) }
@@ -294,7 +344,7 @@ func (s *Snapshot) cloneWith(share bool) *Snapshot {
 // window has no rows: a count whose label combination exists in some period is 0, not absent, in
 // the others (a true zero, and no series appears or vanishes when the periods roll over).
 func zeroFilled(d metrics.Def) bool {
-	return d.Periodic() && !d.Quantile && d.Event != metrics.EventPeriod && d.Name != metrics.PipelineOpen && d.Name != metrics.PipelineWeighted
+	return d.Periodic() && !d.Quantile && d.Event != metrics.EventPeriod && !currentOnly(d)
 }
 
 // publish turns an accumulated snapshot into what /metrics shows: every period count zero-filled
