@@ -14,7 +14,7 @@ import (
 // stepper walks the instants forward in time with the live tallies, as the live exporter walks
 // its polls: between two instants only the leads, stat days and touches whose events fall in
 // between change, and the tallies recompute just those (and, when the periods roll over, the
-// leads and rows dated in the periods that moved, as the live exporter does at midnight). The
+// leads and rows dated in the new periods, as the live exporter does at midnight). The
 // history at each instant is then what a fresh
 // tally at that instant gives (tallyAt; tested to be equal), for a fraction of the work.
 type stepper struct {

@@ -156,7 +156,7 @@ type campaignsAt struct {
 
 // datedCampaignsAt is campaignsAt with the touchpoints' times and ids in time order (the
 // stepper's touch events): tally.DatedRows, so that a roll-over finds the touches dated in the
-// moved periods by binary search instead of reading millions of them at every day's start.
+// new periods by binary search instead of reading millions of them at every day's start.
 type datedCampaignsAt struct {
 	*campaignsAt
 	touches []event

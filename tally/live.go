@@ -30,10 +30,11 @@ import (
 // are tallied again at every poll; a lead that only waits for its first touch keeps its other
 // numbers in the sums and its follow-up numbers are evaluated at every poll (Waiter), as are the
 // recent marketing leads of the inflow windows (Arrival); the globals (targets, period bounds) are
-// recomputed. When a day (week, month...) ends, only the leads with a timestamp in the periods
-// that moved are recomputed (see reach). Everything is recomputed from scratch when something
-// every lead depends on changes: an owner, a campaign's labels; and when the moved periods hold
-// many of the leads (a new fiscal year), or the clock went back.
+// recomputed. When a day (week, month...) ends, the sums move to the windows their periods now are
+// (Snapshot.roll: yesterday is the day that was today) and only the leads with a timestamp in the
+// new periods are recomputed (see reach). Everything is recomputed from scratch when something
+// every lead depends on changes: an owner, a campaign's labels; and when the new periods hold many
+// of the leads (after the clock jumped), or the clock went back.
 
 // CRMRows is where the live CRM tally reads rows: the poller's mirror of the CRM database.
 type CRMRows interface {
@@ -662,8 +663,8 @@ func StatKey(s source.CampaignStat) [2]int64 { return [2]int64{s.CampaignID, s.D
 
 // LiveCampaigns is the campaign tally kept between polls. Each stat and touchpoint row
 // contributes on its own; a change to a campaign (its channel, name or currency) recomputes
-// everything, and so do the windows rolling over when the periods that moved hold many of the
-// rows (otherwise only the rows dated in them are).
+// everything, and so do the windows rolling over when the new periods hold many of the rows
+// (otherwise the sums move over and only the rows dated in the new periods are recomputed).
 type LiveCampaigns struct {
 	cfg    *config.Config
 	folder *Folder

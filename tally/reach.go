@@ -7,16 +7,15 @@ import (
 	"github.com/tandem-oss/tandem/fiscal"
 )
 
-// When a day (week, month...) ends the windows move, but a lead's numbers change only if one of
-// the timestamps its numbers were put in windows by falls in a period that moved: between the
-// earliest start and the latest end of the periods that changed (fiscal.Spans.Moved). Yesterday
-// and today move every night, so at midnight only the leads with a timestamp in the last two days
-// need counting again, not every lead of the CRM; the weeks every Monday, the months on the
-// first. The tally notes, for each lead, the latest of those timestamps at or before its instant
-// and the earliest after it (a deal expected to close tomorrow, a deadline still to come) while it
-// resolves their windows (CRM.of), so that no timestamp a number depends on can be left out; the
-// live tally keeps the notes of its stable leads and recounts at a roll-over the leads whose notes
-// reach into the moved periods.
+// When a day (week, month...) ends the windows move. What a lead put in a window whose period is
+// still a window moves with it (yesterday is the day that was today: Snapshot.roll), so a lead's
+// numbers change only if one of the timestamps its numbers were put in windows by falls in a new
+// period, one that was no window before (today, after midnight; fiscal.Spans.Roll): in practice a
+// deal expected to close today or a deadline due this morning, not the leads touched yesterday.
+// The tally notes, for each lead, the latest of those timestamps at or before its instant and the
+// earliest after it while it resolves their windows (CRM.of), so that no timestamp a number
+// depends on can be left out; the live tally keeps the notes of its stable leads and recounts at
+// a roll-over the leads whose notes reach into the new periods.
 
 // reach is a lead's timestamps the windows were resolved for, as Unix seconds (every period
 // bound is a whole second): the latest at or before the tally's instant, the earliest after it.
@@ -34,9 +33,9 @@ func (r *reach) note(t, now time.Time) {
 	}
 }
 
-// within reports whether one of the timestamps may fall in the moved periods, [lo, hi), once the
-// clock has moved forward from the instant they were noted at: a past one at or after lo (the
-// moved periods end after that instant), or one that was ahead before hi.
+// within reports whether one of the timestamps may fall in the new periods, [lo, hi), once the
+// clock has moved forward from the instant they were noted at: a past one at or after lo (after
+// the clock jumped, a new period can start before that instant), or one that was ahead before hi.
 func (r reach) within(lo, hi int64) bool { return r.past >= lo || r.ahead < hi }
 
 // of returns the windows t falls in, noting t as a timestamp of lead id (l, or nil for a deal's
