@@ -3,7 +3,9 @@ package backfill
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/tandem-oss/tandem/config"
@@ -42,11 +44,19 @@ type Result struct {
 	Instants int
 	Samples  int64
 	From, To time.Time
-	// Recounts is how many instants recomputed every lead (the first, and the roll-overs that
-	// moved more than the live tally recounts lead by lead); the others recomputed only the
-	// leads that changed or whose periods moved.
+	// Recounts is how many instants recomputed every lead (the first, and any that changed
+	// more than the live tally recounts lead by lead); the others recomputed only the leads
+	// that changed or had a timestamp in the periods a roll-over made new.
 	Recounts uint64
 }
+
+// gcPercent is the garbage collector's target while the backfill tallies (GOGC, when set, wins).
+// The stepper makes its garbage on top of every row held in memory, and at the default 100 the
+// heap may grow to twice all that before a collection: at a million leads 2.4 GiB of RSS, against
+// 1.5 GiB for the live exporter's cold start. Most of what it holds (the rows' columns, the
+// events, the value sets) has no pointers for a collection to follow, so collecting four times as
+// often costs little time; it is a batch job, which can trade some for memory.
+const gcPercent = 25
 
 // Write computes every instant of the plan before opt.End (or now) and writes the OpenMetrics text to out.
 // The instants are tallied in time order by the live tallies, on the rows as they stood then
@@ -68,10 +78,13 @@ func Write(cfg *config.Config, rows Rows, now time.Time, opt Options, out io.Wri
 	if err != nil {
 		return Result{}, err
 	}
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
+	}
 	folder := tally.NewFolder(cfg.Caps)
 	tallyAt(cfg, folder, rows, now) // admits the label values as the live exporter does
 	runtime.GC()                    // and is garbage: not beside the stepper's tallies
-	step := newStepper(cfg, folder, rows)
+	step := newStepper(cfg, folder, rows, instants[0])
 	for i, t := range instants {
 		camp, crm := step.at(t)
 		if err := w.add(camp, t); err != nil {

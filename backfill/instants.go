@@ -17,11 +17,17 @@ type Plan struct {
 // last 35 days (the dashboards' "this week" and "this month" at a finer grain).
 var DefaultPlan = Plan{Range: 400 * 24 * time.Hour, Step: 24 * time.Hour, Recent: 35 * 24 * time.Hour, RecentStep: time.Hour}
 
+// maxRange is the longest --backfill.range: the stepper keeps event times as int32 seconds after
+// the first instant (eventSecond).
+const maxRange = 50 * 365 * 24 * time.Hour
+
 // Validate names the flag that is wrong.
 func (p Plan) Validate() error {
 	switch {
 	case p.Range <= 0:
 		return fmt.Errorf("--backfill.range must be positive, not %s", p.Range)
+	case p.Range > maxRange:
+		return fmt.Errorf("--backfill.range must be at most 50 years (%s), not %s", maxRange, p.Range)
 	case p.Step <= 0:
 		return fmt.Errorf("--backfill.step must be positive, not %s", p.Step)
 	case p.RecentStep <= 0:

@@ -21,12 +21,17 @@ func Load(ctx context.Context, cfg *config.Config, logger *slog.Logger, now time
 	if err != nil {
 		return Rows{}, nil, err
 	}
+	for _, db := range []source.Database{source.CRM, source.Campaigns} {
+		if p := exp.Poller(db); p != nil {
+			p.RowsOnly() // the backfill tallies them itself, at every instant
+		}
+	}
 	if err := exp.PollOnce(ctx); err != nil {
 		exp.Close()
 		return Rows{}, nil, fmt.Errorf("reading the databases: %w", err)
 	}
-	// The rows only: the exporter's tallies, snapshots and connections go, so that the
-	// backfill's own tallies are the only ones in memory.
+	// The rows only: the exporter's connections go, so that the backfill's own tallies are the
+	// only ones in memory.
 	if p := exp.Poller(source.CRM); p != nil {
 		rows.CRM, _ = p.Detach()
 	}

@@ -1,7 +1,7 @@
 package backfill
 
 import (
-	"cmp"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -28,18 +28,45 @@ type stepper struct {
 	feed     *tally.TouchFeed
 	// events holds every event of each kind in time order, and next the first one after the
 	// last instant.
-	events   [kinds][]event
+	events   [kinds]events
 	next     [kinds]int
 	statKeys [][2]int64 // the stat events' rows, by event id
+	from     time.Time  // the first instant
 	started  bool
 }
 
-// event is a moment at which the rows as of t change: a lead's (its own row's timestamps, an
-// activity's, a deal's creation or close), a stat day's beginning, or a touch. Kept by kind, 16
-// bytes an event: at a million leads there are ten million of them.
-type event struct {
-	at int64 // Unix nanoseconds
-	id int64 // lead, touchpoint, or index in statKeys
+// events are moments at which the rows as of t change, of one kind: a lead's (its own row's
+// timestamps, an activity's, a deal's creation or close), a stat day's beginning, or a touch.
+// at[i] is event i's second (eventSecond) and id[i] its lead, touchpoint, or index in statKeys:
+// 12 bytes an event in two columns, for at a million leads there are eleven million of them.
+type events struct {
+	at []int32
+	id []int64
+}
+
+func (e *events) Len() int           { return len(e.at) }
+func (e *events) Less(i, j int) bool { return e.at[i] < e.at[j] }
+func (e *events) Swap(i, j int) {
+	e.at[i], e.at[j] = e.at[j], e.at[i]
+	e.id[i], e.id[j] = e.id[j], e.id[i]
+}
+
+// upTo is how many of the events happen at or before the second sec (they are in time order).
+func (e *events) upTo(sec int32) int {
+	return sort.Search(len(e.at), func(i int) bool { return e.at[i] > sec })
+}
+
+// eventSecond is when a row's timestamp ts takes effect for an instant, in whole seconds after
+// from (the first instant): rounded up, since every instant and period bound is a whole second
+// and ts is at or before one exactly when its rounded-up second is; before from, from itself (the
+// first instant takes every earlier event at once); past what an int32 holds (68 years, more than
+// Plan.Validate lets a range be), never.
+func eventSecond(ts, from time.Time) int32 {
+	sec := ts.Unix() - from.Unix()
+	if ts.Nanosecond() > 0 {
+		sec++
+	}
+	return int32(max(0, min(sec, math.MaxInt32)))
 }
 
 const (
@@ -49,11 +76,13 @@ const (
 	kinds
 )
 
-func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows) *stepper {
-	s := &stepper{cfg: cfg, rows: rows}
+// newStepper prepares the walk over instants from the first, from.
+func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows, from time.Time) *stepper {
+	s := &stepper{cfg: cfg, rows: rows, from: from}
 	add := func(t time.Time, kind int, id int64) {
 		if !t.IsZero() {
-			s.events[kind] = append(s.events[kind], event{at: t.UnixNano(), id: id})
+			e := &s.events[kind]
+			e.at, e.id = append(e.at, eventSecond(t, from)), append(e.id, id)
 		}
 	}
 	if rows.CRM != nil {
@@ -85,10 +114,12 @@ func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows) *stepper {
 	if rows.CRM != nil {
 		s.crm = tally.NewLiveCRM(cfg, folder, s.feed)
 	}
-	for _, es := range s.events {
-		slices.SortFunc(es, func(a, b event) int { return cmp.Compare(a.at, b.at) })
+	for i := range s.events {
+		e := &s.events[i]
+		e.at, e.id = slices.Clip(e.at), slices.Clip(e.id)
+		sort.Stable(e)
 	}
-	s.dated = datedCampaignsAt{s.campView, s.events[touchEvent]}
+	s.dated = datedCampaignsAt{s.campView, &s.events[touchEvent], from}
 	return s
 }
 
@@ -98,17 +129,18 @@ func (s *stepper) at(t time.Time) (camp, crm *tally.Snapshot) {
 	s.started = true
 	// What changes between the previous instant and t ("every row" the first time).
 	leads, stats, touches := map[int64]bool{}, map[[2]int64]bool{}, map[int64]bool{}
-	for kind, es := range s.events {
-		end := sort.Search(len(es), func(i int) bool { return es[i].at > t.UnixNano() })
+	for kind := range s.events {
+		es := &s.events[kind]
+		end := es.upTo(eventSecond(t, s.from))
 		if !first {
-			for _, e := range es[s.next[kind]:end] {
+			for _, id := range es.id[s.next[kind]:end] {
 				switch kind {
 				case leadEvent:
-					leads[e.id] = true
+					leads[id] = true
 				case statEvent:
-					stats[s.statKeys[e.id]] = true
+					stats[s.statKeys[id]] = true
 				case touchEvent:
-					touches[e.id] = true
+					touches[id] = true
 				}
 			}
 		}

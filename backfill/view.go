@@ -9,7 +9,6 @@
 package backfill
 
 import (
-	"sort"
 	"time"
 
 	"github.com/tandem-oss/tandem/fiscal"
@@ -159,17 +158,20 @@ type campaignsAt struct {
 // new periods by binary search instead of reading millions of them at every day's start.
 type datedCampaignsAt struct {
 	*campaignsAt
-	touches []event
+	touches *events
+	from    time.Time // the events' first instant
 }
 
 func (v datedCampaignsAt) TouchpointsDated(p fiscal.Period, fn func(id int64)) int {
 	es := v.touches
-	upTo := func(ns int64) int { return sort.Search(len(es), func(i int) bool { return es[i].at > ns }) } // at ≤ ns
-	all := upTo(v.t.UnixNano())
-	lo := upTo(p.Start.UnixNano() - 1)
-	hi := min(all, upTo(p.End.UnixNano()-1))
-	for _, e := range es[lo:max(lo, hi)] {
-		fn(e.id)
+	// Event seconds are rounded up (eventSecond): "at or before a whole second" is exact; a
+	// touch in the second before the period, or at its end, may come in too, which only
+	// recounts it.
+	all := es.upTo(eventSecond(v.t, v.from))
+	lo := es.upTo(eventSecond(p.Start, v.from) - 1)
+	hi := min(all, es.upTo(eventSecond(p.End, v.from)))
+	for _, id := range es.id[lo:max(lo, hi)] {
+		fn(id)
 	}
 	return all
 }

@@ -124,13 +124,17 @@ func TestInstants(t *testing.T) {
 }
 
 func TestPlanValidateNamesTheFlag(t *testing.T) {
-	for flag, p := range map[string]Plan{
-		"--backfill.range":       {Step: 1, RecentStep: 1},
-		"--backfill.step":        {Range: 1, RecentStep: 1},
-		"--backfill.recent-step": {Range: 1, Step: 1},
-		"--backfill.recent":      {Range: 1, Step: 1, RecentStep: 1, Recent: -1},
+	for _, c := range []struct {
+		flag string
+		p    Plan
+	}{
+		{"--backfill.range", Plan{Step: 1, RecentStep: 1}},
+		{"--backfill.range", Plan{Range: 51 * 365 * 24 * time.Hour, Step: 1, RecentStep: 1}}, // past the int32 event seconds
+		{"--backfill.step", Plan{Range: 1, RecentStep: 1}},
+		{"--backfill.recent-step", Plan{Range: 1, Step: 1}},
+		{"--backfill.recent", Plan{Range: 1, Step: 1, RecentStep: 1, Recent: -1}},
 	} {
-		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), flag) {
+		if err, flag, p := c.p.Validate(), c.flag, c.p; err == nil || !strings.Contains(err.Error(), flag) {
 			t.Errorf("%+v: %v, want an error naming %s", p, err, flag)
 		}
 	}
@@ -198,5 +202,25 @@ func TestWriterOpenMetrics(t *testing.T) {
 	}
 	if p := string(w.prefix(0, defs[0], []string{"we\\b\n"})); p != `tandem_x{channel="we\\b\n",instance="a\"b",job="tandem"} ` {
 		t.Errorf("prefix = %s", p)
+	}
+}
+
+// An event takes effect at the first instant at or after its timestamp: instants are whole
+// seconds, so its second rounded up says which, sub-second timestamps included; what is before the
+// first instant comes at the first.
+func TestEventSecond(t *testing.T) {
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, ts := range []time.Time{
+		from.Add(-48 * time.Hour), from.Add(-time.Nanosecond), from, from.Add(time.Nanosecond),
+		from.Add(time.Second - time.Nanosecond), from.Add(time.Second), from.Add(90*time.Minute + 500*time.Millisecond),
+		from.AddDate(40, 0, 0).Add(time.Microsecond),
+	} {
+		got := eventSecond(ts, from)
+		for _, instant := range []time.Time{from, from.Add(time.Second), from.Add(2 * time.Second), from.Add(90 * time.Minute), from.Add(90*time.Minute + time.Second), from.AddDate(40, 0, 0), from.AddDate(40, 0, 0).Add(time.Second)} {
+			sec := int32(instant.Sub(from) / time.Second)
+			if want := !ts.After(instant); (got <= sec) != want {
+				t.Errorf("event at %s (second %d): at the instant %s %v, want %v", ts, got, instant, got <= sec, want)
+			}
+		}
 	}
 }

@@ -123,6 +123,7 @@ type Poller struct {
 	snap      *tally.Snapshot
 	health    Health
 	afterPoll func()
+	rowsOnly  bool // see RowsOnly
 	// feed carries touch changes from the campaign poller to the CRM poller.
 	feed *tally.TouchFeed
 
@@ -139,6 +140,12 @@ type Poller struct {
 // AfterPoll registers a function to run after every successful poll (the exporter pre-encodes
 // the new snapshot for scrapes there, so no scrape pays for it).
 func (p *Poller) AfterPoll(fn func()) { p.afterPoll = fn }
+
+// RowsOnly makes the polls read the rows into the mirror and tally nothing: for the backfill,
+// which tallies the rows itself at every past instant and needs from the poller only what it
+// read (Detach). The cold start's tally, and the touches handed to the CRM side, would be work
+// and memory thrown away (at a million leads, a third of the live exporter's peak).
+func (p *Poller) RowsOnly() { p.rowsOnly = true }
 
 // ShareTouches connects a campaign poller to a CRM poller: the campaign poller pushes its
 // touchpoint changes into feed and the CRM poller joins them into its tally (campaign results,
@@ -395,10 +402,17 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 	// A first poll tallies every row; later ones collect what changed. The campaign poller always
 	// reports its touch changes when the CRM side takes them (the first time: every touch).
 	changes.keys = p.built()
-	if changes.keys || p.db == source.Campaigns && p.feed != nil {
+	if !p.rowsOnly && (changes.keys || p.db == source.Campaigns && p.feed != nil) {
 		for _, r := range reads {
 			r.changes()
 		}
+	}
+	if p.rowsOnly {
+		for _, a := range applies {
+			a()
+		}
+		p.lastFull = now
+		return tally.Empty(), stats, nil
 	}
 	if p.feed != nil && p.db == source.CRM {
 		select { // the CRM's first tally waits for the campaign side's first touches

@@ -596,7 +596,7 @@ func (x *TouchIndex) repack() {
 
 // compare orders touches by time, then id.
 func (t Touch) compare(o Touch) int {
-	if c := t.At.Compare(o.At); c != 0 {
+	if c := cmp.Compare(t.At, o.At); c != 0 {
 		return c
 	}
 	return cmp.Compare(t.ID, o.ID)

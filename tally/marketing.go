@@ -62,7 +62,7 @@ func (c *CRM) marketing(to func(lead int64) *Snapshot) {
 func (c *CRM) producer(x *TouchIndex, lead int64, created time.Time) CampaignRef {
 	ts := x.Of(lead)
 	n := 0
-	for n < len(ts) && !ts[n].At.After(created) {
+	for n < len(ts) && ts[n].At <= created.UnixNano() {
 		n++
 	}
 	if n == 0 {
@@ -81,7 +81,7 @@ func (c *CRM) marketingRole(x *TouchIndex, o opportunity) (sourced, influenced b
 		return sourced, false
 	}
 	for i, t := range x.Of(o.leadID) {
-		if t.At.After(o.created) {
+		if t.At > o.created.UnixNano() {
 			break
 		}
 		if x.Known(t.Campaign) {
@@ -107,7 +107,7 @@ func (c *CRM) attribute(s *Snapshot, x *TouchIndex, o opportunity, mask fiscal.M
 	}
 	times := make([]time.Time, len(touches))
 	for i, t := range touches {
-		times[i] = t.At
+		times[i] = t.Time()
 	}
 	n := attribution.Eligible(times, o.closed)
 	deal := attribution.Deal{LeadCreated: created, OppCreated: o.created, Won: o.closed, HalfLife: c.cfg.Attribution.TimeDecayHalfLife}

@@ -72,6 +72,9 @@ func (s *Sample) Value(d metrics.Def) float64 {
 	return float64(s.N)
 }
 
+// Empty is a snapshot of no numbers.
+func Empty() *Snapshot { return newSnapshot() }
+
 func newSnapshot() *Snapshot {
 	return &Snapshot{Families: map[string]*Family{}, Problems: map[Problem]int{}}
 }

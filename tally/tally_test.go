@@ -518,10 +518,10 @@ func TestMarketingSourcedAndInfluenced(t *testing.T) {
 	}{
 		{"outbound lead, no touches: sales-sourced", "outbound", nil, false, false},
 		{"organic lead, no touches: sourced by its source", "organic", nil, true, false},
-		{"outbound lead whose first touch is a campaign touch", "outbound", []Touch{{At: at(time.Hour), Campaign: 7}}, true, true},
+		{"outbound lead whose first touch is a campaign touch", "outbound", []Touch{{At: at(time.Hour).UnixNano(), Campaign: 7}}, true, true},
 		{"outbound lead, first touch without a campaign, then a campaign touch", "outbound",
-			[]Touch{{At: at(time.Hour), Campaign: 0}, {At: at(2 * time.Hour), Campaign: 7}}, false, true},
-		{"a campaign touch only after the opportunity: no influence", "outbound", []Touch{{At: at(11 * 24 * time.Hour), Campaign: 7}}, false, false},
+			[]Touch{{At: at(time.Hour).UnixNano(), Campaign: 0}, {At: at(2 * time.Hour).UnixNano(), Campaign: 7}}, false, true},
+		{"a campaign touch only after the opportunity: no influence", "outbound", []Touch{{At: at(11 * 24 * time.Hour).UnixNano(), Campaign: 7}}, false, false},
 		{"unknown source, no touches", "", nil, false, false},
 	}
 	for _, c := range cases {
@@ -564,7 +564,7 @@ func TestMarketingSourcedAndInfluenced(t *testing.T) {
 func TestAttributionUnattributedAndConserved(t *testing.T) {
 	cfg := testConfig(t, "")
 	idx := &TouchIndex{Campaigns: map[int64]CampaignRef{7: {"paid_search", "brand"}, 8: {"email", "nurture"}}, ByLead: map[int64][]Touch{
-		1: {{At: at(-time.Hour), Campaign: 7}, {At: at(time.Hour), Campaign: 8}, {At: at(30 * 24 * time.Hour), Campaign: 8}}, // last one after the win
+		1: {{At: at(-time.Hour).UnixNano(), Campaign: 7}, {At: at(time.Hour).UnixNano(), Campaign: 8}, {At: at(30 * 24 * time.Hour).UnixNano(), Campaign: 8}}, // last one after the win
 	}}
 	now := at(40 * 24 * time.Hour)
 	cr := NewCRM(cfg, NewFolder(cfg.Caps), now)

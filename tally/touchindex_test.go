@@ -18,7 +18,7 @@ func TestTouchIndexMatchesPerLeadLists(t *testing.T) {
 	var nextID int64
 	touch := func() Touch {
 		nextID++
-		return Touch{At: t0.Add(time.Duration(rnd.IntN(5000)) * time.Minute), ID: nextID, Campaign: rnd.Int64N(4)}
+		return Touch{At: t0.Add(time.Duration(rnd.IntN(5000)) * time.Minute).UnixNano(), ID: nextID, Campaign: rnd.Int64N(4)}
 	}
 	x := &TouchIndex{ByLead: map[int64][]Touch{}}
 	batch := func(n int, removals bool) []TouchChange {
@@ -32,7 +32,7 @@ func TestTouchIndexMatchesPerLeadLists(t *testing.T) {
 				want[lead] = slices.Delete(slices.Clone(ts), j, j+1)
 				if rnd.IntN(2) == 0 { // moved to another lead, later
 					moved := ts[j]
-					moved.At = moved.At.Add(time.Hour)
+					moved.At += int64(time.Hour)
 					to := rnd.Int64N(leads)
 					cs = append(cs, TouchChange{Lead: to, Touch: moved})
 					want[to] = append(want[to], moved)
