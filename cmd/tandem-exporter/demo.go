@@ -43,6 +43,9 @@ func startDemo(ctx context.Context, logger *slog.Logger, dir string, leads int, 
 			return nil, err
 		}
 		dir, d.dir = tmp, tmp
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		// SQLite's own "unable to open database file" would not say which flag or why.
+		return nil, fmt.Errorf("--demo.dir: %w", err)
 	}
 	path := filepath.Join(dir, "tandem-demo.sqlite")
 	os.Remove(path)
