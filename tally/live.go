@@ -430,6 +430,10 @@ func (l *LiveCRM) rangeRound(rr RangeRows, rows CRMRows, now time.Time, n, round
 	bounds := make([]int64, k+1)
 	bounds[0], bounds[k] = math.MinInt64, math.MaxInt64
 	for j := 1; j < k; j++ {
+		if len(ids) == 0 { // no lead yet (a backfill's first day): the last range takes every row
+			bounds[j] = math.MinInt64
+			continue
+		}
 		bounds[j] = ids[j*len(ids)/k]
 	}
 	return func(r int) []*CRM {

@@ -442,6 +442,30 @@ func changed[K comparable, V comparable](cur, next map[K]V, fn func(k K, old, ne
 	}
 }
 
+// A CRM without a lead yet (a new CRM, a backfill's first day), whose rows are read by range of
+// lead ids over several cores: its deal without a lead counts, as a batch tally counts it.
+func TestLiveWithoutLeadsReadByRange(t *testing.T) {
+	cfg := liveConfig(t)
+	now := time.Date(2026, 6, 9, 12, 0, 0, 0, time.UTC)
+	rows := &rowSet{owners: map[int64]source.Owner{1: {ID: 1, Name: "o", SalesTeam: "inbound", Region: "na"}},
+		leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{
+			1: {ID: 1, Amount: 500_000, Currency: "USD", Stage: "proposal", CreatedAt: now.Add(-time.Hour)}},
+		camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}
+	feed := &TouchFeed{}
+	camp, live := NewLiveCampaigns(cfg, NewFolder(cfg.Caps)), NewLiveCRM(cfg, NewFolder(cfg.Caps), feed)
+	live.roundLeads = 5 // several ranges even for a handful of rows
+	cur := &rowSet{owners: map[int64]source.Owner{}, leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{},
+		camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}
+	_, got := livePoll(cur, rows, camp, live, feed, now, true)
+	want, _ := (&batch{NewFolder(cfg.Caps), NewFolder(cfg.Caps)}).tally(t, rows, now)
+	for _, d := range diff(got, want) {
+		t.Error(d)
+	}
+	if f := got.Families[metrics.OpportunitiesCreated]; f == nil || len(f.Series) == 0 {
+		t.Error("the deal without a lead is not counted")
+	}
+}
+
 // At midnight the live tally recounts only the leads with a timestamp in the new day, all of them
 // still ahead of midnight: a deal expected to close tomorrow joins today's pipeline, an SLA met
 // before a deadline that falls tomorrow morning counts in today's "within SLA" once today is
