@@ -117,7 +117,7 @@ func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows, from time.T
 	for i := range s.events {
 		e := &s.events[i]
 		e.at, e.id = slices.Clip(e.at), slices.Clip(e.id)
-		sort.Stable(e)
+		sort.Sort(e) // events of one second come in any order: each marks its row as changed
 	}
 	s.dated = datedCampaignsAt{s.campView, &s.events[touchEvent], from}
 	return s

@@ -407,13 +407,6 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 			r.changes()
 		}
 	}
-	if p.rowsOnly {
-		for _, a := range applies {
-			a()
-		}
-		p.lastFull = now
-		return tally.Empty(), stats, nil
-	}
 	if p.feed != nil && p.db == source.CRM {
 		select { // the CRM's first tally waits for the campaign side's first touches
 		case <-p.feed.Settled():

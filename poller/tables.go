@@ -174,6 +174,10 @@ func (p *Poller) steps(q source.Querier, c *changeSet) []step {
 // update runs the live tally over the poll's changes (apply applies them to the mirror) and adds
 // the rows the decoder rejected.
 func (p *Poller) update(c *changeSet, apply func(), now time.Time) *tally.Snapshot {
+	if p.rowsOnly {
+		apply()
+		return tally.Empty()
+	}
 	var s *tally.Snapshot
 	if p.db == source.CRM {
 		s = p.liveCRM.Update(p.crm, c.leads, c.rebuild, apply, now)
