@@ -167,6 +167,7 @@ type record struct {
 	long  bool // a text value was cut to MaxTextLength
 	// placeholder: an optional timestamp was year 1, read as NULL
 	placeholder bool
+	digest      int64 // the row's digest (DigestColumn)
 }
 
 func (r *record) value(i int) any {
@@ -192,6 +193,25 @@ func (r *record) identity() any {
 		fmt.Fprintf(h, "%T\x00%v\x00", c.v, c.v)
 	}
 	return RowHash(h.Sum64())
+}
+
+// lead is the lead a row belongs to (its id in the leads query, its lead_id elsewhere), when that
+// column decodes.
+func (r *record) lead() (int64, bool) {
+	col := "lead_id"
+	if r.q.Name == QueryLeads {
+		col = "id"
+	}
+	for i, c := range r.q.Columns {
+		if c.Name != col || r.value(i) == nil {
+			continue
+		}
+		probe := record{q: r.q, cells: r.cells, idx: r.idx}
+		if id := probe.int64(i); probe.err == nil {
+			return id, true
+		}
+	}
+	return 0, false
 }
 
 func (r *record) fail(check string, i int, err error) {
@@ -379,19 +399,19 @@ func decodeLead(r *record) Lead {
 	return Lead{
 		ID: r.int64(0), CreatedAt: r.time(1), UpdatedAt: r.time(2), Source: r.string(3), Region: r.string(4),
 		Segment: r.string(5), OwnerID: r.int64(6), Status: r.string(7), MQLAt: r.time(8), SQLAt: r.time(9),
-		DisqualifiedAt: r.time(10), DisqualifiedReason: r.string(11),
+		DisqualifiedAt: r.time(10), DisqualifiedReason: r.string(11), Digest: r.digest,
 	}
 }
 
 func decodeActivity(r *record) Activity {
-	return Activity{ID: r.int64(0), LeadID: r.int64(1), Kind: r.string(2), OccurredAt: r.time(3), UpdatedAt: r.time(4)}
+	return Activity{ID: r.int64(0), LeadID: r.int64(1), Kind: r.string(2), OccurredAt: r.time(3), UpdatedAt: r.time(4), Digest: r.digest}
 }
 
 func decodeOpportunity(r *record) Opportunity {
 	return Opportunity{
 		ID: r.int64(0), LeadID: r.int64(1), Amount: r.cents(2), Currency: r.string(3), Stage: r.string(4),
 		CreatedAt: r.time(5), ExpectedClose: r.time(6), ClosedAt: r.time(7), IsClosed: r.bool(8), IsWon: r.bool(9),
-		UpdatedAt: r.time(10),
+		UpdatedAt: r.time(10), Digest: r.digest,
 	}
 }
 
@@ -404,5 +424,5 @@ func decodeCampaignStat(r *record) CampaignStat {
 }
 
 func decodeTouchpoint(r *record) Touchpoint {
-	return Touchpoint{ID: r.int64(0), LeadID: r.int64(1), CampaignID: r.int64(2), Kind: r.string(3), OccurredAt: r.time(4), UpdatedAt: r.time(5)}
+	return Touchpoint{ID: r.int64(0), LeadID: r.int64(1), CampaignID: r.int64(2), Kind: r.string(3), OccurredAt: r.time(4), UpdatedAt: r.time(5), Digest: r.digest}
 }

@@ -32,6 +32,7 @@ type Lead struct {
 	SQLAt              time.Time
 	DisqualifiedAt     time.Time
 	DisqualifiedReason string
+	Digest             int64 // the row's digest (see DigestColumn), for reconciliation
 }
 
 // Activity is a sales touch on a lead: a call, e-mail or meeting.
@@ -41,6 +42,7 @@ type Activity struct {
 	Kind       string
 	OccurredAt time.Time
 	UpdatedAt  time.Time
+	Digest     int64
 }
 
 // Opportunity is a deal, closed (won or lost) or open.
@@ -56,6 +58,7 @@ type Opportunity struct {
 	IsClosed      bool
 	IsWon         bool
 	UpdatedAt     time.Time
+	Digest        int64
 }
 
 // Campaign is a marketing campaign.
@@ -85,4 +88,5 @@ type Touchpoint struct {
 	Kind       string
 	OccurredAt time.Time
 	UpdatedAt  time.Time
+	Digest     int64
 }

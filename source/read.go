@@ -24,7 +24,13 @@ type Result struct {
 	// incremental read that sees the same bad row again in its watermark overlap then replaces
 	// it instead of counting it twice, and a bad row read again fixed drops out.
 	Bad map[any]string
+	// Rejected lists the skipped rows whose lead is known (the lead's id, or a row's lead_id),
+	// with their digests: a digested read's sums per lead include them, as the database's do.
+	Rejected []Rejected
 }
+
+// Rejected is a skipped row of a known lead.
+type Rejected struct{ Lead, Digest int64 }
 
 // RowHash identifies a skipped row without a readable id by its content.
 type RowHash uint64
@@ -40,14 +46,24 @@ func read[T any](ctx context.Context, db Querier, q Query, text string, decode f
 	if err != nil {
 		return res, fmt.Errorf("query %s: %w", q.Name, err)
 	}
-	idx, err := CheckColumns(q, cols)
+	// A digested read (Digested) has the row's digest in front of the query's own columns.
+	digested := len(cols) > 0 && strings.EqualFold(cols[0], DigestColumn)
+	own := cols
+	if digested {
+		own = cols[1:]
+	}
+	idx, err := CheckColumns(q, own)
 	if err != nil {
 		return res, err
 	}
-	rec := &record{q: &q, cells: make([]cell, len(cols)), idx: idx}
+	cells := make([]cell, len(cols))
+	rec := &record{q: &q, cells: cells, idx: idx}
+	if digested {
+		rec.cells = cells[1:]
+	}
 	dest := make([]any, len(cols))
-	for i := range rec.cells {
-		dest[i] = &rec.cells[i]
+	for i := range cells {
+		dest[i] = &cells[i]
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -55,6 +71,9 @@ func read[T any](ctx context.Context, db Querier, q Query, text string, decode f
 		}
 		res.Rows++
 		rec.err, rec.long, rec.placeholder = nil, false, false
+		if digested {
+			rec.digest, _ = cells[0].v.(int64)
+		}
 		v := decode(rec)
 		if rec.err != nil {
 			res.Skipped[rec.err.Check]++
@@ -62,6 +81,9 @@ func read[T any](ctx context.Context, db Querier, q Query, text string, decode f
 			if res.FirstSkip == nil {
 				e := *rec.err
 				res.FirstSkip = &e
+			}
+			if lead, ok := rec.lead(); ok {
+				res.Rejected = append(res.Rejected, Rejected{Lead: lead, Digest: rec.digest})
 			}
 			continue
 		}

@@ -2,6 +2,8 @@ package source
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -114,4 +116,68 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // its read-only transaction; the newlines keep a trailing -- comment from swallowing the wrapper.
 func Wrap(text, alias string) string {
 	return "SELECT * FROM (\n" + text + "\n) AS " + alias
+}
+
+// DigestColumn is the column a digested read (Digested) puts in front of a query's own: a hash
+// of the row computed by PostgreSQL. The poller keeps per-lead sums of it, which a reconciliation
+// compares with the database's (DigestSums) without reading the rows again.
+const DigestColumn = "tandem_digest"
+
+// Digested wraps a query (PostgreSQL) so that each row comes with its digest: hashtext of the
+// row's text form, whatever the query's columns and their types.
+func Digested(text string) string {
+	return "SELECT hashtext(tandem_r::text)::bigint AS " + DigestColumn + ", tandem_r.* FROM (\n" + text + "\n) AS tandem_r"
+}
+
+// ForLeads wraps a query so that it returns only the rows whose column (id, lead_id) is one of
+// the ids in its one parameter (LeadsParam): on PostgreSQL through the column's index
+// (= ANY($1)), on SQLite through json_each.
+func ForLeads(text, column, driver string) string {
+	if driver == "postgres" {
+		return Wrap(text, "tandem_ids") + " WHERE " + column + " = ANY($1)"
+	}
+	return Wrap(text, "tandem_ids") + " WHERE " + column + " IN (SELECT value FROM json_each(?))"
+}
+
+// LeadsParam is the parameter of a ForLeads query: the ids as an array literal (PostgreSQL,
+// which reads it as an array of the column's type) or a JSON array (SQLite).
+func LeadsParam(ids []int64, driver string) any {
+	var b strings.Builder
+	open, close := "{", "}"
+	if driver != "postgres" {
+		open, close = "[", "]"
+	}
+	b.WriteString(open)
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	b.WriteString(close)
+	return b.String()
+}
+
+// InRange wraps a query so that it returns only the rows whose column is in [lo, hi), either
+// end left open by math.MinInt64 and math.MaxInt64; nulls adds the rows where it is NULL. The
+// bounds are its parameters, in that order (those not open); "?" placeholders, for Rebind.
+func InRange(text, column string, lo, hi int64, nulls bool) (string, []any) {
+	var conds []string
+	var args []any
+	if lo != math.MinInt64 {
+		conds, args = append(conds, column+" >= ?"), append(args, lo)
+	}
+	if hi != math.MaxInt64 {
+		conds, args = append(conds, column+" < ?"), append(args, hi)
+	}
+	cond := strings.Join(conds, " AND ")
+	switch {
+	case cond == "" && nulls:
+		return Wrap(text, "tandem_range"), nil
+	case cond == "":
+		return Wrap(text, "tandem_range") + " WHERE " + column + " IS NOT NULL", nil
+	case nulls:
+		cond = "(" + cond + ") OR " + column + " IS NULL"
+	}
+	return Wrap(text, "tandem_range") + " WHERE " + cond, args
 }

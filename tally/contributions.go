@@ -19,6 +19,7 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 		admit(c.folder, c)
 	}
 	c.markVolatile()
+	c.joinTouches()
 	s, vs = c.snap, newSnapshot()
 	to := func(lead int64) *Snapshot {
 		if c.volatile[lead] {

@@ -62,6 +62,54 @@ type CRM struct {
 	unique bool
 	// admitted is set when the label values were admitted for several tallies at once (admit).
 	admitted bool
+	// digests sums the digests of each entity's rows, skipped ones included (see Digest).
+	digests map[int64]*Digest
+}
+
+// Digest sums the digests (source.DigestColumn) of one entity's rows, per query, as the
+// database sums them for a reconciliation: every row the query returned, whether the tally used
+// it or not.
+type Digest [3]DigestSum
+
+// DigestSum is the number of rows of one query and the sum of their digests.
+type DigestSum struct{ N, Sum int64 }
+
+// The queries a Digest sums, by index.
+const (
+	DigestLeads = iota
+	DigestActivities
+	DigestOpportunities
+)
+
+// DigestIndex is the index in a Digest of a CRM query's sums, -1 for a query not summed.
+func DigestIndex(query string) int {
+	switch query {
+	case source.QueryLeads:
+		return DigestLeads
+	case source.QueryActivities:
+		return DigestActivities
+	case source.QueryOpportunities:
+		return DigestOpportunities
+	}
+	return -1
+}
+
+// digest adds a row's digest to its entity's.
+func (c *CRM) digest(id int64, query int, d int64) {
+	x := c.digests[id]
+	if x == nil {
+		x = &Digest{}
+		c.digests[id] = x
+	}
+	x[query].N++
+	x[query].Sum += d
+}
+
+// Rejected counts a row the decoder skipped into its lead's digest (source.Result.Rejected).
+func (c *CRM) Rejected(query string, lead, digest int64) {
+	if i := DigestIndex(query); i >= 0 {
+		c.digest(lead, i, digest)
+	}
 }
 
 // admit admits into the folder the label values the rows fed into the tallies use, most
@@ -116,7 +164,7 @@ func NewCRM(cfg *config.Config, folder *Folder, now time.Time) *CRM {
 	return &CRM{
 		cfg: cfg, folder: folder, now: now, spans: cfg.Calendar.Spans(now), snap: newSnapshot(), seen: seen{},
 		owners: map[int64]source.Owner{}, leads: map[int64]*lead{}, oppIDs: map[int64]bool{}, actIDs: map[int64]bool{},
-		orphans: map[int64]*reach{}, volatile: map[int64]bool{}, waitOnly: map[int64]bool{}, waiters: map[int64]Waiter{}, arrivals: map[int64]Arrival{},
+		orphans: map[int64]*reach{}, digests: map[int64]*Digest{}, volatile: map[int64]bool{}, waitOnly: map[int64]bool{}, waiters: map[int64]Waiter{}, arrivals: map[int64]Arrival{},
 	}
 }
 
@@ -158,6 +206,7 @@ func (c *CRM) Owner(o source.Owner) {
 
 // Lead adds a lead. Owners must have been added before.
 func (c *CRM) Lead(l source.Lead) {
+	c.digest(l.ID, DigestLeads, l.Digest)
 	if _, dup := c.leads[l.ID]; dup {
 		c.problemOf(l.ID, source.QueryLeads, CheckDuplicateID)
 		return
@@ -189,33 +238,51 @@ func (c *CRM) Lead(l source.Lead) {
 	if l.OwnerID != 0 && !hasOwner {
 		c.problemOf(l.ID, source.QueryLeads, CheckUnknownOwner)
 	}
-	raw := make([]string, len(c.cfg.Dims))
+	ld := &lead{
+		reach: noReach, created: l.CreatedAt, mql: l.MQLAt, sql: l.SQLAt, disq: l.DisqualifiedAt,
+		reason: clean(l.DisqualifiedReason), status: l.Status, source: clean(l.Source),
+		region: clean(l.Region), segment: clean(l.Segment), owner: l.OwnerID,
+	}
+	c.place(ld)
 	for i, d := range c.cfg.Dims {
-		var v string
+		c.seen.note(d.Name, ld.raw[i])
 		switch d.Name {
+		case metrics.DimOwner: // owner names are personal by design, and opt-in
 		case metrics.DimSource:
-			v = l.Source
+			c.checkLabel(l.ID, l.Source)
 		case metrics.DimRegion:
-			v = l.Region
+			c.checkLabel(l.ID, l.Region)
 		case metrics.DimSegment:
-			v = l.Segment
+			c.checkLabel(l.ID, l.Segment)
 		case metrics.DimSalesTeam:
-			v = owner.SalesTeam
-		case metrics.DimOwner:
-			v = owner.Name
-		}
-		raw[i] = clean(v)
-		c.seen.note(d.Name, raw[i])
-		if d.Name != metrics.DimOwner { // owner names are personal by design, and opt-in
-			c.checkLabel(l.ID, v)
+			c.checkLabel(l.ID, owner.SalesTeam)
 		}
 	}
 	c.checkLabel(l.ID, l.DisqualifiedReason)
-	c.leads[l.ID] = &lead{
-		reach: noReach, raw: raw, created: l.CreatedAt, mql: l.MQLAt, sql: l.SQLAt, disq: l.DisqualifiedAt,
-		reason: clean(l.DisqualifiedReason), status: l.Status, source: clean(l.Source),
-		cal: c.cfg.Calendars.For(owner.Region), // the owner's region decides the business hours
+	c.leads[l.ID] = ld
+}
+
+// place gives a lead what it takes from its owner: its raw dimension values, in cfg.Dims order
+// (the sales team and owner name are the owner's), and the business-hours calendar of the
+// owner's region. An owner not among the owners counts as one with no team or region.
+func (c *CRM) place(l *lead) {
+	owner := c.owners[l.owner]
+	l.raw = make([]string, len(c.cfg.Dims))
+	for i, d := range c.cfg.Dims {
+		switch d.Name {
+		case metrics.DimSource:
+			l.raw[i] = l.source
+		case metrics.DimRegion:
+			l.raw[i] = l.region
+		case metrics.DimSegment:
+			l.raw[i] = l.segment
+		case metrics.DimSalesTeam:
+			l.raw[i] = clean(owner.SalesTeam)
+		case metrics.DimOwner:
+			l.raw[i] = clean(owner.Name)
+		}
 	}
+	l.cal = c.cfg.Calendars.For(owner.Region) // the owner's region decides the business hours
 }
 
 // checkLabel reports a lead's raw label value that collides with Tandem's own "unknown" and
@@ -238,6 +305,7 @@ func outOfOrder(earlier, later time.Time) bool {
 
 // Activity adds a sales touch.
 func (c *CRM) Activity(a source.Activity) {
+	c.digest(a.LeadID, DigestActivities, a.Digest)
 	if !c.unique {
 		if c.actIDs[a.ID] {
 			c.problemOf(a.LeadID, source.QueryActivities, CheckDuplicateID)
@@ -269,6 +337,7 @@ func (c *CRM) Activity(a source.Activity) {
 
 // Opportunity adds a deal.
 func (c *CRM) Opportunity(o source.Opportunity) {
+	c.digest(o.LeadID, DigestOpportunities, o.Digest)
 	if !c.unique {
 		if c.oppIDs[o.ID] {
 			c.problemOf(o.LeadID, source.QueryOpportunities, CheckDuplicateID)

@@ -19,7 +19,10 @@ type lead struct {
 	disq       time.Time
 	reason     string
 	status     string
-	source     string    // raw source, for marketing-sourced
+	source     string // its own label values, cleaned (see clean): source also decides marketing-sourced
+	region     string
+	segment    string
+	owner      int64     // owner_id: the sales team, owner name and SLA calendar are the owner's (place)
 	firstTouch time.Time // first qualifying touch at or after the clock start
 	firstAny   time.Time // first qualifying touch at or after creation (speed to lead)
 	attempts   int       // qualifying touches within sla.attempts.within of the clock start
@@ -27,10 +30,11 @@ type lead struct {
 	touches    []kindCount // sales activities by kind and the windows they fall in
 	// From its deals.
 	opps, won, lost, open int
-	firstOpp              time.Time // created time of its first deal
-	firstWon              time.Time // close time of its first won deal that has one
-	lastLost              time.Time // close time of its last lost deal
-	reach                 reach     // its timestamps the windows were resolved for
+	firstOpp              time.Time       // created time of its first deal
+	firstWon              time.Time       // close time of its first won deal that has one
+	lastLost              time.Time       // close time of its last lost deal
+	reach                 reach           // its timestamps the windows were resolved for
+	mkt                   *marketingFacts // what its marketing touches say (nil without a campaign database)
 }
 
 type kindCount struct {

@@ -54,14 +54,17 @@ type LiveCRM struct {
 	folder   *Folder
 	feed     *TouchFeed // nil without a campaign database
 	touches  *TouchIndex
-	base     *Snapshot // the stable leads' contributions
+	base     *Snapshot  // the stable leads' contributions
+	facts    *factStore // what each stable lead's rows made of it: its old numbers, when they change
+	owners   map[int64]source.Owner
 	volatile map[int64]bool
-	waiters  map[int64]Waiter  // leads waiting for a first touch: their follow-up numbers only
-	arrivals map[int64]Arrival // recent marketing leads: their inflow numbers only
-	reaches  map[int64]reach   // the stable leads' timestamps, for the roll-overs
-	spans    fiscal.Spans
-	now      time.Time // the last poll's instant
-	total    int       // the leads of the last full recount
+	// volDigests are the volatile leads' digests: they keep no facts.
+	volDigests map[int64]Digest
+	waiters    map[int64]Waiter  // leads waiting for a first touch: their follow-up numbers only
+	arrivals   map[int64]Arrival // recent marketing leads: their inflow numbers only
+	spans      fiscal.Spans
+	now        time.Time // the last poll's instant
+	total      int       // the leads of the last full recount
 	// Rebuilds counts the polls that recomputed every lead (the first, and after a change every
 	// lead depends on); Recomputed the leads recomputed by the last poll.
 	Rebuilds   uint64
@@ -79,96 +82,150 @@ func NewLiveCRM(cfg *config.Config, folder *Folder, feed *TouchFeed) *LiveCRM {
 // which leads changed (every lead is tallied).
 func (l *LiveCRM) Built() bool { return l.base != nil }
 
-// Update tallies a poll at now. dirty holds the leads whose rows change in this poll (a lead's
-// own row, or an activity or deal moving to or from it); rebuild asks for every lead to be
-// recomputed (an owner changed). apply applies the poll's changes to rows: the old contributions
-// are computed before it, the new ones after. The returned snapshot is the caller's to publish.
+// Update tallies a poll at now from rows that hold every row (the backfill's, the tests'): Plan,
+// then apply (which applies the poll's changes to rows), then Apply. dirty holds the leads whose
+// rows change in this poll (a lead's own row, or an activity or deal moving to or from it);
+// rebuild asks for every lead to be recomputed (an owner changed). The returned snapshot is the
+// caller's to publish.
 func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply func(), now time.Time) *Snapshot {
-	var changes []TouchChange
-	var refs map[int64]CampaignRef
-	hasTouches := false
-	if l.feed != nil {
-		changes, refs, hasTouches = l.feed.drain()
+	p := l.Plan(dirty, rebuild, now)
+	apply()
+	s, err := l.Apply(p, rows)
+	if err != nil {
+		panic(err) // rows in memory do not fail
 	}
-	spans := l.cfg.Calendar.Spans(now)
+	return s
+}
+
+// Plan is what a poll must read for the live tally: every row (Rebuild), or the rows of Leads.
+type Plan struct {
+	// Rebuild is set when every lead is recomputed: the first poll, a change every lead depends
+	// on (an owner, a campaign's labels), or periods rolling over onto many leads.
+	Rebuild bool
+	// Leads are the leads recomputed otherwise: those whose rows changed, those whose numbers
+	// move with the clock (CRM.Volatile), those with a timestamp in a period that just began, and
+	// those whose marketing touches changed. Their rows, and only theirs, are what Apply reads.
+	Leads map[int64]bool
+	// old are the stable ones among Leads: their numbers in base come out first.
+	old        map[int64]bool
+	now        time.Time
+	spans      fiscal.Spans
+	from       []int // the roll-over's windows (fiscal.Spans.Roll)
+	changes    []TouchChange
+	refs       map[int64]CampaignRef
+	hasTouches bool
+	taken      int // the touch changes taken from the feed
+}
+
+// Plan works out what a poll at now recomputes; dirty holds the leads whose rows changed since
+// the last poll (see Update). It changes nothing: a poll that fails after it leaves the tally as
+// it was.
+func (l *LiveCRM) Plan(dirty map[int64]bool, rebuild bool, now time.Time) *Plan {
+	p := &Plan{now: now, spans: l.cfg.Calendar.Spans(now)}
+	if l.feed != nil {
+		p.changes, p.refs, p.hasTouches, p.taken = l.feed.peek()
+	}
 	var rolled map[int64]bool
-	var from []int // the roll-over's windows (fiscal.Spans.Roll)
 	switch {
 	case l.base == nil, rebuild:
 		rebuild = true
-	case hasTouches != (l.touches != nil):
+	case p.hasTouches != (l.touches != nil):
 		rebuild = true
-	case hasTouches && !maps.Equal(refs, l.touches.Campaigns):
+	case p.hasTouches && !maps.Equal(p.refs, l.touches.Campaigns):
 		rebuild = true // a campaign's labels changed: every lead it touched
-	case !spans.Equal(l.spans):
-		rolled, from = l.rolled(spans, now)
+	case !p.spans.Equal(l.spans):
+		rolled, p.from = l.rolled(p.spans, now)
 		rebuild = rolled == nil
 	}
-	if !rebuild {
-		for _, c := range changes {
-			dirty[c.Lead] = true
-		}
-		maps.Copy(dirty, rolled)
-		old := map[int64]bool{}
-		for id := range dirty {
-			if !l.volatile[id] { // a volatile lead's share is not in base
-				old[id] = true
-			}
-		}
-		if len(old) > 0 {
+	p.Rebuild = rebuild
+	if rebuild {
+		return p
+	}
+	p.old = maps.Clone(dirty)
+	for _, c := range p.changes {
+		p.old[c.Lead] = true
+	}
+	maps.Copy(p.old, rolled)
+	p.Leads = maps.Clone(p.old)
+	for id := range l.volatile {
+		delete(p.old, id) // a volatile lead's share is not in base
+		p.Leads[id] = true
+	}
+	return p
+}
+
+// Apply tallies a poll planned by Plan from rows, which hold every row after a rebuild's plan and
+// at least the planned leads' otherwise. It fails only when rows do (Err): the tally then
+// recomputes every lead at the next poll.
+func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
+	if l.feed != nil {
+		l.feed.take(p.taken)
+	}
+	now, spans := p.now, p.spans
+	if !p.Rebuild {
+		if len(p.old) > 0 {
 			// Their numbers as base holds them: tallied at the last poll's instant, in its
-			// windows, from the rows before this poll's changes. Stable leads stay stable as
-			// time passes (see CRM.Volatile), so vs is empty here.
-			o := l.some(rows, old, l.now)
+			// windows, from the facts kept of their rows before this poll's changes. Stable
+			// leads stay stable as time passes (see CRM.Volatile), so vs is empty here.
+			o := l.some(p.old, l.now, l.fromFacts, nil)
 			l.base.merge(o.s, -1)
 			l.base.merge(o.vs, -1)
 		}
-		if from != nil {
-			l.base.roll(l.spans, spans, from) // what the other leads put in the windows, moved over
+		if p.from != nil {
+			l.base.roll(l.spans, spans, p.from) // what the other leads put in the windows, moved over
+			l.facts.roll(p.from)                // and the windows their facts count touches in
 		}
 		// A waiting lead that nothing about moves with the clock any more (abandoned, past its
 		// deadline) joins base for good, unless it is recomputed anyway.
 		for id, w := range l.waiters {
-			if !old[id] && w.Settled(l.cfg, now) {
+			if !p.old[id] && w.Settled(l.cfg, now) {
 				w.Add(l.base, l.cfg, now, spans)
 				delete(l.waiters, id)
 			}
 		}
 	}
-	apply()
-	if hasTouches {
+	l.owners = ownersOf(rows)
+	if p.hasTouches {
 		if l.touches == nil {
 			l.touches = &TouchIndex{ByLead: map[int64][]Touch{}}
 		}
-		l.touches.Campaigns = refs
-		l.touches.apply(changes)
-		changes = nil // a cold start's are every touch: let them go before the first tally
+		l.touches.Campaigns = p.refs
+		l.touches.apply(p.changes)
+		p.changes = nil // a cold start's are every touch: let them go before the first tally
 	}
 
 	// The volatile leads' share (vs) is recomputed at every poll and never kept in base.
 	var f finished
-	ids := maps.Clone(dirty)
-	if rebuild {
+	fromRows := func(c *CRM, ids map[int64]bool) { feedLeads(c, rows, ids) }
+	if p.Rebuild {
 		l.Rebuilds++
-		f = l.all(rows, now)
+		store := newFactStore()
+		f = l.all(rows, now, store.Put)
+		if err := rowsErr(rows); err != nil {
+			l.base = nil // half read: the next poll recomputes every lead
+			return nil, err
+		}
+		l.facts = store
+		l.base, l.waiters, l.arrivals, l.total = f.s, f.waiters, f.arrivals, f.leads
 	} else {
-		maps.Copy(ids, l.volatile)
-		f = l.some(rows, ids, now)
-	}
-	if rebuild {
-		l.base, l.waiters, l.arrivals, l.reaches, l.total = f.s, f.waiters, f.arrivals, f.reaches, f.leads
-	} else {
+		kept := map[int64]*facts{}
+		f = l.some(p.Leads, now, fromRows, func(id int64, x *facts) { kept[id] = x })
+		for id := range p.Leads {
+			if x, ok := kept[id]; ok {
+				l.facts.Put(id, x)
+			} else {
+				l.facts.Delete(id) // gone, or volatile now
+			}
+		}
 		l.base.merge(f.s, 1)
-		for id := range ids {
+		for id := range p.Leads {
 			delete(l.waiters, id)
 			delete(l.arrivals, id)
-			delete(l.reaches, id)
 		}
 		maps.Copy(l.waiters, f.waiters)
 		maps.Copy(l.arrivals, f.arrivals)
-		maps.Copy(l.reaches, f.reaches)
 	}
-	l.volatile, l.spans, l.now, l.Recomputed = f.volatile, spans, now, f.leads
+	l.volatile, l.volDigests, l.spans, l.now, l.Recomputed = f.volatile, f.volDigests, spans, now, f.leads
 	vs := f.vs
 	// The numbers that move with the clock, at now.
 	for _, w := range l.waiters {
@@ -186,6 +243,36 @@ func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply
 	out.merge(vs, 1)
 	NewCRM(l.cfg, l.folder, now).globals(out)
 	out.publish()
+	return out, nil
+}
+
+// rowsErr is the error rows met reading the database, if they read one (a poller's rows).
+func rowsErr(rows CRMRows) error {
+	if e, ok := rows.(interface{ Err() error }); ok {
+		return e.Err()
+	}
+	return nil
+}
+
+// Digests calls fn with the digest of every entity's rows as the last poll left them, for a
+// reconciliation to compare with the database's.
+func (l *LiveCRM) Digests(fn func(id int64, d Digest)) {
+	if l.facts != nil {
+		l.facts.eachDigest(fn)
+	}
+	for id, d := range l.volDigests {
+		fn(id, d)
+	}
+}
+
+// ownersOf reads the owners (the first of a repeated id, as CRM.Owner keeps).
+func ownersOf(rows CRMRows) map[int64]source.Owner {
+	out := map[int64]source.Owner{}
+	rows.EachOwner(func(o source.Owner) {
+		if _, dup := out[o.ID]; !dup {
+			out[o.ID] = o
+		}
+	})
 	return out
 }
 
@@ -206,32 +293,38 @@ func (l *LiveCRM) rolled(spans fiscal.Spans, now time.Time) (map[int64]bool, []i
 		return ids, from
 	}
 	lo, hi := fresh.Start.Unix(), fresh.End.Unix()
-	for id, r := range l.reaches {
+	many := false
+	l.facts.eachReach(func(id int64, r reach) bool {
 		if r.within(lo, hi) {
-			if ids[id] = true; len(ids) > l.total/3 {
-				return nil, nil
-			}
+			ids[id] = true
+			many = len(ids) > l.total/3
 		}
+		return !many
+	})
+	if many {
+		return nil, nil
 	}
 	return ids, from
 }
 
-// tally starts a batch tally with every owner and the touches.
-func (l *LiveCRM) tally(rows CRMRows, now time.Time) *CRM {
+// tally starts a batch tally at now with the owners.
+func (l *LiveCRM) tally(now time.Time) *CRM {
 	c := NewCRM(l.cfg, l.folder, now)
 	c.unique = true // rows come from a mirror keyed by id
+	c.owners = l.owners
 	if l.touches != nil {
 		c.UseTouches(l.touches)
 	}
-	rows.EachOwner(c.Owner) // owners first: leads look their team up
 	return c
 }
 
-// part runs the batch tally over the given leads' rows.
-func (l *LiveCRM) part(rows CRMRows, ids map[int64]bool, now time.Time) *CRM {
-	c := l.tally(rows, now)
-	feedLeads(c, rows, ids)
-	return c
+// fromFacts feeds a tally the facts kept of the given leads.
+func (l *LiveCRM) fromFacts(c *CRM, ids map[int64]bool) {
+	for id := range ids {
+		if f, ok := l.facts.Get(id); ok {
+			c.load(id, f)
+		}
+	}
 }
 
 // feedLeads feeds the given leads' rows into a tally.
@@ -245,40 +338,43 @@ func feedLeads(c *CRM, rows CRMRows, ids map[int64]bool) {
 	}
 }
 
-// some tallies the given leads: over several cores when they are many, and in rounds of
-// rebuildLeads at most, like a full recount, when they are more (a roll-over's).
-func (l *LiveCRM) some(rows CRMRows, ids map[int64]bool, now time.Time) finished {
+// some tallies the given leads, each tally fed its share of them by feed: over several cores
+// when they are many, and in rounds of rebuildLeads at most, like a full recount, when they are
+// more (a roll-over's). keep, when set, is given the facts of every stable lead tallied.
+func (l *LiveCRM) some(ids map[int64]bool, now time.Time, feed func(*CRM, map[int64]bool), keep func(int64, *facts)) finished {
 	per := rebuildLeads
 	if l.roundLeads > 0 {
 		per = l.roundLeads
 	}
 	if len(ids) <= per {
-		return l.finish(l.parts(rows, ids, now))
+		return l.finish(l.parts(ids, now, feed), keep)
 	}
 	var total finished
 	round := map[int64]bool{}
 	for id := range ids {
 		if round[id] = true; len(round) == per {
-			total.add(l.finish(l.parts(rows, round, now)))
+			total.add(l.finish(l.parts(round, now, feed), keep))
 			round = map[int64]bool{}
 		}
 	}
 	if len(round) > 0 {
-		total.add(l.finish(l.parts(rows, round, now)))
+		total.add(l.finish(l.parts(round, now, feed), keep))
 	}
 	return total
 }
 
-// parts is part over several cores when the leads are many (a roll-over's), each tally
-// taking a share of them.
-func (l *LiveCRM) parts(rows CRMRows, ids map[int64]bool, now time.Time) []*CRM {
+// parts runs tallies of the given leads over several cores when they are many (a roll-over's),
+// each tally taking a share of them.
+func (l *LiveCRM) parts(ids map[int64]bool, now time.Time, feed func(*CRM, map[int64]bool)) []*CRM {
 	least := partLeads
 	if l.roundLeads > 0 {
 		least = 2 // tests: a few leads go over several cores as well
 	}
 	n := min(runtime.GOMAXPROCS(0), 8, len(ids)/least)
 	if n <= 1 {
-		return []*CRM{l.part(rows, ids, now)}
+		c := l.tally(now)
+		feed(c, ids)
+		return []*CRM{c}
 	}
 	shares := make([]map[int64]bool, n)
 	for i := range shares {
@@ -289,7 +385,7 @@ func (l *LiveCRM) parts(rows CRMRows, ids map[int64]bool, now time.Time) []*CRM 
 		shares[i%n][id] = true
 		i++
 	}
-	return l.parallel(rows, now, n, func(i int, c *CRM) { feedLeads(c, rows, shares[i]) })
+	return l.parallel(now, n, func(i int, c *CRM) { feed(c, shares[i]) })
 }
 
 // partLeads is the fewest leads worth a core of their own.
@@ -304,8 +400,9 @@ const rebuildLeads = 1 << 17
 // change every lead depends on. Each round's leads are split into one tally per core (at a
 // million leads one core would take tens of seconds); with more than rebuildLeads leads, the
 // rounds each take a share of them. Admission of label values must see every lead before any is
-// published, so with several rounds a first pass over the rows only counts the values.
-func (l *LiveCRM) all(rows CRMRows, now time.Time) finished {
+// published, so with several rounds a first pass over the rows only counts the values. keep is
+// given the facts of every stable lead.
+func (l *LiveCRM) all(rows CRMRows, now time.Time, keep func(int64, *facts)) finished {
 	per := rebuildLeads
 	if l.roundLeads > 0 {
 		per = l.roundLeads
@@ -316,11 +413,11 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time) finished {
 	rounds := max(1, (len(ids)+per-1)/per)
 	round := l.moduloRound(rows, now, n, rounds)
 	if rr, ok := rows.(RangeRows); ok {
-		round = l.rangeRound(rr, rows, now, n, rounds, ids)
+		round = l.rangeRound(rr, now, n, rounds, ids)
 	}
 	ids = nil
 	if rounds == 1 {
-		return l.finish(round(0))
+		return l.finish(round(0), keep)
 	}
 	var a admission
 	for r := range rounds {
@@ -333,7 +430,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time) finished {
 		for _, c := range cs {
 			c.admitted = true
 		}
-		total.add(l.finishAdmitted(cs))
+		total.add(l.finishAdmitted(cs, keep))
 	}
 	return total
 }
@@ -379,14 +476,14 @@ func (r scanRanges) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
 }
 
 // parallel runs one tally per core, fed by feed(i, c), and returns them.
-func (l *LiveCRM) parallel(rows CRMRows, now time.Time, n int, feed func(i int, c *CRM)) []*CRM {
+func (l *LiveCRM) parallel(now time.Time, n int, feed func(i int, c *CRM)) []*CRM {
 	cs := make([]*CRM, n)
 	var wg sync.WaitGroup
 	for i := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := l.tally(rows, now)
+			c := l.tally(now)
 			feed(i, c)
 			cs[i] = c
 		}()
@@ -399,7 +496,7 @@ func (l *LiveCRM) parallel(rows CRMRows, now time.Time, n int, feed func(i int, 
 // its share.
 func (l *LiveCRM) moduloRound(rows CRMRows, now time.Time, n, rounds int) func(r int) []*CRM {
 	return func(r int) []*CRM {
-		return l.parallel(rows, now, n, func(i int, c *CRM) {
+		return l.parallel(now, n, func(i int, c *CRM) {
 			part := uint64(r*n + i)
 			mine := func(lead int64) bool { return uint64(lead)%uint64(n*rounds) == part }
 			rows.EachLead(func(x source.Lead) {
@@ -424,7 +521,7 @@ func (l *LiveCRM) moduloRound(rows CRMRows, now time.Time, n, rounds int) func(r
 // rangeRound splits the leads into n*rounds ranges of ids holding about as many leads each
 // (the first and last open-ended, so a row of a lead that does not exist falls in one): every
 // row is read once a pass.
-func (l *LiveCRM) rangeRound(rr RangeRows, rows CRMRows, now time.Time, n, rounds int, ids []int64) func(r int) []*CRM {
+func (l *LiveCRM) rangeRound(rr RangeRows, now time.Time, n, rounds int, ids []int64) func(r int) []*CRM {
 	slices.Sort(ids)
 	k := n * rounds
 	bounds := make([]int64, k+1)
@@ -437,7 +534,7 @@ func (l *LiveCRM) rangeRound(rr RangeRows, rows CRMRows, now time.Time, n, round
 		bounds[j] = ids[j*len(ids)/k]
 	}
 	return func(r int) []*CRM {
-		return l.parallel(rows, now, n, func(i int, c *CRM) {
+		return l.parallel(now, n, func(i int, c *CRM) {
 			lo, hi := bounds[r*n+i], bounds[r*n+i+1]
 			rr.LeadsIn(lo, hi, c.Lead)
 			rr.ActivitiesIn(lo, hi, c.Activity)
@@ -448,18 +545,19 @@ func (l *LiveCRM) rangeRound(rr RangeRows, rows CRMRows, now time.Time, n, round
 
 // finished is what tallies of disjoint sets of leads add up to.
 type finished struct {
-	s, vs    *Snapshot
-	reaches  map[int64]reach
-	volatile map[int64]bool
-	waiters  map[int64]Waiter
-	arrivals map[int64]Arrival
-	leads    int
+	s, vs      *Snapshot
+	volatile   map[int64]bool
+	volDigests map[int64]Digest
+	waiters    map[int64]Waiter
+	arrivals   map[int64]Arrival
+	leads      int
 }
 
-// finish finishes tallies of disjoint sets of leads, concurrently, and adds them up.
-func (l *LiveCRM) finish(cs []*CRM) finished {
+// finish finishes tallies of disjoint sets of leads, concurrently, and adds them up; keep (if
+// set) is given the facts of their stable leads.
+func (l *LiveCRM) finish(cs []*CRM, keep func(int64, *facts)) finished {
 	admit(l.folder, cs...) // before any tally publishes a label value
-	return l.finishAdmitted(cs)
+	return l.finishAdmitted(cs, keep)
 }
 
 // add adds the numbers of tallies of other leads.
@@ -470,15 +568,15 @@ func (f *finished) add(o finished) {
 	}
 	f.s.merge(o.s, 1)
 	f.vs.merge(o.vs, 1)
-	maps.Copy(f.reaches, o.reaches)
 	maps.Copy(f.volatile, o.volatile)
+	maps.Copy(f.volDigests, o.volDigests)
 	maps.Copy(f.waiters, o.waiters)
 	maps.Copy(f.arrivals, o.arrivals)
 	f.leads += o.leads
 }
 
 // finishAdmitted is finish once their label values are admitted.
-func (l *LiveCRM) finishAdmitted(cs []*CRM) finished {
+func (l *LiveCRM) finishAdmitted(cs []*CRM, keep func(int64, *facts)) finished {
 	ss, vss := make([]*Snapshot, len(cs)), make([]*Snapshot, len(cs))
 	var wg sync.WaitGroup
 	for i, c := range cs {
@@ -489,16 +587,21 @@ func (l *LiveCRM) finishAdmitted(cs []*CRM) finished {
 		}()
 	}
 	wg.Wait()
-	f := finished{s: ss[0], vs: vss[0], reaches: cs[0].reaches(), volatile: cs[0].Volatile(), waiters: cs[0].Waiters(), arrivals: cs[0].Arrivals()}
+	f := finished{s: ss[0], vs: vss[0], volatile: cs[0].Volatile(), volDigests: cs[0].volatileDigests(), waiters: cs[0].Waiters(), arrivals: cs[0].Arrivals()}
 	for i, c := range cs {
 		f.leads += len(c.leads)
+		if keep != nil {
+			for id, x := range c.entities() {
+				keep(id, x)
+			}
+		}
 		if i == 0 {
 			continue
 		}
 		f.s.merge(ss[i], 1)
 		f.vs.merge(vss[i], 1)
-		maps.Copy(f.reaches, c.reaches())
 		maps.Copy(f.volatile, c.Volatile())
+		maps.Copy(f.volDigests, c.volatileDigests())
 		maps.Copy(f.waiters, c.Waiters())
 		maps.Copy(f.arrivals, c.Arrivals())
 	}
@@ -644,12 +747,23 @@ func (f *TouchFeed) Push(changes []TouchChange, refs map[int64]CampaignRef) {
 	f.refs, f.pushed = refs, true
 }
 
-func (f *TouchFeed) drain() ([]TouchChange, map[int64]CampaignRef, bool) {
+// peek returns what was pushed since the last take: the changes (n of them), the campaigns'
+// labels, and whether anything was ever pushed.
+func (f *TouchFeed) peek() (changes []TouchChange, refs map[int64]CampaignRef, pushed bool, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := f.changes
-	f.changes = nil
-	return c, f.refs, f.pushed
+	return f.changes[:len(f.changes):len(f.changes)], f.refs, f.pushed, len(f.changes)
+}
+
+// take drops the first n changes, which the CRM side has applied.
+func (f *TouchFeed) take(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n == len(f.changes) {
+		f.changes = nil // let a cold start's go
+		return
+	}
+	f.changes = f.changes[n:]
 }
 
 // CampaignRows is where the live campaign tally reads rows: the poller's mirror of the campaign

@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tandem-oss/tandem/attribution"
@@ -13,6 +14,45 @@ import (
 // every stage it has reached.
 var campaignStages = []funnel.Stage{funnel.Lead, funnel.MQL, funnel.SQL, funnel.Opportunity, funnel.Won}
 
+// marketingFacts is what a lead's marketing touches say about it, all that its numbers need of
+// them: the campaign that produced it, and, for a lead with deals, every touch in time order
+// (whether marketing influenced a deal depends on the deal's creation time, attribution on its
+// close). A lead without deals keeps no touch: at a million leads, that is most of them.
+type marketingFacts struct {
+	producer    int64 // the campaign of the lead-creation touch: the last at or before creation
+	hasProducer bool
+	touches     []Touch // kept only for a lead with deals
+}
+
+// joinTouches sums up each lead's marketing touches (marketingFacts), for the leads fed as rows;
+// a lead loaded from its facts has them already. Call once every row is in.
+func (c *CRM) joinTouches() {
+	if c.touches == nil {
+		return
+	}
+	for id, l := range c.leads {
+		if l.mkt == nil {
+			l.mkt = summarizeTouches(c.touches.Of(id), l)
+		}
+	}
+}
+
+// summarizeTouches makes a lead's marketingFacts from its touches in time order.
+func summarizeTouches(ts []Touch, l *lead) *marketingFacts {
+	m := &marketingFacts{}
+	created := l.created.UnixNano()
+	for _, t := range ts {
+		if t.At > created {
+			break
+		}
+		m.producer, m.hasProducer = t.Campaign, true
+	}
+	if l.opps > 0 && len(ts) > 0 {
+		m.touches = slices.Clone(ts)
+	}
+	return m
+}
+
 // marketing adds what needs both databases: each campaign's cohort funnel and sales' rejections,
 // revenue attribution, and marketing-sourced and -influenced revenue and pipeline; to gives the
 // snapshot a lead's numbers go to.
@@ -21,7 +61,7 @@ func (c *CRM) marketing(to func(lead int64) *Snapshot) {
 	if x != nil {
 		for id, l := range c.leads {
 			s := to(id)
-			ref := c.producer(x, id, l.created)
+			ref := c.producer(x, l)
 			created := c.of(id, l, l.created)
 			for _, st := range campaignStages {
 				if !l.reached(st).IsZero() {
@@ -59,16 +99,22 @@ func (c *CRM) marketing(to func(lead int64) *Snapshot) {
 
 // producer is the campaign that produced a lead: the campaign of its lead-creation touch (the
 // last touch at or before its creation).
-func (c *CRM) producer(x *TouchIndex, lead int64, created time.Time) CampaignRef {
-	ts := x.Of(lead)
-	n := 0
-	for n < len(ts) && ts[n].At <= created.UnixNano() {
-		n++
-	}
-	if n == 0 {
+func (c *CRM) producer(x *TouchIndex, l *lead) CampaignRef {
+	if l.mkt == nil || !l.mkt.hasProducer {
 		return CampaignRef{metrics.ValueUnknown, metrics.ValueUnknown}
 	}
-	return x.Ref(ts[n-1].Campaign)
+	return x.Ref(l.mkt.producer)
+}
+
+// leadTouches are the touches of a deal's lead (none without a known lead).
+func (c *CRM) leadTouches(o opportunity) []Touch {
+	if o.leadID == 0 {
+		return nil
+	}
+	if l := c.leads[o.leadID]; l != nil && l.mkt != nil {
+		return l.mkt.touches
+	}
+	return nil
 }
 
 // marketingRole decides whether marketing sourced and whether it influenced an opportunity.
@@ -80,7 +126,7 @@ func (c *CRM) marketingRole(x *TouchIndex, o opportunity) (sourced, influenced b
 	if x == nil {
 		return sourced, false
 	}
-	for i, t := range x.Of(o.leadID) {
+	for i, t := range c.leadTouches(o) {
 		if t.At > o.created.UnixNano() {
 			break
 		}
@@ -97,12 +143,9 @@ func (c *CRM) marketingRole(x *TouchIndex, o opportunity) (sourced, influenced b
 // attribute spreads a won deal's amount over its lead's touches before the win, per model, in
 // whole cents, into the windows of the win date.
 func (c *CRM) attribute(s *Snapshot, x *TouchIndex, o opportunity, mask fiscal.Mask) {
-	var (
-		touches []Touch
-		created time.Time
-	)
+	var created time.Time
+	touches := c.leadTouches(o)
 	if l, ok := c.leads[o.leadID]; ok && o.leadID != 0 {
-		touches = x.Of(o.leadID)
 		created = l.created
 	}
 	times := make([]time.Time, len(touches))

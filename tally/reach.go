@@ -80,23 +80,3 @@ func (c *CRM) dealLead(o opportunity) *lead {
 	}
 	return c.leads[o.leadID]
 }
-
-// reaches returns the notes of the stable leads (after finishRows) that a later roll-over can
-// reach: a lead whose every timestamp is before the earliest window's start stays out of every
-// window as the clock moves forward, and needs no note.
-func (c *CRM) reaches() map[int64]reach {
-	floor := c.spans.Earliest().Unix()
-	out := map[int64]reach{}
-	keep := func(id int64, r reach) {
-		if !c.volatile[id] && (r.past >= floor || r.ahead != math.MaxInt64) {
-			out[id] = r
-		}
-	}
-	for id, l := range c.leads {
-		keep(id, l.reach)
-	}
-	for id, r := range c.orphans {
-		keep(id, *r)
-	}
-	return out
-}

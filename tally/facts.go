@@ -1,0 +1,706 @@
+package tally
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/tandem-oss/tandem/fiscal"
+	"github.com/tandem-oss/tandem/money"
+)
+
+// The live CRM tally keeps, between polls, what each lead put in its sums: not the lead's rows (at
+// a million leads, five million activities and millions of marketing touches), but its facts:
+// what the tally made of those rows (the lead's own timestamps and label values, its first
+// touches and attempts, its sales touches counted by kind and window, its deals, the campaign
+// that produced it, its data-quality problems). From its facts the tally computes a lead's
+// numbers exactly as from its rows, which is how a changed lead's old numbers are taken out of the
+// sums after its rows have changed in the database.
+
+// facts is what the tally made of the rows of one entity: a lead id as the rows carry it (an
+// activity's or deal's lead_id may name no lead).
+type facts struct {
+	lead     *lead // nil: no lead of that id
+	deals    []opportunity
+	problems []Problem
+	reach    reach
+	digest   Digest
+}
+
+// entities returns the facts of every stable entity of a finished tally (finishRows), by id:
+// volatile ones are tallied again at every poll and need none.
+func (c *CRM) entities() map[int64]*facts {
+	out := map[int64]*facts{}
+	get := func(id int64) *facts {
+		f := out[id]
+		if f == nil {
+			f = &facts{reach: noReach}
+			out[id] = f
+		}
+		return f
+	}
+	for id, l := range c.leads {
+		if !c.volatile[id] {
+			f := get(id)
+			f.lead, f.reach = l, l.reach
+		}
+	}
+	for _, o := range c.opps {
+		if !c.volatile[o.entity] {
+			f := get(o.entity)
+			f.deals = append(f.deals, o)
+		}
+	}
+	for _, p := range c.problems {
+		if !c.volatile[p.lead] {
+			f := get(p.lead)
+			f.problems = append(f.problems, p.Problem)
+		}
+	}
+	for id, r := range c.orphans {
+		if !c.volatile[id] {
+			get(id).reach = *r
+		}
+	}
+	for id, d := range c.digests {
+		if !c.volatile[id] {
+			get(id).digest = *d
+		}
+	}
+	return out
+}
+
+// volatileDigests returns the digests of the volatile entities (after finishRows), which keep no
+// facts.
+func (c *CRM) volatileDigests() map[int64]Digest {
+	out := map[int64]Digest{}
+	for id := range c.volatile {
+		if d := c.digests[id]; d != nil {
+			out[id] = *d
+		}
+	}
+	return out
+}
+
+// load puts an entity's facts into the tally, as if its rows had been fed: its numbers then
+// come out of finishRows. The owners must be those the facts were made with (a change of owner
+// recounts every lead).
+func (c *CRM) load(id int64, f *facts) {
+	if l := f.lead; l != nil {
+		c.place(l)
+		c.leads[id] = l
+	}
+	for _, o := range f.deals {
+		if l := c.leads[o.leadID]; o.leadID != 0 && l != nil {
+			o.raw = l.raw
+			l.deal(o)
+		} else {
+			o.raw = unknownDims(len(c.cfg.Dims))
+		}
+		c.opps = append(c.opps, o)
+	}
+	for _, p := range f.problems {
+		c.problems = append(c.problems, leadProblem{id, p})
+	}
+}
+
+func unknownDims(n int) []string {
+	raw := make([]string, n)
+	for i := range raw {
+		raw[i] = "unknown"
+	}
+	return raw
+}
+
+// strs is a dictionary of the text values facts hold (label values, statuses, stage names,
+// kinds): each is kept once, and facts refer to it by number.
+type strs struct {
+	list  []string
+	codes map[string]uint32
+}
+
+func (d *strs) code(s string) uint32 {
+	if c, ok := d.codes[s]; ok {
+		return c
+	}
+	if d.codes == nil {
+		d.codes = map[string]uint32{}
+	}
+	c := uint32(len(d.list))
+	d.list = append(d.list, s)
+	d.codes[s] = c
+	return c
+}
+
+func (d *strs) str(c uint64) string { return d.list[c] }
+
+// Facts are encoded as a sequence of variable-length integers: times as seconds (from a base,
+// zigzag) with their nanoseconds only when not whole, text by dictionary code, masks and counts
+// as they are. A lead of the data takes about 60 bytes.
+const (
+	factLead = 1 << iota
+	factMarketing
+	factProducer
+)
+
+const (
+	dealClosed = 1 << iota
+	dealWon
+	dealOfLead
+)
+
+type encoder struct {
+	b []byte
+	d *strs
+}
+
+func (e *encoder) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *encoder) int(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+func (e *encoder) str(s string)  { e.uint(uint64(e.d.code(s))) }
+
+// time writes t relative to base seconds: 0 for a zero time, else 1 + (zigzag seconds << 1 |
+// has nanoseconds), then the nanoseconds.
+func (e *encoder) time(t time.Time, base int64) {
+	if t.IsZero() {
+		e.uint(0)
+		return
+	}
+	s, ns := t.Unix()-base, t.Nanosecond()
+	v := uint64(s<<1^s>>63) << 1
+	if ns != 0 {
+		v |= 1
+	}
+	e.uint(v + 1)
+	if ns != 0 {
+		e.uint(uint64(ns))
+	}
+}
+
+// bound writes a reach bound (Unix seconds, or the open ends MinInt64 and MaxInt64).
+func (e *encoder) bound(v int64) {
+	switch v {
+	case math.MinInt64:
+		e.uint(0)
+	case math.MaxInt64:
+		e.uint(1)
+	default:
+		e.uint(uint64(v<<1^v>>63) + 2)
+	}
+}
+
+// date writes a civil date (an expected close date) as days since 1970-01-01, 0 for none.
+func (e *encoder) date(d time.Time) {
+	if d.IsZero() {
+		e.uint(0)
+		return
+	}
+	y, m, dd := d.Date()
+	days := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC).Unix() / 86400
+	e.uint(uint64(days<<1^days>>63) + 1)
+}
+
+type decoder struct {
+	b   []byte
+	d   *strs
+	err error
+}
+
+func (r *decoder) uint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *decoder) int() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *decoder) fail() {
+	if r.err == nil {
+		r.err = fmt.Errorf("tally: corrupt facts record")
+	}
+	r.b = nil
+}
+
+func (r *decoder) str() string {
+	c := r.uint()
+	if r.err != nil || c >= uint64(len(r.d.list)) {
+		r.fail()
+		return ""
+	}
+	return r.d.str(c)
+}
+
+func unzig(v uint64) int64 { return int64(v>>1) ^ -int64(v&1) }
+
+func (r *decoder) time(base int64) time.Time {
+	v := r.uint()
+	if v == 0 {
+		return time.Time{}
+	}
+	v--
+	s := unzig(v>>1) + base
+	var ns int64
+	if v&1 != 0 {
+		ns = int64(r.uint())
+	}
+	return time.Unix(s, ns).UTC()
+}
+
+func (r *decoder) bound() int64 {
+	switch v := r.uint(); v {
+	case 0:
+		return math.MinInt64
+	case 1:
+		return math.MaxInt64
+	default:
+		return unzig(v - 2)
+	}
+}
+
+func (r *decoder) date() time.Time {
+	v := r.uint()
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.Unix(unzig(v-1)*86400, 0).UTC()
+}
+
+// encodeFacts appends the encoding of f to b; epoch is the store's roll-over count its masks
+// are relative to (see factStore.roll).
+func encodeFacts(b []byte, d *strs, f *facts, epoch int) []byte {
+	e := encoder{b: b, d: d}
+	var flags uint64
+	l := f.lead
+	if l != nil {
+		flags |= factLead
+		if l.mkt != nil {
+			flags |= factMarketing
+			if l.mkt.hasProducer {
+				flags |= factProducer
+			}
+		}
+	}
+	e.uint(flags)
+	e.uint(uint64(epoch))
+	e.bound(f.reach.past)
+	e.bound(f.reach.ahead)
+	for _, d := range f.digest {
+		e.uint(uint64(d.N))
+		e.int(d.Sum)
+	}
+	e.uint(uint64(len(f.problems)))
+	for _, p := range f.problems {
+		e.str(p.Query)
+		e.str(p.Check)
+	}
+	var base int64
+	if l != nil {
+		e.time(l.created, 0)
+		base = l.created.Unix()
+		for _, t := range []time.Time{l.mql, l.sql, l.disq, l.firstTouch, l.firstAny} {
+			e.time(t, base)
+		}
+		e.int(l.owner)
+		for _, s := range []string{l.source, l.region, l.segment, l.status, l.reason} {
+			e.str(s)
+		}
+		e.uint(uint64(l.attempts))
+		e.uint(uint64(len(l.touches)))
+		for _, t := range l.touches {
+			e.str(t.kind)
+			e.uint(uint64(t.in))
+			e.uint(uint64(t.n))
+		}
+		if m := l.mkt; m != nil {
+			if m.hasProducer {
+				e.int(m.producer)
+			}
+			e.uint(uint64(len(m.touches)))
+			for _, t := range m.touches {
+				e.time(t.Time(), base)
+				e.int(t.Campaign)
+			}
+		}
+	}
+	e.uint(uint64(len(f.deals)))
+	for _, o := range f.deals {
+		var df uint64
+		if o.isClosed {
+			df |= dealClosed
+		}
+		if o.isWon {
+			df |= dealWon
+		}
+		if o.leadID != 0 {
+			df |= dealOfLead
+		}
+		e.uint(df)
+		e.int(int64(o.amount))
+		e.str(o.stage)
+		e.time(o.created, base)
+		e.date(o.expected)
+		e.time(o.closed, base)
+	}
+	return e.b
+}
+
+// decodeFacts decodes a record of entity id, and the epoch its masks are relative to. The lead's
+// raw dimensions and calendar are left for CRM.load (they are its owner's).
+func decodeFacts(b []byte, d *strs, id int64) (*facts, int, error) {
+	r := decoder{b: b, d: d}
+	flags := r.uint()
+	epoch := int(r.uint())
+	f := &facts{}
+	f.reach.past, f.reach.ahead = r.bound(), r.bound()
+	for i := range f.digest {
+		f.digest[i] = DigestSum{int64(r.uint()), r.int()}
+	}
+	if n := r.uint(); n > 0 && r.err == nil {
+		f.problems = make([]Problem, n)
+		for i := range f.problems {
+			f.problems[i] = Problem{r.str(), r.str()}
+		}
+	}
+	var base int64
+	if flags&factLead != 0 {
+		l := &lead{}
+		l.created = r.time(0)
+		base = l.created.Unix()
+		for _, t := range []*time.Time{&l.mql, &l.sql, &l.disq, &l.firstTouch, &l.firstAny} {
+			*t = r.time(base)
+		}
+		l.owner = r.int()
+		for _, s := range []*string{&l.source, &l.region, &l.segment, &l.status, &l.reason} {
+			*s = r.str()
+		}
+		l.attempts = int(r.uint())
+		if n := r.uint(); n > 0 && r.err == nil {
+			l.touches = make([]kindCount, n)
+			for i := range l.touches {
+				l.touches[i] = kindCount{kind: r.str(), in: fiscal.Mask(r.uint()), n: int64(r.uint())}
+			}
+		}
+		if flags&factMarketing != 0 {
+			m := &marketingFacts{}
+			if flags&factProducer != 0 {
+				m.producer, m.hasProducer = r.int(), true
+			}
+			if n := r.uint(); n > 0 && r.err == nil {
+				m.touches = make([]Touch, n)
+				for i := range m.touches {
+					m.touches[i] = Touch{At: r.time(base).UnixNano(), Campaign: r.int()}
+				}
+			}
+			l.mkt = m
+		}
+		l.reach = f.reach
+		f.lead = l
+	}
+	if n := r.uint(); n > 0 && r.err == nil {
+		f.deals = make([]opportunity, n)
+		for i := range f.deals {
+			df := r.uint()
+			o := opportunity{entity: id, isClosed: df&dealClosed != 0, isWon: df&dealWon != 0}
+			if df&dealOfLead != 0 {
+				o.leadID = id
+			}
+			o.amount = money.Cents(r.int())
+			o.stage = r.str()
+			o.created = r.time(base)
+			o.expected = r.date()
+			o.closed = r.time(base)
+			f.deals[i] = o
+		}
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail()
+	}
+	return f, epoch, r.err
+}
+
+// remap moves a mask of windows through roll-overs: bit j of the result is bit from[j] of m.
+func remap(m fiscal.Mask, from []int) fiscal.Mask {
+	var out fiscal.Mask
+	for j, i := range from {
+		if i >= 0 && m&(1<<i) != 0 {
+			out |= 1 << j
+		}
+	}
+	return out
+}
+
+// factStore keeps the facts of every stable entity of the live CRM tally, encoded (encodeFacts),
+// in chunks of a log: a changed entity's new record is appended and its old one becomes dead
+// space, which a chunk gives back when it is mostly dead (compact). The index is a sorted slice
+// of ids with each record's position (12 bytes an entity), plus a small map for ids added out of
+// order since the last merge.
+type factStore struct {
+	d      strs
+	ids    []int64
+	pos    []uint32 // chunk << chunkBits | offset; deleted for none
+	extra  map[int64]uint32
+	chunks []chunk
+	cur    int   // the chunk records are appended to
+	empty  []int // chunks given back, to be written again
+	// rolls are the roll-overs since the store was filled: a record of epoch e holds masks of
+	// the windows before rolls[e]; reading it moves them through rolls[e:].
+	rolls [][]int
+}
+
+type chunk struct {
+	b    []byte
+	dead int
+}
+
+const (
+	chunkBits = 20 // a chunk holds up to 1 MiB of records
+	chunkSize = 1 << chunkBits
+	deleted   = math.MaxUint32
+)
+
+func newFactStore() *factStore { return &factStore{extra: map[int64]uint32{}} }
+
+// Len is how many entities the store holds.
+func (s *factStore) Len() int {
+	n := len(s.extra)
+	for _, p := range s.pos {
+		if p != deleted {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *factStore) find(id int64) (int, bool) { return slices.BinarySearch(s.ids, id) }
+
+func (s *factStore) lookup(id int64) uint32 {
+	if p, ok := s.extra[id]; ok {
+		return p
+	}
+	if i, ok := s.find(id); ok {
+		return s.pos[i]
+	}
+	return deleted
+}
+
+// record returns the bytes of the record at p.
+func (s *factStore) record(p uint32) []byte {
+	b := s.chunks[p>>chunkBits].b[p&(chunkSize-1):]
+	n, k := binary.Uvarint(b)
+	return b[k : k+int(n)]
+}
+
+// Get returns an entity's facts, with its masks moved to the windows of the last roll-over.
+func (s *factStore) Get(id int64) (*facts, bool) {
+	p := s.lookup(id)
+	if p == deleted {
+		return nil, false
+	}
+	f, epoch, err := decodeFacts(s.record(p), &s.d, id)
+	if err != nil {
+		panic(err) // the store wrote it: a bug, not bad data
+	}
+	if f.lead != nil && epoch < len(s.rolls) {
+		for i := range f.lead.touches {
+			for _, from := range s.rolls[epoch:] {
+				f.lead.touches[i].in = remap(f.lead.touches[i].in, from)
+			}
+		}
+	}
+	return f, true
+}
+
+// Reach returns an entity's noted timestamps without decoding the rest.
+func (s *factStore) reach(p uint32) reach {
+	r := decoder{b: s.record(p), d: &s.d}
+	r.uint() // flags
+	r.uint() // epoch
+	return reach{r.bound(), r.bound()}
+}
+
+// digestAt returns the digest of the record at p without decoding the rest.
+func (s *factStore) digestAt(p uint32) Digest {
+	r := decoder{b: s.record(p), d: &s.d}
+	r.uint() // flags
+	r.uint() // epoch
+	r.bound()
+	r.bound()
+	var d Digest
+	for i := range d {
+		d[i] = DigestSum{int64(r.uint()), r.int()}
+	}
+	return d
+}
+
+// eachDigest calls fn with every entity's id and digest, in no order.
+func (s *factStore) eachDigest(fn func(id int64, d Digest)) {
+	for i, p := range s.pos {
+		if p != deleted {
+			fn(s.ids[i], s.digestAt(p))
+		}
+	}
+	for id, p := range s.extra {
+		fn(id, s.digestAt(p))
+	}
+}
+
+// eachReach calls fn with every entity's id and noted timestamps, in no order, until it
+// returns false.
+func (s *factStore) eachReach(fn func(id int64, r reach) bool) {
+	for i, p := range s.pos {
+		if p != deleted && !fn(s.ids[i], s.reach(p)) {
+			return
+		}
+	}
+	for id, p := range s.extra {
+		if !fn(id, s.reach(p)) {
+			return
+		}
+	}
+}
+
+// Put stores an entity's facts in place of any it had.
+func (s *factStore) Put(id int64, f *facts) {
+	s.free(id)
+	p := s.append(id, encodeFacts(nil, &s.d, f, len(s.rolls)))
+	if i, ok := s.find(id); ok {
+		s.pos[i] = p
+		return
+	}
+	if len(s.ids) == 0 || id > s.ids[len(s.ids)-1] {
+		s.ids, s.pos = append(s.ids, id), append(s.pos, p)
+		return
+	}
+	s.extra[id] = p
+	if len(s.extra) > max(1024, len(s.ids)/16) {
+		s.merge()
+	}
+}
+
+// Delete forgets an entity.
+func (s *factStore) Delete(id int64) {
+	s.free(id)
+	if _, ok := s.extra[id]; ok {
+		delete(s.extra, id)
+	} else if i, ok := s.find(id); ok {
+		s.pos[i] = deleted
+	}
+}
+
+// free marks an entity's record, if any, as dead space, and gives back its chunk when mostly dead.
+func (s *factStore) free(id int64) {
+	p := s.lookup(id)
+	if p == deleted {
+		return
+	}
+	b := s.chunks[p>>chunkBits].b[p&(chunkSize-1):]
+	n, k := binary.Uvarint(b)
+	c := &s.chunks[p>>chunkBits]
+	c.dead += k + int(n)
+	if ci := int(p >> chunkBits); ci != s.cur && c.dead > len(c.b)/2 {
+		s.compact(ci, id)
+	}
+}
+
+// append writes a record to the last chunk (a new one when it is full) and returns its position.
+func (s *factStore) append(id int64, rec []byte) uint32 {
+	need := binary.MaxVarintLen64 + len(rec)
+	if need > chunkSize {
+		panic("tally: a facts record larger than a chunk")
+	}
+	if len(s.chunks) == 0 || len(s.chunks[s.cur].b)+need > chunkSize {
+		if n := len(s.empty); n > 0 {
+			s.cur, s.empty = s.empty[n-1], s.empty[:n-1]
+		} else {
+			if len(s.chunks) == 1<<(32-chunkBits) {
+				panic("tally: the facts store is full")
+			}
+			s.chunks = append(s.chunks, chunk{})
+			s.cur = len(s.chunks) - 1
+		}
+		s.chunks[s.cur].b = make([]byte, 0, 64<<10)
+	}
+	c := &s.chunks[s.cur]
+	p := uint32(s.cur)<<chunkBits | uint32(len(c.b))
+	c.b = binary.AppendUvarint(c.b, uint64(len(rec)))
+	c.b = append(c.b, rec...)
+	return p
+}
+
+// compact moves the live records of a mostly dead chunk to the end of the log and empties it
+// (skip is the entity being freed, which is no longer live).
+func (s *factStore) compact(ci int, skip int64) {
+	// Find the ids whose records live in this chunk.
+	move := func(id int64, p uint32) uint32 {
+		if id == skip || p == deleted || p>>chunkBits != uint32(ci) {
+			return p
+		}
+		return s.append(id, s.record(p))
+	}
+	for i, p := range s.pos {
+		s.pos[i] = move(s.ids[i], p)
+	}
+	for id, p := range s.extra {
+		s.extra[id] = move(id, p)
+	}
+	s.chunks[ci] = chunk{}
+	s.empty = append(s.empty, ci)
+}
+
+// merge folds the ids added out of order into the sorted index, and drops deleted ones.
+func (s *factStore) merge() {
+	type entry struct {
+		id int64
+		p  uint32
+	}
+	extra := make([]entry, 0, len(s.extra))
+	for id, p := range s.extra {
+		extra = append(extra, entry{id, p})
+	}
+	slices.SortFunc(extra, func(a, b entry) int {
+		switch {
+		case a.id < b.id:
+			return -1
+		case a.id > b.id:
+			return 1
+		}
+		return 0
+	})
+	n := len(extra)
+	for _, p := range s.pos {
+		if p != deleted {
+			n++
+		}
+	}
+	ids, pos := make([]int64, 0, n), make([]uint32, 0, n)
+	i, j := 0, 0
+	for i < len(s.ids) || j < len(extra) {
+		if j == len(extra) || i < len(s.ids) && s.ids[i] < extra[j].id {
+			if s.pos[i] != deleted {
+				ids, pos = append(ids, s.ids[i]), append(pos, s.pos[i])
+			}
+			i++
+			continue
+		}
+		ids, pos = append(ids, extra[j].id), append(pos, extra[j].p)
+		j++
+	}
+	s.ids, s.pos, s.extra = ids, pos, map[int64]uint32{}
+}
+
+// roll notes a roll-over of the windows (fiscal.Spans.Roll): the masks of every record written
+// before it are moved through it when read.
+func (s *factStore) roll(from []int) { s.rolls = append(s.rolls, slices.Clone(from)) }

@@ -1,0 +1,223 @@
+package tally
+
+import (
+	"math"
+	"math/rand"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tandem-oss/tandem/fiscal"
+	"github.com/tandem-oss/tandem/money"
+)
+
+// randomFacts makes facts of every shape: with and without a lead, marketing touches, deals of
+// the lead or of no lead, problems, open reach bounds, times before 1970, with nanoseconds, zero.
+func randomFacts(r *rand.Rand, id int64) *facts {
+	when := func() time.Time {
+		switch r.Intn(8) {
+		case 0:
+			return time.Time{}
+		case 1:
+			return time.Unix(-r.Int63n(1e9), r.Int63n(1e9)).UTC() // before 1970, with nanoseconds
+		case 2:
+			return time.Unix(1.7e9+r.Int63n(1e8), r.Int63n(1e9)).UTC()
+		}
+		return time.Unix(1.7e9+r.Int63n(1e8), 0).UTC()
+	}
+	pick := func(vs ...string) string { return vs[r.Intn(len(vs))] }
+	bound := func(open int64) int64 {
+		if r.Intn(3) == 0 {
+			return open
+		}
+		return r.Int63n(4e9) - 2e9
+	}
+	f := &facts{reach: reach{bound(math.MinInt64), bound(math.MaxInt64)}}
+	for i := range f.digest {
+		if r.Intn(2) == 0 {
+			f.digest[i] = DigestSum{r.Int63n(5), r.Int63() - r.Int63()}
+		}
+	}
+	for i := r.Intn(3); i > 0; i-- {
+		f.problems = append(f.problems, Problem{pick("leads", "activities"), pick(CheckNullSource, CheckTimestampInFuture, "bad_value")})
+	}
+	if r.Intn(4) > 0 {
+		l := &lead{created: when(), mql: when(), sql: when(), disq: when(), firstTouch: when(), firstAny: when(),
+			owner: r.Int63n(20) - 3, source: pick("webinar", "unknown", ""), region: pick("na", "emea"), segment: pick("smb", "ent"),
+			status: pick("New", "MQL", ""), reason: pick("", "no budget"), attempts: r.Intn(300), reach: f.reach}
+		if l.created.IsZero() {
+			l.created = time.Unix(1.7e9, 0).UTC()
+		}
+		for i := r.Intn(4); i > 0; i-- {
+			l.touches = append(l.touches, kindCount{kind: pick("call", "email"), in: fiscal.Mask(r.Intn(1 << 10)), n: 1 + r.Int63n(5000)})
+		}
+		if r.Intn(2) == 0 {
+			m := &marketingFacts{}
+			if r.Intn(2) == 0 {
+				m.producer, m.hasProducer = r.Int63n(10)-2, true
+			}
+			for i := r.Intn(4); i > 0; i-- {
+				m.touches = append(m.touches, Touch{At: when().UnixNano(), Campaign: r.Int63n(7)})
+			}
+			l.mkt = m
+		}
+		f.lead = l
+	}
+	for i := r.Intn(3); i > 0; i-- {
+		o := opportunity{entity: id, amount: money.Cents(r.Int63n(1e12) - 1e6), stage: pick("proposal", "closed won"),
+			created: when(), closed: when(), isClosed: r.Intn(2) == 0, isWon: r.Intn(3) == 0}
+		if d := when(); !d.IsZero() {
+			y, m, dd := d.Date()
+			o.expected = time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+		}
+		if f.lead != nil && r.Intn(3) > 0 {
+			o.leadID = id
+		}
+		f.deals = append(f.deals, o)
+	}
+	return f
+}
+
+func TestFactsRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	d := &strs{}
+	for i := 0; i < 5000; i++ {
+		id := r.Int63n(1e6) - 1000
+		want := randomFacts(r, id)
+		b := encodeFacts(nil, d, want, i%7)
+		got, epoch, err := decodeFacts(b, d, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if epoch != i%7 {
+			t.Fatalf("epoch %d, want %d", epoch, i%7)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("record %d: got\n%+v\nwant\n%+v\nlead %+v / %+v", i, got, want, got.lead, want.lead)
+		}
+		// A truncated record is an error, never a panic or a wrong value.
+		if _, _, err := decodeFacts(b[:len(b)-1], d, id); err == nil {
+			t.Fatalf("record %d: a truncated record decodes", i)
+		}
+	}
+}
+
+// TestFactStoreMatchesMap: through random puts, deletes, in and out of id order, and roll-overs,
+// the store gives back what a plain map holds, its masks moved through the roll-overs since.
+func TestFactStoreMatchesMap(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	s := newFactStore()
+	want := map[int64]*facts{}
+	epochs := map[int64]int{}
+	var rolls [][]int
+	next := int64(0)
+	for step := 0; step < 60000; step++ {
+		switch k := r.Intn(100); {
+		case k < 45: // a new lead, mostly in id order
+			id := next + 1 + r.Int63n(3)
+			if r.Intn(10) == 0 {
+				id = r.Int63n(next+10) - 5
+			}
+			next = max(next, id)
+			f := randomFacts(r, id)
+			s.Put(id, f)
+			want[id], epochs[id] = f, len(rolls)
+		case k < 85: // a changed one
+			id := r.Int63n(next + 1)
+			f := randomFacts(r, id)
+			s.Put(id, f)
+			want[id], epochs[id] = f, len(rolls)
+		case k < 99:
+			id := r.Int63n(next + 1)
+			s.Delete(id)
+			delete(want, id)
+		default:
+			from := make([]int, 10)
+			for j := range from {
+				from[j] = r.Intn(11) - 1
+			}
+			s.roll(from)
+			rolls = append(rolls, from)
+		}
+		if step%10000 == 9999 || step == 0 {
+			check(t, s, want, epochs, rolls)
+		}
+	}
+	check(t, s, want, epochs, rolls)
+	live := 0
+	for _, c := range s.chunks {
+		live += len(c.b) - c.dead
+	}
+	total := 0
+	for _, c := range s.chunks {
+		total += cap(c.b)
+	}
+	if total > 3*live+2*chunkSize {
+		t.Errorf("the store holds %d bytes for %d live: dead space is not given back", total, live)
+	}
+}
+
+func check(t *testing.T, s *factStore, want map[int64]*facts, epochs map[int64]int, rolls [][]int) {
+	t.Helper()
+	if s.Len() != len(want) {
+		t.Fatalf("store holds %d entities, want %d", s.Len(), len(want))
+	}
+	for id, w := range want {
+		got, ok := s.Get(id)
+		if !ok {
+			t.Fatalf("entity %d missing", id)
+		}
+		if w.lead != nil {
+			// The masks as the roll-overs since the record was written move them.
+			c := *w.lead
+			c.touches = append([]kindCount(nil), w.lead.touches...)
+			for i := range c.touches {
+				for _, from := range rolls[epochs[id]:] {
+					c.touches[i].in = remap(c.touches[i].in, from)
+				}
+			}
+			wc := *w
+			wc.lead = &c
+			w = &wc
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Fatalf("entity %d: got %+v, want %+v", id, got, w)
+		}
+	}
+	seen := 0
+	s.eachReach(func(id int64, r reach) bool {
+		seen++
+		if w, ok := want[id]; !ok || w.reach != r {
+			t.Fatalf("reach of %d: %v", id, r)
+		}
+		return true
+	})
+	if seen != len(want) {
+		t.Fatalf("eachReach saw %d entities, want %d", seen, len(want))
+	}
+	seen = 0
+	s.eachDigest(func(id int64, d Digest) {
+		seen++
+		if w, ok := want[id]; !ok || w.digest != d {
+			t.Fatalf("digest of %d: %v", id, d)
+		}
+	})
+	if seen != len(want) {
+		t.Fatalf("eachDigest saw %d entities, want %d", seen, len(want))
+	}
+}
+
+func TestRemap(t *testing.T) {
+	// At midnight on a Tuesday: today (0) is fresh, yesterday (1) was today; the rest stay.
+	from := []int{-1, 0, 2, 3, 4, 5, 6, 7, 8, 9}
+	for _, c := range []struct{ in, out fiscal.Mask }{
+		{0b1, 0b10},      // today's touch is yesterday's
+		{0b10, 0},        // yesterday's is in no day window any more
+		{0b101, 0b110},   // today and this week: yesterday and this week
+		{0b1100, 0b1100}, // weeks stay
+	} {
+		if got := remap(c.in, from); got != c.out {
+			t.Errorf("remap(%b) = %b, want %b", c.in, got, c.out)
+		}
+	}
+}
