@@ -200,6 +200,12 @@ func (v *campaignsAt) Touchpoint(id int64) (source.Touchpoint, bool) {
 	return x, ok && TouchpointAt(x, v.t)
 }
 
+// LeadIDs gives the ids of the leads that exist at t (tally.RangeRows).
+func (v *crmAt) LeadIDs(fn func(int64)) { v.EachLead(func(l source.Lead) { fn(l.ID) }) }
+
+// Ranged: the rows are read by range of lead ids.
+func (v *crmAt) Ranged() bool { return true }
+
 // LeadsIn, ActivitiesIn and OpportunitiesIn give the rows of a range of lead ids as they stood
 // at t (tally.RangeRows), so that a full recount's tallies each read their own range of the
 // rows rather than every row.
@@ -226,3 +232,5 @@ func (v *crmAt) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
 		}
 	})
 }
+
+var _ tally.RangeRows = (*crmAt)(nil)

@@ -131,7 +131,8 @@ type Poller struct {
 	lastFull  time.Time
 	fullReads uint64
 	drift     map[string]uint64 // query + "\xff" + deleted|changed
-	crm       *crmMirror
+	crm       *crmMirror // the backfill's (RowsOnly): the live CRM poll keeps no rows (crmState)
+	crmState  *crmState
 	camp      *campaignMirror
 	liveCRM   *tally.LiveCRM
 	liveCamp  *tally.LiveCampaigns
@@ -154,6 +155,7 @@ func (p *Poller) ShareTouches(feed *tally.TouchFeed) {
 	p.feed = feed
 	if p.db == source.CRM {
 		p.liveCRM = tally.NewLiveCRM(p.cfg, p.folder, feed)
+		p.liveCRM.CheckIDs = true // rows as the database returns them
 	}
 }
 
@@ -166,7 +168,8 @@ func New(cfg *config.Config, db source.Database, conn *sqlx.DB, logger *slog.Log
 	}
 	// Each poller keeps only its own database's rows and tally.
 	if db == source.CRM {
-		p.crm, p.liveCRM = newCRMMirror(), tally.NewLiveCRM(cfg, p.folder, nil)
+		p.crm, p.crmState, p.liveCRM = newCRMMirror(), newCRMState(), tally.NewLiveCRM(cfg, p.folder, nil)
+		p.liveCRM.CheckIDs = true // rows as the database returns them
 	} else {
 		p.camp, p.liveCamp = newCampaignMirror(), tally.NewLiveCampaigns(cfg, p.folder)
 	}
@@ -336,6 +339,19 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", d.QueryTimeout.Milliseconds())); err != nil {
 			return nil, stats, fmt.Errorf("setting statement_timeout: %w", err)
 		}
+	}
+
+	if p.db == source.CRM && !p.rowsOnly {
+		snap, commit, err := p.readCRM(ctx, tx, now, full, stats)
+		if err != nil {
+			return nil, stats, err
+		}
+		commit()
+		if full {
+			p.lastFull = now
+			p.fullReads++
+		}
+		return snap, stats, nil
 	}
 
 	changes := newChangeSet()

@@ -38,6 +38,10 @@ func (m *crmMirror) OpportunitiesOf(lead int64, fn func(source.Opportunity)) {
 	m.opps.eachOf(lead, fn)
 }
 
+// LeadIDs and Ranged make the mirror a tally.RangeRows.
+func (m *crmMirror) LeadIDs(fn func(int64)) { m.leads.each(func(l source.Lead) { fn(l.ID) }) }
+func (m *crmMirror) Ranged() bool          { return true }
+
 // The mirror keeps its big tables in lead order, so a full recount can read them a range of
 // leads at a time (tally.RangeRows) instead of every row once per round.
 func (m *crmMirror) LeadsIn(lo, hi int64, fn func(source.Lead)) { m.leads.eachIn(lo, hi, fn) }
@@ -178,16 +182,7 @@ func (p *Poller) update(c *changeSet, apply func(), now time.Time) *tally.Snapsh
 		apply()
 		return tally.Empty()
 	}
-	var s *tally.Snapshot
-	if p.db == source.CRM {
-		s = p.liveCRM.Update(p.crm, c.leads, c.rebuild, apply, now)
-		m := p.crm
-		s.AddSkipped(source.QueryOwners, m.owners.skipped)
-		s.AddSkipped(source.QueryLeads, m.leads.skipped)
-		s.AddSkipped(source.QueryActivities, m.activities.skipped)
-		s.AddSkipped(source.QueryOpportunities, m.opps.skipped)
-		return s
-	}
+	// The live CRM poll keeps no rows and tallies elsewhere (readCRM): this is the campaigns'.
 	s, refs := p.liveCamp.Update(p.camp, c.stats, c.touches, c.rebuild, apply, now)
 	if p.feed != nil {
 		p.feed.Push(c.moved, refs)
@@ -214,3 +209,5 @@ func (p *Poller) Detach() (crm tally.CRMRows, camp tally.CampaignRows) {
 	p.crm, p.camp, p.liveCRM, p.liveCamp, p.snap = nil, nil, nil, nil, nil
 	return crm, camp
 }
+
+var _ tally.RangeRows = (*crmMirror)(nil)

@@ -168,6 +168,7 @@ type record struct {
 	// placeholder: an optional timestamp was year 1, read as NULL
 	placeholder bool
 	digest      int64 // the row's digest (DigestColumn)
+	text        bool  // a lead's id (id of a lead, lead_id) was text (textID)
 }
 
 func (r *record) value(i int) any {
@@ -252,6 +253,9 @@ func (r *record) int64(i int) int64 {
 		if name := r.q.Columns[i].Name; name == "id" || strings.HasSuffix(name, "_id") {
 			if v == "" {
 				return 0
+			}
+			if name == "lead_id" || name == "id" && r.q.Name == QueryLeads {
+				r.text = true // a lead's id
 			}
 			return textID(v)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
 	"strings"
 )
 
@@ -27,16 +28,29 @@ type Result struct {
 	// Rejected lists the skipped rows whose lead is known (the lead's id, or a row's lead_id),
 	// with their digests: a digested read's sums per lead include them, as the database's do.
 	Rejected []Rejected
+	// BadLead maps the identity of each row in Bad to its lead, when that is known.
+	BadLead map[any]int64
+	// TextIDs is set when a lead's id read (a lead's id, a lead_id) was text (see textID).
+	TextIDs bool
 }
 
 // Rejected is a skipped row of a known lead.
 type Rejected struct{ Lead, Digest int64 }
 
+type digestsKey struct{}
+
+// WithRowDigests asks the reads under ctx to compute each row's digest from its values, for a
+// database that computes none (SQLite; PostgreSQL's come from Digested queries).
+func WithRowDigests(ctx context.Context) context.Context {
+	return context.WithValue(ctx, digestsKey{}, true)
+}
+
 // RowHash identifies a skipped row without a readable id by its content.
 type RowHash uint64
 
 func read[T any](ctx context.Context, db Querier, q Query, text string, decode func(*record) T, fn func(T), args ...any) (Result, error) {
-	res := Result{Skipped: map[string]int{}, Bad: map[any]string{}}
+	res := Result{Skipped: map[string]int{}, Bad: map[any]string{}, BadLead: map[any]int64{}}
+	goDigests, _ := ctx.Value(digestsKey{}).(bool)
 	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return res, fmt.Errorf("query %s: %w", q.Name, err)
@@ -71,27 +85,37 @@ func read[T any](ctx context.Context, db Querier, q Query, text string, decode f
 		}
 		res.Rows++
 		rec.err, rec.long, rec.placeholder = nil, false, false
-		if digested {
+		switch {
+		case digested:
 			rec.digest, _ = cells[0].v.(int64)
+		case goDigests:
+			rec.digest = cellsDigest(rec.cells)
 		}
 		v := decode(rec)
+		res.TextIDs = res.TextIDs || rec.text
 		if rec.err != nil {
 			res.Skipped[rec.err.Check]++
-			res.Bad[rec.identity()] = rec.err.Check
+			id := rec.identity()
+			res.Bad[id] = rec.err.Check
 			if res.FirstSkip == nil {
 				e := *rec.err
 				res.FirstSkip = &e
 			}
 			if lead, ok := rec.lead(); ok {
 				res.Rejected = append(res.Rejected, Rejected{Lead: lead, Digest: rec.digest})
+				res.BadLead[id] = lead
 			}
 			continue
 		}
-		switch { // kept, and counted by identity as skipped rows are
-		case rec.long:
-			res.Bad[rec.identity()] = CheckValueTooLong
-		case rec.placeholder:
-			res.Bad[rec.identity()] = CheckPlaceholder
+		if rec.long || rec.placeholder { // kept, and counted by identity as skipped rows are
+			id := rec.identity()
+			res.Bad[id] = CheckValueTooLong
+			if !rec.long {
+				res.Bad[id] = CheckPlaceholder
+			}
+			if lead, ok := rec.lead(); ok {
+				res.BadLead[id] = lead
+			}
 		}
 		fn(v)
 	}
@@ -99,6 +123,15 @@ func read[T any](ctx context.Context, db Querier, q Query, text string, decode f
 		return res, fmt.Errorf("query %s: %w", q.Name, err)
 	}
 	return res, nil
+}
+
+// cellsDigest hashes a row's values (FNV-1a over their types and text forms).
+func cellsDigest(cells []cell) int64 {
+	h := fnv.New64a()
+	for _, c := range cells {
+		fmt.Fprintf(h, "%T\x00%v\x00", c.v, c.v)
+	}
+	return int64(int32(h.Sum64())) // an int4, as PostgreSQL's hashtext
 }
 
 func mustQuery(db Database, name string) Query {
@@ -222,4 +255,33 @@ func Returns(ctx context.Context, db Querier, text, column string) (bool, error)
 // parameter; PostgreSQL and SQLite push the condition down into the query and use the index.
 func Since(text string) string {
 	return Wrap(text, "tandem_delta") + " WHERE " + Watermark + " > ?"
+}
+
+// ReadIDs streams the values of one id column (id, lead_id) of a query's rows, decoded as the
+// query's own rows decode them; rows where it is NULL or unreadable are left out.
+func ReadIDs(ctx context.Context, db Querier, text, column string, fn func(int64), args ...any) (Result, error) {
+	q := Query{Name: QueryLeads, Columns: []Column{{column, true, ""}}} // a lead's id
+	if column != "id" {
+		q.Name = column
+	}
+	return read(ctx, db, q, "SELECT "+column+" FROM ("+text+") AS tandem_ids", func(r *record) int64 { return r.int64(0) }, fn, args...)
+}
+
+// DigestSums streams, per value of a query's id column (id, lead_id), how many rows it has and
+// the sum of their digests (Digested), as PostgreSQL computes them: what a reconciliation
+// compares with the sums the tally kept. where filters the rows; column and where take "?"
+// placeholders, bound to args in that order (sqlx's Rebind, when db has it).
+func DigestSums(ctx context.Context, db Querier, text, column, where string, fn func(id, n, sum int64), args ...any) (Result, error) {
+	sql := "SELECT " + column + " AS id, count(*) AS n, sum(hashtext(tandem_r::text)::bigint) AS sum FROM (\n" + text + "\n) AS tandem_r"
+	if where != "" {
+		sql += " WHERE " + where
+	}
+	sql += " GROUP BY 1"
+	if b, ok := db.(interface{ Rebind(string) string }); ok {
+		sql = b.Rebind(sql) // "?" placeholders, in the column expression and in where
+	}
+	q := Query{Name: column + " digests", Columns: []Column{{"id", false, ""}, {"n", true, ""}, {"sum", true, ""}}}
+	type row struct{ id, n, sum int64 }
+	return read(ctx, db, q, sql, func(r *record) row { return row{r.int64(0), r.int64(1), r.int64(2)} },
+		func(x row) { fn(x.id, x.n, x.sum) }, args...)
 }

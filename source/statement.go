@@ -131,12 +131,16 @@ func Digested(text string) string {
 
 // ForLeads wraps a query so that it returns only the rows whose column (id, lead_id) is one of
 // the ids in its one parameter (LeadsParam): on PostgreSQL through the column's index
-// (= ANY($1)), on SQLite through json_each.
-func ForLeads(text, column, driver string) string {
+// (= ANY($1)), on SQLite through json_each. nulls adds the rows where the column is NULL.
+func ForLeads(text, column, driver string, nulls bool) string {
+	cond := column + " IN (SELECT value FROM json_each(?))"
 	if driver == "postgres" {
-		return Wrap(text, "tandem_ids") + " WHERE " + column + " = ANY($1)"
+		cond = column + " = ANY(?)"
 	}
-	return Wrap(text, "tandem_ids") + " WHERE " + column + " IN (SELECT value FROM json_each(?))"
+	if nulls {
+		cond += " OR " + column + " IS NULL"
+	}
+	return Wrap(text, "tandem_ids") + " WHERE " + cond
 }
 
 // LeadsParam is the parameter of a ForLeads query: the ids as an array literal (PostgreSQL,

@@ -70,6 +70,9 @@ type LiveCRM struct {
 	Rebuilds   uint64
 	Recomputed int
 	roundLeads int // rebuildLeads unless set (tests)
+	// CheckIDs is set when rows come from the database as read (the poller's): their ids may
+	// repeat, and the tally checks them. Rows kept by id (the backfill's) cannot.
+	CheckIDs bool
 }
 
 // NewLiveCRM starts a live tally. feed brings the campaign database's touches; nil when none is
@@ -310,7 +313,7 @@ func (l *LiveCRM) rolled(spans fiscal.Spans, now time.Time) (map[int64]bool, []i
 // tally starts a batch tally at now with the owners.
 func (l *LiveCRM) tally(now time.Time) *CRM {
 	c := NewCRM(l.cfg, l.folder, now)
-	c.unique = true // rows come from a mirror keyed by id
+	c.unique = !l.CheckIDs
 	c.owners = l.owners
 	if l.touches != nil {
 		c.UseTouches(l.touches)
@@ -329,12 +332,21 @@ func (l *LiveCRM) fromFacts(c *CRM, ids map[int64]bool) {
 
 // feedLeads feeds the given leads' rows into a tally.
 func feedLeads(c *CRM, rows CRMRows, ids map[int64]bool) {
+	all, repeats := rows.(interface{ LeadsOf(int64, func(source.Lead)) })
+	rej, rejects := rows.(interface {
+		RejectedOf(int64, func(query string, digest int64))
+	})
 	for id := range ids {
-		if ld, ok := rows.Lead(id); ok {
+		if repeats { // rows read from a database may repeat an id: CRM.Lead counts it
+			all.LeadsOf(id, c.Lead)
+		} else if ld, ok := rows.Lead(id); ok {
 			c.Lead(ld) // the lead before what refers to it
 		}
 		rows.ActivitiesOf(id, c.Activity)
 		rows.OpportunitiesOf(id, c.Opportunity)
+		if rejects {
+			rej.RejectedOf(id, func(query string, digest int64) { c.Rejected(query, id, digest) })
+		}
 	}
 }
 
@@ -408,12 +420,21 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, keep func(int64, *facts)) fin
 		per = l.roundLeads
 	}
 	var ids []int64
-	rows.EachLead(func(x source.Lead) { ids = append(ids, x.ID) })
+	rr, ranged := rows.(RangeRows)
+	if ranged {
+		rr.LeadIDs(func(id int64) { ids = append(ids, id) })
+	} else {
+		rows.EachLead(func(x source.Lead) { ids = append(ids, x.ID) })
+	}
 	n := min(runtime.GOMAXPROCS(0), 8)
 	rounds := max(1, (len(ids)+per-1)/per)
 	round := l.moduloRound(rows, now, n, rounds)
-	if rr, ok := rows.(RangeRows); ok {
+	switch {
+	case ranged && rr.Ranged():
 		round = l.rangeRound(rr, now, n, rounds, ids)
+	case ranged: // ids that do not order as the database orders them (text ids): one range
+		n, rounds = 1, 1
+		round = l.rangeRound(rr, now, 1, 1, nil)
 	}
 	ids = nil
 	if rounds == 1 {
@@ -436,8 +457,14 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, keep func(int64, *facts)) fin
 }
 
 // RangeRows is CRMRows that gives the rows of a range of lead ids, [lo, hi) (hi = MaxInt64: no
-// upper bound), without reading the others: the poller's mirror, which keeps them in lead order.
+// upper bound), without reading the others: the database by ranges of its lead_id index, the
+// backfill's rows kept in lead order.
 type RangeRows interface {
+	// LeadIDs gives every lead's id, for the ranges' bounds.
+	LeadIDs(fn func(int64))
+	// Ranged reports whether the rows can be read by range (after LeadIDs): text ids, whose
+	// numbers do not order as the database orders them, cannot, and are read as one range.
+	Ranged() bool
 	LeadsIn(lo, hi int64, fn func(source.Lead))
 	ActivitiesIn(lo, hi int64, fn func(source.Activity))
 	OpportunitiesIn(lo, hi int64, fn func(source.Opportunity))
@@ -448,6 +475,9 @@ type RangeRows interface {
 func ByScan(rows CRMRows) RangeRows { return scanRanges{rows} }
 
 type scanRanges struct{ rows CRMRows }
+
+func (r scanRanges) LeadIDs(fn func(int64)) { r.rows.EachLead(func(x source.Lead) { fn(x.ID) }) }
+func (r scanRanges) Ranged() bool          { return true }
 
 func inRange(id, lo, hi int64) bool { return id >= lo && (id < hi || hi == math.MaxInt64) }
 
@@ -533,12 +563,18 @@ func (l *LiveCRM) rangeRound(rr RangeRows, now time.Time, n, rounds int, ids []i
 		}
 		bounds[j] = ids[j*len(ids)/k]
 	}
+	rej, rejects := rr.(interface {
+		RejectedIn(lo, hi int64, fn func(query string, lead, digest int64))
+	})
 	return func(r int) []*CRM {
 		return l.parallel(now, n, func(i int, c *CRM) {
 			lo, hi := bounds[r*n+i], bounds[r*n+i+1]
 			rr.LeadsIn(lo, hi, c.Lead)
 			rr.ActivitiesIn(lo, hi, c.Activity)
 			rr.OpportunitiesIn(lo, hi, c.Opportunity)
+			if rejects {
+				rej.RejectedIn(lo, hi, c.Rejected)
+			}
 		})
 	}
 }

@@ -1,0 +1,887 @@
+package poller
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"math"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/source"
+	"github.com/tandem-oss/tandem/tally"
+)
+
+// The live CRM poll keeps none of the CRM's rows: the live tally keeps what it made of each
+// lead (tally's facts), and a poll reads only what it needs.
+//
+//   - The changes: each query that returns updated_at is read from its watermark (less
+//     watermark_overlap), and the leads of the rows it returns are the poll's dirty leads. Rows
+//     read again unchanged in the overlap are known by their digest and left out.
+//   - The planned leads' rows (tally.LiveCRM.Plan: the dirty ones, those whose numbers move
+//     with the clock, those with a timestamp in a period that just began): every row of each
+//     of them, through the indexed lead_id (= ANY($1), in batches).
+//   - Every row, on the first poll and after a change every lead depends on: by ranges of lead
+//     ids, on as many connections as max_open_connections allows, sharing the poll's snapshot
+//     (pg_export_snapshot), each range tallied as it arrives (crmRanges).
+//   - The reconciliation (every reconcile_interval, and every poll for a query without
+//     updated_at): the database sums the rows' digests per range of leads, the poll compares
+//     them with the tally's, and only the leads of a range that differs are compared one by
+//     one; those that differ are read again, and counted as drift.
+
+// crmTable is what the poll keeps of one of the lead-keyed CRM queries: no rows, only where the
+// last read stopped and what it could not read.
+type crmTable struct {
+	name   string
+	column string // the lead a row belongs to: id for leads, lead_id for the others
+	// nulls: a NULL lead_id is a row of no lead (entity 0), which every read of entity 0 takes.
+	nulls       bool
+	watermark   time.Time
+	incremental bool
+	// recent holds the digest of each row read whose updated_at falls in the watermark's
+	// overlap, by id: when the next poll reads it again unchanged, its lead is not dirty.
+	recent map[int64]int64
+	// bad holds each skipped row (source.Result.Bad) with its lead when known: reading a lead
+	// again replaces its bad rows, reading every row all of them.
+	bad map[any]badRow
+}
+
+type badRow struct {
+	check string
+	lead  int64
+	known bool
+}
+
+func newCRMTable(name, column string, nulls bool) *crmTable {
+	return &crmTable{name: name, column: column, nulls: nulls, recent: map[int64]int64{}, bad: map[any]badRow{}}
+}
+
+// skipped counts the table's skipped rows by check.
+func (t *crmTable) skipped() map[string]int {
+	out := map[string]int{}
+	for _, b := range t.bad {
+		out[b.check]++
+	}
+	return out
+}
+
+// addBad records a read's skipped rows.
+func addBad(into map[any]badRow, res source.Result) {
+	for k, check := range res.Bad {
+		lead, known := res.BadLead[k]
+		into[k] = badRow{check: check, lead: lead, known: known}
+	}
+}
+
+// crmState is the live CRM poll's bookkeeping between polls.
+type crmState struct {
+	owners *table[int64, source.Owner]
+	tables []*crmTable // leads, activities, opportunities: the order a lead's rows are fed in
+	// textIDs is set once a lead id read was text (Salesforce's): text ids cannot be read by
+	// range or compared by range of digests, so every poll reads every row.
+	textIDs bool
+}
+
+func newCRMState() *crmState {
+	return &crmState{
+		owners: newTable(func(o source.Owner) int64 { return o.ID }, func(source.Owner) time.Time { return time.Time{} }),
+		tables: []*crmTable{
+			newCRMTable(source.QueryLeads, "id", false),
+			newCRMTable(source.QueryActivities, "lead_id", false),
+			newCRMTable(source.QueryOpportunities, "lead_id", true),
+		},
+	}
+}
+
+// crmReader runs a poll's reads of the lead-keyed CRM queries.
+type crmReader struct {
+	p     *Poller
+	d     *config.DB
+	stats *pollStats
+}
+
+// pollStats adds up a poll's queries, which several connections may run at once.
+type pollStats struct {
+	mu sync.Mutex
+	m  map[string]queryStats
+}
+
+func (s *pollStats) add(name string, rows int, d time.Duration, failed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.m[name]
+	st.rows += rows
+	st.duration += d
+	st.err = st.err || failed
+	s.m[name] = st
+}
+
+// query is the configured SQL of a CRM query.
+func (r *crmReader) query(name string) string {
+	q, _ := source.LookupQuery(source.CRM, name)
+	return r.d.Query(q)
+}
+
+// text is a query's SQL as the poll reads its rows: digested on PostgreSQL (on SQLite the
+// digests are computed as the rows are read: run).
+func (r *crmReader) text(name string) string {
+	if r.d.Driver == "postgres" {
+		return source.Digested(r.query(name))
+	}
+	return source.Wrap(r.query(name), "tandem_q")
+}
+
+// run runs one read of a lead-keyed CRM query under query_timeout and adds it to the poll's
+// stats; rows counts its rows into tandem_query_rows_total (not a read of ids or digests).
+func (r *crmReader) run(ctx context.Context, q source.Querier, name, text string, args []any, fn func(any)) (source.Result, error) {
+	if r.d.Driver != "postgres" {
+		ctx = source.WithRowDigests(ctx)
+	}
+	qctx, cancel := context.WithTimeout(ctx, r.d.QueryTimeout)
+	defer cancel()
+	began := time.Now()
+	var res source.Result
+	var err error
+	switch name {
+	case source.QueryLeads:
+		res, err = source.ReadLeads(qctx, q, text, func(x source.Lead) { fn(x) }, args...)
+	case source.QueryActivities:
+		res, err = source.ReadActivities(qctx, q, text, func(x source.Activity) { fn(x) }, args...)
+	case source.QueryOpportunities:
+		res, err = source.ReadOpportunities(qctx, q, text, func(x source.Opportunity) { fn(x) }, args...)
+	default:
+		panic("poller: not a lead-keyed query: " + name)
+	}
+	r.stats.add(name, res.Rows, time.Since(began), err != nil)
+	if err == nil && res.FirstSkip != nil {
+		// The value's masked form, never the value: it may be personal data.
+		r.p.logger.Warn("rows skipped", "query", name, "skipped", len(res.Bad), "first_check", res.FirstSkip.Check,
+			"first_column", res.FirstSkip.Column, "first_form", res.FirstSkip.Form, "why", res.FirstSkip.Err)
+	}
+	return res, err
+}
+
+// timed runs a read of ids or digest sums of a query under query_timeout, counting its time
+// (not its rows) in the query's stats.
+func (r *crmReader) timed(ctx context.Context, name string, fn func(ctx context.Context) (source.Result, error)) (source.Result, error) {
+	qctx, cancel := context.WithTimeout(ctx, r.d.QueryTimeout)
+	defer cancel()
+	began := time.Now()
+	res, err := fn(qctx)
+	r.stats.add(name, 0, time.Since(began), err != nil)
+	if err != nil {
+		return res, fmt.Errorf("query %s: %w", name, err)
+	}
+	return res, nil
+}
+
+// rowOf is what the poll needs of a decoded CRM row: its lead, id, updated_at and digest.
+func rowOf(v any) (lead, id int64, updated time.Time, digest int64) {
+	switch x := v.(type) {
+	case source.Lead:
+		return x.ID, x.ID, x.UpdatedAt, x.Digest
+	case source.Activity:
+		return x.LeadID, x.ID, x.UpdatedAt, x.Digest
+	case source.Opportunity:
+		return x.LeadID, x.ID, x.UpdatedAt, x.Digest
+	}
+	panic("poller: not a CRM row")
+}
+
+// readCRM is the live CRM poll, in the read-only transaction tx at now; full is set when the
+// reconciliation is due. It returns the snapshot, and what to keep once the poll succeeded.
+func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full bool, stats map[string]queryStats) (*tally.Snapshot, func(), error) {
+	d := p.cfg.DB(source.CRM)
+	st := p.crmState
+	r := &crmReader{p: p, d: d, stats: &pollStats{m: stats}}
+	var commits []func()
+
+	// Owners, read whole every poll: a change recounts every lead.
+	rebuild := !p.liveCRM.Built() || st.textIDs
+	owners := map[int64]source.Owner{} // this poll's: the table keeps them once it succeeds
+	if d.Enabled(source.QueryOwners) {
+		began := time.Now()
+		qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
+		res, pend, err := st.owners.read(qctx, func(ctx context.Context, text string, f func(source.Owner), args ...any) (source.Result, error) {
+			return source.ReadOwners(ctx, tx, text, func(o source.Owner) {
+				if _, dup := owners[o.ID]; !dup {
+					owners[o.ID] = o
+				}
+				f(o)
+			}, args...)
+		}, source.Wrap(r.query(source.QueryOwners), "tandem_q"), true, time.Time{}, now, nil)
+		cancel()
+		r.stats.add(source.QueryOwners, res.Rows, time.Since(began), err != nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		pend.changes(func(_, _ *source.Owner) { rebuild = true })
+		commits = append(commits, func() { pend.apply() })
+	}
+
+	// Which queries return updated_at: probed on the first poll and at every reconciliation.
+	var tables []*crmTable
+	for _, t := range st.tables {
+		if !d.Enabled(t.name) {
+			continue // disabled_queries: no rows
+		}
+		tables = append(tables, t)
+		if full || !p.liveCRM.Built() {
+			res, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
+				incr, err := source.Returns(ctx, tx, source.Wrap(r.query(t.name), "tandem_q"), source.Watermark)
+				t.incremental = incr
+				return source.Result{}, err
+			})
+			_ = res
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+
+	dirty := map[int64]bool{}
+	drift := map[string][2]uint64{}
+	var marks []mark
+	if !rebuild {
+		for _, t := range tables {
+			if t.incremental {
+				m, err := p.crmDelta(ctx, r, tx, t, now, dirty)
+				if err != nil {
+					return nil, nil, err
+				}
+				marks = append(marks, m)
+			}
+		}
+		// The reconciliation; every poll for a query without updated_at, which has no changes
+		// to read.
+		for _, t := range tables {
+			if full || !t.incremental {
+				found, unattached, err := p.reconcile(ctx, r, tx, t, dirty)
+				if err != nil {
+					return nil, nil, err
+				}
+				if t.incremental {
+					drift[t.name] = found // without updated_at, every change is found this way
+				}
+				commits = append(commits, func() {
+					for k, b := range t.bad {
+						if !b.known {
+							delete(t.bad, k)
+						}
+					}
+					maps.Copy(t.bad, unattached)
+				})
+			}
+		}
+	}
+
+	if p.feed != nil {
+		select { // the first tally waits for the campaign side's first touches
+		case <-p.feed.Settled():
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+	plan := p.liveCRM.Plan(dirty, rebuild, now)
+	var rows tally.CRMRows
+	if plan.Rebuild {
+		rr, err := p.crmRanges(ctx, tx, r, tables, owners, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer rr.close()
+		rows = rr
+		commits = append(commits, func() {
+			for _, t := range tables {
+				t.watermark, t.recent, t.bad = rr.watermark[t.name], map[int64]int64{}, rr.bad[t.name]
+			}
+			st.textIDs = rr.textIDs
+		})
+	} else {
+		lr, err := p.readLeads(ctx, r, tx, tables, owners, plan.Leads)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = lr
+		commits = append(commits, func() {
+			for _, m := range marks {
+				m.keep()
+			}
+			for _, t := range tables {
+				lr.replaceBad(t, plan.Leads)
+			}
+			st.textIDs = st.textIDs || lr.textIDs
+		})
+	}
+	snap, err := p.liveCRM.Apply(plan, rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	commit := func() {
+		for _, c := range commits {
+			c()
+		}
+		for q, n := range drift {
+			if n[0] > 0 || n[1] > 0 {
+				p.logger.Warn("reconciliation found rows the incremental reads missed", "query", q, "deleted", n[0], "changed", n[1])
+			}
+			p.drift[q+"\xffdeleted"] += n[0]
+			p.drift[q+"\xffchanged"] += n[1]
+		}
+		snap.AddSkipped(source.QueryOwners, st.owners.skipped)
+		for _, t := range st.tables {
+			snap.AddSkipped(t.name, t.skipped())
+		}
+	}
+	return snap, commit, nil
+}
+
+// mark is where a delta read leaves a table: kept once the poll succeeds.
+type mark struct {
+	t         *crmTable
+	watermark time.Time
+	recent    map[int64]int64
+	good      []int64        // rows read good, no longer bad
+	bad       map[any]badRow // skipped rows of no known lead (a known one's lead is read again)
+}
+
+// keep applies the delta read to its table.
+func (m mark) keep() {
+	m.t.watermark, m.t.recent = m.watermark, m.recent
+	for _, id := range m.good {
+		delete(m.t.bad, any(id))
+	}
+	maps.Copy(m.t.bad, m.bad)
+}
+
+// crmDelta reads the rows of t changed since its watermark (less the overlap) and marks their
+// leads dirty; rows read again unchanged (the overlap) are left out.
+func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, now time.Time, dirty map[int64]bool) (mark, error) {
+	since := t.watermark.Add(-r.d.WatermarkOverlap)
+	m := mark{t: t, watermark: t.watermark, recent: map[int64]int64{}, bad: map[any]badRow{}}
+	type seen struct {
+		id, digest int64
+		updated    time.Time
+	}
+	var rows []seen
+	res, err := r.run(ctx, tx, t.name, tx.Rebind(source.Since(r.text(t.name))), []any{since}, func(v any) {
+		lead, id, updated, digest := rowOf(v)
+		if old, ok := t.recent[id]; !ok || old != digest {
+			dirty[lead] = true
+		}
+		// A row dated in the future (clock skew, bad data) must not carry the watermark past
+		// now, or every later change would stay invisible until the reconciliation; such a row
+		// is read again until its time has come.
+		if !updated.After(now) && updated.After(m.watermark) {
+			m.watermark = updated
+		}
+		rows = append(rows, seen{id, digest, updated})
+		m.good = append(m.good, id)
+	})
+	if err != nil {
+		return m, err
+	}
+	for k, check := range res.Bad {
+		if _, known := res.BadLead[k]; !known {
+			m.bad[k] = badRow{check: check}
+		}
+	}
+	floor := m.watermark.Add(-r.d.WatermarkOverlap)
+	for _, x := range rows {
+		if x.updated.After(floor) {
+			m.recent[x.id] = x.digest
+		}
+	}
+	// A skipped row changed: its lead is read again, which replaces its bad rows.
+	for _, lead := range res.BadLead {
+		dirty[lead] = true
+	}
+	return m, nil
+}
+
+// leadRows are every row of a set of leads, read by lead_id: the live tally's rows for a poll
+// that recomputes only those leads.
+type leadRows struct {
+	owners   map[int64]source.Owner
+	leads    map[int64][]source.Lead
+	acts     map[int64][]source.Activity
+	opps     map[int64][]source.Opportunity
+	rejected map[int64][]rejected
+	bad      map[string]map[any]badRow // by query: the skipped rows read
+	textIDs  bool
+}
+
+type rejected struct {
+	query  string
+	digest int64
+}
+
+func (r *leadRows) EachOwner(fn func(source.Owner)) {
+	for _, o := range r.owners {
+		fn(o)
+	}
+}
+
+func (r *leadRows) EachLead(fn func(source.Lead)) {
+	for _, ls := range r.leads {
+		for _, l := range ls {
+			fn(l)
+		}
+	}
+}
+
+func (r *leadRows) EachActivity(fn func(source.Activity)) {
+	for _, as := range r.acts {
+		for _, a := range as {
+			fn(a)
+		}
+	}
+}
+
+func (r *leadRows) EachOpportunity(fn func(source.Opportunity)) {
+	for _, os := range r.opps {
+		for _, o := range os {
+			fn(o)
+		}
+	}
+}
+
+func (r *leadRows) Lead(id int64) (source.Lead, bool) {
+	if ls := r.leads[id]; len(ls) > 0 {
+		return ls[0], true
+	}
+	return source.Lead{}, false
+}
+
+// LeadsOf gives every row of a lead id: the tally counts a repeated one.
+func (r *leadRows) LeadsOf(id int64, fn func(source.Lead)) {
+	for _, l := range r.leads[id] {
+		fn(l)
+	}
+}
+
+func (r *leadRows) ActivitiesOf(lead int64, fn func(source.Activity)) {
+	for _, a := range r.acts[lead] {
+		fn(a)
+	}
+}
+
+func (r *leadRows) OpportunitiesOf(lead int64, fn func(source.Opportunity)) {
+	for _, o := range r.opps[lead] {
+		fn(o)
+	}
+}
+
+// RejectedOf gives the digests of the rows of a lead the decoder skipped (tally.CRM.Rejected).
+func (r *leadRows) RejectedOf(lead int64, fn func(query string, digest int64)) {
+	for _, x := range r.rejected[lead] {
+		fn(x.query, x.digest)
+	}
+}
+
+// replaceBad makes the skipped rows of the leads read those this read found.
+func (r *leadRows) replaceBad(t *crmTable, leads map[int64]bool) {
+	for k, b := range t.bad {
+		if b.known && leads[b.lead] {
+			delete(t.bad, k)
+		}
+	}
+	maps.Copy(t.bad, r.bad[t.name])
+}
+
+// leadBatch is how many leads one read by lead_id asks for.
+const leadBatch = 5000
+
+// readLeads reads every row of the given leads, in batches.
+func (p *Poller) readLeads(ctx context.Context, r *crmReader, tx *sqlx.Tx, tables []*crmTable, owners map[int64]source.Owner, leads map[int64]bool) (*leadRows, error) {
+	out := &leadRows{owners: owners, leads: map[int64][]source.Lead{}, acts: map[int64][]source.Activity{},
+		opps: map[int64][]source.Opportunity{}, rejected: map[int64][]rejected{}, bad: map[string]map[any]badRow{}}
+	ids := slices.Sorted(maps.Keys(leads))
+	for _, t := range tables {
+		bad := map[any]badRow{}
+		out.bad[t.name] = bad
+		for lo := 0; lo < len(ids); lo += leadBatch {
+			batch := ids[lo:min(lo+leadBatch, len(ids))]
+			nulls := t.nulls && slices.Contains(batch, 0)
+			text := tx.Rebind(source.ForLeads(r.text(t.name), t.column, r.d.Driver, nulls))
+			res, err := r.run(ctx, tx, t.name, text, []any{source.LeadsParam(batch, r.d.Driver)}, func(v any) {
+				switch x := v.(type) {
+				case source.Lead:
+					out.leads[x.ID] = append(out.leads[x.ID], x)
+				case source.Activity:
+					out.acts[x.LeadID] = append(out.acts[x.LeadID], x)
+				case source.Opportunity:
+					out.opps[x.LeadID] = append(out.opps[x.LeadID], x)
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, rj := range res.Rejected {
+				out.rejected[rj.Lead] = append(out.rejected[rj.Lead], rejected{t.name, rj.Digest})
+			}
+			addBad(bad, res)
+			out.textIDs = out.textIDs || res.TextIDs
+		}
+	}
+	return out, nil
+}
+
+// rangeRows reads every CRM row, a range of lead ids at a time, for the live tally's full
+// recount: tally.RangeRows over the database. Several ranges are read at once, each on its own
+// connection in a transaction that shares the poll's snapshot. A read that fails fails the
+// others and the recount (Err).
+type rangeRows struct {
+	r      *crmReader
+	tables map[string]*crmTable
+	owners map[int64]source.Owner
+	pool   chan source.Querier
+	closes []func()
+
+	mu        sync.Mutex
+	err       error
+	textIDs   bool
+	watermark map[string]time.Time
+	bad       map[string]map[any]badRow
+	rejected  map[int64][]leadRejected // by the range's lo
+	now       time.Time
+}
+
+type leadRejected struct {
+	query        string
+	lead, digest int64
+}
+
+// exportedSnapshot is the form of pg_export_snapshot's result, checked before it is quoted.
+var exportedSnapshot = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)
+
+// crmRanges prepares the reads of every row: the poll's transaction, and up to one more per core
+// while max_open_connections allows, importing its snapshot.
+func (p *Poller) crmRanges(ctx context.Context, tx *sqlx.Tx, r *crmReader, tables []*crmTable, owners map[int64]source.Owner, now time.Time) (*rangeRows, error) {
+	rr := &rangeRows{r: r, tables: map[string]*crmTable{}, owners: owners, now: now,
+		watermark: map[string]time.Time{}, bad: map[string]map[any]badRow{}, rejected: map[int64][]leadRejected{}}
+	for _, t := range tables {
+		rr.tables[t.name] = t
+		rr.bad[t.name] = map[any]badRow{}
+	}
+	pool := []source.Querier{tx}
+	if workers := min(r.d.MaxOpenConns, runtime.GOMAXPROCS(0)) - 1; r.d.Driver == "postgres" && workers > 0 {
+		var id string
+		if err := tx.GetContext(ctx, &id, "SELECT pg_export_snapshot()"); err != nil || !exportedSnapshot.MatchString(id) {
+			return nil, fmt.Errorf("exporting the poll's snapshot for parallel reads: %v", err)
+		}
+		for range workers {
+			wtx, err := p.conn.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+			if err != nil {
+				rr.close()
+				return nil, fmt.Errorf("beginning a parallel read: %w", err)
+			}
+			rr.closes = append(rr.closes, func() { wtx.Rollback() }) //nolint:errcheck // read-only
+			for _, q := range []string{"SET TRANSACTION SNAPSHOT '" + id + "'",
+				fmt.Sprintf("SET LOCAL statement_timeout = %d", r.d.QueryTimeout.Milliseconds())} {
+				if _, err := wtx.ExecContext(ctx, q); err != nil {
+					rr.close()
+					return nil, fmt.Errorf("beginning a parallel read: %w", err)
+				}
+			}
+			pool = append(pool, wtx)
+		}
+	}
+	rr.pool = make(chan source.Querier, len(pool))
+	for _, q := range pool {
+		rr.pool <- q
+	}
+	return rr, nil
+}
+
+func (rr *rangeRows) close() {
+	for _, c := range rr.closes {
+		c()
+	}
+	rr.closes = nil
+}
+
+// Err is the first error a read met.
+func (rr *rangeRows) Err() error {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	return rr.err
+}
+
+// with runs fn on a free connection, unless a read failed already.
+func (rr *rangeRows) with(fn func(q source.Querier) error) {
+	q := <-rr.pool
+	defer func() { rr.pool <- q }()
+	if rr.Err() != nil {
+		return
+	}
+	if err := fn(q); err != nil {
+		rr.mu.Lock()
+		if rr.err == nil {
+			rr.err = err
+		}
+		rr.mu.Unlock()
+	}
+}
+
+func (rr *rangeRows) EachOwner(fn func(source.Owner)) {
+	for _, o := range rr.owners {
+		fn(o)
+	}
+}
+
+// LeadIDs reads every lead's id.
+func (rr *rangeRows) LeadIDs(fn func(int64)) {
+	if rr.tables[source.QueryLeads] == nil {
+		return
+	}
+	rr.with(func(q source.Querier) error {
+		res, err := rr.r.timed(context.Background(), source.QueryLeads, func(ctx context.Context) (source.Result, error) {
+			return source.ReadIDs(ctx, q, source.Wrap(rr.r.query(source.QueryLeads), "tandem_q"), "id", fn)
+		})
+		rr.mu.Lock()
+		rr.textIDs = rr.textIDs || res.TextIDs
+		rr.mu.Unlock()
+		return err
+	})
+}
+
+// Ranged: text ids are read as one range.
+func (rr *rangeRows) Ranged() bool {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	return !rr.textIDs
+}
+
+// read reads the rows of a query whose lead is in [lo, hi), keeping what the poll keeps of a
+// full read: the newest updated_at, the skipped rows.
+func (rr *rangeRows) read(name string, lo, hi int64, fn func(any)) {
+	t := rr.tables[name]
+	if t == nil {
+		return // disabled
+	}
+	rr.with(func(q source.Querier) error {
+		nulls := t.nulls && lo <= 0 && (hi > 0 || hi == math.MaxInt64)
+		if !rr.Ranged() {
+			lo, hi, nulls = math.MinInt64, math.MaxInt64, true
+		}
+		text, args := source.InRange(rr.r.text(name), t.column, lo, hi, nulls)
+		var newest time.Time
+		res, err := rr.r.run(context.Background(), q, name, rebind(q, text), args, func(v any) {
+			_, _, updated, _ := rowOf(v)
+			if updated.After(newest) && !updated.After(rr.now) {
+				newest = updated
+			}
+			fn(v)
+		})
+		rr.mu.Lock()
+		defer rr.mu.Unlock()
+		if newest.After(rr.watermark[name]) {
+			rr.watermark[name] = newest
+		}
+		addBad(rr.bad[name], res)
+		for _, rj := range res.Rejected {
+			rr.rejected[lo] = append(rr.rejected[lo], leadRejected{name, rj.Lead, rj.Digest})
+		}
+		return err
+	})
+}
+
+// rebind binds a query's "?" placeholders for the connection's driver.
+func rebind(q source.Querier, text string) string {
+	if b, ok := q.(interface{ Rebind(string) string }); ok {
+		return b.Rebind(text)
+	}
+	return text
+}
+
+func (rr *rangeRows) LeadsIn(lo, hi int64, fn func(source.Lead)) {
+	rr.read(source.QueryLeads, lo, hi, func(v any) { fn(v.(source.Lead)) })
+}
+
+func (rr *rangeRows) ActivitiesIn(lo, hi int64, fn func(source.Activity)) {
+	rr.read(source.QueryActivities, lo, hi, func(v any) { fn(v.(source.Activity)) })
+}
+
+func (rr *rangeRows) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
+	rr.read(source.QueryOpportunities, lo, hi, func(v any) { fn(v.(source.Opportunity)) })
+}
+
+// RejectedIn gives the digests of the skipped rows of the range's leads, once its rows are read.
+func (rr *rangeRows) RejectedIn(lo, _ int64, fn func(query string, lead, digest int64)) {
+	rr.mu.Lock()
+	rs := rr.rejected[lo]
+	delete(rr.rejected, lo)
+	rr.mu.Unlock()
+	for _, x := range rs {
+		fn(x.query, x.lead, x.digest)
+	}
+}
+
+// The rest of tally.CRMRows reads every row (a full recount reads by range).
+func (rr *rangeRows) EachLead(fn func(source.Lead)) { rr.LeadsIn(math.MinInt64, math.MaxInt64, fn) }
+func (rr *rangeRows) EachActivity(fn func(source.Activity)) {
+	rr.ActivitiesIn(math.MinInt64, math.MaxInt64, fn)
+}
+func (rr *rangeRows) EachOpportunity(fn func(source.Opportunity)) {
+	rr.OpportunitiesIn(math.MinInt64, math.MaxInt64, fn)
+}
+func (rr *rangeRows) Lead(int64) (source.Lead, bool) { panic("poller: a full recount reads by range") }
+func (rr *rangeRows) ActivitiesOf(int64, func(source.Activity)) {
+	panic("poller: a full recount reads by range")
+}
+func (rr *rangeRows) OpportunitiesOf(int64, func(source.Opportunity)) {
+	panic("poller: a full recount reads by range")
+}
+
+// digestBucket is how many leads a range of the reconciliation's first comparison holds.
+const digestBucket = 256
+
+// reconcile compares the digests of t's rows, as the database sums them, with those the tally
+// keeps, and marks dirty every lead that differs; those not dirty already are drift: rows
+// deleted (fewer than the tally holds) or changed without a newer updated_at. It also returns
+// the skipped rows of no known lead (a NULL lead_id), which no read of a lead finds.
+func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, dirty map[int64]bool) ([2]uint64, map[any]badRow, error) {
+	idx := tally.DigestIndex(t.name)
+	kept := map[int64]tally.DigestSum{}
+	p.liveCRM.Digests(func(id int64, d tally.Digest) {
+		if d[idx].N > 0 && !dirty[id] {
+			kept[id] = d[idx]
+		}
+	})
+	var db map[int64]tally.DigestSum
+	var err error
+	unattached := map[any]badRow{}
+	if r.d.Driver == "postgres" {
+		db, err = p.digestsByBucket(ctx, r, tx, t, kept, dirty)
+		if err == nil && !t.nulls {
+			// The rows of no lead: skipped (a NULL where a lead_id is required).
+			var res source.Result
+			res, err = r.run(ctx, tx, t.name, source.Wrap(r.text(t.name), "tandem_n")+" WHERE "+t.column+" IS NULL", nil, func(any) {})
+			addBad(unattached, res)
+		}
+	} else {
+		db, err = p.digestsByReading(ctx, r, tx, t, unattached)
+	}
+	if err != nil {
+		return [2]uint64{}, nil, err
+	}
+	for k, b := range unattached {
+		if b.known {
+			delete(unattached, k) // a lead's: its lead is read again if it changed
+		}
+	}
+	var found [2]uint64 // deleted, changed
+	for id, k := range kept {
+		x := db[id]
+		if x == k {
+			continue
+		}
+		dirty[id] = true
+		switch {
+		case x.N < k.N:
+			found[0] += uint64(k.N - x.N)
+		default:
+			found[1]++
+		}
+	}
+	for id, x := range db {
+		if _, ok := kept[id]; !ok && !dirty[id] && x.N > 0 {
+			dirty[id] = true // rows the tally never saw: inserted behind the watermark
+		}
+	}
+	return found, unattached, nil
+}
+
+// digestsByBucket asks PostgreSQL for the digests of t's rows by ranges of about digestBucket
+// leads, compares them with the kept ones, and returns the per-lead digests of the ranges that
+// differ (the others are left out: they equal what is kept). Dirty leads are left out on both
+// sides: they are read again anyway.
+func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, kept map[int64]tally.DigestSum, dirty map[int64]bool) (map[int64]tally.DigestSum, error) {
+	ids := slices.Sorted(maps.Keys(kept))
+	var bounds []int64
+	for i := digestBucket; i < len(ids); i += digestBucket {
+		bounds = append(bounds, ids[i])
+	}
+	bucket := func(id int64) int64 { return int64(sort.Search(len(bounds), func(i int) bool { return bounds[i] > id })) }
+	col := t.column
+	if t.nulls {
+		col = "coalesce(" + col + ", 0)" // entity 0: the rows of no lead
+	}
+	skip := slices.Sorted(maps.Keys(dirty))
+	where := col + " IS NOT NULL AND NOT (" + col + " = ANY(?))"
+	args := []any{source.LeadsParam(bounds, "postgres"), source.LeadsParam(skip, "postgres")}
+	want := map[int64]tally.DigestSum{}
+	for id, k := range kept {
+		b := want[bucket(id)]
+		want[bucket(id)] = tally.DigestSum{N: b.N + k.N, Sum: b.Sum + k.Sum}
+	}
+	differ := map[int64]bool{}
+	got := map[int64]bool{}
+	_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
+		return source.DigestSums(ctx, tx, r.query(t.name), "width_bucket(("+col+")::bigint, ?::bigint[])", where, func(b, n, sum int64) {
+			got[b] = true
+			if want[b] != (tally.DigestSum{N: n, Sum: sum}) {
+				differ[b] = true
+			}
+		}, args...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for b := range want {
+		if !got[b] {
+			differ[b] = true // every row of the range is gone
+		}
+	}
+	out := map[int64]tally.DigestSum{}
+	for id, k := range kept {
+		if !differ[bucket(id)] {
+			out[id] = k
+		}
+	}
+	if len(differ) == 0 {
+		return out, nil
+	}
+	buckets := slices.Sorted(maps.Keys(differ))
+	where += " AND width_bucket((" + col + ")::bigint, ?::bigint[]) = ANY(?::int[])"
+	_, err = r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
+		return source.DigestSums(ctx, tx, r.query(t.name), col, where, func(id, n, sum int64) {
+			out[id] = tally.DigestSum{N: n, Sum: sum}
+		}, source.LeadsParam(skip, "postgres"), source.LeadsParam(bounds, "postgres"), source.LeadsParam(buckets, "postgres"))
+	})
+	return out, err
+}
+
+// digestsByReading reads every row of t and sums their digests per lead (a database that sums
+// none: SQLite, small by nature).
+func (p *Poller) digestsByReading(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, bad map[any]badRow) (map[int64]tally.DigestSum, error) {
+	out := map[int64]tally.DigestSum{}
+	add := func(lead, digest int64) {
+		x := out[lead]
+		out[lead] = tally.DigestSum{N: x.N + 1, Sum: x.Sum + digest}
+	}
+	res, err := r.run(ctx, tx, t.name, r.text(t.name), nil, func(v any) {
+		lead, _, _, digest := rowOf(v)
+		add(lead, digest)
+	})
+	for _, rj := range res.Rejected {
+		add(rj.Lead, rj.Digest)
+	}
+	addBad(bad, res)
+	return out, err
+}
+
+var (
+	_ tally.RangeRows = (*rangeRows)(nil)
+	_ tally.CRMRows   = (*rangeRows)(nil)
+	_ tally.CRMRows   = (*leadRows)(nil)
+)
