@@ -811,7 +811,9 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx,
 	for i := digestBucket; i < len(ids); i += digestBucket {
 		bounds = append(bounds, ids[i])
 	}
-	bucket := func(id int64) int64 { return int64(sort.Search(len(bounds), func(i int) bool { return bounds[i] > id })) }
+	bucket := func(id int64) int64 {
+		return int64(sort.Search(len(bounds), func(i int) bool { return bounds[i] > id }))
+	}
 	col := t.column
 	if t.nulls {
 		col = "coalesce(" + col + ", 0)" // entity 0: the rows of no lead

@@ -131,7 +131,7 @@ type Poller struct {
 	lastFull  time.Time
 	fullReads uint64
 	drift     map[string]uint64 // query + "\xff" + deleted|changed
-	crm       *crmMirror // the backfill's (RowsOnly): the live CRM poll keeps no rows (crmState)
+	crm       *crmMirror        // the backfill's (RowsOnly): the live CRM poll keeps no rows (crmState)
 	crmState  *crmState
 	camp      *campaignMirror
 	liveCRM   *tally.LiveCRM

@@ -40,7 +40,7 @@ func (m *crmMirror) OpportunitiesOf(lead int64, fn func(source.Opportunity)) {
 
 // LeadIDs and Ranged make the mirror a tally.RangeRows.
 func (m *crmMirror) LeadIDs(fn func(int64)) { m.leads.each(func(l source.Lead) { fn(l.ID) }) }
-func (m *crmMirror) Ranged() bool          { return true }
+func (m *crmMirror) Ranged() bool           { return true }
 
 // The mirror keeps its big tables in lead order, so a full recount can read them a range of
 // leads at a time (tally.RangeRows) instead of every row once per round.

@@ -332,7 +332,9 @@ func (l *LiveCRM) fromFacts(c *CRM, ids map[int64]bool) {
 
 // feedLeads feeds the given leads' rows into a tally.
 func feedLeads(c *CRM, rows CRMRows, ids map[int64]bool) {
-	all, repeats := rows.(interface{ LeadsOf(int64, func(source.Lead)) })
+	all, repeats := rows.(interface {
+		LeadsOf(int64, func(source.Lead))
+	})
 	rej, rejects := rows.(interface {
 		RejectedOf(int64, func(query string, digest int64))
 	})
@@ -477,7 +479,7 @@ func ByScan(rows CRMRows) RangeRows { return scanRanges{rows} }
 type scanRanges struct{ rows CRMRows }
 
 func (r scanRanges) LeadIDs(fn func(int64)) { r.rows.EachLead(func(x source.Lead) { fn(x.ID) }) }
-func (r scanRanges) Ranged() bool          { return true }
+func (r scanRanges) Ranged() bool           { return true }
 
 func inRange(id, lo, hi int64) bool { return id >= lo && (id < hi || hi == math.MaxInt64) }
 
