@@ -64,6 +64,7 @@ type CRM struct {
 	admitted bool
 	// digests sums the digests of each entity's rows, skipped ones included (see Digest).
 	digests map[int64]*Digest
+	ahead   map[int64]bool // entities with a row dated in the future (rowAhead)
 }
 
 // Digest sums the digests (source.DigestColumn) of one entity's rows, per query, as the
@@ -164,7 +165,7 @@ func NewCRM(cfg *config.Config, folder *Folder, now time.Time) *CRM {
 	return &CRM{
 		cfg: cfg, folder: folder, now: now, spans: cfg.Calendar.Spans(now), snap: newSnapshot(), seen: seen{},
 		owners: map[int64]source.Owner{}, leads: map[int64]*lead{}, oppIDs: map[int64]bool{}, actIDs: map[int64]bool{},
-		orphans: map[int64]*reach{}, digests: map[int64]*Digest{}, volatile: map[int64]bool{}, waitOnly: map[int64]bool{}, waiters: map[int64]Waiter{}, arrivals: map[int64]Arrival{},
+		orphans: map[int64]*reach{}, digests: map[int64]*Digest{}, ahead: map[int64]bool{}, volatile: map[int64]bool{}, waitOnly: map[int64]bool{}, waiters: map[int64]Waiter{}, arrivals: map[int64]Arrival{},
 	}
 }
 
@@ -178,6 +179,13 @@ func (c *CRM) Volatile() map[int64]bool { return c.volatile }
 
 // dependsOnNow marks a lead as volatile.
 func (c *CRM) dependsOnNow(lead int64) { c.volatile[lead] = true }
+
+// rowAhead marks a lead volatile for a row dated in the future, left out of its numbers until its
+// time comes: its facts say so (facts.volatile).
+func (c *CRM) rowAhead(lead int64) {
+	c.dependsOnNow(lead)
+	c.ahead[lead] = true
+}
 
 // leadProblem is a data-quality problem found in a lead's rows (lead id as in the rows: an
 // activity's or deal's lead_id even when no such lead exists, 0 for none).
@@ -212,7 +220,7 @@ func (c *CRM) Lead(l source.Lead) {
 		return
 	}
 	if c.future(l.CreatedAt) {
-		c.dependsOnNow(l.ID)
+		c.rowAhead(l.ID)
 		c.problemOf(l.ID, source.QueryLeads, CheckTimestampInFuture)
 		return
 	}
@@ -224,7 +232,7 @@ func (c *CRM) Lead(l source.Lead) {
 	for _, t := range []*time.Time{&l.MQLAt, &l.SQLAt, &l.DisqualifiedAt} {
 		if c.future(*t) {
 			*t = time.Time{}
-			c.dependsOnNow(l.ID)
+			c.rowAhead(l.ID)
 			c.problemOf(l.ID, source.QueryLeads, CheckTimestampInFuture)
 		}
 	}
@@ -323,7 +331,7 @@ func (c *CRM) Activity(a source.Activity) {
 		return
 	}
 	if c.future(a.OccurredAt) {
-		c.dependsOnNow(a.LeadID)
+		c.rowAhead(a.LeadID)
 		c.problemOf(a.LeadID, source.QueryActivities, CheckTimestampInFuture)
 		return
 	}
@@ -355,7 +363,7 @@ func (c *CRM) Opportunity(o source.Opportunity) {
 		return
 	}
 	if c.future(o.CreatedAt) || c.future(o.ClosedAt) {
-		c.dependsOnNow(o.LeadID)
+		c.rowAhead(o.LeadID)
 		c.problemOf(o.LeadID, source.QueryOpportunities, CheckTimestampInFuture)
 		return
 	}

@@ -27,10 +27,14 @@ type facts struct {
 	problems []Problem
 	reach    reach
 	digest   Digest
+	// volatile: rows dated in the future left out (CRM.rowAhead): its numbers are tallied at
+	// every poll from its rows, never kept in the sums; its facts stand for its digests, and
+	// for its numbers at the instant they were made (a full recount's).
+	volatile bool
 }
 
-// entities returns the facts of every stable entity of a finished tally (finishRows), by id:
-// volatile ones are tallied again at every poll and need none.
+// entities returns the facts of every entity fed to the tally, by id, once its rows are in
+// (marketing touches joined); their reach is complete once finishRows has noted every timestamp.
 func (c *CRM) entities() map[int64]*facts {
 	out := map[int64]*facts{}
 	get := func(id int64) *facts {
@@ -42,52 +46,48 @@ func (c *CRM) entities() map[int64]*facts {
 		return f
 	}
 	for id, l := range c.leads {
-		if !c.volatile[id] {
-			f := get(id)
-			f.lead, f.reach = l, l.reach
-		}
+		f := get(id)
+		f.lead, f.reach = l, l.reach
 	}
 	for _, o := range c.opps {
-		if !c.volatile[o.entity] {
-			f := get(o.entity)
-			f.deals = append(f.deals, o)
-		}
+		f := get(o.entity)
+		f.deals = append(f.deals, o)
 	}
 	for _, p := range c.problems {
-		if !c.volatile[p.lead] {
-			f := get(p.lead)
-			f.problems = append(f.problems, p.Problem)
-		}
+		f := get(p.lead)
+		f.problems = append(f.problems, p.Problem)
 	}
 	for id, r := range c.orphans {
-		if !c.volatile[id] {
-			get(id).reach = *r
-		}
+		get(id).reach = *r
 	}
 	for id, d := range c.digests {
-		if !c.volatile[id] {
-			get(id).digest = *d
-		}
+		get(id).digest = *d
+	}
+	for id := range c.ahead {
+		get(id).volatile = true
 	}
 	return out
 }
 
-// volatileDigests returns the digests of the volatile entities (after finishRows), which keep no
-// facts.
-func (c *CRM) volatileDigests() map[int64]Digest {
-	out := map[int64]Digest{}
-	for id := range c.volatile {
-		if d := c.digests[id]; d != nil {
-			out[id] = *d
+// reaches calls fn with the reach of every entity of a finished tally.
+func (c *CRM) reachesOf(fn func(id int64, r reach)) {
+	for id, l := range c.leads {
+		fn(id, l.reach)
+	}
+	for id, r := range c.orphans {
+		if c.leads[id] == nil {
+			fn(id, *r)
 		}
 	}
-	return out
 }
 
 // load puts an entity's facts into the tally, as if its rows had been fed: its numbers then
 // come out of finishRows. The owners must be those the facts were made with (a change of owner
 // recounts every lead).
 func (c *CRM) load(id int64, f *facts) {
+	if f.volatile {
+		c.rowAhead(id)
+	}
 	if l := f.lead; l != nil {
 		c.place(l)
 		c.leads[id] = l
@@ -143,6 +143,7 @@ const (
 	factLead = 1 << iota
 	factMarketing
 	factProducer
+	factVolatile
 )
 
 const (
@@ -178,16 +179,34 @@ func (e *encoder) time(t time.Time, base int64) {
 	}
 }
 
-// bound writes a reach bound (Unix seconds, or the open ends MinInt64 and MaxInt64).
-func (e *encoder) bound(v int64) {
-	switch v {
-	case math.MinInt64:
-		e.uint(0)
-	case math.MaxInt64:
-		e.uint(1)
-	default:
-		e.uint(uint64(v<<1^v>>63) + 2)
+// A reach is kept in 8 bytes of fixed width, so that a full recount can complete it in place
+// (factStore.setReach): each bound as unsigned Unix seconds, 0 and MaxUint32 for the open ends.
+// A bound before 1970 or after 2106 is moved to the nearest second that fits: it is then still
+// before (after) every period a roll-over can bring, which is all reach.within asks of it.
+const reachSize = 8
+
+func appendReach(b []byte, r reach) []byte {
+	fit := func(v int64) uint32 { return uint32(min(max(v, 1), math.MaxUint32-1)) }
+	past, ahead := uint32(0), uint32(math.MaxUint32)
+	if r.past != math.MinInt64 {
+		past = fit(r.past)
 	}
+	if r.ahead != math.MaxInt64 {
+		ahead = fit(r.ahead)
+	}
+	b = binary.LittleEndian.AppendUint32(b, past)
+	return binary.LittleEndian.AppendUint32(b, ahead)
+}
+
+func readReach(b []byte) reach {
+	r := noReach
+	if p := binary.LittleEndian.Uint32(b); p != 0 {
+		r.past = int64(p)
+	}
+	if a := binary.LittleEndian.Uint32(b[4:]); a != math.MaxUint32 {
+		r.ahead = int64(a)
+	}
+	return r
 }
 
 // date writes a civil date (an expected close date) as days since 1970-01-01, 0 for none.
@@ -259,15 +278,14 @@ func (r *decoder) time(base int64) time.Time {
 	return time.Unix(s, ns).UTC()
 }
 
-func (r *decoder) bound() int64 {
-	switch v := r.uint(); v {
-	case 0:
-		return math.MinInt64
-	case 1:
-		return math.MaxInt64
-	default:
-		return unzig(v - 2)
+func (r *decoder) reach() reach {
+	if len(r.b) < reachSize {
+		r.fail()
+		return noReach
 	}
+	x := readReach(r.b)
+	r.b = r.b[reachSize:]
+	return x
 }
 
 func (r *decoder) date() time.Time {
@@ -284,6 +302,9 @@ func encodeFacts(b []byte, d *strs, f *facts, epoch int) []byte {
 	e := encoder{b: b, d: d}
 	var flags uint64
 	l := f.lead
+	if f.volatile {
+		flags |= factVolatile
+	}
 	if l != nil {
 		flags |= factLead
 		if l.mkt != nil {
@@ -295,8 +316,7 @@ func encodeFacts(b []byte, d *strs, f *facts, epoch int) []byte {
 	}
 	e.uint(flags)
 	e.uint(uint64(epoch))
-	e.bound(f.reach.past)
-	e.bound(f.reach.ahead)
+	e.b = appendReach(e.b, f.reach)
 	for _, d := range f.digest {
 		e.uint(uint64(d.N))
 		e.int(d.Sum)
@@ -363,8 +383,8 @@ func decodeFacts(b []byte, d *strs, id int64) (*facts, int, error) {
 	r := decoder{b: b, d: d}
 	flags := r.uint()
 	epoch := int(r.uint())
-	f := &facts{}
-	f.reach.past, f.reach.ahead = r.bound(), r.bound()
+	f := &facts{volatile: flags&factVolatile != 0}
+	f.reach = r.reach()
 	for i := range f.digest {
 		f.digest[i] = DigestSum{int64(r.uint()), r.int()}
 	}
@@ -523,21 +543,30 @@ func (s *factStore) Get(id int64) (*facts, bool) {
 	return f, true
 }
 
-// Reach returns an entity's noted timestamps without decoding the rest.
-func (s *factStore) reach(p uint32) reach {
-	r := decoder{b: s.record(p), d: &s.d}
-	r.uint() // flags
-	r.uint() // epoch
-	return reach{r.bound(), r.bound()}
+// reachAt returns the record at p from its reach on (past its flags and epoch).
+func (s *factStore) reachAt(p uint32) []byte {
+	b := s.record(p)
+	for range 2 { // flags, epoch
+		_, n := binary.Uvarint(b)
+		b = b[n:]
+	}
+	return b
+}
+
+// reach returns an entity's noted timestamps without decoding the rest.
+func (s *factStore) reach(p uint32) reach { return readReach(s.reachAt(p)) }
+
+// setReach replaces an entity's noted timestamps in place: a full recount notes them once the
+// facts are written. Records of different entities may be set at once.
+func (s *factStore) setReach(id int64, r reach) {
+	if p := s.lookup(id); p != deleted {
+		appendReach(s.reachAt(p)[:0], r)
+	}
 }
 
 // digestAt returns the digest of the record at p without decoding the rest.
 func (s *factStore) digestAt(p uint32) Digest {
-	r := decoder{b: s.record(p), d: &s.d}
-	r.uint() // flags
-	r.uint() // epoch
-	r.bound()
-	r.bound()
+	r := decoder{b: s.reachAt(p)[reachSize:], d: &s.d}
 	var d Digest
 	for i := range d {
 		d[i] = DigestSum{int64(r.uint()), r.int()}
@@ -570,6 +599,23 @@ func (s *factStore) eachReach(fn func(id int64, r reach) bool) {
 			return
 		}
 	}
+}
+
+// sortedIDs returns every entity's id in order.
+func (s *factStore) sortedIDs() []int64 {
+	out := make([]int64, 0, s.Len())
+	for i, p := range s.pos {
+		if p != deleted {
+			out = append(out, s.ids[i])
+		}
+	}
+	for id := range s.extra {
+		out = append(out, id)
+	}
+	if len(s.extra) > 0 {
+		slices.Sort(out)
+	}
+	return out
 }
 
 // Put stores an entity's facts in place of any it had.

@@ -26,13 +26,13 @@ func randomFacts(r *rand.Rand, id int64) *facts {
 		return time.Unix(1.7e9+r.Int63n(1e8), 0).UTC()
 	}
 	pick := func(vs ...string) string { return vs[r.Intn(len(vs))] }
-	bound := func(open int64) int64 {
+	bound := func(open int64) int64 { // what 8 bytes hold (appendReach)
 		if r.Intn(3) == 0 {
 			return open
 		}
-		return r.Int63n(4e9) - 2e9
+		return 1 + r.Int63n(math.MaxUint32-2)
 	}
-	f := &facts{reach: reach{bound(math.MinInt64), bound(math.MaxInt64)}}
+	f := &facts{reach: reach{bound(math.MinInt64), bound(math.MaxInt64)}, volatile: r.Intn(5) == 0}
 	for i := range f.digest {
 		if r.Intn(2) == 0 {
 			f.digest[i] = DigestSum{r.Int63n(5), r.Int63() - r.Int63()}
@@ -204,6 +204,24 @@ func check(t *testing.T, s *factStore, want map[int64]*facts, epochs map[int64]i
 	})
 	if seen != len(want) {
 		t.Fatalf("eachDigest saw %d entities, want %d", seen, len(want))
+	}
+}
+
+// A reach outside what 8 bytes hold is moved to the nearest second that does, which leaves
+// every answer of within for periods between 1970 and 2106 as it was.
+func TestReachFitsEightBytes(t *testing.T) {
+	lo, hi := int64(1.7e9), int64(1.8e9)
+	for _, r := range []reach{{-5e9, math.MaxInt64}, {3e12, math.MaxInt64}, {math.MinInt64, -7}, {math.MinInt64, 9e12}, {1.75e9, 1.76e9}} {
+		got := readReach(appendReach(nil, r))
+		if got.within(lo, hi) != r.within(lo, hi) {
+			t.Errorf("reach %v read back as %v: within differs", r, got)
+		}
+	}
+	s := newFactStore()
+	s.Put(7, &facts{reach: noReach})
+	s.setReach(7, reach{1.75e9, math.MaxInt64})
+	if f, _ := s.Get(7); f.reach != (reach{1.75e9, math.MaxInt64}) {
+		t.Errorf("setReach: %v", f.reach)
 	}
 }
 

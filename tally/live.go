@@ -58,13 +58,11 @@ type LiveCRM struct {
 	facts    *factStore // what each stable lead's rows made of it: its old numbers, when they change
 	owners   map[int64]source.Owner
 	volatile map[int64]bool
-	// volDigests are the volatile leads' digests: they keep no facts.
-	volDigests map[int64]Digest
-	waiters    map[int64]Waiter  // leads waiting for a first touch: their follow-up numbers only
-	arrivals   map[int64]Arrival // recent marketing leads: their inflow numbers only
-	spans      fiscal.Spans
-	now        time.Time // the last poll's instant
-	total      int       // the leads of the last full recount
+	waiters  map[int64]Waiter  // leads waiting for a first touch: their follow-up numbers only
+	arrivals map[int64]Arrival // recent marketing leads: their inflow numbers only
+	spans    fiscal.Spans
+	now      time.Time // the last poll's instant
+	total    int       // the leads of the last full recount
 	// Rebuilds counts the polls that recomputed every lead (the first, and after a change every
 	// lead depends on); Recomputed the leads recomputed by the last poll.
 	Rebuilds   uint64
@@ -202,8 +200,8 @@ func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 	fromRows := func(c *CRM, ids map[int64]bool) { feedLeads(c, rows, ids) }
 	if p.Rebuild {
 		l.Rebuilds++
-		store := newFactStore()
-		f = l.all(rows, now, store.Put)
+		var store *factStore
+		f, store = l.all(rows, now)
 		if err := rowsErr(rows); err != nil {
 			l.base = nil // half read: the next poll recomputes every lead
 			return nil, err
@@ -228,7 +226,7 @@ func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 		maps.Copy(l.waiters, f.waiters)
 		maps.Copy(l.arrivals, f.arrivals)
 	}
-	l.volatile, l.volDigests, l.spans, l.now, l.Recomputed = f.volatile, f.volDigests, spans, now, f.leads
+	l.volatile, l.spans, l.now, l.Recomputed = f.volatile, spans, now, f.leads
 	vs := f.vs
 	// The numbers that move with the clock, at now.
 	for _, w := range l.waiters {
@@ -262,9 +260,6 @@ func rowsErr(rows CRMRows) error {
 func (l *LiveCRM) Digests(fn func(id int64, d Digest)) {
 	if l.facts != nil {
 		l.facts.eachDigest(fn)
-	}
-	for id, d := range l.volDigests {
-		fn(id, d)
 	}
 }
 
@@ -410,13 +405,19 @@ const partLeads = 1024
 // of a cold start's peak heap. Past this many leads the recount goes in rounds.
 const rebuildLeads = 1 << 17
 
-// all runs the batch tally over every row: the first poll tallies every lead, and so does a
-// change every lead depends on. Each round's leads are split into one tally per core (at a
-// million leads one core would take tens of seconds); with more than rebuildLeads leads, the
-// rounds each take a share of them. Admission of label values must see every lead before any is
-// published, so with several rounds a first pass over the rows only counts the values. keep is
-// given the facts of every stable lead.
-func (l *LiveCRM) all(rows CRMRows, now time.Time, keep func(int64, *facts)) finished {
+// all recounts every lead from every row: the first poll, and a change every lead depends on.
+// Label values are admitted most frequent first over every lead before any is published, so it
+// goes in two passes, neither holding every lead's rows at once:
+//
+//  1. the rows, in rounds of rebuildLeads leads at most, each round's leads split into one
+//     tally per core (a range of lead ids each, when rows can give them): each tally folds its
+//     rows into its leads' facts, which go into a new store, and counts their label values;
+//  2. once the values are admitted, the numbers: the facts again, a share of a round per core,
+//     each lead's timestamps noted into its facts as the numbers put them in windows.
+//
+// A lead's numbers from its facts equal those from its rows (the live tally takes a changed
+// lead's old numbers out the same way), so the rows are read once.
+func (l *LiveCRM) all(rows CRMRows, now time.Time) (finished, *factStore) {
 	per := rebuildLeads
 	if l.roundLeads > 0 {
 		per = l.roundLeads
@@ -435,27 +436,52 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, keep func(int64, *facts)) fin
 	case ranged && rr.Ranged():
 		round = l.rangeRound(rr, now, n, rounds, ids)
 	case ranged: // ids that do not order as the database orders them (text ids): one range
-		n, rounds = 1, 1
+		rounds = 1
 		round = l.rangeRound(rr, now, 1, 1, nil)
 	}
 	ids = nil
-	if rounds == 1 {
-		return l.finish(round(0), keep)
-	}
+
+	store := newFactStore()
 	var a admission
 	for r := range rounds {
-		a.add(round(r)...)
+		cs := round(r)
+		a.add(cs...)
+		for _, c := range cs { // ranges in order: the store's index grows at its end
+			c.joinTouches()
+			es := c.entities()
+			for _, id := range slices.Sorted(maps.Keys(es)) {
+				store.Put(id, es[id])
+			}
+		}
 	}
 	a.admit(l.folder, l.cfg)
+
+	all := store.sortedIDs()
 	var total finished
-	for r := range rounds {
-		cs := round(r)
+	for lo := 0; lo < len(all); lo += per {
+		chunk := all[lo:min(lo+per, len(all))]
+		k := max(1, min(n, len(chunk)/partLeads))
+		if l.roundLeads > 0 {
+			k = max(1, min(n, len(chunk)/2)) // tests: a few leads go over several cores as well
+		}
+		cs := l.parallel(now, k, func(i int, c *CRM) {
+			for _, id := range chunk[i*len(chunk)/k : (i+1)*len(chunk)/k] {
+				f, _ := store.Get(id)
+				c.load(id, f)
+			}
+		})
 		for _, c := range cs {
 			c.admitted = true
 		}
-		total.add(l.finishAdmitted(cs, keep))
+		total.add(l.finishAdmitted(cs, nil))
+		for _, c := range cs {
+			c.reachesOf(store.setReach)
+		}
 	}
-	return total
+	if total.s == nil { // no entity at all
+		total = l.finishAdmitted([]*CRM{l.tally(now)}, nil)
+	}
+	return total, store
 }
 
 // RangeRows is CRMRows that gives the rows of a range of lead ids, [lo, hi) (hi = MaxInt64: no
@@ -583,12 +609,11 @@ func (l *LiveCRM) rangeRound(rr RangeRows, now time.Time, n, rounds int, ids []i
 
 // finished is what tallies of disjoint sets of leads add up to.
 type finished struct {
-	s, vs      *Snapshot
-	volatile   map[int64]bool
-	volDigests map[int64]Digest
-	waiters    map[int64]Waiter
-	arrivals   map[int64]Arrival
-	leads      int
+	s, vs    *Snapshot
+	volatile map[int64]bool
+	waiters  map[int64]Waiter
+	arrivals map[int64]Arrival
+	leads    int
 }
 
 // finish finishes tallies of disjoint sets of leads, concurrently, and adds them up; keep (if
@@ -607,7 +632,6 @@ func (f *finished) add(o finished) {
 	f.s.merge(o.s, 1)
 	f.vs.merge(o.vs, 1)
 	maps.Copy(f.volatile, o.volatile)
-	maps.Copy(f.volDigests, o.volDigests)
 	maps.Copy(f.waiters, o.waiters)
 	maps.Copy(f.arrivals, o.arrivals)
 	f.leads += o.leads
@@ -625,7 +649,7 @@ func (l *LiveCRM) finishAdmitted(cs []*CRM, keep func(int64, *facts)) finished {
 		}()
 	}
 	wg.Wait()
-	f := finished{s: ss[0], vs: vss[0], volatile: cs[0].Volatile(), volDigests: cs[0].volatileDigests(), waiters: cs[0].Waiters(), arrivals: cs[0].Arrivals()}
+	f := finished{s: ss[0], vs: vss[0], volatile: cs[0].Volatile(), waiters: cs[0].Waiters(), arrivals: cs[0].Arrivals()}
 	for i, c := range cs {
 		f.leads += len(c.leads)
 		if keep != nil {
@@ -639,7 +663,6 @@ func (l *LiveCRM) finishAdmitted(cs []*CRM, keep func(int64, *facts)) finished {
 		f.s.merge(ss[i], 1)
 		f.vs.merge(vss[i], 1)
 		maps.Copy(f.volatile, c.Volatile())
-		maps.Copy(f.volDigests, c.volatileDigests())
 		maps.Copy(f.waiters, c.Waiters())
 		maps.Copy(f.arrivals, c.Arrivals())
 	}
