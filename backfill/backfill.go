@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tandem-oss/tandem/config"
-	"github.com/tandem-oss/tandem/source"
 	"github.com/tandem-oss/tandem/tally"
 )
 
@@ -116,16 +115,12 @@ func tallyAt(cfg *config.Config, folder *tally.Folder, rows Rows, t time.Time) (
 	var feed *tally.TouchFeed
 	if rows.Campaigns != nil {
 		view := &campaignsAt{rows: rows.Campaigns, t: t}
-		var refs map[int64]tally.CampaignRef
-		camp, refs = tally.NewLiveCampaigns(cfg, folder).Update(view, nil, nil, true, func() {}, t)
+		live := tally.NewLiveCampaigns(cfg, folder)
 		if rows.CRM != nil {
-			var changes []tally.TouchChange
-			view.EachTouchpoint(func(x source.Touchpoint) {
-				changes = append(changes, tally.TouchChange{Lead: x.LeadID, Touch: tally.AsTouch(x)})
-			})
 			feed = tally.NewTouchFeed()
-			feed.Push(changes, refs)
+			live.Share(feed)
 		}
+		camp, _ = live.Update(view, nil, nil, true, func() {}, t)
 	}
 	if rows.CRM != nil {
 		view := viewCRM(rows.CRM)

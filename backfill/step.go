@@ -37,7 +37,7 @@ type stepper struct {
 
 // events are moments at which the rows as of t change, of one kind: a lead's (its own row's
 // timestamps, an activity's, a deal's creation or close), a stat day's beginning, or a touch.
-// at[i] is event i's second (eventSecond) and id[i] its lead, touchpoint, or index in statKeys:
+// at[i] is event i's second (eventSecond) and id[i] its lead (a touch's too) or index in statKeys:
 // 12 bytes an event in two columns, for at a million leads there are eleven million of them.
 type events struct {
 	at []int32
@@ -106,9 +106,10 @@ func newStepper(cfg *config.Config, folder *tally.Folder, rows Rows, from time.T
 			add(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Add(-earliestZone), statEvent, int64(len(s.statKeys)))
 			s.statKeys = append(s.statKeys, tally.StatKey(x))
 		})
-		rows.Campaigns.EachTouchpoint(func(x source.Touchpoint) { add(x.OccurredAt, touchEvent, x.ID) })
+		rows.Campaigns.EachTouchpoint(func(x source.Touchpoint) { add(x.OccurredAt, touchEvent, x.LeadID) })
 		if rows.CRM != nil {
 			s.feed = tally.NewTouchFeed()
+			s.camp.Share(s.feed)
 		}
 	}
 	if rows.CRM != nil {
@@ -147,25 +148,8 @@ func (s *stepper) at(t time.Time) (camp, crm *tally.Snapshot) {
 		s.next[kind] = end
 	}
 
-	if s.camp != nil {
-		var refs map[int64]tally.CampaignRef
-		camp, refs = s.camp.Update(s.dated, stats, touches, first, func() { s.campView.t = t }, t)
-		if s.feed != nil {
-			var changes []tally.TouchChange
-			add := func(x source.Touchpoint) {
-				changes = append(changes, tally.TouchChange{Lead: x.LeadID, Touch: tally.AsTouch(x)})
-			}
-			if first {
-				s.campView.EachTouchpoint(add)
-			} else {
-				for id := range touches {
-					if x, ok := s.campView.Touchpoint(id); ok {
-						add(x)
-					}
-				}
-			}
-			s.feed.Push(changes, refs)
-		}
+	if s.camp != nil { // it tells the CRM tally which leads' touches changed (the feed)
+		camp, _ = s.camp.Update(s.dated, stats, touches, first, func() { s.campView.t = t }, t)
 	}
 	if s.crm != nil {
 		crm = s.crm.Update(s.crmView, leads, first, func() { s.crmView.t = t }, t)

@@ -9,6 +9,7 @@
 package backfill
 
 import (
+	"math"
 	"time"
 
 	"github.com/tandem-oss/tandem/fiscal"
@@ -162,7 +163,8 @@ type datedCampaignsAt struct {
 	from    time.Time // the events' first instant
 }
 
-func (v datedCampaignsAt) TouchpointsDated(p fiscal.Period, fn func(id int64)) int {
+// TouchLeadsDated gives the lead of every touchpoint dated in p (tally.DatedRows).
+func (v datedCampaignsAt) TouchLeadsDated(p fiscal.Period, fn func(lead int64)) int {
 	es := v.touches
 	// Event seconds are rounded up (eventSecond): "at or before a whole second" is exact; a
 	// touch in the second before the period, or at its end, may come in too, which only
@@ -195,9 +197,39 @@ func (v *campaignsAt) Stat(k [2]int64) (source.CampaignStat, bool) {
 	s, ok := v.rows.Stat(k)
 	return s, ok && StatAt(s, v.t)
 }
-func (v *campaignsAt) Touchpoint(id int64) (source.Touchpoint, bool) {
-	x, ok := v.rows.Touchpoint(id)
-	return x, ok && TouchpointAt(x, v.t)
+
+// TouchBounds and TouchesIn read the touchpoints by range of leads, when the rows can
+// (tally.TouchRangeRows); otherwise every one of them, kept for the range.
+func (v *campaignsAt) TouchBounds(k int) []int64 {
+	if rr, ok := v.rows.(tally.TouchRangeRows); ok {
+		return rr.TouchBounds(k)
+	}
+	return nil
+}
+
+func (v *campaignsAt) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
+	keep := func(x source.Touchpoint) {
+		if TouchpointAt(x, v.t) {
+			fn(x)
+		}
+	}
+	if rr, ok := v.rows.(tally.TouchRangeRows); ok {
+		rr.TouchesIn(lo, hi, keep)
+		return
+	}
+	v.rows.EachTouchpoint(func(x source.Touchpoint) {
+		if x.LeadID >= lo && (x.LeadID < hi || hi == math.MaxInt64) {
+			keep(x)
+		}
+	})
+}
+
+func (v *campaignsAt) TouchesOf(lead int64, fn func(source.Touchpoint)) {
+	v.rows.TouchesOf(lead, func(x source.Touchpoint) {
+		if TouchpointAt(x, v.t) {
+			fn(x)
+		}
+	})
 }
 
 // LeadIDs gives the ids of the leads that exist at t (tally.RangeRows).
@@ -233,4 +265,8 @@ func (v *crmAt) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
 	})
 }
 
-var _ tally.RangeRows = (*crmAt)(nil)
+var (
+	_ tally.RangeRows      = (*crmAt)(nil)
+	_ tally.TouchRangeRows = (*campaignsAt)(nil)
+	_ tally.DatedRows      = datedCampaignsAt{}
+)

@@ -101,9 +101,10 @@ func newCRMState() *crmState {
 	}
 }
 
-// crmReader runs a poll's reads of the lead-keyed CRM queries.
+// crmReader runs a poll's reads of the lead-keyed queries (the CRM's, and the touchpoints).
 type crmReader struct {
 	p     *Poller
+	db    source.Database
 	d     *config.DB
 	stats *pollStats
 }
@@ -124,9 +125,9 @@ func (s *pollStats) add(name string, rows int, d time.Duration, failed bool) {
 	s.m[name] = st
 }
 
-// query is the configured SQL of a CRM query.
+// query is the configured SQL of a query.
 func (r *crmReader) query(name string) string {
-	q, _ := source.LookupQuery(source.CRM, name)
+	q, _ := source.LookupQuery(r.db, name)
 	return r.d.Query(q)
 }
 
@@ -157,6 +158,8 @@ func (r *crmReader) run(ctx context.Context, q source.Querier, name, text string
 		res, err = source.ReadActivities(qctx, q, text, func(x source.Activity) { fn(x) }, args...)
 	case source.QueryOpportunities:
 		res, err = source.ReadOpportunities(qctx, q, text, func(x source.Opportunity) { fn(x) }, args...)
+	case source.QueryTouchpoints:
+		res, err = source.ReadTouchpoints(qctx, q, text, func(x source.Touchpoint) { fn(x) }, args...)
 	default:
 		panic("poller: not a lead-keyed query: " + name)
 	}
@@ -192,8 +195,10 @@ func rowOf(v any) (lead, id int64, updated time.Time, digest int64) {
 		return x.LeadID, x.ID, x.UpdatedAt, x.Digest
 	case source.Opportunity:
 		return x.LeadID, x.ID, x.UpdatedAt, x.Digest
+	case source.Touchpoint:
+		return x.LeadID, x.ID, x.UpdatedAt, x.Digest
 	}
-	panic("poller: not a CRM row")
+	panic("poller: not a lead-keyed row")
 }
 
 // readCRM is the live CRM poll, in the read-only transaction tx at now; full is set when the
@@ -201,7 +206,7 @@ func rowOf(v any) (lead, id int64, updated time.Time, digest int64) {
 func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full bool, stats map[string]queryStats) (*tally.Snapshot, func(), error) {
 	d := p.cfg.DB(source.CRM)
 	st := p.crmState
-	r := &crmReader{p: p, d: d, stats: &pollStats{m: stats}}
+	r := &crmReader{p: p, db: source.CRM, d: d, stats: &pollStats{m: stats}}
 	var commits []func()
 
 	// Owners, read whole every poll: a change recounts every lead.
@@ -264,7 +269,14 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 		// to read.
 		for _, t := range tables {
 			if full || !t.incremental {
-				found, unattached, err := p.reconcile(ctx, r, tx, t, dirty)
+				idx := tally.DigestIndex(t.name)
+				kept := map[int64]tally.DigestSum{}
+				p.liveCRM.Digests(func(id int64, d tally.Digest) {
+					if d[idx].N > 0 && !dirty[id] {
+						kept[id] = d[idx]
+					}
+				})
+				found, unattached, err := p.reconcile(ctx, r, tx, t, kept, dirty)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -540,6 +552,7 @@ func (p *Poller) readLeads(ctx context.Context, r *crmReader, tx *sqlx.Tx, table
 // connection in a transaction that shares the poll's snapshot. A read that fails fails the
 // others and the recount (Err).
 type rangeRows struct {
+	ctx    context.Context // the poll's: the reads run inside it
 	r      *crmReader
 	tables map[string]*crmTable
 	owners map[int64]source.Owner
@@ -566,7 +579,7 @@ var exportedSnapshot = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)
 // crmRanges prepares the reads of every row: the poll's transaction, and up to one more per core
 // while max_open_connections allows, importing its snapshot.
 func (p *Poller) crmRanges(ctx context.Context, tx *sqlx.Tx, r *crmReader, tables []*crmTable, owners map[int64]source.Owner, now time.Time) (*rangeRows, error) {
-	rr := &rangeRows{r: r, tables: map[string]*crmTable{}, owners: owners, now: now,
+	rr := &rangeRows{ctx: ctx, r: r, tables: map[string]*crmTable{}, owners: owners, now: now,
 		watermark: map[string]time.Time{}, bad: map[string]map[any]badRow{}, rejected: map[int64][]leadRejected{}}
 	for _, t := range tables {
 		rr.tables[t.name] = t
@@ -644,7 +657,7 @@ func (rr *rangeRows) LeadIDs(fn func(int64)) {
 		return
 	}
 	rr.with(func(q source.Querier) error {
-		res, err := rr.r.timed(context.Background(), source.QueryLeads, func(ctx context.Context) (source.Result, error) {
+		res, err := rr.r.timed(rr.ctx, source.QueryLeads, func(ctx context.Context) (source.Result, error) {
 			return source.ReadIDs(ctx, q, source.Wrap(rr.r.query(source.QueryLeads), "tandem_q"), "id", fn)
 		})
 		rr.mu.Lock()
@@ -675,7 +688,7 @@ func (rr *rangeRows) read(name string, lo, hi int64, fn func(any)) {
 		}
 		text, args := source.InRange(rr.r.text(name), t.column, lo, hi, nulls)
 		var newest time.Time
-		res, err := rr.r.run(context.Background(), q, name, rebind(q, text), args, func(v any) {
+		res, err := rr.r.run(rr.ctx, q, name, rebind(q, text), args, func(v any) {
 			_, _, updated, _ := rowOf(v)
 			if updated.After(newest) && !updated.After(rr.now) {
 				newest = updated
@@ -746,17 +759,10 @@ func (rr *rangeRows) OpportunitiesOf(int64, func(source.Opportunity)) {
 const digestBucket = 256
 
 // reconcile compares the digests of t's rows, as the database sums them, with those the tally
-// keeps, and marks dirty every lead that differs; those not dirty already are drift: rows
-// deleted (fewer than the tally holds) or changed without a newer updated_at. It also returns
-// the skipped rows of no known lead (a NULL lead_id), which no read of a lead finds.
-func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, dirty map[int64]bool) ([2]uint64, map[any]badRow, error) {
-	idx := tally.DigestIndex(t.name)
-	kept := map[int64]tally.DigestSum{}
-	p.liveCRM.Digests(func(id int64, d tally.Digest) {
-		if d[idx].N > 0 && !dirty[id] {
-			kept[id] = d[idx]
-		}
-	})
+// keeps of the leads not dirty already (kept), and marks dirty every lead that differs: drift,
+// rows deleted (fewer than the tally holds) or changed without a newer updated_at. It also
+// returns the skipped rows of no known lead (a NULL lead_id), which no read of a lead finds.
+func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, kept map[int64]tally.DigestSum, dirty map[int64]bool) ([2]uint64, map[any]badRow, error) {
 	var db map[int64]tally.DigestSum
 	var err error
 	unattached := map[any]badRow{}

@@ -154,7 +154,7 @@ type packedTouchpoint struct {
 }
 
 var touchpointCodec = codec[int64, source.Touchpoint, packedTouchpoint]{
-	key: func(p packedTouchpoint) int64 { return p.id },
+	key: func(p packedTouchpoint) int64 { return p.id }, lead: func(p packedTouchpoint) int64 { return p.lead },
 	pack: func(s *strs, t source.Touchpoint) (packedTouchpoint, bool) {
 		p := packedTouchpoint{id: t.ID, lead: t.LeadID, campaign: t.CampaignID, kind: s.of(t.Kind)}
 		return p, packTimes([]*int64{&p.occurred, &p.updated}, t.OccurredAt, t.UpdatedAt)

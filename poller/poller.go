@@ -124,7 +124,7 @@ type Poller struct {
 	health    Health
 	afterPoll func()
 	rowsOnly  bool // see RowsOnly
-	// feed carries touch changes from the campaign poller to the CRM poller.
+	// feed tells the CRM poller what the campaign poller's touches changed.
 	feed *tally.TouchFeed
 
 	// The mirror of the database's rows, read incrementally between full reads.
@@ -133,9 +133,12 @@ type Poller struct {
 	drift     map[string]uint64 // query + "\xff" + deleted|changed
 	crm       *crmMirror        // the backfill's (RowsOnly): the live CRM poll keeps no rows (crmState)
 	crmState  *crmState
-	camp      *campaignMirror
-	liveCRM   *tally.LiveCRM
-	liveCamp  *tally.LiveCampaigns
+	camp      *campaignMirror // campaigns and stats; every touchpoint only for the backfill (RowsOnly)
+	// touchTable is what the live poll keeps of the touchpoints: no rows (readTouches).
+	touchTable *crmTable
+	touchText  bool // a lead id of a touchpoint was text: every poll reads every touchpoint
+	liveCRM    *tally.LiveCRM
+	liveCamp   *tally.LiveCampaigns
 }
 
 // AfterPoll registers a function to run after every successful poll (the exporter pre-encodes
@@ -156,6 +159,8 @@ func (p *Poller) ShareTouches(feed *tally.TouchFeed) {
 	if p.db == source.CRM {
 		p.liveCRM = tally.NewLiveCRM(p.cfg, p.folder, feed)
 		p.liveCRM.CheckIDs = true // rows as the database returns them
+	} else {
+		p.liveCamp.Share(feed)
 	}
 }
 
@@ -171,7 +176,7 @@ func New(cfg *config.Config, db source.Database, conn *sqlx.DB, logger *slog.Log
 		p.crm, p.crmState, p.liveCRM = newCRMMirror(), newCRMState(), tally.NewLiveCRM(cfg, p.folder, nil)
 		p.liveCRM.CheckIDs = true // rows as the database returns them
 	} else {
-		p.camp, p.liveCamp = newCampaignMirror(), tally.NewLiveCampaigns(cfg, p.folder)
+		p.camp, p.touchTable, p.liveCamp = newCampaignMirror(), newCRMTable(source.QueryTouchpoints, "lead_id", false), tally.NewLiveCampaigns(cfg, p.folder)
 	}
 	return p
 }
@@ -312,6 +317,76 @@ func bind[K comparable, V comparable](t *table[K, V], q source.Querier,
 	}
 }
 
+// runSteps runs the queries of the table steps (the owners', the campaign side's small tables,
+// every table of a RowsOnly poll): every row on a full poll, else only the rows changed since
+// the newest one seen for the queries that return updated_at. It returns each read, not yet
+// applied.
+func (p *Poller) runSteps(ctx context.Context, tx *sqlx.Tx, steps []step, full bool, now time.Time, stats map[string]queryStats) ([]stepChanges, []func(), error) {
+	d := p.cfg.DB(p.db)
+	var reads []stepChanges
+	var applies []func()
+	for _, st := range steps {
+		if !d.Enabled(st.name) {
+			continue // disabled_queries: its table stays empty
+		}
+		q, _ := source.LookupQuery(p.db, st.name)
+		// Every query, the owners' too, runs as a subquery: one SELECT inside this read-only
+		// transaction, whatever its text (config refuses multi-statement text besides).
+		text := source.Wrap(d.Query(q), "tandem_q")
+		incr := st.incremental()
+		if full && incr != nil {
+			pctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
+			var err error
+			*incr, err = source.Returns(pctx, tx, text, source.Watermark)
+			cancel()
+			if err != nil {
+				stats[st.name] = queryStats{err: true}
+				return nil, nil, fmt.Errorf("query %s: %w", st.name, err)
+			}
+		}
+		delta := !full && incr != nil && *incr
+		since := time.Time{}
+		if delta {
+			since = st.watermark().Add(-d.WatermarkOverlap)
+			text = tx.Rebind(source.Since(text))
+		}
+		qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
+		began := time.Now()
+		var progress func(int)
+		if !delta {
+			name := st.name
+			progress = func(rows int) {
+				p.logger.Info("full read in progress", "query", name, "rows", rows, "elapsed", time.Since(began).Round(time.Millisecond))
+			}
+		}
+		res, read, err := st.read(qctx, text, !delta, since, now, progress)
+		cancel()
+		stats[st.name] = queryStats{rows: res.Rows, duration: time.Since(began), err: err != nil}
+		if err != nil {
+			return nil, nil, err
+		}
+		if res.FirstSkip != nil {
+			// The value's masked form, never the value: it may be personal data.
+			p.logger.Warn("rows skipped", "query", st.name, "skipped", res.Skipped, "first_check", res.FirstSkip.Check,
+				"first_column", res.FirstSkip.Column, "first_form", res.FirstSkip.Form, "why", res.FirstSkip.Err)
+		}
+		name := st.name
+		reads = append(reads, read)
+		applies = append(applies, func() {
+			dr := read.apply()
+			if !full {
+				return
+			}
+			if dr.deleted > 0 || dr.changed > 0 {
+				p.logger.Warn("reconciliation found rows the incremental reads missed", "query", name, "deleted", dr.deleted, "changed", dr.changed)
+			}
+			p.drift[name+"\xffdeleted"] += uint64(dr.deleted)
+			p.drift[name+"\xffchanged"] += uint64(dr.changed)
+		})
+	}
+	return reads, applies, nil
+}
+
 // read polls the database in one read-only transaction, so every query sees the same snapshot
 // (REPEATABLE READ on PostgreSQL). On a full poll (the first, and every reconcile_interval)
 // every query reads everything; otherwise queries that return updated_at read only the rows
@@ -355,86 +430,37 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 	}
 
 	changes := newChangeSet()
-	var reads []stepChanges
-	var applies []func()
-	for _, st := range p.steps(tx, changes) {
-		if !d.Enabled(st.name) {
-			continue // disabled_queries: its table stays empty
-		}
-		q, _ := source.LookupQuery(p.db, st.name)
-		// Every query, the owners' too, runs as a subquery: one SELECT inside this read-only
-		// transaction, whatever its text (config refuses multi-statement text besides).
-		text := source.Wrap(d.Query(q), "tandem_q")
-		incr := st.incremental()
-		if full && incr != nil {
-			pctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
-			*incr, err = source.Returns(pctx, tx, text, source.Watermark)
-			cancel()
-			if err != nil {
-				stats[st.name] = queryStats{err: true}
-				return nil, stats, fmt.Errorf("query %s: %w", st.name, err)
-			}
-		}
-		delta := !full && incr != nil && *incr
-		since := time.Time{}
-		if delta {
-			since = st.watermark().Add(-d.WatermarkOverlap)
-			text = tx.Rebind(source.Since(text))
-		}
-		qctx, cancel := context.WithTimeout(ctx, d.QueryTimeout)
-		began := time.Now()
-		var progress func(int)
-		if !delta {
-			name := st.name
-			progress = func(rows int) {
-				p.logger.Info("full read in progress", "query", name, "rows", rows, "elapsed", time.Since(began).Round(time.Millisecond))
-			}
-		}
-		res, read, err := st.read(qctx, text, !delta, since, now, progress)
-		cancel()
-		stats[st.name] = queryStats{rows: res.Rows, duration: time.Since(began), err: err != nil}
-		if err != nil {
-			return nil, stats, err
-		}
-		if res.FirstSkip != nil {
-			// The value's masked form, never the value: it may be personal data.
-			p.logger.Warn("rows skipped", "query", st.name, "skipped", res.Skipped, "first_check", res.FirstSkip.Check,
-				"first_column", res.FirstSkip.Column, "first_form", res.FirstSkip.Form, "why", res.FirstSkip.Err)
-		}
-		name := st.name
-		reads = append(reads, read)
-		applies = append(applies, func() {
-			dr := read.apply()
-			if !full {
-				return
-			}
-			if dr.deleted > 0 || dr.changed > 0 {
-				p.logger.Warn("reconciliation found rows the incremental reads missed", "query", name, "deleted", dr.deleted, "changed", dr.changed)
-			}
-			p.drift[name+"\xffdeleted"] += uint64(dr.deleted)
-			p.drift[name+"\xffchanged"] += uint64(dr.changed)
-		})
+	steps := p.steps(tx, changes)
+	if p.db == source.Campaigns && !p.rowsOnly {
+		steps = steps[:2] // campaigns and stats: the live poll keeps no touchpoint (readTouches)
 	}
-	// A first poll tallies every row; later ones collect what changed. The campaign poller always
-	// reports its touch changes when the CRM side takes them (the first time: every touch).
+	reads, applies, err := p.runSteps(ctx, tx, steps, full, now, stats)
+	if err != nil {
+		return nil, stats, err
+	}
+	// A first poll tallies every row; later ones collect what changed.
 	changes.keys = p.built()
-	if !p.rowsOnly && (changes.keys || p.db == source.Campaigns && p.feed != nil) {
+	if !p.rowsOnly && changes.keys {
 		for _, r := range reads {
 			r.changes()
 		}
 	}
-	if p.feed != nil && p.db == source.CRM {
-		select { // the CRM's first tally waits for the campaign side's first touches
-		case <-p.feed.Settled():
-		case <-ctx.Done():
-			return nil, stats, ctx.Err()
-		}
-	}
-	snap := p.update(changes, func() {
+	apply := func() {
 		for _, a := range applies {
 			a()
 		}
-	}, now)
+	}
+	snap := tally.Empty()
+	if p.rowsOnly {
+		apply() // the backfill tallies the rows itself, at every past instant
+	} else {
+		var commit func()
+		snap, commit, err = p.readTouches(ctx, tx, changes, apply, now, full, stats)
+		if err != nil {
+			return nil, stats, err
+		}
+		commit()
+	}
 	if full {
 		p.lastFull = now
 		p.fullReads++

@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tandem-oss/tandem/source"
@@ -64,7 +65,8 @@ func newCampaignMirror() *campaignMirror {
 	return &campaignMirror{
 		campaigns: newTable(func(c source.Campaign) int64 { return c.ID }, func(c source.Campaign) time.Time { return c.UpdatedAt }),
 		stats:     newTable(tally.StatKey, func(s source.CampaignStat) time.Time { return s.UpdatedAt }),
-		touches:   packed(newTable(func(t source.Touchpoint) int64 { return t.ID }, func(t source.Touchpoint) time.Time { return t.UpdatedAt }), touchpointCodec),
+		touches: packedGroups(newTable(func(t source.Touchpoint) int64 { return t.ID }, func(t source.Touchpoint) time.Time { return t.UpdatedAt }),
+			touchpointCodec, func(t source.Touchpoint) int64 { return t.LeadID }),
 	}
 }
 
@@ -77,19 +79,39 @@ func (m *campaignMirror) Stat(k [2]int64) (source.CampaignStat, bool) {
 func (m *campaignMirror) Touchpoint(id int64) (source.Touchpoint, bool) {
 	return m.touches.rows.get(id)
 }
+func (m *campaignMirror) TouchesOf(lead int64, fn func(source.Touchpoint)) {
+	m.touches.eachOf(lead, fn)
+}
 
-// changeSet is what a poll changes, as the live tallies need it.
+// TouchBounds and TouchesIn make the mirror a tally.TouchRangeRows: its touchpoints are kept in
+// lead order.
+func (m *campaignMirror) TouchBounds(k int) []int64 {
+	var leads []int64
+	m.touches.each(func(t source.Touchpoint) { leads = append(leads, t.LeadID) })
+	slices.Sort(leads)
+	var out []int64
+	for j := 1; j < k && len(leads) > 0; j++ {
+		if b := leads[j*len(leads)/k]; len(out) == 0 || b > out[len(out)-1] {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (m *campaignMirror) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
+	m.touches.eachIn(lo, hi, fn)
+}
+
+// changeSet is what a poll of the table steps changes, as the live tallies need it.
 type changeSet struct {
-	keys    bool                // collect the keys below (not on a first poll: it tallies everything)
-	rebuild bool                // an owner (CRM) or a campaign (campaigns) changed
-	leads   map[int64]bool      // CRM: leads whose rows change
-	stats   map[[2]int64]bool   // campaigns: stat rows that change
-	touches map[int64]bool      // campaigns: touchpoints that change
-	moved   []tally.TouchChange // campaigns: the same, for the CRM side
+	keys    bool              // collect the keys below (not on a first poll: it tallies everything)
+	rebuild bool              // an owner (CRM) or a campaign (campaigns) changed
+	leads   map[int64]bool    // leads whose rows change (a RowsOnly poll's: unused)
+	stats   map[[2]int64]bool // campaigns: stat rows that change
 }
 
 func newChangeSet() *changeSet {
-	return &changeSet{leads: map[int64]bool{}, stats: map[[2]int64]bool{}, touches: map[int64]bool{}}
+	return &changeSet{leads: map[int64]bool{}, stats: map[[2]int64]bool{}}
 }
 
 // lead marks the leads of a row's old and new version.
@@ -100,13 +122,6 @@ func lead[V any](set map[int64]bool, old, new *V, of func(V) int64) {
 	if new != nil {
 		set[of(*new)] = true
 	}
-}
-
-func touchID(old, new *source.Touchpoint) int64 {
-	if old != nil {
-		return old.ID
-	}
-	return new.ID
 }
 
 // tableStep makes a poll step of a table; onChange sees each changed row before it is applied.
@@ -156,42 +171,10 @@ func (p *Poller) steps(q source.Querier, c *changeSet) []step {
 					c.stats[tally.StatKey(*new)] = true
 				}
 			}),
-			tableStep(source.QueryTouchpoints, m.touches, q, source.ReadTouchpoints, true, func(old, new *source.Touchpoint) {
-				if c.keys {
-					c.touches[touchID(old, new)] = true
-				}
-				if p.feed == nil {
-					return
-				}
-				if old != nil {
-					c.moved = append(c.moved, tally.TouchChange{Lead: old.LeadID, Touch: tally.AsTouch(*old), Removed: true})
-				}
-				if new != nil {
-					c.moved = append(c.moved, tally.TouchChange{Lead: new.LeadID, Touch: tally.AsTouch(*new)})
-				}
-			}),
+			tableStep(source.QueryTouchpoints, m.touches, q, source.ReadTouchpoints, true, func(old, new *source.Touchpoint) {}),
 		}
 	}
 	return nil
-}
-
-// update runs the live tally over the poll's changes (apply applies them to the mirror) and adds
-// the rows the decoder rejected.
-func (p *Poller) update(c *changeSet, apply func(), now time.Time) *tally.Snapshot {
-	if p.rowsOnly {
-		apply()
-		return tally.Empty()
-	}
-	// The live CRM poll keeps no rows and tallies elsewhere (readCRM): this is the campaigns'.
-	s, refs := p.liveCamp.Update(p.camp, c.stats, c.touches, c.rebuild, apply, now)
-	if p.feed != nil {
-		p.feed.Push(c.moved, refs)
-	}
-	m := p.camp
-	s.AddSkipped(source.QueryCampaigns, m.campaigns.skipped)
-	s.AddSkipped(source.QueryCampaignStats, m.stats.skipped)
-	s.AddSkipped(source.QueryTouchpoints, m.touches.skipped)
-	return s
 }
 
 // Detach hands over the rows the poller holds (nil for the other database's kind) and lets go of
@@ -210,4 +193,7 @@ func (p *Poller) Detach() (crm tally.CRMRows, camp tally.CampaignRows) {
 	return crm, camp
 }
 
-var _ tally.RangeRows = (*crmMirror)(nil)
+var (
+	_ tally.RangeRows      = (*crmMirror)(nil)
+	_ tally.TouchRangeRows = (*campaignMirror)(nil)
+)

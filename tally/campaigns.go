@@ -25,19 +25,16 @@ type campaign struct {
 	hasRate bool
 }
 
-// TouchIndex is what the campaign database tells the CRM tally: each lead's marketing touches in
-// time order and each campaign's channel and published name. The CRM tally joins it with deals
-// for attribution and with leads for campaign results.
+// TouchIndex is the campaign database's touches for a batch CRM tally (Touches): each lead's
+// marketing touches in time order and each campaign's channel and published name. The CRM tally
+// joins it with deals for attribution and with leads for campaign results.
 type TouchIndex struct {
 	Campaigns map[int64]CampaignRef
-	// ByLead holds the touches of leads changed since the packed base was laid out (an entry,
-	// even empty, overrides the base); read a lead's touches with Of. The base keeps every
-	// touch in one slice by lead then time, without a map entry and slice header per lead: at a
-	// million leads that halves what the index costs.
-	ByLead   map[int64][]Touch
-	base     []Touch
-	baseLead []int64 // base[i]'s lead, ascending
+	ByLead    map[int64][]Touch // in time order (sortTouches)
 }
+
+// Of returns a lead's touches in time order.
+func (x *TouchIndex) Of(lead int64) []Touch { return x.ByLead[lead] }
 
 // Touch is one marketing touch of a lead.
 type Touch struct {
@@ -173,14 +170,28 @@ func (c *Campaigns) Touchpoint(x source.Touchpoint) {
 		}
 		c.touchIDs[x.ID] = true
 	}
+	c.touch(x.OccurredAt, x.CampaignID, strings.ToLower(clean(x.Kind)))
+}
+
+// leadTouches adds the touches kept of a lead (LiveCampaigns), as Touchpoint adds its rows.
+func (c *Campaigns) leadTouches(lt leadTouches) {
+	for range lt.dups {
+		c.snap.problem(source.QueryTouchpoints, CheckDuplicateID)
+	}
+	for _, t := range lt.touches {
+		c.touch(t.at, t.campaign, t.kind)
+	}
+}
+
+// touch adds one touch of a campaign (0: none) and a kind (cleaned), in the windows of its time.
+func (c *Campaigns) touch(at time.Time, campaign int64, kind string) {
 	ch := metrics.ValueUnknown // a touch with no campaign (organic, direct) has no channel
-	if cp, ok := c.campaigns[x.CampaignID]; ok {
+	if cp, ok := c.campaigns[campaign]; ok {
 		ch = cp.channel
-	} else if x.CampaignID != 0 {
+	} else if campaign != 0 {
 		c.snap.problem(source.QueryTouchpoints, CheckTouchpointUnknownCampaign)
 	}
-	kind := strings.ToLower(clean(x.Kind))
-	c.spans.Of(x.OccurredAt).Each(func(i int) { c.touches[touchKey{ch, kind, i}]++ })
+	c.spans.Of(at).Each(func(i int) { c.touches[touchKey{ch, kind, i}]++ })
 	c.seen.note("touch_kind", kind)
 }
 

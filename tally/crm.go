@@ -46,8 +46,8 @@ type CRM struct {
 	oppIDs map[int64]bool
 	actIDs map[int64]bool
 	opps   []opportunity
-	// touches is the campaign database's touch index, nil when no campaign database is polled.
-	touches *TouchIndex
+	// touches is the campaign database's touches, nil when no campaign database is polled.
+	touches Touches
 	// volatile holds the leads whose numbers depend on the clock (see Volatile).
 	volatile map[int64]bool
 	waitOnly map[int64]bool
@@ -201,7 +201,7 @@ func (c *CRM) problemOf(lead int64, query, check string) {
 
 // UseTouches joins the campaign database's touches into this tally (campaign results,
 // attribution, marketing-influenced revenue). Call before Finish.
-func (c *CRM) UseTouches(x *TouchIndex) { c.touches = x }
+func (c *CRM) UseTouches(x Touches) { c.touches = x }
 
 // Owner adds an owner.
 func (c *CRM) Owner(o source.Owner) {

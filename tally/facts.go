@@ -462,66 +462,16 @@ func remap(m fiscal.Mask, from []int) fiscal.Mask {
 	return out
 }
 
-// factStore keeps the facts of every stable entity of the live CRM tally, encoded (encodeFacts),
-// in chunks of a log: a changed entity's new record is appended and its old one becomes dead
-// space, which a chunk gives back when it is mostly dead (compact). The index is a sorted slice
-// of ids with each record's position (12 bytes an entity), plus a small map for ids added out of
-// order since the last merge.
+// factStore keeps the facts of every entity of the live CRM tally, encoded (encodeFacts).
 type factStore struct {
-	d      strs
-	ids    []int64
-	pos    []uint32 // chunk << chunkBits | offset; deleted for none
-	extra  map[int64]uint32
-	chunks []chunk
-	cur    int   // the chunk records are appended to
-	empty  []int // chunks given back, to be written again
+	logStore
+	d strs
 	// rolls are the roll-overs since the store was filled: a record of epoch e holds masks of
 	// the windows before rolls[e]; reading it moves them through rolls[e:].
 	rolls [][]int
 }
 
-type chunk struct {
-	b    []byte
-	dead int
-}
-
-const (
-	chunkBits = 20 // a chunk holds up to 1 MiB of records
-	chunkSize = 1 << chunkBits
-	deleted   = math.MaxUint32
-)
-
-func newFactStore() *factStore { return &factStore{extra: map[int64]uint32{}} }
-
-// Len is how many entities the store holds.
-func (s *factStore) Len() int {
-	n := len(s.extra)
-	for _, p := range s.pos {
-		if p != deleted {
-			n++
-		}
-	}
-	return n
-}
-
-func (s *factStore) find(id int64) (int, bool) { return slices.BinarySearch(s.ids, id) }
-
-func (s *factStore) lookup(id int64) uint32 {
-	if p, ok := s.extra[id]; ok {
-		return p
-	}
-	if i, ok := s.find(id); ok {
-		return s.pos[i]
-	}
-	return deleted
-}
-
-// record returns the bytes of the record at p.
-func (s *factStore) record(p uint32) []byte {
-	b := s.chunks[p>>chunkBits].b[p&(chunkSize-1):]
-	n, k := binary.Uvarint(b)
-	return b[k : k+int(n)]
-}
+func newFactStore() *factStore { return &factStore{logStore: newLogStore()} }
 
 // Get returns an entity's facts, with its masks moved to the windows of the last roll-over.
 func (s *factStore) Get(id int64) (*facts, bool) {
@@ -542,6 +492,15 @@ func (s *factStore) Get(id int64) (*facts, bool) {
 	}
 	return f, true
 }
+
+// Put stores an entity's facts in place of any it had.
+func (s *factStore) Put(id int64, f *facts) {
+	s.putRecord(id, encodeFacts(nil, &s.d, f, len(s.rolls)))
+}
+
+// roll notes a roll-over of the windows (fiscal.Spans.Roll): the masks of every record written
+// before it are moved through it when read.
+func (s *factStore) roll(from []int) { s.rolls = append(s.rolls, slices.Clone(from)) }
 
 // reachAt returns the record at p from its reach on (past its flags and epoch).
 func (s *factStore) reachAt(p uint32) []byte {
@@ -576,177 +535,14 @@ func (s *factStore) digestAt(p uint32) Digest {
 
 // eachDigest calls fn with every entity's id and digest, in no order.
 func (s *factStore) eachDigest(fn func(id int64, d Digest)) {
-	for i, p := range s.pos {
-		if p != deleted {
-			fn(s.ids[i], s.digestAt(p))
-		}
-	}
-	for id, p := range s.extra {
+	s.each(func(id int64, p uint32) bool {
 		fn(id, s.digestAt(p))
-	}
+		return true
+	})
 }
 
 // eachReach calls fn with every entity's id and noted timestamps, in no order, until it
 // returns false.
 func (s *factStore) eachReach(fn func(id int64, r reach) bool) {
-	for i, p := range s.pos {
-		if p != deleted && !fn(s.ids[i], s.reach(p)) {
-			return
-		}
-	}
-	for id, p := range s.extra {
-		if !fn(id, s.reach(p)) {
-			return
-		}
-	}
+	s.each(func(id int64, p uint32) bool { return fn(id, s.reach(p)) })
 }
-
-// sortedIDs returns every entity's id in order.
-func (s *factStore) sortedIDs() []int64 {
-	out := make([]int64, 0, s.Len())
-	for i, p := range s.pos {
-		if p != deleted {
-			out = append(out, s.ids[i])
-		}
-	}
-	for id := range s.extra {
-		out = append(out, id)
-	}
-	if len(s.extra) > 0 {
-		slices.Sort(out)
-	}
-	return out
-}
-
-// Put stores an entity's facts in place of any it had.
-func (s *factStore) Put(id int64, f *facts) {
-	s.free(id)
-	p := s.append(id, encodeFacts(nil, &s.d, f, len(s.rolls)))
-	if i, ok := s.find(id); ok {
-		s.pos[i] = p
-		return
-	}
-	if len(s.ids) == 0 || id > s.ids[len(s.ids)-1] {
-		s.ids, s.pos = append(s.ids, id), append(s.pos, p)
-		return
-	}
-	s.extra[id] = p
-	if len(s.extra) > max(1024, len(s.ids)/16) {
-		s.merge()
-	}
-}
-
-// Delete forgets an entity.
-func (s *factStore) Delete(id int64) {
-	s.free(id)
-	if _, ok := s.extra[id]; ok {
-		delete(s.extra, id)
-	} else if i, ok := s.find(id); ok {
-		s.pos[i] = deleted
-	}
-}
-
-// free marks an entity's record, if any, as dead space, and gives back its chunk when mostly dead.
-func (s *factStore) free(id int64) {
-	p := s.lookup(id)
-	if p == deleted {
-		return
-	}
-	b := s.chunks[p>>chunkBits].b[p&(chunkSize-1):]
-	n, k := binary.Uvarint(b)
-	c := &s.chunks[p>>chunkBits]
-	c.dead += k + int(n)
-	if ci := int(p >> chunkBits); ci != s.cur && c.dead > len(c.b)/2 {
-		s.compact(ci, id)
-	}
-}
-
-// append writes a record to the last chunk (a new one when it is full) and returns its position.
-func (s *factStore) append(id int64, rec []byte) uint32 {
-	need := binary.MaxVarintLen64 + len(rec)
-	if need > chunkSize {
-		panic("tally: a facts record larger than a chunk")
-	}
-	if len(s.chunks) == 0 || len(s.chunks[s.cur].b)+need > chunkSize {
-		if n := len(s.empty); n > 0 {
-			s.cur, s.empty = s.empty[n-1], s.empty[:n-1]
-		} else {
-			if len(s.chunks) == 1<<(32-chunkBits) {
-				panic("tally: the facts store is full")
-			}
-			s.chunks = append(s.chunks, chunk{})
-			s.cur = len(s.chunks) - 1
-		}
-		s.chunks[s.cur].b = make([]byte, 0, 64<<10)
-	}
-	c := &s.chunks[s.cur]
-	p := uint32(s.cur)<<chunkBits | uint32(len(c.b))
-	c.b = binary.AppendUvarint(c.b, uint64(len(rec)))
-	c.b = append(c.b, rec...)
-	return p
-}
-
-// compact moves the live records of a mostly dead chunk to the end of the log and empties it
-// (skip is the entity being freed, which is no longer live).
-func (s *factStore) compact(ci int, skip int64) {
-	// Find the ids whose records live in this chunk.
-	move := func(id int64, p uint32) uint32 {
-		if id == skip || p == deleted || p>>chunkBits != uint32(ci) {
-			return p
-		}
-		return s.append(id, s.record(p))
-	}
-	for i, p := range s.pos {
-		s.pos[i] = move(s.ids[i], p)
-	}
-	for id, p := range s.extra {
-		s.extra[id] = move(id, p)
-	}
-	s.chunks[ci] = chunk{}
-	s.empty = append(s.empty, ci)
-}
-
-// merge folds the ids added out of order into the sorted index, and drops deleted ones.
-func (s *factStore) merge() {
-	type entry struct {
-		id int64
-		p  uint32
-	}
-	extra := make([]entry, 0, len(s.extra))
-	for id, p := range s.extra {
-		extra = append(extra, entry{id, p})
-	}
-	slices.SortFunc(extra, func(a, b entry) int {
-		switch {
-		case a.id < b.id:
-			return -1
-		case a.id > b.id:
-			return 1
-		}
-		return 0
-	})
-	n := len(extra)
-	for _, p := range s.pos {
-		if p != deleted {
-			n++
-		}
-	}
-	ids, pos := make([]int64, 0, n), make([]uint32, 0, n)
-	i, j := 0, 0
-	for i < len(s.ids) || j < len(extra) {
-		if j == len(extra) || i < len(s.ids) && s.ids[i] < extra[j].id {
-			if s.pos[i] != deleted {
-				ids, pos = append(ids, s.ids[i]), append(pos, s.pos[i])
-			}
-			i++
-			continue
-		}
-		ids, pos = append(ids, extra[j].id), append(pos, extra[j].p)
-		j++
-	}
-	s.ids, s.pos, s.extra = ids, pos, map[int64]uint32{}
-}
-
-// roll notes a roll-over of the windows (fiscal.Spans.Roll): the masks of every record written
-// before it are moved through it when read.
-func (s *factStore) roll(from []int) { s.rolls = append(s.rolls, slices.Clone(from)) }

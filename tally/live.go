@@ -53,7 +53,8 @@ type LiveCRM struct {
 	cfg      *config.Config
 	folder   *Folder
 	feed     *TouchFeed // nil without a campaign database
-	touches  *TouchIndex
+	touches  Touches    // the campaign side's, with its labels as the last poll took them
+	refs     map[int64]CampaignRef
 	base     *Snapshot  // the stable leads' contributions
 	facts    *factStore // what each stable lead's rows made of it: its old numbers, when they change
 	owners   map[int64]source.Owner
@@ -108,14 +109,11 @@ type Plan struct {
 	// those whose marketing touches changed. Their rows, and only theirs, are what Apply reads.
 	Leads map[int64]bool
 	// old are the stable ones among Leads: their numbers in base come out first.
-	old        map[int64]bool
-	now        time.Time
-	spans      fiscal.Spans
-	from       []int // the roll-over's windows (fiscal.Spans.Roll)
-	changes    []TouchChange
-	refs       map[int64]CampaignRef
-	hasTouches bool
-	taken      int // the touch changes taken from the feed
+	old   map[int64]bool
+	now   time.Time
+	spans fiscal.Spans
+	from  []int     // the roll-over's windows (fiscal.Spans.Roll)
+	news  touchNews // from the campaign side
 }
 
 // Plan works out what a poll at now recomputes; dirty holds the leads whose rows changed since
@@ -124,16 +122,16 @@ type Plan struct {
 func (l *LiveCRM) Plan(dirty map[int64]bool, rebuild bool, now time.Time) *Plan {
 	p := &Plan{now: now, spans: l.cfg.Calendar.Spans(now)}
 	if l.feed != nil {
-		p.changes, p.refs, p.hasTouches, p.taken = l.feed.peek()
+		p.news = l.feed.peek()
 	}
 	var rolled map[int64]bool
 	switch {
 	case l.base == nil, rebuild:
 		rebuild = true
-	case p.hasTouches != (l.touches != nil):
+	case p.news.pushed != (l.touches != nil):
 		rebuild = true
-	case p.hasTouches && !maps.Equal(p.refs, l.touches.Campaigns):
-		rebuild = true // a campaign's labels changed: every lead it touched
+	case p.news.pushed && (p.news.all > 0 || !maps.Equal(p.news.refs, l.refs)):
+		rebuild = true // a campaign's labels changed (every lead it touched), or every touch
 	case !p.spans.Equal(l.spans):
 		rolled, p.from = l.rolled(p.spans, now)
 		rebuild = rolled == nil
@@ -143,9 +141,7 @@ func (l *LiveCRM) Plan(dirty map[int64]bool, rebuild bool, now time.Time) *Plan 
 		return p
 	}
 	p.old = maps.Clone(dirty)
-	for _, c := range p.changes {
-		p.old[c.Lead] = true
-	}
+	maps.Copy(p.old, p.news.changed)
 	maps.Copy(p.old, rolled)
 	p.Leads = maps.Clone(p.old)
 	for id := range l.volatile {
@@ -160,7 +156,7 @@ func (l *LiveCRM) Plan(dirty map[int64]bool, rebuild bool, now time.Time) *Plan 
 // recomputes every lead at the next poll.
 func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 	if l.feed != nil {
-		l.feed.take(p.taken)
+		l.feed.take(p.news)
 	}
 	now, spans := p.now, p.spans
 	if !p.Rebuild {
@@ -186,13 +182,9 @@ func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 		}
 	}
 	l.owners = ownersOf(rows)
-	if p.hasTouches {
-		if l.touches == nil {
-			l.touches = &TouchIndex{ByLead: map[int64][]Touch{}}
-		}
-		l.touches.Campaigns = p.refs
-		l.touches.apply(p.changes)
-		p.changes = nil // a cold start's are every touch: let them go before the first tally
+	l.touches, l.refs = nil, p.news.refs
+	if p.news.pushed {
+		l.touches = withRefs{p.news.store, p.news.refs}
 	}
 
 	// The volatile leads' share (vs) is recomputed at every poll and never kept in base.
@@ -669,99 +661,6 @@ func (l *LiveCRM) finishAdmitted(cs []*CRM, keep func(int64, *facts)) finished {
 	return f
 }
 
-// TouchChange is one marketing touch added to (or, Removed, taken from) a lead.
-type TouchChange struct {
-	Lead    int64
-	Touch   Touch
-	Removed bool
-}
-
-// apply updates the index, keeping each changed lead's touches in time order. The first changes
-// into an empty index (a cold start: every touch) are laid out packed; later ones override their
-// leads in ByLead, and once those are many the whole index is laid out again.
-func (x *TouchIndex) apply(changes []TouchChange) {
-	if len(x.base) == 0 && len(x.ByLead) == 0 && !slices.ContainsFunc(changes, func(c TouchChange) bool { return c.Removed }) {
-		x.layOut(changes) // in place (the changes are the caller's to drop): no third copy of every touch
-		return
-	}
-	changed := map[int64]bool{}
-	for _, c := range changes {
-		ts, over := x.ByLead[c.Lead]
-		if !over {
-			ts = slices.Clone(x.Of(c.Lead)) // never written in place: it is the packed base's
-		}
-		if c.Removed {
-			for i := range ts {
-				if ts[i].ID == c.Touch.ID {
-					ts = append(ts[:i], ts[i+1:]...)
-					break
-				}
-			}
-		} else {
-			ts = append(ts, c.Touch)
-		}
-		if ts == nil {
-			ts = []Touch{} // present and empty: overrides the base
-		}
-		x.ByLead[c.Lead] = ts
-		changed[c.Lead] = true
-	}
-	for id := range changed {
-		sortTouches(x.ByLead[id])
-	}
-	if len(x.ByLead) > max(4096, len(x.baseLead)/8) {
-		x.repack()
-	}
-}
-
-// Of returns a lead's touches in time order (not to be written to).
-func (x *TouchIndex) Of(lead int64) []Touch {
-	if ts, ok := x.ByLead[lead]; ok {
-		return ts
-	}
-	lo, found := slices.BinarySearch(x.baseLead, lead)
-	if !found {
-		return nil
-	}
-	hi := lo + 1
-	for hi < len(x.baseLead) && x.baseLead[hi] == lead {
-		hi++
-	}
-	return x.base[lo:hi:hi]
-}
-
-// layOut makes base the touches of all (every one an addition), sorting all in place by lead
-// then time, and empties ByLead.
-func (x *TouchIndex) layOut(all []TouchChange) {
-	slices.SortFunc(all, func(a, b TouchChange) int {
-		if a.Lead != b.Lead {
-			return cmp.Compare(a.Lead, b.Lead)
-		}
-		return a.Touch.compare(b.Touch)
-	})
-	x.base, x.baseLead = make([]Touch, len(all)), make([]int64, len(all))
-	for i, c := range all {
-		x.base[i], x.baseLead[i] = c.Touch, c.Lead
-	}
-	x.ByLead = map[int64][]Touch{}
-}
-
-// repack folds the leads overridden in ByLead back into the packed base.
-func (x *TouchIndex) repack() {
-	all := make([]TouchChange, 0, len(x.base))
-	for i, t := range x.base {
-		if _, over := x.ByLead[x.baseLead[i]]; !over {
-			all = append(all, TouchChange{Lead: x.baseLead[i], Touch: t})
-		}
-	}
-	for lead, ts := range x.ByLead {
-		for _, t := range ts {
-			all = append(all, TouchChange{Lead: lead, Touch: t})
-		}
-	}
-	x.layOut(all)
-}
-
 // compare orders touches by time, then id.
 func (t Touch) compare(o Touch) int {
 	if c := cmp.Compare(t.At, o.At); c != 0 {
@@ -772,20 +671,26 @@ func (t Touch) compare(o Touch) int {
 
 func sortTouches(ts []Touch) { slices.SortFunc(ts, Touch.compare) }
 
-// TouchFeed carries the campaign database's touch changes and campaign labels to the CRM's live
-// tally. The two databases are polled on their own schedules; the campaign side pushes after each
-// of its polls and the CRM side takes everything pushed since its last poll.
+// TouchFeed tells the CRM's live tally what the campaign side's changed: the campaigns' labels,
+// the leads whose touches changed (or that every lead's may have: a full recount of the campaign
+// side), and where every lead's touches are (the campaign tally's store). The two databases are
+// polled on their own schedules: the campaign side pushes after each of its polls, and the CRM
+// side takes what was pushed since its last poll.
 type TouchFeed struct {
 	mu      sync.Mutex
-	changes []TouchChange
+	changed map[int64]bool
+	all     int // full recounts pushed and not yet taken
 	refs    map[int64]CampaignRef
+	store   interface{ Of(int64) []Touch }
 	pushed  bool
 	settle  sync.Once
 	settled chan struct{}
 }
 
 // NewTouchFeed returns an empty feed.
-func NewTouchFeed() *TouchFeed { return &TouchFeed{settled: make(chan struct{})} }
+func NewTouchFeed() *TouchFeed {
+	return &TouchFeed{settled: make(chan struct{}), changed: map[int64]bool{}}
+}
 
 // Settle marks the campaign side's first poll as over, successful or not. The two databases are
 // read concurrently at start-up, but the CRM side tallies only once the first touches are in
@@ -795,89 +700,131 @@ func (f *TouchFeed) Settle() { f.settle.Do(func() { close(f.settled) }) }
 // Settled is closed once the campaign side's first poll is over.
 func (f *TouchFeed) Settled() <-chan struct{} { return f.settled }
 
-// Push adds a campaign poll's touch changes (the slice is the feed's from then on) and its
-// campaigns' labels.
-func (f *TouchFeed) Push(changes []TouchChange, refs map[int64]CampaignRef) {
+// push adds a campaign poll's changes: the leads whose touches changed, or all of them.
+func (f *TouchFeed) push(changed map[int64]bool, all bool, refs map[int64]CampaignRef, store interface{ Of(int64) []Touch }) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.changes) == 0 {
-		f.changes = changes // taken, not copied: a cold start pushes every touch
-	} else {
-		f.changes = append(f.changes, changes...)
+	if f.changed == nil {
+		f.changed = map[int64]bool{}
 	}
-	f.refs, f.pushed = refs, true
-}
-
-// peek returns what was pushed since the last take: the changes (n of them), the campaigns'
-// labels, and whether anything was ever pushed.
-func (f *TouchFeed) peek() (changes []TouchChange, refs map[int64]CampaignRef, pushed bool, n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.changes[:len(f.changes):len(f.changes)], f.refs, f.pushed, len(f.changes)
-}
-
-// take drops the first n changes, which the CRM side has applied.
-func (f *TouchFeed) take(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if n == len(f.changes) {
-		f.changes = nil // let a cold start's go
-		return
+	maps.Copy(f.changed, changed)
+	if all {
+		f.all++
 	}
-	f.changes = f.changes[n:]
+	f.refs, f.store, f.pushed = refs, store, true
 }
 
-// CampaignRows is where the live campaign tally reads rows: the poller's mirror of the campaign
-// database.
+// touchNews is what the CRM side takes from the feed at one poll.
+type touchNews struct {
+	changed map[int64]bool
+	all     int
+	refs    map[int64]CampaignRef
+	store   interface{ Of(int64) []Touch }
+	pushed  bool
+}
+
+// peek returns what was pushed since the last take, leaving it in the feed.
+func (f *TouchFeed) peek() touchNews {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return touchNews{changed: maps.Clone(f.changed), all: f.all, refs: f.refs, store: f.store, pushed: f.pushed}
+}
+
+// take drops what a peek returned, which the CRM side has tallied.
+func (f *TouchFeed) take(n touchNews) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id := range n.changed {
+		delete(f.changed, id)
+	}
+	f.all -= n.all
+}
+
+// CampaignRows is where the live campaign tally reads rows: the poller's, the backfill's.
 type CampaignRows interface {
 	EachCampaign(func(source.Campaign))
 	EachStat(func(source.CampaignStat))
-	EachTouchpoint(func(source.Touchpoint))
 	Stat(key [2]int64) (source.CampaignStat, bool)
-	Touchpoint(id int64) (source.Touchpoint, bool)
+	// EachTouchpoint gives every touchpoint (a full recount); TouchesOf those of one lead.
+	EachTouchpoint(func(source.Touchpoint))
+	TouchesOf(lead int64, fn func(source.Touchpoint))
+}
+
+// TouchRangeRows is CampaignRows that gives the touchpoints of a range of lead ids, [lo, hi)
+// (open ends: math.MinInt64, math.MaxInt64), without reading the others: a full recount then
+// folds a range at a time instead of holding every touch at once.
+type TouchRangeRows interface {
+	// TouchBounds returns k-1 lead ids that split the touchpoints in about equal ranges.
+	TouchBounds(k int) []int64
+	TouchesIn(lo, hi int64, fn func(source.Touchpoint))
 }
 
 // StatKey identifies a campaign-day row.
 func StatKey(s source.CampaignStat) [2]int64 { return [2]int64{s.CampaignID, s.Day.Unix()} }
 
-// LiveCampaigns is the campaign tally kept between polls. Each stat and touchpoint row
-// contributes on its own; a change to a campaign (its channel, name or currency) recomputes
-// everything, and so do the windows rolling over when the new periods hold many of the rows
-// (otherwise the sums move over and only the rows dated in the new periods are recomputed).
+// LiveCampaigns is the campaign tally kept between polls. Each stat row contributes on its own,
+// and each lead's touchpoints together, kept in a touchStore; a change to a campaign (its
+// channel, name or currency) recomputes everything, and so do the windows rolling over when the
+// new periods hold many of the rows (otherwise the sums move over and only the rows dated in the
+// new periods are recomputed).
 type LiveCampaigns struct {
 	cfg    *config.Config
 	folder *Folder
 	base   *Snapshot
 	spans  fiscal.Spans
 	now    time.Time // the last poll's instant
+	store  *touchStore
+	feed   *TouchFeed
 	// Rebuilds counts the polls that recomputed every row.
 	Rebuilds uint64
 }
 
 // NewLiveCampaigns starts a live tally.
 func NewLiveCampaigns(cfg *config.Config, folder *Folder) *LiveCampaigns {
-	return &LiveCampaigns{cfg: cfg, folder: folder}
+	return &LiveCampaigns{cfg: cfg, folder: folder, store: newTouchStore()}
 }
+
+// Share has every poll push its changes to feed, for the CRM side.
+func (l *LiveCampaigns) Share(feed *TouchFeed) { l.feed = feed }
 
 // Built reports whether a first poll has been tallied.
 func (l *LiveCampaigns) Built() bool { return l.base != nil }
 
-// Update tallies a poll at now: stats and touches are the rows that change (by key), rebuild asks
-// for every row (a campaign changed), apply applies the changes to rows. It returns the snapshot
-// to publish and every campaign's labels (for the CRM side).
-func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touches map[int64]bool, rebuild bool, apply func(), now time.Time) (*Snapshot, map[int64]CampaignRef) {
+// Digests calls fn with the digest of every lead's touchpoints as the last poll left them, for a
+// reconciliation to compare with the database's.
+func (l *LiveCampaigns) Digests(fn func(lead int64, d DigestSum)) { l.store.eachDigest(fn) }
+
+// Update tallies a poll at now: stats are the stat rows that change (by key), leads the leads
+// whose touchpoints change; rebuild asks for every row (a campaign changed); apply applies the
+// changes to rows. It returns the snapshot to publish and every campaign's labels; nothing when
+// rows read from a database failed (Err), in which case the next poll recounts every row.
+func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, leads map[int64]bool, rebuild bool, apply func(), now time.Time) (*Snapshot, map[int64]CampaignRef) {
 	spans := l.cfg.Calendar.Spans(now)
 	rebuild = rebuild || l.base == nil
 	var from []int // the roll-over's windows (fiscal.Spans.Roll)
+	rolled := map[int64]bool{}
 	if !rebuild && !spans.Equal(l.spans) {
 		// The caller's sets are the rows that changed (nil for none): not to be written to.
-		stats, touches = cloneSet(stats), cloneSet(touches)
-		from = l.rolled(rows, spans, now, stats, touches)
+		stats = cloneSet(stats)
+		from = l.rolled(rows, spans, now, stats, rolled)
 		rebuild = from == nil
 	}
+	recount := maps.Clone(rolled) // leads whose touches are counted again
+	maps.Copy(recount, leads)
 	if !rebuild {
 		// Their numbers as base holds them: at the last poll's instant, before the changes.
-		l.base.merge(l.part(rows, stats, touches, l.now).finishRows(), -1)
+		old := l.tally(rows, l.now)
+		for k := range stats {
+			if s, ok := rows.Stat(k); ok {
+				old.Stat(s)
+			}
+		}
+		for lead := range recount {
+			if lt, ok := l.store.get(lead); ok {
+				old.leadTouches(lt)
+			}
+		}
+		l.base.merge(old.finishRows(), -1)
 		if from != nil {
 			l.base.roll(l.spans, spans, from) // the other rows' numbers, moved over
 		}
@@ -886,27 +833,79 @@ func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, touch
 	var c *Campaigns
 	if rebuild {
 		l.Rebuilds++
+		fresh := storeTouches(rows)
+		if e, ok := rows.(interface{ Err() error }); ok && e.Err() != nil {
+			l.base = nil // half read: the next poll recounts every row (the caller fails this one)
+			return nil, nil
+		}
+		l.store.replace(fresh)
 		c = l.tally(rows, now)
 		rows.EachStat(c.Stat)
-		rows.EachTouchpoint(c.Touchpoint)
+		l.store.eachTouches(func(_ int64, lt leadTouches) { c.leadTouches(lt) })
 		l.base = c.finishRows()
 	} else {
-		c = l.part(rows, stats, touches, now)
+		c = l.tally(rows, now)
+		for k := range stats {
+			if s, ok := rows.Stat(k); ok {
+				c.Stat(s)
+			}
+		}
+		for lead := range leads {
+			var ts []source.Touchpoint
+			rows.TouchesOf(lead, func(x source.Touchpoint) { ts = append(ts, x) })
+			l.store.put(lead, foldTouches(ts))
+		}
+		for lead := range recount {
+			if lt, ok := l.store.get(lead); ok {
+				c.leadTouches(lt)
+			}
+		}
 		l.base.merge(c.finishRows(), 1)
 	}
 	l.spans, l.now = spans, now
 	out := l.base.clonePublished()
 	c.globals(out)
 	out.publish()
-	return out, c.Refs()
+	refs := c.Refs()
+	if l.feed != nil {
+		l.feed.push(leads, rebuild, refs, l.store)
+	}
+	return out, refs
 }
 
-// DatedRows is CampaignRows that can give the touchpoints dated in a period without reading the
-// others (the backfill's view of the rows, which keeps them in time order).
+// storeTouches folds every touchpoint into a new store, a range of leads at a time when rows can
+// give them so.
+func storeTouches(rows CampaignRows) *touchStore {
+	s := newTouchStore()
+	fold := func(byLead map[int64][]source.Touchpoint) {
+		for _, lead := range slices.Sorted(maps.Keys(byLead)) {
+			s.putRecord(lead, encodeTouches(nil, &s.d, foldTouches(byLead[lead])))
+		}
+	}
+	if rr, ok := rows.(TouchRangeRows); ok {
+		bounds := append(append([]int64{math.MinInt64}, rr.TouchBounds(touchRanges)...), math.MaxInt64)
+		for i := 0; i+1 < len(bounds); i++ {
+			byLead := map[int64][]source.Touchpoint{}
+			rr.TouchesIn(bounds[i], bounds[i+1], func(x source.Touchpoint) { byLead[x.LeadID] = append(byLead[x.LeadID], x) })
+			fold(byLead)
+		}
+		return s
+	}
+	byLead := map[int64][]source.Touchpoint{}
+	rows.EachTouchpoint(func(x source.Touchpoint) { byLead[x.LeadID] = append(byLead[x.LeadID], x) })
+	fold(byLead)
+	return s
+}
+
+// touchRanges is how many ranges of leads a full recount reads touchpoints in.
+const touchRanges = 16
+
+// DatedRows is CampaignRows that can give the leads with a touchpoint dated in a period without
+// reading the others (the backfill's view of the rows, which keeps them in time order).
 type DatedRows interface {
-	// TouchpointsDated calls fn with the id of every touchpoint dated in p and returns how many
+	// TouchLeadsDated calls fn with the lead of every touchpoint dated in p and returns how many
 	// touchpoints there are.
-	TouchpointsDated(p fiscal.Period, fn func(id int64)) (all int)
+	TouchLeadsDated(p fiscal.Period, fn func(lead int64)) (all int)
 }
 
 func cloneSet[K comparable](m map[K]bool) map[K]bool {
@@ -915,11 +914,11 @@ func cloneSet[K comparable](m map[K]bool) map[K]bool {
 	return out
 }
 
-// rolled adds to stats and touches the rows dated in the fresh periods of the roll-over from the
-// last poll's windows to spans, the only ones a number moved over whole (Snapshot.roll) can miss,
-// and returns how the windows map (fiscal.Spans.Roll); nil, for a full recount, when they are more
-// than a quarter of the rows or the clock went back.
-func (l *LiveCampaigns) rolled(rows CampaignRows, spans fiscal.Spans, now time.Time, stats map[[2]int64]bool, touches map[int64]bool) []int {
+// rolled adds to stats the stat rows, and to leads the leads with a touch, dated in the fresh
+// periods of the roll-over from the last poll's windows to spans, the only ones a number moved
+// over whole (Snapshot.roll) can miss, and returns how the windows map (fiscal.Spans.Roll); nil,
+// for a full recount, when they are more than a quarter of the rows or the clock went back.
+func (l *LiveCampaigns) rolled(rows CampaignRows, spans fiscal.Spans, now time.Time, stats map[[2]int64]bool, leads map[int64]bool) []int {
 	if now.Before(l.now) {
 		return nil
 	}
@@ -927,7 +926,7 @@ func (l *LiveCampaigns) rolled(rows CampaignRows, spans fiscal.Spans, now time.T
 	if !ok {
 		return from
 	}
-	n := 0
+	n, dated := 0, 0
 	ss, ts := map[[2]int64]bool{}, map[int64]bool{}
 	rows.EachStat(func(x source.CampaignStat) {
 		n++
@@ -936,42 +935,33 @@ func (l *LiveCampaigns) rolled(rows CampaignRows, spans fiscal.Spans, now time.T
 		}
 	})
 	if dr, ok := rows.(DatedRows); ok {
-		n += dr.TouchpointsDated(fresh, func(id int64) { ts[id] = true })
+		n += dr.TouchLeadsDated(fresh, func(lead int64) {
+			ts[lead] = true
+			dated++
+		})
 	} else {
-		rows.EachTouchpoint(func(x source.Touchpoint) {
-			n++
-			if fresh.Contains(x.OccurredAt) {
-				ts[x.ID] = true
+		l.store.eachTouches(func(lead int64, lt leadTouches) {
+			n += len(lt.touches)
+			for _, t := range lt.touches {
+				if fresh.Contains(t.at) {
+					ts[lead] = true
+					dated++
+				}
 			}
 		})
 	}
-	if len(ss)+len(ts) > n/4 {
+	if len(ss)+dated > n/4 {
 		return nil
 	}
 	maps.Copy(stats, ss)
-	maps.Copy(touches, ts)
+	maps.Copy(leads, ts)
 	return from
 }
 
 func (l *LiveCampaigns) tally(rows CampaignRows, now time.Time) *Campaigns {
 	c := NewCampaigns(l.cfg, l.folder, now)
-	c.unique = true // rows come from a mirror keyed by id
+	c.unique = true // touches come kept (repeated ids counted there)
 	rows.EachCampaign(c.Campaign)
-	return c
-}
-
-func (l *LiveCampaigns) part(rows CampaignRows, stats map[[2]int64]bool, touches map[int64]bool, now time.Time) *Campaigns {
-	c := l.tally(rows, now)
-	for k := range stats {
-		if s, ok := rows.Stat(k); ok {
-			c.Stat(s)
-		}
-	}
-	for id := range touches {
-		if t, ok := rows.Touchpoint(id); ok {
-			c.Touchpoint(t)
-		}
-	}
 	return c
 }
 

@@ -59,6 +59,13 @@ func (r *rowSet) ActivitiesOf(lead int64, fn func(source.Activity)) {
 		}
 	}
 }
+func (r *rowSet) TouchesOf(lead int64, fn func(source.Touchpoint)) {
+	for _, t := range r.touches {
+		if t.LeadID == lead {
+			fn(t)
+		}
+	}
+}
 func (r *rowSet) OpportunitiesOf(lead int64, fn func(source.Opportunity)) {
 	for _, o := range r.opps {
 		if o.LeadID == lead {
@@ -304,8 +311,9 @@ func TestLiveMatchesBatch(t *testing.T) {
 			rows := g.world(now)
 			cfg := liveConfig(t)
 			ref := &batch{NewFolder(cfg.Caps), NewFolder(cfg.Caps)}
-			feed := &TouchFeed{}
+			feed := NewTouchFeed()
 			liveCamp := NewLiveCampaigns(cfg, NewFolder(cfg.Caps))
+			liveCamp.Share(feed)
 			liveCRM := NewLiveCRM(cfg, NewFolder(cfg.Caps), feed)
 			// Full recounts in rounds of a few leads (admission first), reading every row a round
 			// (seeds 2, 6) or a range of leads at a time, as from the poller's mirror (4, 8).
@@ -372,24 +380,21 @@ func TestLiveMatchesBatch(t *testing.T) {
 // them to the live tallies with a function that makes cur the next rows, and passes the touch
 // changes from the campaign side to the CRM side.
 func livePoll(cur, next *rowSet, camp *LiveCampaigns, crm *LiveCRM, feed *TouchFeed, now time.Time, ranged bool) (campSnap, crmSnap *Snapshot) {
-	stats, touches := map[[2]int64]bool{}, map[int64]bool{}
-	var changes []TouchChange
+	stats, touched := map[[2]int64]bool{}, map[int64]bool{}
 	changed(cur.stats, next.stats, func(k [2]int64, _, _ *source.CampaignStat) { stats[k] = true })
-	changed(cur.touches, next.touches, func(k int64, old, new *source.Touchpoint) {
-		touches[k] = true
+	changed(cur.touches, next.touches, func(_ int64, old, new *source.Touchpoint) {
 		if old != nil {
-			changes = append(changes, TouchChange{Lead: old.LeadID, Touch: AsTouch(*old), Removed: true})
+			touched[old.LeadID] = true
 		}
 		if new != nil {
-			changes = append(changes, TouchChange{Lead: new.LeadID, Touch: AsTouch(*new)})
+			touched[new.LeadID] = true
 		}
 	})
 	rebuildCamp := false
 	changed(cur.camps, next.camps, func(int64, *source.Campaign, *source.Campaign) { rebuildCamp = true })
-	campSnap, refs := camp.Update(cur, stats, touches, rebuildCamp, func() {
+	campSnap, _ = camp.Update(cur, stats, touched, rebuildCamp, func() {
 		cur.camps, cur.stats, cur.touches = next.camps, next.stats, next.touches
 	}, now)
-	feed.Push(changes, refs)
 
 	dirty := map[int64]bool{}
 	rebuildCRM := false
@@ -451,8 +456,9 @@ func TestLiveWithoutLeadsReadByRange(t *testing.T) {
 		leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{
 			1: {ID: 1, Amount: 500_000, Currency: "USD", Stage: "proposal", CreatedAt: now.Add(-time.Hour)}},
 		camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}
-	feed := &TouchFeed{}
+	feed := NewTouchFeed()
 	camp, live := NewLiveCampaigns(cfg, NewFolder(cfg.Caps)), NewLiveCRM(cfg, NewFolder(cfg.Caps), feed)
+	camp.Share(feed)
 	live.roundLeads = 5 // several ranges even for a handful of rows
 	cur := &rowSet{owners: map[int64]source.Owner{}, leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{},
 		camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}
@@ -492,8 +498,9 @@ func TestRollOverRecountsOnlyTheMovedPeriods(t *testing.T) {
 	rows.opps[1] = source.Opportunity{ID: 1, LeadID: 7, Amount: 500_000, Currency: "USD", Stage: "proposal",
 		CreatedAt: day.AddDate(0, -3, 0), ExpectedClose: day.AddDate(0, 0, 1)}
 
-	feed := &TouchFeed{}
+	feed := NewTouchFeed()
 	camp, live := NewLiveCampaigns(cfg, NewFolder(cfg.Caps)), NewLiveCRM(cfg, NewFolder(cfg.Caps), feed)
+	camp.Share(feed)
 	ref := &batch{NewFolder(cfg.Caps), NewFolder(cfg.Caps)}
 	cur := &rowSet{owners: map[int64]source.Owner{}, leads: map[int64]source.Lead{}, acts: map[int64]source.Activity{}, opps: map[int64]source.Opportunity{},
 		camps: map[int64]source.Campaign{}, stats: map[[2]int64]source.CampaignStat{}, touches: map[int64]source.Touchpoint{}}

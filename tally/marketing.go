@@ -99,7 +99,7 @@ func (c *CRM) marketing(to func(lead int64) *Snapshot) {
 
 // producer is the campaign that produced a lead: the campaign of its lead-creation touch (the
 // last touch at or before its creation).
-func (c *CRM) producer(x *TouchIndex, l *lead) CampaignRef {
+func (c *CRM) producer(x Touches, l *lead) CampaignRef {
 	if l.mkt == nil || !l.mkt.hasProducer {
 		return CampaignRef{metrics.ValueUnknown, metrics.ValueUnknown}
 	}
@@ -118,7 +118,7 @@ func (c *CRM) leadTouches(o opportunity) []Touch {
 }
 
 // marketingRole decides whether marketing sourced and whether it influenced an opportunity.
-func (c *CRM) marketingRole(x *TouchIndex, o opportunity) (sourced, influenced bool) {
+func (c *CRM) marketingRole(x Touches, o opportunity) (sourced, influenced bool) {
 	if o.leadID == 0 {
 		return false, false
 	}
@@ -142,7 +142,7 @@ func (c *CRM) marketingRole(x *TouchIndex, o opportunity) (sourced, influenced b
 
 // attribute spreads a won deal's amount over its lead's touches before the win, per model, in
 // whole cents, into the windows of the win date.
-func (c *CRM) attribute(s *Snapshot, x *TouchIndex, o opportunity, mask fiscal.Mask) {
+func (c *CRM) attribute(s *Snapshot, x Touches, o opportunity, mask fiscal.Mask) {
 	var created time.Time
 	touches := c.leadTouches(o)
 	if l, ok := c.leads[o.leadID]; ok && o.leadID != 0 {

@@ -1,0 +1,260 @@
+package poller
+
+import (
+	"context"
+	"maps"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tandem-oss/tandem/source"
+	"github.com/tandem-oss/tandem/tally"
+)
+
+// The live campaign poll keeps the campaigns and their daily stats (a few thousand rows), but no
+// touchpoint: the live campaign tally keeps each lead's touches, compactly, and the poll reads
+// touchpoints as the CRM poll reads its rows (poller/crm.go): the changed ones from the
+// watermark, then every touchpoint of each lead they belong to by lead_id; every touchpoint by
+// ranges of lead ids for a full recount; and the digests per lead for the reconciliation.
+
+// readTouches runs the live campaign tally over a poll whose campaigns and stats were read into
+// their tables (changes; apply applies them), reading the touchpoints it needs. It returns the
+// snapshot and what to keep once the poll succeeded.
+func (p *Poller) readTouches(ctx context.Context, tx *sqlx.Tx, changes *changeSet, apply func(), now time.Time, full bool, stats map[string]queryStats) (*tally.Snapshot, func(), error) {
+	d := p.cfg.DB(source.Campaigns)
+	t := p.touchTable
+	r := &crmReader{p: p, db: source.Campaigns, d: d, stats: &pollStats{m: stats}}
+	rows := &touchRows{ctx: ctx, mirror: p.camp, r: r, tx: tx, t: t, now: now, byLead: map[int64][]source.Touchpoint{}, bad: map[any]badRow{}}
+	enabled := d.Enabled(source.QueryTouchpoints)
+	rebuild := changes.rebuild || !p.liveCamp.Built() || p.touchText
+	if enabled && (full || !p.liveCamp.Built()) {
+		if _, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
+			incr, err := source.Returns(ctx, tx, source.Wrap(r.query(t.name), "tandem_q"), source.Watermark)
+			t.incremental = incr
+			return source.Result{}, err
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
+	dirty := map[int64]bool{}
+	var marks []mark
+	var drift [2]uint64
+	var unattached map[any]badRow
+	if enabled && !rebuild {
+		if t.incremental {
+			m, err := p.crmDelta(ctx, r, tx, t, now, dirty)
+			if err != nil {
+				return nil, nil, err
+			}
+			marks = append(marks, m)
+		}
+		if full || !t.incremental {
+			kept := map[int64]tally.DigestSum{}
+			p.liveCamp.Digests(func(lead int64, d tally.DigestSum) {
+				if !dirty[lead] {
+					kept[lead] = d
+				}
+			})
+			found, un, err := p.reconcile(ctx, r, tx, t, kept, dirty)
+			if err != nil {
+				return nil, nil, err
+			}
+			unattached = un
+			if t.incremental {
+				drift = found
+			}
+		}
+		if err := rows.readLeads(ctx, dirty); err != nil {
+			return nil, nil, err
+		}
+	}
+	if !enabled {
+		rows.disabled = true
+	}
+	snap, _ := p.liveCamp.Update(rows, changes.stats, dirty, rebuild, apply, now)
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	commit := func() {
+		switch {
+		case rows.full: // a full recount read every touchpoint (the first poll, or one the tally chose)
+			t.watermark, t.recent, t.bad = rows.watermark, map[int64]int64{}, rows.bad
+			p.touchText = rows.textIDs
+		default:
+			for _, m := range marks {
+				m.keep()
+			}
+			for k, b := range t.bad {
+				if b.known && dirty[b.lead] {
+					delete(t.bad, k)
+				}
+			}
+			maps.Copy(t.bad, rows.bad)
+			if unattached != nil {
+				for k, b := range t.bad {
+					if !b.known {
+						delete(t.bad, k)
+					}
+				}
+				maps.Copy(t.bad, unattached)
+			}
+		}
+		if drift[0] > 0 || drift[1] > 0 {
+			p.logger.Warn("reconciliation found rows the incremental reads missed", "query", t.name, "deleted", drift[0], "changed", drift[1])
+		}
+		p.drift[t.name+"\xffdeleted"] += drift[0]
+		p.drift[t.name+"\xffchanged"] += drift[1]
+		m := p.camp
+		snap.AddSkipped(source.QueryCampaigns, m.campaigns.skipped)
+		snap.AddSkipped(source.QueryCampaignStats, m.stats.skipped)
+		snap.AddSkipped(source.QueryTouchpoints, t.skipped())
+	}
+	return snap, commit, nil
+}
+
+// touchRows are the campaign database's rows for the live campaign tally (tally.CampaignRows,
+// tally.TouchRangeRows): the campaigns and stats from the poller's tables, the touchpoints read
+// from the database in the poll's transaction — the changed leads' (readLeads), or a range of
+// leads' for a full recount. A read that fails fails the poll (Err).
+type touchRows struct {
+	ctx      context.Context // the poll's: the reads run inside it
+	mirror   *campaignMirror
+	r        *crmReader
+	tx       *sqlx.Tx
+	t        *crmTable
+	now      time.Time
+	disabled bool // disabled_queries: no touchpoint
+	byLead   map[int64][]source.Touchpoint
+
+	mu  sync.Mutex
+	err error
+	// What the reads found: the skipped rows; for a full recount (full) the newest updated_at
+	// and whether a lead id was text.
+	bad       map[any]badRow
+	full      bool
+	watermark time.Time
+	textIDs   bool
+}
+
+func (rr *touchRows) fail(err error) {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	if rr.err == nil {
+		rr.err = err
+	}
+}
+
+// Err is the first error a read met.
+func (rr *touchRows) Err() error {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	return rr.err
+}
+
+func (rr *touchRows) EachCampaign(fn func(source.Campaign))       { rr.mirror.EachCampaign(fn) }
+func (rr *touchRows) EachStat(fn func(source.CampaignStat))       { rr.mirror.EachStat(fn) }
+func (rr *touchRows) Stat(k [2]int64) (source.CampaignStat, bool) { return rr.mirror.Stat(k) }
+
+// TouchesOf gives a changed lead's touchpoints, read by readLeads.
+func (rr *touchRows) TouchesOf(lead int64, fn func(source.Touchpoint)) {
+	for _, x := range rr.byLead[lead] {
+		fn(x)
+	}
+}
+
+// readLeads reads every touchpoint of the given leads, in batches.
+func (rr *touchRows) readLeads(ctx context.Context, leads map[int64]bool) error {
+	ids := slices.Sorted(maps.Keys(leads))
+	r, t := rr.r, rr.t
+	for lo := 0; lo < len(ids); lo += leadBatch {
+		batch := ids[lo:min(lo+leadBatch, len(ids))]
+		text := rr.tx.Rebind(source.ForLeads(r.text(t.name), t.column, r.d.Driver, false))
+		res, err := r.run(ctx, rr.tx, t.name, text, []any{source.LeadsParam(batch, r.d.Driver)}, func(v any) {
+			x := v.(source.Touchpoint)
+			rr.byLead[x.LeadID] = append(rr.byLead[x.LeadID], x)
+		})
+		if err != nil {
+			return err
+		}
+		addBad(rr.bad, res)
+	}
+	return nil
+}
+
+// EachTouchpoint reads every touchpoint.
+func (rr *touchRows) EachTouchpoint(fn func(source.Touchpoint)) {
+	rr.TouchesIn(math.MinInt64, math.MaxInt64, fn)
+}
+
+// TouchBounds samples about one touchpoint's lead in a hundred to split the leads into k ranges
+// of about as many touchpoints; none (one range) for text lead ids.
+func (rr *touchRows) TouchBounds(k int) []int64 {
+	if rr.disabled {
+		return nil
+	}
+	r := rr.r
+	sample := "random() < 0.01"
+	if r.d.Driver != "postgres" {
+		sample = "abs(random()) % 100 = 0"
+	}
+	var ids []int64
+	res, err := r.timed(rr.ctx, rr.t.name, func(ctx context.Context) (source.Result, error) {
+		return source.ReadIDs(ctx, rr.tx, source.Wrap(r.query(rr.t.name), "tandem_q")+" WHERE "+sample, "lead_id", func(id int64) { ids = append(ids, id) })
+	})
+	if err != nil {
+		rr.fail(err)
+		return nil
+	}
+	rr.mu.Lock()
+	rr.textIDs = rr.textIDs || res.TextIDs
+	rr.mu.Unlock()
+	if res.TextIDs || len(ids) < k {
+		return nil
+	}
+	slices.Sort(ids)
+	var out []int64
+	for j := 1; j < k; j++ {
+		if b := ids[j*len(ids)/k]; len(out) == 0 || b > out[len(out)-1] {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// TouchesIn reads the touchpoints whose lead is in [lo, hi), keeping what the poll keeps of a
+// full read: the newest updated_at, the skipped rows.
+func (rr *touchRows) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
+	if rr.disabled || rr.Err() != nil {
+		return
+	}
+	r := rr.r
+	text, args := source.InRange(r.text(rr.t.name), rr.t.column, lo, hi, false)
+	var newest time.Time
+	res, err := r.run(rr.ctx, rr.tx, rr.t.name, rr.tx.Rebind(text), args, func(v any) {
+		x := v.(source.Touchpoint)
+		if x.UpdatedAt.After(newest) && !x.UpdatedAt.After(rr.now) {
+			newest = x.UpdatedAt
+		}
+		fn(x)
+	})
+	if err != nil {
+		rr.fail(err)
+		return
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	rr.full = true
+	if newest.After(rr.watermark) {
+		rr.watermark = newest
+	}
+	addBad(rr.bad, res)
+	rr.textIDs = rr.textIDs || res.TextIDs
+}
+
+var (
+	_ tally.CampaignRows   = (*touchRows)(nil)
+	_ tally.TouchRangeRows = (*touchRows)(nil)
+)

@@ -1,0 +1,201 @@
+package tally
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tandem-oss/tandem/source"
+)
+
+// The live campaign tally keeps no touchpoint rows: it keeps each lead's touches (when, which
+// campaign, what kind), encoded, in a touchStore. From them it takes a changed lead's old numbers
+// out of its sums, and the CRM tally reads them (Touches) for what marketing did for its leads:
+// the campaign that produced a lead, whether marketing sourced or influenced a deal, attribution.
+
+// Touches is what the CRM tally reads of the campaign database: each lead's marketing touches in
+// time order and each campaign's labels.
+type Touches interface {
+	Of(lead int64) []Touch
+	Ref(campaign int64) CampaignRef
+	Known(campaign int64) bool
+}
+
+// leadTouches is what the campaign tally keeps of one lead's touchpoints.
+type leadTouches struct {
+	touches []keptTouch // in time order, then id
+	digest  DigestSum   // of every row read, repeated ids included
+	dups    int         // rows of an id read before, left out (CheckDuplicateID)
+}
+
+type keptTouch struct {
+	at       time.Time
+	campaign int64 // 0: none
+	kind     string
+}
+
+// foldTouches makes a lead's leadTouches from its touchpoint rows, in any order: in time order,
+// then id, the first row of an id kept.
+func foldTouches(rows []source.Touchpoint) leadTouches {
+	slices.SortStableFunc(rows, func(a, b source.Touchpoint) int {
+		if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	var lt leadTouches
+	seen := make(map[int64]bool, len(rows))
+	for _, x := range rows {
+		lt.digest.N++
+		lt.digest.Sum += x.Digest
+		if seen[x.ID] {
+			lt.dups++
+			continue
+		}
+		seen[x.ID] = true
+		lt.touches = append(lt.touches, keptTouch{at: x.OccurredAt, campaign: x.CampaignID, kind: strings.ToLower(clean(x.Kind))})
+	}
+	return lt
+}
+
+func encodeTouches(b []byte, d *strs, lt leadTouches) []byte {
+	e := encoder{b: b, d: d}
+	e.uint(uint64(len(lt.touches)))
+	e.uint(uint64(lt.digest.N))
+	e.int(lt.digest.Sum)
+	e.uint(uint64(lt.dups))
+	var base int64
+	for _, t := range lt.touches {
+		e.time(t.at, base)
+		base = t.at.Unix()
+		e.int(t.campaign)
+		e.str(t.kind)
+	}
+	return e.b
+}
+
+func decodeTouches(b []byte, d *strs) (leadTouches, error) {
+	r := decoder{b: b, d: d}
+	n := r.uint()
+	lt := leadTouches{digest: DigestSum{int64(r.uint()), r.int()}, dups: int(r.uint())}
+	if r.err == nil && n > uint64(len(b)) {
+		r.fail()
+	}
+	if r.err == nil && n > 0 {
+		lt.touches = make([]keptTouch, n)
+		var base int64
+		for i := range lt.touches {
+			t := keptTouch{at: r.time(base)}
+			base = t.at.Unix()
+			t.campaign, t.kind = r.int(), r.str()
+			lt.touches[i] = t
+		}
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail()
+	}
+	return lt, r.err
+}
+
+// touchStore keeps every lead's touches (leadTouches), by lead id. The campaign tally writes it;
+// the CRM tally, polled on its own schedule, reads it at the same time (the lock).
+type touchStore struct {
+	mu sync.RWMutex
+	logStore
+	d strs
+}
+
+func newTouchStore() *touchStore { return &touchStore{logStore: newLogStore()} }
+
+func (s *touchStore) get(lead int64) (leadTouches, bool) {
+	rec := s.recordOf(lead)
+	if rec == nil {
+		return leadTouches{}, false
+	}
+	lt, err := decodeTouches(rec, &s.d)
+	if err != nil {
+		panic(err) // the store wrote it: a bug, not bad data
+	}
+	return lt, true
+}
+
+// put stores a lead's touches (none: forgets the lead).
+func (s *touchStore) put(lead int64, lt leadTouches) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if lt.digest.N == 0 {
+		s.Delete(lead)
+		return
+	}
+	s.putRecord(lead, encodeTouches(nil, &s.d, lt))
+}
+
+// Of returns a lead's touches in time order (Touches).
+func (s *touchStore) Of(lead int64) []Touch {
+	s.mu.RLock()
+	lt, _ := s.get(lead)
+	s.mu.RUnlock()
+	if len(lt.touches) == 0 {
+		return nil
+	}
+	out := make([]Touch, len(lt.touches))
+	for i, t := range lt.touches {
+		out[i] = Touch{At: t.at.UnixNano(), Campaign: t.campaign}
+	}
+	return out
+}
+
+// eachDigest calls fn with every lead's digest of its touchpoints.
+func (s *touchStore) eachDigest(fn func(lead int64, d DigestSum)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	s.each(func(id int64, p uint32) bool {
+		r := decoder{b: s.record(p), d: &s.d}
+		r.uint() // touches
+		fn(id, DigestSum{int64(r.uint()), r.int()})
+		return true
+	})
+}
+
+// withRefs is a Touches of a store's touches and the campaigns' labels as a poll saw them: a
+// CRM poll counts every lead with the same labels, whatever the campaign side does meanwhile.
+type withRefs struct {
+	store interface{ Of(int64) []Touch }
+	refs  map[int64]CampaignRef
+}
+
+func (w withRefs) Of(lead int64) []Touch { return w.store.Of(lead) }
+
+func (w withRefs) Ref(campaign int64) CampaignRef {
+	return (&TouchIndex{Campaigns: w.refs}).Ref(campaign)
+}
+
+func (w withRefs) Known(campaign int64) bool {
+	_, ok := w.refs[campaign]
+	return ok
+}
+
+// replace makes the store's contents those of a store built apart (a full recount's), which the
+// CRM side may be reading meanwhile.
+func (s *touchStore) replace(n *touchStore) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logStore, s.d = n.logStore, n.d
+}
+
+// eachTouches calls fn with every lead's touches, in lead order.
+func (s *touchStore) eachTouches(fn func(lead int64, lt leadTouches)) {
+	s.mu.RLock()
+	ids := s.sortedIDs()
+	s.mu.RUnlock()
+	for _, id := range ids {
+		s.mu.RLock()
+		lt, ok := s.get(id)
+		s.mu.RUnlock()
+		if ok {
+			fn(id, lt)
+		}
+	}
+}
