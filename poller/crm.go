@@ -856,6 +856,7 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx,
 			out[id] = k
 		}
 	}
+	p.logger.Debug("reconciliation by ranges of leads", "query", t.name, "ranges", len(want), "differ", len(differ))
 	if len(differ) == 0 {
 		return out, nil
 	}
