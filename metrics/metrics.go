@@ -286,9 +286,9 @@ var Health = []Def{
 	{QueryErrors, Counter, []string{LabelDatabase, LabelQuery}, NoDims, "errors", "Queries that failed.", "", false},
 	{QueryRows, Counter, []string{LabelDatabase, LabelQuery}, NoDims, "rows", "Rows read by each query.", "", false},
 	{QueryDuration, Gauge, []string{LabelDatabase, LabelQuery}, NoDims, "seconds", "Duration of each query in the last poll.", "", false},
-	{FullReads, Counter, []string{LabelDatabase}, NoDims, "polls", "Polls that read every row (start-up and every reconcile_interval); the others read only rows changed since the last poll.", "", false},
+	{FullReads, Counter, []string{LabelDatabase}, NoDims, "polls", "Polls that checked every row: the first reads them all, and every reconcile_interval one compares the digests of every row, summed per lead by the database, with Tandem's; the others read only rows changed since the last poll.", "", false},
 	{TallyRebuilds, Counter, []string{LabelDatabase}, NoDims, "polls", "Polls that recomputed the numbers from every row held (start-up; after a change every lead depends on: an owner, a campaign; the clock going back, or jumping past periods that many rows are dated in); the others recompute only the leads (or campaign rows) that changed, those waiting on the clock, and at a roll-over those dated in the new periods (the other numbers move to the window their period now is: yesterday is the day that was today).", "", false},
-	{ReconciliationDrift, Counter, []string{LabelDatabase, LabelQuery, LabelKind}, NoDims, "rows", "Rows a full read found that incremental reads had missed: kind=\"deleted\" (hard-deleted) or \"changed\" (changed without a newer updated_at).", "", false},
+	{ReconciliationDrift, Counter, []string{LabelDatabase, LabelQuery, LabelKind}, NoDims, "rows", "What a reconciliation found that incremental reads had missed, from the digests of each lead's rows: kind=\"deleted\" counts rows gone (hard-deleted), kind=\"changed\" the leads whose rows changed without a newer updated_at.", "", false},
 	{DataQualityRows, Gauge, []string{LabelDatabase, LabelQuery, LabelCheck}, NoDims, "rows", "Rows in the database now that fail a data-quality check; see docs/metrics.md for what each check does with the row.", "", false},
 }
 

@@ -73,8 +73,9 @@ SELECT count(*) FROM leads WHERE mql_at >= :quarter_start AND mql_at < :quarter_
   (` + "`poll_interval`" + `) in one read-only REPEATABLE READ transaction; ` + "`/metrics`" + ` serves the last completed
   poll. Freshness: ` + "`time() - tandem_last_successful_poll_timestamp_seconds`" + `. The first poll reads every
   row; later polls read only rows changed since the newest ` + "`updated_at`" + ` seen, less
-  ` + "`watermark_overlap`" + `, and a full read every ` + "`reconcile_interval`" + ` catches hard deletes
-  (` + "`tandem_reconciliation_drift_rows_total`" + `). The numbers are always those of every row.
+  ` + "`watermark_overlap`" + `, and every ` + "`reconcile_interval`" + ` the digests of every row, summed per
+  lead by the database, are compared with Tandem's, which catches hard deletes and changes behind
+  the watermark (` + "`tandem_reconciliation_drift_rows_total`" + `). The numbers are always those of every row.
 - **Labels are bounded.** Each label keeps at most ` + "`labels.<name>.max_values`" + ` values; the most
   frequent at start-up keep their names, later ones while room is left, the rest are ` + "`other`" + `.
   NULL or empty is ` + "`unknown`" + `. Owner names only with ` + "`labels.owner.enabled`" + `; e-mails never.
