@@ -387,12 +387,42 @@ func (p *Poller) runSteps(ctx context.Context, tx *sqlx.Tx, steps []step, full b
 	return reads, applies, nil
 }
 
+// readTables is a poll that reads tables of rows (runSteps): the campaign side's campaigns and
+// stats, whose touchpoints readTouches reads, or every table of a RowsOnly poll.
+func (p *Poller) readTables(ctx context.Context, tx *sqlx.Tx, now time.Time, full bool, stats map[string]queryStats) (*tally.Snapshot, func(), error) {
+	changes := newChangeSet()
+	steps := p.steps(tx, changes)
+	if p.db == source.Campaigns && !p.rowsOnly {
+		steps = steps[:2] // campaigns and stats: the live poll keeps no touchpoint (readTouches)
+	}
+	reads, applies, err := p.runSteps(ctx, tx, steps, full, now, stats)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A first poll tallies every row; later ones collect what changed.
+	changes.keys = p.built()
+	if !p.rowsOnly && changes.keys {
+		for _, r := range reads {
+			r.changes()
+		}
+	}
+	apply := func() {
+		for _, a := range applies {
+			a()
+		}
+	}
+	if p.rowsOnly {
+		apply() // the backfill tallies the rows itself, at every past instant
+		return tally.Empty(), func() {}, nil
+	}
+	return p.readTouches(ctx, tx, changes, apply, now, full, stats)
+}
+
 // read polls the database in one read-only transaction, so every query sees the same snapshot
-// (REPEATABLE READ on PostgreSQL). On a full poll (the first, and every reconcile_interval)
-// every query reads everything; otherwise queries that return updated_at read only the rows
-// changed since the newest one seen, less watermark_overlap for rows committed late. The
-// changes are applied to the mirror only once every query succeeded, and the live tally updates
-// the numbers of the leads (or campaign rows) they change: the numbers are those of all the rows
+// (REPEATABLE READ on PostgreSQL): the lead-keyed queries as readCRM and readTouches say, the
+// small tables whole on a full poll (the first, and every reconcile_interval) and otherwise from
+// their watermark. What a poll read is kept only once every query succeeded, and the live tallies
+// update the numbers of the leads (or rows) it changes: the numbers are those of all the rows
 // whichever way they were read.
 func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]queryStats, error) {
 	d := p.cfg.DB(p.db)
@@ -416,51 +446,17 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 		}
 	}
 
+	var snap *tally.Snapshot
+	var commit func()
 	if p.db == source.CRM && !p.rowsOnly {
-		snap, commit, err := p.readCRM(ctx, tx, now, full, stats)
-		if err != nil {
-			return nil, stats, err
-		}
-		commit()
-		if full {
-			p.lastFull = now
-			p.fullReads++
-		}
-		return snap, stats, nil
+		snap, commit, err = p.readCRM(ctx, tx, now, full, stats)
+	} else {
+		snap, commit, err = p.readTables(ctx, tx, now, full, stats)
 	}
-
-	changes := newChangeSet()
-	steps := p.steps(tx, changes)
-	if p.db == source.Campaigns && !p.rowsOnly {
-		steps = steps[:2] // campaigns and stats: the live poll keeps no touchpoint (readTouches)
-	}
-	reads, applies, err := p.runSteps(ctx, tx, steps, full, now, stats)
 	if err != nil {
 		return nil, stats, err
 	}
-	// A first poll tallies every row; later ones collect what changed.
-	changes.keys = p.built()
-	if !p.rowsOnly && changes.keys {
-		for _, r := range reads {
-			r.changes()
-		}
-	}
-	apply := func() {
-		for _, a := range applies {
-			a()
-		}
-	}
-	snap := tally.Empty()
-	if p.rowsOnly {
-		apply() // the backfill tallies the rows itself, at every past instant
-	} else {
-		var commit func()
-		snap, commit, err = p.readTouches(ctx, tx, changes, apply, now, full, stats)
-		if err != nil {
-			return nil, stats, err
-		}
-		commit()
-	}
+	commit()
 	if full {
 		p.lastFull = now
 		p.fullReads++
