@@ -31,11 +31,7 @@ func (p *Poller) readTouches(ctx context.Context, tx *sqlx.Tx, changes *changeSe
 	enabled := d.Enabled(source.QueryTouchpoints)
 	rebuild := changes.rebuild || !p.liveCamp.Built() || p.touchText
 	if enabled && (full || !p.liveCamp.Built()) {
-		if _, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
-			incr, err := source.Returns(ctx, tx, source.Wrap(r.query(t.name), "tandem_q"), source.Watermark)
-			t.incremental = incr
-			return source.Result{}, err
-		}); err != nil {
+		if err := r.probe(ctx, tx, t); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -79,27 +75,16 @@ func (p *Poller) readTouches(ctx context.Context, tx *sqlx.Tx, changes *changeSe
 		return nil, nil, err
 	}
 	commit := func() {
-		switch {
-		case rows.full: // a full recount read every touchpoint (the first poll, or one the tally chose)
-			t.watermark, t.recent, t.bad = rows.watermark, map[int64]int64{}, rows.bad
-			p.touchText = rows.textIDs
-		default:
+		if rows.full != nil { // a full recount read every touchpoint (the first poll, or one the tally chose)
+			t.keepFull(rows.full)
+			p.touchText = rows.full.textIDs
+		} else {
 			for _, m := range marks {
 				m.keep()
 			}
-			for k, b := range t.bad {
-				if b.known && dirty[b.lead] {
-					delete(t.bad, k)
-				}
-			}
-			maps.Copy(t.bad, rows.bad)
+			t.keepLeadBad(dirty, rows.bad)
 			if unattached != nil {
-				for k, b := range t.bad {
-					if !b.known {
-						delete(t.bad, k)
-					}
-				}
-				maps.Copy(t.bad, unattached)
+				t.keepUnattached(unattached)
 			}
 		}
 		if drift[0] > 0 || drift[1] > 0 {
@@ -131,12 +116,12 @@ type touchRows struct {
 
 	mu  sync.Mutex
 	err error
-	// What the reads found: the skipped rows; for a full recount (full) the newest updated_at
-	// and whether a lead id was text.
-	bad       map[any]badRow
-	full      bool
-	watermark time.Time
-	textIDs   bool
+	// What the reads found: the skipped rows of the changed leads, and what a full recount's
+	// reads found (nil when there was none).
+	bad  map[any]badRow
+	full *fullRead
+	// textIDs: TouchBounds found a text lead id (then one range is read).
+	textIDs bool
 }
 
 func (rr *touchRows) fail(err error) {
@@ -246,12 +231,10 @@ func (rr *touchRows) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
 	}
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
-	rr.full = true
-	if newest.After(rr.watermark) {
-		rr.watermark = newest
+	if rr.full == nil {
+		rr.full = &fullRead{textIDs: rr.textIDs}
 	}
-	addBad(rr.bad, res)
-	rr.textIDs = rr.textIDs || res.TextIDs
+	rr.full.add(newest, res)
 }
 
 var (

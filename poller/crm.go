@@ -81,6 +81,65 @@ func addBad(into map[any]badRow, res source.Result) {
 	}
 }
 
+// keepLeadBad makes the skipped rows of the leads read again those their read found.
+func (t *crmTable) keepLeadBad(leads map[int64]bool, read map[any]badRow) {
+	for k, b := range t.bad {
+		if b.known && leads[b.lead] {
+			delete(t.bad, k)
+		}
+	}
+	maps.Copy(t.bad, read)
+}
+
+// keepUnattached makes the skipped rows of no known lead those a reconciliation found.
+func (t *crmTable) keepUnattached(found map[any]badRow) {
+	for k, b := range t.bad {
+		if !b.known {
+			delete(t.bad, k)
+		}
+	}
+	maps.Copy(t.bad, found)
+}
+
+// fullRead is what a read of every row of a table leaves: the newest updated_at (up to now), the
+// skipped rows, whether a lead id was text.
+type fullRead struct {
+	watermark time.Time
+	bad       map[any]badRow
+	textIDs   bool
+}
+
+// add adds one read (of a range) whose newest updated_at was newest.
+func (f *fullRead) add(newest time.Time, res source.Result) {
+	if newest.After(f.watermark) {
+		f.watermark = newest
+	}
+	if f.bad == nil {
+		f.bad = map[any]badRow{}
+	}
+	addBad(f.bad, res)
+	f.textIDs = f.textIDs || res.TextIDs
+}
+
+// keepFull makes a full read the table's: where the next poll's changes start, its skipped rows.
+func (t *crmTable) keepFull(f *fullRead) {
+	t.watermark, t.recent, t.bad = f.watermark, map[int64]int64{}, f.bad
+	if t.bad == nil {
+		t.bad = map[any]badRow{}
+	}
+}
+
+// probe learns whether t's query returns updated_at (a LIMIT 0 read): on the first poll and at
+// every reconciliation.
+func (r *crmReader) probe(ctx context.Context, tx *sqlx.Tx, t *crmTable) error {
+	_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
+		incr, err := source.Returns(ctx, tx, source.Wrap(r.query(t.name), "tandem_q"), source.Watermark)
+		t.incremental = incr
+		return source.Result{}, err
+	})
+	return err
+}
+
 // crmState is the live CRM poll's bookkeeping between polls.
 type crmState struct {
 	owners *table[int64, source.Owner]
@@ -240,13 +299,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 		}
 		tables = append(tables, t)
 		if full || !p.liveCRM.Built() {
-			res, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
-				incr, err := source.Returns(ctx, tx, source.Wrap(r.query(t.name), "tandem_q"), source.Watermark)
-				t.incremental = incr
-				return source.Result{}, err
-			})
-			_ = res
-			if err != nil {
+			if err := r.probe(ctx, tx, t); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -283,14 +336,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 				if t.incremental {
 					drift[t.name] = found // without updated_at, every change is found this way
 				}
-				commits = append(commits, func() {
-					for k, b := range t.bad {
-						if !b.known {
-							delete(t.bad, k)
-						}
-					}
-					maps.Copy(t.bad, unattached)
-				})
+				commits = append(commits, func() { t.keepUnattached(unattached) })
 			}
 		}
 	}
@@ -313,7 +359,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 		rows = rr
 		commits = append(commits, func() {
 			for _, t := range tables {
-				t.watermark, t.recent, t.bad = rr.watermark[t.name], map[int64]int64{}, rr.bad[t.name]
+				t.keepFull(rr.found[t.name])
 			}
 			st.textIDs = rr.textIDs
 		})
@@ -328,7 +374,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 				m.keep()
 			}
 			for _, t := range tables {
-				lr.replaceBad(t, plan.Leads)
+				t.keepLeadBad(plan.Leads, lr.bad[t.name])
 			}
 			st.textIDs = st.textIDs || lr.textIDs
 		})
@@ -499,16 +545,6 @@ func (r *leadRows) RejectedOf(lead int64, fn func(query string, digest int64)) {
 	}
 }
 
-// replaceBad makes the skipped rows of the leads read those this read found.
-func (r *leadRows) replaceBad(t *crmTable, leads map[int64]bool) {
-	for k, b := range t.bad {
-		if b.known && leads[b.lead] {
-			delete(t.bad, k)
-		}
-	}
-	maps.Copy(t.bad, r.bad[t.name])
-}
-
 // leadBatch is how many leads one read by lead_id asks for.
 const leadBatch = 5000
 
@@ -559,13 +595,12 @@ type rangeRows struct {
 	pool   chan source.Querier
 	closes []func()
 
-	mu        sync.Mutex
-	err       error
-	textIDs   bool
-	watermark map[string]time.Time
-	bad       map[string]map[any]badRow
-	rejected  map[int64][]leadRejected // by the range's lo
-	now       time.Time
+	mu       sync.Mutex
+	err      error
+	textIDs  bool                     // a lead id (LeadIDs) was text
+	found    map[string]*fullRead     // by query
+	rejected map[int64][]leadRejected // by the range's lo
+	now      time.Time
 }
 
 type leadRejected struct {
@@ -580,10 +615,10 @@ var exportedSnapshot = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)
 // while max_open_connections allows, importing its snapshot.
 func (p *Poller) crmRanges(ctx context.Context, tx *sqlx.Tx, r *crmReader, tables []*crmTable, owners map[int64]source.Owner, now time.Time) (*rangeRows, error) {
 	rr := &rangeRows{ctx: ctx, r: r, tables: map[string]*crmTable{}, owners: owners, now: now,
-		watermark: map[string]time.Time{}, bad: map[string]map[any]badRow{}, rejected: map[int64][]leadRejected{}}
+		found: map[string]*fullRead{}, rejected: map[int64][]leadRejected{}}
 	for _, t := range tables {
 		rr.tables[t.name] = t
-		rr.bad[t.name] = map[any]badRow{}
+		rr.found[t.name] = &fullRead{}
 	}
 	pool := []source.Querier{tx}
 	if workers := min(r.d.MaxOpenConns, runtime.GOMAXPROCS(0)) - 1; r.d.Driver == "postgres" && workers > 0 {
@@ -697,10 +732,7 @@ func (rr *rangeRows) read(name string, lo, hi int64, fn func(any)) {
 		})
 		rr.mu.Lock()
 		defer rr.mu.Unlock()
-		if newest.After(rr.watermark[name]) {
-			rr.watermark[name] = newest
-		}
-		addBad(rr.bad[name], res)
+		rr.found[name].add(newest, res)
 		for _, rj := range res.Rejected {
 			rr.rejected[lo] = append(rr.rejected[lo], leadRejected{name, rj.Lead, rj.Digest})
 		}

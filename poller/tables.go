@@ -105,24 +105,11 @@ func (m *campaignMirror) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
 // changeSet is what a poll of the table steps changes, as the live tallies need it.
 type changeSet struct {
 	keys    bool              // collect the keys below (not on a first poll: it tallies everything)
-	rebuild bool              // an owner (CRM) or a campaign (campaigns) changed
-	leads   map[int64]bool    // leads whose rows change (a RowsOnly poll's: unused)
-	stats   map[[2]int64]bool // campaigns: stat rows that change
+	rebuild bool              // a campaign changed
+	stats   map[[2]int64]bool // stat rows that change
 }
 
-func newChangeSet() *changeSet {
-	return &changeSet{leads: map[int64]bool{}, stats: map[[2]int64]bool{}}
-}
-
-// lead marks the leads of a row's old and new version.
-func lead[V any](set map[int64]bool, old, new *V, of func(V) int64) {
-	if old != nil {
-		set[of(*old)] = true
-	}
-	if new != nil {
-		set[of(*new)] = true
-	}
-}
+func newChangeSet() *changeSet { return &changeSet{stats: map[[2]int64]bool{}} }
 
 // tableStep makes a poll step of a table; onChange sees each changed row before it is applied.
 func tableStep[K comparable, V comparable](name string, t *table[K, V], q source.Querier,
@@ -134,28 +121,17 @@ func tableStep[K comparable, V comparable](name string, t *table[K, V], q source
 	return st
 }
 
-// steps lists the poll's queries in order, reading through q and recording changes into c.
+// steps lists the poll's queries in order, reading through q and recording changes into c. The
+// CRM's are only a RowsOnly poll's (the backfill's): the live CRM poll reads by lead (readCRM).
 func (p *Poller) steps(q source.Querier, c *changeSet) []step {
 	switch p.db {
 	case source.CRM:
 		m := p.crm
 		return []step{
-			tableStep(source.QueryOwners, m.owners, q, source.ReadOwners, false, func(_, _ *source.Owner) { c.rebuild = true }),
-			tableStep(source.QueryLeads, m.leads, q, source.ReadLeads, true, func(old, new *source.Lead) {
-				if c.keys {
-					lead(c.leads, old, new, func(l source.Lead) int64 { return l.ID })
-				}
-			}),
-			tableStep(source.QueryActivities, m.activities, q, source.ReadActivities, true, func(old, new *source.Activity) {
-				if c.keys {
-					lead(c.leads, old, new, m.activities.lead)
-				}
-			}),
-			tableStep(source.QueryOpportunities, m.opps, q, source.ReadOpportunities, true, func(old, new *source.Opportunity) {
-				if c.keys {
-					lead(c.leads, old, new, m.opps.lead)
-				}
-			}),
+			tableStep(source.QueryOwners, m.owners, q, source.ReadOwners, false, func(_, _ *source.Owner) {}),
+			tableStep(source.QueryLeads, m.leads, q, source.ReadLeads, true, func(_, _ *source.Lead) {}),
+			tableStep(source.QueryActivities, m.activities, q, source.ReadActivities, true, func(_, _ *source.Activity) {}),
+			tableStep(source.QueryOpportunities, m.opps, q, source.ReadOpportunities, true, func(_, _ *source.Opportunity) {}),
 		}
 	case source.Campaigns:
 		m := p.camp
@@ -171,7 +147,7 @@ func (p *Poller) steps(q source.Querier, c *changeSet) []step {
 					c.stats[tally.StatKey(*new)] = true
 				}
 			}),
-			tableStep(source.QueryTouchpoints, m.touches, q, source.ReadTouchpoints, true, func(old, new *source.Touchpoint) {}),
+			tableStep(source.QueryTouchpoints, m.touches, q, source.ReadTouchpoints, true, func(_, _ *source.Touchpoint) {}),
 		}
 	}
 	return nil

@@ -189,11 +189,7 @@ func (r *record) identity() any {
 			return id
 		}
 	}
-	h := fnv.New64a()
-	for _, c := range r.cells {
-		fmt.Fprintf(h, "%T\x00%v\x00", c.v, c.v)
-	}
-	return RowHash(h.Sum64())
+	return RowHash(cellsHash(r.cells))
 }
 
 // lead is the lead a row belongs to (its id in the leads query, its lead_id elsewhere), when that

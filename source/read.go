@@ -125,13 +125,17 @@ func read[T any](ctx context.Context, db Querier, q Query, text string, decode f
 	return res, nil
 }
 
-// cellsDigest hashes a row's values (FNV-1a over their types and text forms).
-func cellsDigest(cells []cell) int64 {
+// cellsDigest is a row's digest computed from its values (cellsHash), an int4 as PostgreSQL's
+// hashtext.
+func cellsDigest(cells []cell) int64 { return int64(int32(cellsHash(cells))) }
+
+// cellsHash hashes a row's values: FNV-1a over their types and text forms.
+func cellsHash(cells []cell) uint64 {
 	h := fnv.New64a()
 	for _, c := range cells {
 		fmt.Fprintf(h, "%T\x00%v\x00", c.v, c.v)
 	}
-	return int64(int32(h.Sum64())) // an int4, as PostgreSQL's hashtext
+	return h.Sum64()
 }
 
 func mustQuery(db Database, name string) Query {
@@ -272,7 +276,7 @@ func ReadIDs(ctx context.Context, db Querier, text, column string, fn func(int64
 // compares with the sums the tally kept. where filters the rows; column and where take "?"
 // placeholders, bound to args in that order (sqlx's Rebind, when db has it).
 func DigestSums(ctx context.Context, db Querier, text, column, where string, fn func(id, n, sum int64), args ...any) (Result, error) {
-	sql := "SELECT " + column + " AS id, count(*) AS n, sum(hashtext(tandem_r::text)::bigint) AS sum FROM (\n" + text + "\n) AS tandem_r"
+	sql := "SELECT " + column + " AS id, count(*) AS n, sum(" + digestOf + ") AS sum FROM (\n" + text + "\n) AS tandem_r"
 	if where != "" {
 		sql += " WHERE " + where
 	}

@@ -126,8 +126,12 @@ const DigestColumn = "tandem_digest"
 // Digested wraps a query (PostgreSQL) so that each row comes with its digest: hashtext of the
 // row's text form, whatever the query's columns and their types.
 func Digested(text string) string {
-	return "SELECT hashtext(tandem_r::text)::bigint AS " + DigestColumn + ", tandem_r.* FROM (\n" + text + "\n) AS tandem_r"
+	return "SELECT " + digestOf + " AS " + DigestColumn + ", tandem_r.* FROM (\n" + text + "\n) AS tandem_r"
 }
+
+// digestOf is a row's digest, the row being a query aliased tandem_r: Digested puts it on every
+// row, DigestSums sums it, and the two must agree.
+const digestOf = "hashtext(tandem_r::text)::bigint"
 
 // ForLeads wraps a query so that it returns only the rows whose column (id, lead_id) is one of
 // the ids in its one parameter (LeadsParam): on PostgreSQL through the column's index

@@ -50,16 +50,20 @@ func (t Touch) Time() time.Time { return time.Unix(0, t.At) }
 type CampaignRef struct{ Channel, Label string }
 
 // Ref returns the labels of a touch's campaign; a touch without a known campaign is "unknown".
-func (x *TouchIndex) Ref(campaign int64) CampaignRef {
-	if r, ok := x.Campaigns[campaign]; ok {
+func (x *TouchIndex) Ref(campaign int64) CampaignRef { return refOf(x.Campaigns, campaign) }
+
+// Known reports whether a touch belongs to a known campaign (a marketing touch).
+func (x *TouchIndex) Known(campaign int64) bool { return knownIn(x.Campaigns, campaign) }
+
+func refOf(refs map[int64]CampaignRef, campaign int64) CampaignRef {
+	if r, ok := refs[campaign]; ok {
 		return r
 	}
 	return CampaignRef{metrics.ValueUnknown, metrics.ValueUnknown}
 }
 
-// Known reports whether a touch belongs to a known campaign (a marketing touch).
-func (x *TouchIndex) Known(campaign int64) bool {
-	_, ok := x.Campaigns[campaign]
+func knownIn(refs map[int64]CampaignRef, campaign int64) bool {
+	_, ok := refs[campaign]
 	return ok
 }
 

@@ -226,18 +226,12 @@ type decoder struct {
 	err error
 }
 
-func (r *decoder) uint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *decoder) uint() uint64 { return varint(r, binary.Uvarint) }
+func (r *decoder) int() int64   { return varint(r, binary.Varint) }
 
-func (r *decoder) int() int64 {
-	v, n := binary.Varint(r.b)
+// varint reads one variable-length integer with read (binary.Uvarint, binary.Varint).
+func varint[T uint64 | int64](r *decoder, read func([]byte) (T, int)) T {
+	v, n := read(r.b)
 	if n <= 0 {
 		r.fail()
 		return 0

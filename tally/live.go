@@ -240,7 +240,7 @@ func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 }
 
 // rowsErr is the error rows met reading the database, if they read one (a poller's rows).
-func rowsErr(rows CRMRows) error {
+func rowsErr(rows any) error {
 	if e, ok := rows.(interface{ Err() error }); ok {
 		return e.Err()
 	}
@@ -834,7 +834,7 @@ func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, leads
 	if rebuild {
 		l.Rebuilds++
 		fresh := storeTouches(rows)
-		if e, ok := rows.(interface{ Err() error }); ok && e.Err() != nil {
+		if rowsErr(rows) != nil {
 			l.base = nil // half read: the next poll recounts every row (the caller fails this one)
 			return nil, nil
 		}

@@ -168,14 +168,8 @@ type withRefs struct {
 
 func (w withRefs) Of(lead int64) []Touch { return w.store.Of(lead) }
 
-func (w withRefs) Ref(campaign int64) CampaignRef {
-	return (&TouchIndex{Campaigns: w.refs}).Ref(campaign)
-}
-
-func (w withRefs) Known(campaign int64) bool {
-	_, ok := w.refs[campaign]
-	return ok
-}
+func (w withRefs) Ref(campaign int64) CampaignRef { return refOf(w.refs, campaign) }
+func (w withRefs) Known(campaign int64) bool      { return knownIn(w.refs, campaign) }
 
 // replace makes the store's contents those of a store built apart (a full recount's), which the
 // CRM side may be reading meanwhile.
