@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/source"
@@ -194,9 +196,52 @@ func (r *crmReader) query(name string) string {
 // digests are computed as the rows are read: run).
 func (r *crmReader) text(name string) string {
 	if r.d.Driver == "postgres" {
-		return source.Digested(r.query(name))
+		return source.Digested(r.query(name), r.p.digestOf(name))
 	}
 	return source.Wrap(r.query(name), "tandem_q")
+}
+
+// digestOf is the digest expression chosen for a query (chooseDigests).
+func (p *Poller) digestOf(name string) string {
+	p.digestMu.Lock()
+	defer p.digestMu.Unlock()
+	if d, ok := p.digests[name]; ok {
+		return d
+	}
+	return source.TextDigest
+}
+
+// chooseDigests picks, once per query, how PostgreSQL digests its rows: by their values
+// (source.RecordDigest, the cheap one) unless a column's type cannot be hashed so. The probe
+// runs on a connection of its own: a failed statement would abort the poll's transaction.
+func (r *crmReader) chooseDigests(ctx context.Context, names ...string) error {
+	if r.d.Driver != "postgres" {
+		return nil
+	}
+	for _, name := range names {
+		r.p.digestMu.Lock()
+		_, done := r.p.digests[name]
+		r.p.digestMu.Unlock()
+		if done || !r.d.Enabled(name) {
+			continue
+		}
+		digest := source.RecordDigest
+		qctx, cancel := context.WithTimeout(ctx, r.d.QueryTimeout)
+		_, err := r.p.conn.ExecContext(qctx, source.DigestProbe(r.query(name)))
+		cancel()
+		var pqErr *pq.Error
+		switch {
+		case errors.As(err, &pqErr) && pqErr.Code == "42883": // undefined_function: no hash function for a column's type
+			digest = source.TextDigest
+			r.p.logger.Info("rows digested by their text form: a column's type has no hash function", "query", name, "why", pqErr.Message)
+		case err != nil:
+			return fmt.Errorf("query %s: %w", name, err)
+		}
+		r.p.digestMu.Lock()
+		r.p.digests[name] = digest
+		r.p.digestMu.Unlock()
+	}
+	return nil
 }
 
 // run runs one read of a lead-keyed CRM query under query_timeout and adds it to the poll's
@@ -266,6 +311,9 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 	d := p.cfg.DB(source.CRM)
 	st := p.crmState
 	r := &crmReader{p: p, db: source.CRM, d: d, stats: &pollStats{m: stats}}
+	if err := r.chooseDigests(ctx, source.QueryLeads, source.QueryActivities, source.QueryOpportunities); err != nil {
+		return nil, nil, err
+	}
 	var commits []func()
 
 	// Owners, read whole every poll: a change recounts every lead.
@@ -867,7 +915,7 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx,
 	differ := map[int64]bool{}
 	got := map[int64]bool{}
 	_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
-		return source.DigestSums(ctx, tx, r.query(t.name), "width_bucket(("+col+")::bigint, ?::bigint[])", where, func(b, n, sum int64) {
+		return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), "width_bucket(("+col+")::bigint, ?::bigint[])", where, func(b, n, sum int64) {
 			got[b] = true
 			if want[b] != (tally.DigestSum{N: n, Sum: sum}) {
 				differ[b] = true
@@ -895,7 +943,7 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx,
 	buckets := slices.Sorted(maps.Keys(differ))
 	where += " AND width_bucket((" + col + ")::bigint, ?::bigint[]) = ANY(?::int[])"
 	_, err = r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
-		return source.DigestSums(ctx, tx, r.query(t.name), col, where, func(id, n, sum int64) {
+		return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), col, where, func(id, n, sum int64) {
 			out[id] = tally.DigestSum{N: n, Sum: sum}
 		}, source.LeadsParam(skip, "postgres"), source.LeadsParam(bounds, "postgres"), source.LeadsParam(buckets, "postgres"))
 	})

@@ -275,8 +275,8 @@ func ReadIDs(ctx context.Context, db Querier, text, column string, fn func(int64
 // the sum of their digests (Digested), as PostgreSQL computes them: what a reconciliation
 // compares with the sums the tally kept. where filters the rows; column and where take "?"
 // placeholders, bound to args in that order (sqlx's Rebind, when db has it).
-func DigestSums(ctx context.Context, db Querier, text, column, where string, fn func(id, n, sum int64), args ...any) (Result, error) {
-	sql := "SELECT " + column + " AS id, count(*) AS n, sum(" + digestOf + ") AS sum FROM (\n" + text + "\n) AS tandem_r"
+func DigestSums(ctx context.Context, db Querier, text, digest, column, where string, fn func(id, n, sum int64), args ...any) (Result, error) {
+	sql := "SELECT " + column + " AS id, count(*) AS n, sum(" + digest + ") AS sum FROM (\n" + text + "\n) AS tandem_r"
 	if where != "" {
 		sql += " WHERE " + where
 	}

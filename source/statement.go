@@ -123,15 +123,32 @@ func Wrap(text, alias string) string {
 // compares with the database's (DigestSums) without reading the rows again.
 const DigestColumn = "tandem_digest"
 
-// Digested wraps a query (PostgreSQL) so that each row comes with its digest: hashtext of the
-// row's text form, whatever the query's columns and their types.
-func Digested(text string) string {
-	return "SELECT " + digestOf + " AS " + DigestColumn + ", tandem_r.* FROM (\n" + text + "\n) AS tandem_r"
+// Digested wraps a query (PostgreSQL) so that each row comes with its digest, computed by the
+// expression digest (RecordDigest or TextDigest, as DigestProbe chose for the query).
+func Digested(text, digest string) string {
+	return "SELECT " + digest + " AS " + DigestColumn + ", tandem_r.* FROM (\n" + text + "\n) AS tandem_r"
 }
 
-// digestOf is a row's digest, the row being a query aliased tandem_r: Digested puts it on every
-// row, DigestSums sums it, and the two must agree.
-const digestOf = "hashtext(tandem_r::text)::bigint"
+// A row's digest, the row being a query aliased tandem_r. Digested puts it on every row,
+// DigestSums sums it, and the two must use the same one for a query.
+//
+// RecordDigest hashes each column's value with its type's own hash function: three times
+// cheaper than hashing the row's text form (at a million leads, the hourly reconciliation's
+// 5M activities hash in 0.7 s instead of 2.1 s), because no timestamp or number is formatted.
+// A column whose type has no hash function (json) makes it fail; such a query is digested
+// by TextDigest, which any row has.
+const (
+	RecordDigest = "hash_record(tandem_r)::bigint"
+	TextDigest   = "hashtext(tandem_r::text)::bigint"
+)
+
+// DigestProbe is a query that fails, without reading a row, when RecordDigest cannot digest
+// text's rows: it hashes one row of NULLs of the query's row type (PostgreSQL looks up every
+// column's hash function even for a NULL).
+func DigestProbe(text string) string {
+	return "SELECT " + RecordDigest + " FROM (SELECT tandem_q.* FROM (SELECT 1) AS tandem_one LEFT JOIN (SELECT * FROM (\n" +
+		text + "\n) AS tandem_p LIMIT 0) AS tandem_q ON true) AS tandem_r"
+}
 
 // ForLeads wraps a query so that it returns only the rows whose column (id, lead_id) is one of
 // the ids in its one parameter (LeadsParam): on PostgreSQL through the column's index
