@@ -44,7 +44,7 @@ func (p *Poller) readTouches(ctx context.Context, tx *sqlx.Tx, changes *changeSe
 	var unattached map[any]badRow
 	if enabled && !rebuild {
 		if t.incremental {
-			m, err := p.crmDelta(ctx, r, tx, t, now, dirty)
+			m, err := p.crmDelta(ctx, r, tx, t, now, dirty, nil)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -356,10 +356,13 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 	dirty := map[int64]bool{}
 	drift := map[string][2]uint64{}
 	var marks []mark
+	// The leads whose own row is all the deltas found changed, with that row: the tally may
+	// need neither it nor their activities and deals read again (tally.LiveCRM.Known).
+	own := &ownRows{rows: map[int64][]source.Lead{}, changed: map[int64]bool{}, others: map[int64]bool{}}
 	if !rebuild {
 		for _, t := range tables {
 			if t.incremental {
-				m, err := p.crmDelta(ctx, r, tx, t, now, dirty)
+				m, err := p.crmDelta(ctx, r, tx, t, now, dirty, own)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -397,6 +400,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 		}
 	}
 	plan := p.liveCRM.Plan(dirty, rebuild, now)
+	p.liveCRM.Known(plan, own.known())
 	var rows tally.CRMRows
 	if plan.Rebuild {
 		rr, err := p.crmRanges(ctx, tx, r, tables, owners, now)
@@ -412,7 +416,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 			st.textIDs = rr.textIDs
 		})
 	} else {
-		lr, err := p.readLeads(ctx, r, tx, tables, owners, plan.Leads)
+		lr, err := p.readLeads(ctx, r, tx, tables, owners, plan, own)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -422,7 +426,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 				m.keep()
 			}
 			for _, t := range tables {
-				t.keepLeadBad(plan.Leads, lr.bad[t.name])
+				t.keepLeadBad(lr.read[t.name], lr.bad[t.name])
 			}
 			st.textIDs = st.textIDs || lr.textIDs
 		})
@@ -470,7 +474,7 @@ func (m mark) keep() {
 
 // crmDelta reads the rows of t changed since its watermark (less the overlap) and marks their
 // leads dirty; rows read again unchanged (the overlap) are left out.
-func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, now time.Time, dirty map[int64]bool) (mark, error) {
+func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, now time.Time, dirty map[int64]bool, own *ownRows) (mark, error) {
 	since := t.watermark.Add(-r.d.WatermarkOverlap)
 	m := mark{t: t, watermark: t.watermark, recent: map[int64]int64{}, bad: map[any]badRow{}}
 	type seen struct {
@@ -482,6 +486,10 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crm
 		lead, id, updated, digest := rowOf(v)
 		if old, ok := t.recent[id]; !ok || old != digest {
 			dirty[lead] = true
+			own.change(v)
+		}
+		if l, ok := v.(source.Lead); ok && own != nil {
+			own.rows[l.ID] = append(own.rows[l.ID], l)
 		}
 		// A row dated in the future (clock skew, bad data) must not carry the watermark past
 		// now, or every later change would stay invisible until the reconciliation; such a row
@@ -509,8 +517,45 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crm
 	// A skipped row changed: its lead is read again, which replaces its bad rows.
 	for _, lead := range res.BadLead {
 		dirty[lead] = true
+		if own != nil {
+			own.others[lead] = true
+		}
 	}
 	return m, nil
+}
+
+// ownRows is what the deltas say of the leads whose own row changed: the rows of the leads
+// query they returned, by lead, and the leads something else of changed (another query's rows,
+// a skipped row). The touchpoints' delta has none.
+type ownRows struct {
+	rows    map[int64][]source.Lead
+	changed map[int64]bool // a lead row of theirs changed
+	others  map[int64]bool
+}
+
+// change notes a changed row (own is nil for the touchpoints' delta).
+func (o *ownRows) change(v any) {
+	if o == nil {
+		return
+	}
+	switch x := v.(type) {
+	case source.Lead:
+		o.changed[x.ID] = true
+	default:
+		lead, _, _, _ := rowOf(v)
+		o.others[lead] = true
+	}
+}
+
+// known returns the new row of each lead whose one lead row is all that changed.
+func (o *ownRows) known() map[int64]source.Lead {
+	out := map[int64]source.Lead{}
+	for id := range o.changed {
+		if rows := o.rows[id]; len(rows) == 1 && !o.others[id] {
+			out[id] = rows[0]
+		}
+	}
+	return out
 }
 
 // leadRows are every row of a set of leads, read by lead_id: the live tally's rows for a poll
@@ -522,6 +567,7 @@ type leadRows struct {
 	opps     map[int64][]source.Opportunity
 	rejected map[int64][]rejected
 	bad      map[string]map[any]badRow // by query: the skipped rows read
+	read     map[string]map[int64]bool // by query: the leads whose rows were read (their bad rows are bad)
 	textIDs  bool
 }
 
@@ -596,14 +642,31 @@ func (r *leadRows) RejectedOf(lead int64, fn func(query string, digest int64)) {
 // leadBatch is how many leads one read by lead_id asks for.
 const leadBatch = 5000
 
-// readLeads reads every row of the given leads, in batches.
-func (p *Poller) readLeads(ctx context.Context, r *crmReader, tx *sqlx.Tx, tables []*crmTable, owners map[int64]source.Owner, leads map[int64]bool) (*leadRows, error) {
+// readLeads reads every row of the planned leads, in batches by lead_id, but for what the plan
+// says is known already: the lead rows the deltas returned (own), the activities and deals of the
+// carried leads (their facts stand for them).
+func (p *Poller) readLeads(ctx context.Context, r *crmReader, tx *sqlx.Tx, tables []*crmTable, owners map[int64]source.Owner, plan *tally.Plan, own *ownRows) (*leadRows, error) {
 	out := &leadRows{owners: owners, leads: map[int64][]source.Lead{}, acts: map[int64][]source.Activity{},
-		opps: map[int64][]source.Opportunity{}, rejected: map[int64][]rejected{}, bad: map[string]map[any]badRow{}}
-	ids := slices.Sorted(maps.Keys(leads))
+		opps: map[int64][]source.Opportunity{}, rejected: map[int64][]rejected{}, bad: map[string]map[any]badRow{},
+		read: map[string]map[int64]bool{}}
+	for id := range plan.Known {
+		out.leads[id] = own.rows[id]
+	}
 	for _, t := range tables {
+		skip := plan.Carry
+		if t.name == source.QueryLeads {
+			skip = plan.Known
+		}
+		read := map[int64]bool{}
+		for id := range plan.Leads {
+			if !skip[id] {
+				read[id] = true
+			}
+		}
+		out.read[t.name] = read
 		bad := map[any]badRow{}
 		out.bad[t.name] = bad
+		ids := slices.Sorted(maps.Keys(read))
 		for lo := 0; lo < len(ids); lo += leadBatch {
 			batch := ids[lo:min(lo+leadBatch, len(ids))]
 			nulls := t.nulls && slices.Contains(batch, 0)

@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -340,6 +341,39 @@ func (c *CRM) Activity(a source.Activity) {
 	c.seen.note(metrics.LabelKind, kind)
 	if c.cfg.TouchKind[kind] {
 		l.qualifyingTouch(a.OccurredAt, c.clockStart(l), c.cfg.SLA.Attempts)
+	}
+}
+
+// carry puts into the tally what a lead's activities and deals made of it, from its facts instead
+// of their rows, once its own row has been fed: LiveCRM.Known has checked that nothing they made
+// of it depends on what changed in its row. Their timestamps' reach is the facts' (a superset of
+// what they alone would note: the lead's old timestamps are in it, which can only make a
+// roll-over recount the lead once more).
+func (c *CRM) carry(id int64, f *facts) {
+	l, old := c.leads[id], f.lead
+	if l == nil || old == nil {
+		panic("tally: carried a lead without its row or facts") // Known checks both
+	}
+	l.touches = slices.Clone(old.touches)
+	for _, t := range l.touches {
+		c.seen.note(metrics.LabelKind, t.kind)
+	}
+	l.firstTouch, l.firstAny, l.attempts = old.firstTouch, old.firstAny, old.attempts
+	l.reach.past, l.reach.ahead = max(l.reach.past, f.reach.past), min(l.reach.ahead, f.reach.ahead)
+	d := c.digests[id]
+	d[DigestActivities], d[DigestOpportunities] = f.digest[DigestActivities], f.digest[DigestOpportunities]
+	for _, p := range f.problems {
+		if p.Query == source.QueryActivities || p.Query == source.QueryOpportunities {
+			c.problems = append(c.problems, leadProblem{id, p})
+		}
+	}
+	for _, o := range f.deals {
+		o.raw = l.raw
+		l.deal(o)
+		if !o.isClosed {
+			c.seen.note(metrics.LabelOpportunityStage, o.stage)
+		}
+		c.opps = append(c.opps, o)
 	}
 }
 

@@ -68,6 +68,8 @@ type LiveCRM struct {
 	// lead depends on); Recomputed the leads recomputed by the last poll.
 	Rebuilds   uint64
 	Recomputed int
+	// Carried is how many of the last poll's recomputed leads were carried (Plan.Carry).
+	Carried    int
 	roundLeads int // rebuildLeads unless set (tests)
 	// CheckIDs is set when rows come from the database as read (the poller's): their ids may
 	// repeat, and the tally checks them. Rows kept by id (the backfill's) cannot.
@@ -90,7 +92,14 @@ func (l *LiveCRM) Built() bool { return l.base != nil }
 // rebuild asks for every lead to be recomputed (an owner changed). The returned snapshot is the
 // caller's to publish.
 func (l *LiveCRM) Update(rows CRMRows, dirty map[int64]bool, rebuild bool, apply func(), now time.Time) *Snapshot {
+	return l.UpdateKnown(rows, dirty, nil, rebuild, apply, now)
+}
+
+// UpdateKnown is Update told which dirty leads changed only in their own row, and to what
+// (Known).
+func (l *LiveCRM) UpdateKnown(rows CRMRows, dirty map[int64]bool, known map[int64]source.Lead, rebuild bool, apply func(), now time.Time) *Snapshot {
 	p := l.Plan(dirty, rebuild, now)
+	l.Known(p, known)
 	apply()
 	s, err := l.Apply(p, rows)
 	if err != nil {
@@ -108,12 +117,16 @@ type Plan struct {
 	// move with the clock (CRM.Volatile), those with a timestamp in a period that just began, and
 	// those whose marketing touches changed. Their rows, and only theirs, are what Apply reads.
 	Leads map[int64]bool
+	// Known are the leads among Leads whose own row the caller has already read (Known), and
+	// Carry those among them whose activities and deals need no reading either.
+	Known, Carry map[int64]bool
 	// old are the stable ones among Leads: their numbers in base come out first.
-	old   map[int64]bool
-	now   time.Time
-	spans fiscal.Spans
-	from  []int     // the roll-over's windows (fiscal.Spans.Roll)
-	news  touchNews // from the campaign side
+	old    map[int64]bool
+	rolled map[int64]bool // the leads a roll-over recomputes
+	now    time.Time
+	spans  fiscal.Spans
+	from   []int     // the roll-over's windows (fiscal.Spans.Roll)
+	news   touchNews // from the campaign side
 }
 
 // Plan works out what a poll at now recomputes; dirty holds the leads whose rows changed since
@@ -140,6 +153,7 @@ func (l *LiveCRM) Plan(dirty map[int64]bool, rebuild bool, now time.Time) *Plan 
 	if rebuild {
 		return p
 	}
+	p.rolled = rolled
 	p.old = maps.Clone(dirty)
 	maps.Copy(p.old, p.news.changed)
 	maps.Copy(p.old, rolled)
@@ -149,6 +163,50 @@ func (l *LiveCRM) Plan(dirty map[int64]bool, rebuild bool, now time.Time) *Plan 
 		p.Leads[id] = true
 	}
 	return p
+}
+
+// Known tells a plan the new rows of changed leads whose own row is all that changed: none of
+// their activities and deals did (the poller's delta of the leads query gives them). A lead whose
+// facts say it had exactly that one row is marked Known: its row is not read again. A Known lead
+// is also marked Carry when what its activities and deals made of it cannot have changed with
+// its row, so that its facts stand for them: its creation and its SLA clock start are the same,
+// nothing of it moves with the clock, and it is not recomputed for a roll-over. At a million
+// leads this saves a steady-state poll most of its reading: the activities of the changed leads
+// are most of the rows it reads.
+func (l *LiveCRM) Known(p *Plan, known map[int64]source.Lead) {
+	if p.Rebuild || len(known) == 0 {
+		return
+	}
+	p.Known, p.Carry = map[int64]bool{}, map[int64]bool{}
+	c := l.tally(p.now) // for its rules only: the clock start, what is dated in the future
+	for id, nl := range known {
+		if !p.Leads[id] || nl.ID != id {
+			continue
+		}
+		f, ok := l.facts.Get(id)
+		if !ok {
+			p.Known[id] = true // new to the tally: no other row of it was ever read
+			continue
+		}
+		if f.lead == nil || f.digest[DigestLeads].N != 1 {
+			continue // a repeated or skipped row: every row of the lead is read
+		}
+		p.Known[id] = true
+		if l.volatile[id] || p.rolled[id] || f.volatile || f.reach.ahead <= p.now.Unix() {
+			continue // its activities' timestamps are to be placed in windows again
+		}
+		if !nl.CreatedAt.Equal(f.lead.created) || c.future(nl.CreatedAt) {
+			continue
+		}
+		start := c.clockStart(&lead{created: nl.CreatedAt, mql: nl.MQLAt, sql: nl.SQLAt})
+		if !start.Equal(c.clockStart(f.lead)) || c.future(start) {
+			continue
+		}
+		if slices.ContainsFunc(f.deals, func(o opportunity) bool { return o.leadID == 0 }) {
+			continue
+		}
+		p.Carry[id] = true
+	}
 }
 
 // Apply tallies a poll planned by Plan from rows, which hold every row after a rebuild's plan and
@@ -189,7 +247,7 @@ func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 
 	// The volatile leads' share (vs) is recomputed at every poll and never kept in base.
 	var f finished
-	fromRows := func(c *CRM, ids map[int64]bool) { feedLeads(c, rows, ids) }
+	fromRows := func(c *CRM, ids map[int64]bool) { feedLeads(c, rows, ids, p.Carry, l.facts) }
 	if p.Rebuild {
 		l.Rebuilds++
 		var store *factStore
@@ -218,7 +276,7 @@ func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 		maps.Copy(l.waiters, f.waiters)
 		maps.Copy(l.arrivals, f.arrivals)
 	}
-	l.volatile, l.spans, l.now, l.Recomputed = f.volatile, spans, now, f.leads
+	l.volatile, l.spans, l.now, l.Recomputed, l.Carried = f.volatile, spans, now, f.leads, len(p.Carry)
 	vs := f.vs
 	// The numbers that move with the clock, at now.
 	for _, w := range l.waiters {
@@ -317,8 +375,9 @@ func (l *LiveCRM) fromFacts(c *CRM, ids map[int64]bool) {
 	}
 }
 
-// feedLeads feeds the given leads' rows into a tally.
-func feedLeads(c *CRM, rows CRMRows, ids map[int64]bool) {
+// feedLeads feeds the given leads' rows into a tally; for a carried lead (Plan.Carry), its own
+// row and, from its facts, what its activities and deals made of it.
+func feedLeads(c *CRM, rows CRMRows, ids, carry map[int64]bool, facts *factStore) {
 	all, repeats := rows.(interface {
 		LeadsOf(int64, func(source.Lead))
 	})
@@ -330,6 +389,11 @@ func feedLeads(c *CRM, rows CRMRows, ids map[int64]bool) {
 			all.LeadsOf(id, c.Lead)
 		} else if ld, ok := rows.Lead(id); ok {
 			c.Lead(ld) // the lead before what refers to it
+		}
+		if carry[id] {
+			f, _ := facts.Get(id)
+			c.carry(id, f)
+			continue
 		}
 		rows.ActivitiesOf(id, c.Activity)
 		rows.OpportunitiesOf(id, c.Opportunity)
