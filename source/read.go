@@ -126,7 +126,7 @@ func read[T any](ctx context.Context, db Querier, q Query, text string, decode f
 }
 
 // cellsDigest is a row's digest computed from its values (cellsHash), an int4 as PostgreSQL's
-// hashtext.
+// hash_record.
 func cellsDigest(cells []cell) int64 { return int64(int32(cellsHash(cells))) }
 
 // cellsHash hashes a row's values: FNV-1a over their types and text forms.
