@@ -117,3 +117,21 @@ func TestReconcileUnhashableColumn(t *testing.T) {
 	}
 	compare(t, "after reconciliation", series(t, e.Registry, published), w.expected())
 }
+
+// At a reconciliation, a lead whose own row changed while one of its deals was deleted (which no
+// watermark sees) is read whole: its deal is gone from every number at once.
+func TestReconcileLeadChangedAndDealDeleted(t *testing.T) {
+	w := newWorld(t, 63, 600, slaAttempts, ordinary)
+	e := w.exporter()
+	poll(t, e)
+	var lead int64
+	if err := w.crm.Get(&lead, `SELECT o.lead_id FROM opportunities o JOIN leads l ON l.id = o.lead_id
+		WHERE o.created_at > $1::timestamptz - interval '60 days' AND o.created_at <= $1 ORDER BY o.created_at DESC LIMIT 1`, w.now); err != nil {
+		t.Fatal(err)
+	}
+	w.now = w.now.Add(61 * time.Minute)
+	w.exec(`DELETE FROM opportunities WHERE lead_id = $1`, lead)
+	w.exec(`UPDATE leads SET segment = 'enterprise', updated_at = $2 WHERE id = $1`, lead, w.now.Add(-time.Minute))
+	poll(t, e)
+	compare(t, "after the reconciliation", series(t, e.Registry, published), w.expected())
+}

@@ -400,7 +400,11 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 		}
 	}
 	plan := p.liveCRM.Plan(dirty, rebuild, now)
-	p.liveCRM.Known(plan, own.known())
+	if !full {
+		// Not at a reconciliation: it compares no dirty lead's digests, so a lead whose row
+		// changed would keep, carried, a deal deleted behind the watermark for another hour.
+		p.liveCRM.Known(plan, own.known())
+	}
 	var rows tally.CRMRows
 	if plan.Rebuild {
 		rr, err := p.crmRanges(ctx, tx, r, tables, owners, now)
@@ -484,13 +488,12 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crm
 	var rows []seen
 	res, err := r.run(ctx, tx, t.name, tx.Rebind(source.Since(r.text(t.name))), []any{since}, func(v any) {
 		lead, id, updated, digest := rowOf(v)
-		if old, ok := t.recent[id]; !ok || old != digest {
+		old, ok := t.recent[id]
+		changed := !ok || old != digest
+		if changed {
 			dirty[lead] = true
-			own.change(v)
 		}
-		if l, ok := v.(source.Lead); ok && own != nil {
-			own.rows[l.ID] = append(own.rows[l.ID], l)
-		}
+		own.saw(v, lead, changed)
 		// A row dated in the future (clock skew, bad data) must not carry the watermark past
 		// now, or every later change would stay invisible until the reconciliation; such a row
 		// is read again until its time has come.
@@ -533,16 +536,20 @@ type ownRows struct {
 	others  map[int64]bool
 }
 
-// change notes a changed row (own is nil for the touchpoints' delta).
-func (o *ownRows) change(v any) {
+// saw notes a row of a delta read, of lead, and whether it changed (own is nil for the
+// touchpoints' delta).
+func (o *ownRows) saw(v any, lead int64, changed bool) {
 	if o == nil {
 		return
 	}
-	switch x := v.(type) {
-	case source.Lead:
-		o.changed[x.ID] = true
-	default:
-		lead, _, _, _ := rowOf(v)
+	l, isLead := v.(source.Lead)
+	switch {
+	case isLead:
+		o.rows[lead] = append(o.rows[lead], l)
+		if changed {
+			o.changed[lead] = true // only these may be known: another lead's rows may have changed unseen
+		}
+	case changed:
 		o.others[lead] = true
 	}
 }

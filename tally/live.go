@@ -391,6 +391,7 @@ func feedLeads(c *CRM, rows CRMRows, ids, carry map[int64]bool, facts *factStore
 			c.Lead(ld) // the lead before what refers to it
 		}
 		if carry[id] {
+			// Decoded again, not kept from Known: Apply rolls the store's windows in between.
 			f, _ := facts.Get(id)
 			c.carry(id, f)
 			continue
