@@ -465,8 +465,8 @@ const partLeads = 1024
 const rebuildLeads = 1 << 15
 
 // numberLeads is how many leads the second pass of a full recount decodes at once. A lead's
-// decoded facts and its place in a tally take about 700 bytes: at rebuildLeads a round was the
-// largest part of a cold start's peak heap (90 MB at a million leads), while the numbers of a
+// decoded facts and its place in a tally take about 700 bytes: in rounds of 131,072 they were
+// the largest part of a cold start's peak heap (90 MB at a million leads), while the numbers of a
 // smaller round cost no more per lead (a round's fixed cost is merging its snapshot).
 const numberLeads = 1 << 14
 
@@ -477,8 +477,9 @@ const numberLeads = 1 << 14
 //  1. the rows, in rounds of rebuildLeads leads at most, each round's leads split into one
 //     tally per core (a range of lead ids each, when rows can give them): each tally folds its
 //     rows into its leads' facts, which go into a new store, and counts their label values;
-//  2. once the values are admitted, the numbers: the facts again, a share of a round per core,
-//     each lead's timestamps noted into its facts as the numbers put them in windows.
+//  2. once the values are admitted, the numbers: the facts again, in rounds of numberLeads, a
+//     share of a round per core, each lead's timestamps noted into its facts as the numbers put
+//     them in windows.
 //
 // A lead's numbers from its facts equal those from its rows (the live tally takes a changed
 // lead's old numbers out the same way), so the rows are read once.
