@@ -8,6 +8,7 @@ package quantile
 import (
 	"math"
 	"slices"
+	"sort"
 )
 
 // Set is a multiset of values, kept as a sorted slice with repeats: eight bytes a value (a map
@@ -97,7 +98,11 @@ func (s *Set) settle() {
 			b--
 		}
 	}
-	s.added = s.added[:0]
+	if cap(s.added) > 1024 {
+		s.added = nil // a big merge's buffer is not kept for the next one
+	} else {
+		s.added = s.added[:0]
+	}
 }
 
 // Len is the number of values, repeats included.
@@ -114,11 +119,92 @@ func (s *Set) Quantile(q float64) float64 {
 		return math.NaN()
 	}
 	s.settle()
-	h := q * float64(s.n-1)
+	return interpolate(q, s.n, func(k int64) float64 { return s.vals[k] })
+}
+
+// interpolate is percentile_cont over n values, the k-th smallest (from 0) being at(k).
+func interpolate(q float64, n int64, at func(k int64) float64) float64 {
+	h := q * float64(n-1)
 	lo := int64(math.Floor(h))
-	a := s.vals[lo]
+	a := at(lo)
 	if frac := h - float64(lo); frac > 0 {
-		return a + frac*(s.vals[lo+1]-a)
+		return a + frac*(at(lo+1)-a)
 	}
 	return a
+}
+
+// QuantileOf returns the q-quantile of the union of sets (repeats counting as often as they are
+// held), NaN when they are all empty: the quantile over every team of a metric kept per team,
+// without a second copy of the values. The sets are settled (read only after that).
+func QuantileOf(sets []*Set, q float64) float64 {
+	var n int64
+	for _, s := range sets {
+		s.settle()
+		n += s.n
+	}
+	if n == 0 || q < 0 || q > 1 || math.IsNaN(q) {
+		return math.NaN()
+	}
+	if len(sets) == 1 {
+		return sets[0].Quantile(q)
+	}
+	return interpolate(q, n, func(k int64) float64 { return kth(sets, k) })
+}
+
+// kth returns the k-th smallest value (from 0) of the union of settled sets: the least v
+// with more than k values ≤ v, found by bisecting the floats in their order as integers (64
+// steps at most, each a binary search per set).
+func kth(sets []*Set, k int64) float64 {
+	atMost := func(v float64) int64 {
+		var c int64
+		for _, s := range sets {
+			c += int64(sort.Search(len(s.vals), func(i int) bool { return s.vals[i] > v }))
+		}
+		return c
+	}
+	// Bisect between the least and the greatest value held (the greatest has all n ≤ it).
+	var lo, hi uint64
+	first := true
+	for _, s := range sets {
+		if len(s.vals) == 0 {
+			continue
+		}
+		a, b := orderedBits(s.vals[0]), orderedBits(s.vals[len(s.vals)-1])
+		if first || a < lo {
+			lo = a
+		}
+		if first || b > hi {
+			hi = b
+		}
+		first = false
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if atMost(fromOrderedBits(mid)) > k {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	v := fromOrderedBits(lo)
+	if v == 0 {
+		v = 0 // -0 and +0 are one value
+	}
+	return v
+}
+
+// orderedBits maps a float to an integer of the same order (negative floats below positive).
+func orderedBits(f float64) uint64 {
+	b := math.Float64bits(f)
+	if b>>63 != 0 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+func fromOrderedBits(u uint64) float64 {
+	if u>>63 != 0 {
+		return math.Float64frombits(u &^ (1 << 63))
+	}
+	return math.Float64frombits(^u)
 }

@@ -117,3 +117,43 @@ func TestMergingOutWhatWasNeverAddedPanics(t *testing.T) {
 	part.Add(2, 1)
 	s.Merge(&part, -1)
 }
+
+// The quantile of a union of sets equals the reference on all their values together, whatever
+// their sizes (empty ones included), repeats, negative values and zeros of either sign.
+func TestQuantileOf(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 300; trial++ {
+		sets := make([]*Set, 1+r.IntN(6))
+		var all []float64
+		for i := range sets {
+			sets[i] = &Set{}
+			for k := r.IntN(20); k > 0; k-- {
+				var v float64
+				switch r.IntN(4) {
+				case 0:
+					v = float64(r.IntN(5)) // repeats
+				case 1:
+					v = -r.Float64() * 1e3
+				case 2:
+					v = math.Copysign(0, -1)
+				default:
+					v = r.Float64() * 1e6
+				}
+				sets[i].Add(v, 1)
+				all = append(all, v)
+			}
+		}
+		for _, q := range []float64{0, 0.5, 0.9, 1, r.Float64()} {
+			got := QuantileOf(sets, q)
+			if len(all) == 0 {
+				if !math.IsNaN(got) {
+					t.Fatalf("trial %d: no values, QuantileOf = %v", trial, got)
+				}
+				continue
+			}
+			if want := reference(all, q); got != want {
+				t.Fatalf("trial %d: QuantileOf(%v) = %v, want %v over %v", trial, q, got, want, all)
+			}
+		}
+	}
+}

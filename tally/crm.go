@@ -453,7 +453,8 @@ func (c *CRM) inRows(s *Snapshot, m fiscal.Mask, name string, n, rows int64, lab
 }
 
 // observeIn adds a value to a period quantile metric in every window of m, with the fixed labels
-// and the sales dimensions, and to its overall family with the fixed labels only.
+// and the sales dimensions, and counts it in its overall family with the fixed labels only (whose
+// quantiles are selected from name's sets at publish: Snapshot.overallQuantiles).
 func (c *CRM) observeIn(s *Snapshot, m fiscal.Mask, name string, v float64, fixed, sales []string) {
 	if m == 0 {
 		return
@@ -463,7 +464,8 @@ func (c *CRM) observeIn(s *Snapshot, m fiscal.Mask, name string, v float64, fixe
 	m.Each(func(i int) {
 		l[0], o[0] = string(c.spans[i].Window), string(c.spans[i].Window)
 		s.observe(name, v, l...)
-		s.observe(metrics.Overall[name], v, o...)
+		s.sampleOf(metrics.Overall[name], o, false) // counted; its values are name's
+
 	})
 }
 

@@ -106,12 +106,18 @@ func appendKey(b []byte, labels []string) []byte {
 }
 
 func (s *Snapshot) sample(name string, labels []string) *Sample {
+	return s.sampleOf(name, labels, true)
+}
+
+// sampleOf is sample; withQ false makes a quantile family's new series count its values without
+// keeping them (an overall family's: see observeIn).
+func (s *Snapshot) sampleOf(name string, labels []string, withQ bool) *Sample {
 	f := s.family(name)
 	s.kb = appendKey(s.kb[:0], labels)
 	x, ok := f.Series[string(s.kb)]
 	if !ok {
 		x = &Sample{Labels: append([]string(nil), labels...)}
-		if f.Def.Quantile {
+		if f.Def.Quantile && withQ {
 			x.Q = &quantile.Set{}
 		}
 		f.Series[string(s.kb)] = x
@@ -355,21 +361,25 @@ func zeroFilled(d metrics.Def) bool {
 // for an empty set: no NaN is ever published).
 func (s *Snapshot) publish() {
 	windows := fiscal.Windows()
-	for _, f := range s.Families {
+	// The overall families first: their values are those of their families' series.
+	quantiles := map[string]map[string]*Sample{}
+	for name, overall := range metrics.Overall {
+		if f := s.Families[overall]; f != nil {
+			quantiles[overall] = s.overallQuantiles(f, s.Families[name])
+		}
+	}
+	for name, f := range s.Families {
 		switch {
+		case f.Def.Quantile && quantiles[name] != nil:
+			f.Series = quantiles[name]
 		case f.Def.Quantile:
 			out := make(map[string]*Sample, len(f.Series)*len(metrics.Percentiles))
-			at := len(f.Def.Labels) - 1 // the percentile label comes last of the fixed labels
 			for _, x := range f.Series {
 				if x.Q == nil || x.Q.Len() == 0 {
 					continue
 				}
 				for _, p := range metrics.Percentiles {
-					labels := make([]string, 0, len(x.Labels)+1)
-					labels = append(labels, x.Labels[:at]...)
-					labels = append(labels, metrics.PercentileLabel(p))
-					labels = append(labels, x.Labels[at:]...)
-					out[key(labels)] = &Sample{Labels: labels, F: x.Q.Quantile(float64(p) / 100), IsFloat: true, refs: 1}
+					putQuantile(out, f.Def, x.Labels, p, x.Q.Quantile(float64(p)/100))
 				}
 			}
 			f.Series = out
@@ -394,4 +404,44 @@ func (s *Snapshot) publish() {
 			}
 		}
 	}
+}
+
+// putQuantile adds the series of percentile p of a quantile family's series of labels (those
+// before the percentile label, then those after: the sales dimensions).
+func putQuantile(out map[string]*Sample, d metrics.Def, labels []string, p int, v float64) {
+	at := len(d.Labels) - 1 // the percentile label comes last of the fixed labels
+	l := make([]string, 0, len(labels)+1)
+	l = append(l, labels[:at]...)
+	l = append(l, metrics.PercentileLabel(p))
+	l = append(l, labels[at:]...)
+	out[key(l)] = &Sample{Labels: l, F: v, IsFloat: true, refs: 1}
+}
+
+// overallQuantiles publishes an overall family (the follow-up time over every team), whose
+// series only count their values: each one's values are those of the series of its family (of
+// the sales dimensions) with the same fixed labels, selected across their sets at publish
+// (quantile.QuantileOf) rather than kept twice.
+func (s *Snapshot) overallQuantiles(overall, of *Family) map[string]*Sample {
+	out := make(map[string]*Sample, len(overall.Series)*len(metrics.Percentiles))
+	if of == nil {
+		return out
+	}
+	fixed := len(overall.Def.Labels) - 1 // period and fixed labels, without the percentile
+	parts := map[string][]*quantile.Set{}
+	for _, x := range of.Series {
+		if x.Q != nil && x.Q.Len() > 0 {
+			k := key(x.Labels[:fixed])
+			parts[k] = append(parts[k], x.Q)
+		}
+	}
+	for k, x := range overall.Series {
+		sets := parts[k]
+		if len(sets) == 0 {
+			continue
+		}
+		for _, p := range metrics.Percentiles {
+			putQuantile(out, overall.Def, x.Labels, p, quantile.QuantileOf(sets, float64(p)/100))
+		}
+	}
+	return out
 }
