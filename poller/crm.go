@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/source"
@@ -228,11 +228,11 @@ func (r *crmReader) chooseDigests(ctx context.Context, names ...string) error {
 		qctx, cancel := context.WithTimeout(ctx, r.d.QueryTimeout)
 		_, err := r.p.conn.ExecContext(qctx, source.DigestProbe(r.query(name)))
 		cancel()
-		var pqErr *pq.Error
+		var pgErr *pgconn.PgError
 		switch {
-		case errors.As(err, &pqErr) && pqErr.Code == "42883": // undefined_function: no hash function for a column's type
+		case errors.As(err, &pgErr) && pgErr.Code == "42883": // undefined_function: no hash function for a column's type
 			digest = source.TextDigest
-			r.p.logger.Info("rows digested by their text form: a column's type has no hash function", "query", name, "why", pqErr.Message)
+			r.p.logger.Info("rows digested by their text form: a column's type has no hash function", "query", name, "why", pgErr.Message)
 		case err != nil:
 			return fmt.Errorf("query %s: %w", name, err)
 		}

@@ -14,7 +14,7 @@ var errAborted = errors.New("connection aborted: the exporter is shutting down")
 // deadlineDialer opens the driver's TCP connections so that no database operation can block
 // forever, whatever the other end does. A server that accepts connections and never answers (a
 // stopped process, PgBouncer or a cloud proxy in front of a dead upstream) would otherwise hang
-// lib/pq in its start-up handshake, in a query, and in the cancel request it sends when a query's
+// the driver in its start-up handshake, in a query, and in the cancel request it sends when a query's
 // context ends, since none of those reads has a deadline of its own.
 //
 // Every Read and Write gets a deadline of at most ioTimeout from its start (query_timeout plus a
@@ -34,7 +34,8 @@ func newDeadlineDialer(connectTimeout, ioTimeout time.Duration) *deadlineDialer 
 	return &deadlineDialer{connectTimeout: connectTimeout, ioTimeout: ioTimeout, conns: map[*deadlineConn]struct{}{}}
 }
 
-// Dial and DialTimeout satisfy pq.Dialer; DialContext (pq.DialerContext) is the one pq uses.
+// Dial and DialTimeout are DialContext without a context (net.Dialer's forms); pgx uses DialContext
+// (pgconn.Config.DialFunc), for its connections and for the cancel requests it sends.
 func (d *deadlineDialer) Dial(network, address string) (net.Conn, error) {
 	return d.DialContext(context.Background(), network, address)
 }
