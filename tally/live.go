@@ -509,8 +509,17 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time) (finished, *factStore) {
 
 	store := newFactStore()
 	var a admission
-	for r := range rounds {
-		cs := round(r)
+	// The next round is read while this one's facts are stored (one goroutine: storing is
+	// serial, since the store's index grows at its end), so no core waits: two rounds at most
+	// are held at once.
+	next := make(chan []*CRM)
+	go func() {
+		defer close(next)
+		for r := range rounds {
+			next <- round(r)
+		}
+	}()
+	for cs := range next {
 		a.add(cs...)
 		for _, c := range cs { // ranges in order: the store's index grows at its end
 			c.joinTouches()
