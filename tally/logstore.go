@@ -164,6 +164,14 @@ func (s *logStore) append(id int64, rec []byte) uint32 {
 		s.chunks[s.cur].b = make([]byte, 0, 64<<10)
 	}
 	c := &s.chunks[s.cur]
+	if len(c.b)+need > cap(c.b) {
+		// Grow by doubling up to the chunk size exactly: append's own growth (a quarter at a
+		// time past 256 bytes, rounded to size classes) overshoots chunkSize by up to a
+		// quarter, which a million leads' chunks paid in full.
+		b := make([]byte, len(c.b), min(chunkSize, max(2*cap(c.b), len(c.b)+need)))
+		copy(b, c.b)
+		c.b = b
+	}
 	p := uint32(s.cur)<<chunkBits | uint32(len(c.b))
 	c.b = binary.AppendUvarint(c.b, uint64(len(rec)))
 	c.b = append(c.b, rec...)
