@@ -11,13 +11,55 @@ import (
 	"sort"
 )
 
-// Set is a multiset of values, kept as a sorted slice with repeats: eight bytes a value (a map
-// of counts cost four times that, and follow-up times are nearly all distinct). Values added
-// wait unsorted until a quantile or a removal needs the order.
+// Set is a multiset of values, kept as a sorted slice with repeats (a map of counts cost several
+// times as much, and follow-up times are nearly all distinct). While every value is a whole
+// number in [0, 2^32), which durations between timestamps of whole seconds are, the slice holds
+// four bytes a value; the first value that is not widens it to eight. Values added wait
+// unsorted until a quantile or a removal needs the order.
 type Set struct {
-	vals  []float64 // sorted
-	added []float64 // not yet merged into vals
+	secs  []uint32  // sorted, while !wide
+	vals  []float64 // sorted, once wide
+	wide  bool
+	added []float64 // not yet merged into the sorted ones
 	n     int64
+}
+
+// fits reports whether v is kept exactly in four bytes (-0 is not: it prints as -0).
+func fits(v float64) bool {
+	return v >= 0 && v < 1<<32 && v == math.Trunc(v) && !math.Signbit(v)
+}
+
+// size is the number of sorted values; at is the i-th of them.
+func (s *Set) size() int {
+	if s.wide {
+		return len(s.vals)
+	}
+	return len(s.secs)
+}
+
+func (s *Set) at(i int) float64 {
+	if s.wide {
+		return s.vals[i]
+	}
+	return float64(s.secs[i])
+}
+
+// sorted appends the sorted values to b.
+func (s *Set) sorted(b []float64) []float64 {
+	if s.wide {
+		return append(b, s.vals...)
+	}
+	for _, v := range s.secs {
+		b = append(b, float64(v))
+	}
+	return b
+}
+
+// widen moves the sorted values to eight bytes each.
+func (s *Set) widen() {
+	if !s.wide {
+		s.vals, s.secs, s.wide = s.sorted(make([]float64, 0, len(s.secs))), nil, true
+	}
 }
 
 // Add adds v k times (k < 0 removes it). A value removed more often than added is an error of
@@ -31,11 +73,15 @@ func (s *Set) Add(v float64, k int64) {
 		}
 	case k < 0:
 		s.settle()
-		i, found := slices.BinarySearch(s.vals, v)
-		if !found || i-int(k)-1 >= len(s.vals) || s.vals[i-int(k)-1] != v {
+		i := sort.Search(s.size(), func(i int) bool { return s.at(i) >= v })
+		if j := i - int(k) - 1; j >= s.size() || s.at(i) != v || s.at(j) != v {
 			panic("quantile: a value removed that was never added")
 		}
-		s.vals = slices.Delete(s.vals, i, i-int(k))
+		if s.wide {
+			s.vals = slices.Delete(s.vals, i, i-int(k))
+		} else {
+			s.secs = slices.Delete(s.secs, i, i-int(k))
+		}
 		s.n += k
 	}
 }
@@ -43,7 +89,7 @@ func (s *Set) Add(v float64, k int64) {
 // Merge adds every value of o, sign times (+1 adds, -1 removes).
 func (s *Set) Merge(o *Set, sign int64) {
 	if sign > 0 {
-		s.added = append(append(s.added, o.vals...), o.added...)
+		s.added = append(o.sorted(s.added), o.added...)
 		s.n += o.n
 		return
 	}
@@ -53,23 +99,33 @@ func (s *Set) Merge(o *Set, sign int64) {
 	// Removing: both in order, one pass.
 	s.settle()
 	o.settle()
-	out := s.vals[:0]
+	out := o.sorted(nil)
+	if s.wide {
+		s.vals = remove(s.vals, out)
+	} else {
+		s.secs = remove(s.secs, out)
+	}
+	s.n -= o.n
+}
+
+// remove takes the sorted values of o out of the sorted vals, in place.
+func remove[T uint32 | float64](vals []T, o []float64) []T {
+	out := vals[:0]
 	j := 0
-	for _, v := range s.vals {
-		if j < len(o.vals) && o.vals[j] == v {
+	for _, v := range vals {
+		if j < len(o) && o[j] == float64(v) {
 			j++
 			continue
 		}
-		if j < len(o.vals) && o.vals[j] < v {
+		if j < len(o) && o[j] < float64(v) {
 			break // o holds a value s does not
 		}
 		out = append(out, v)
 	}
-	if j < len(o.vals) {
+	if j < len(o) {
 		panic("quantile: a value removed that was never added")
 	}
-	s.vals = out
-	s.n -= o.n
+	return out
 }
 
 // Settle sorts the values added since the last call into the others. Quantile and Clone then
@@ -82,21 +138,18 @@ func (s *Set) settle() {
 		return
 	}
 	slices.Sort(s.added)
-	if len(s.vals) == 0 {
-		s.vals, s.added = s.added, nil
-		return
-	}
-	// Merge from the back into vals grown in place.
-	a, b := len(s.vals)-1, len(s.added)-1
-	s.vals = slices.Grow(s.vals, len(s.added))[:len(s.vals)+len(s.added)]
-	for w := len(s.vals) - 1; b >= 0; w-- {
-		if a >= 0 && s.vals[a] > s.added[b] {
-			s.vals[w] = s.vals[a]
-			a--
-		} else {
-			s.vals[w] = s.added[b]
-			b--
+	if !s.wide {
+		for _, v := range s.added {
+			if !fits(v) {
+				s.widen()
+				break
+			}
 		}
+	}
+	if s.wide {
+		s.vals = mergeSorted(s.vals, s.added)
+	} else {
+		s.secs = mergeSorted(s.secs, s.added)
 	}
 	if cap(s.added) > 1024 {
 		s.added = nil // a big merge's buffer is not kept for the next one
@@ -105,12 +158,37 @@ func (s *Set) settle() {
 	}
 }
 
+// mergeSorted merges the sorted added values into the sorted vals, from the back, in vals grown
+// with a sixteenth to spare (a set holds a period's values for as long as the period is shown;
+// append's growth would leave up to a quarter unused, and exactly none would copy the set at
+// every poll that adds a value).
+func mergeSorted[T uint32 | float64](vals []T, added []float64) []T {
+	n := len(vals) + len(added)
+	if n > cap(vals) {
+		grown := make([]T, len(vals), n+n/16)
+		copy(grown, vals)
+		vals = grown
+	}
+	a, b := len(vals)-1, len(added)-1
+	vals = vals[:n]
+	for w := n - 1; b >= 0; w-- {
+		if a >= 0 && float64(vals[a]) > added[b] {
+			vals[w] = vals[a]
+			a--
+		} else {
+			vals[w] = T(added[b])
+			b--
+		}
+	}
+	return vals
+}
+
 // Len is the number of values, repeats included.
 func (s *Set) Len() int64 { return s.n }
 
 // Clone copies the set (without sorting it: a snapshot being published may be read meanwhile).
 func (s *Set) Clone() *Set {
-	return &Set{vals: slices.Clone(s.vals), added: slices.Clone(s.added), n: s.n}
+	return &Set{secs: slices.Clone(s.secs), vals: slices.Clone(s.vals), wide: s.wide, added: slices.Clone(s.added), n: s.n}
 }
 
 // Quantile returns the q-quantile (0 ≤ q ≤ 1), NaN for an empty set.
@@ -119,7 +197,7 @@ func (s *Set) Quantile(q float64) float64 {
 		return math.NaN()
 	}
 	s.settle()
-	return interpolate(q, s.n, func(k int64) float64 { return s.vals[k] })
+	return interpolate(q, s.n, func(k int64) float64 { return s.at(int(k)) })
 }
 
 // interpolate is percentile_cont over n values, the k-th smallest (from 0) being at(k).
@@ -158,7 +236,7 @@ func kth(sets []*Set, k int64) float64 {
 	atMost := func(v float64) int64 {
 		var c int64
 		for _, s := range sets {
-			c += int64(sort.Search(len(s.vals), func(i int) bool { return s.vals[i] > v }))
+			c += int64(sort.Search(s.size(), func(i int) bool { return s.at(i) > v }))
 		}
 		return c
 	}
@@ -166,10 +244,10 @@ func kth(sets []*Set, k int64) float64 {
 	var lo, hi uint64
 	first := true
 	for _, s := range sets {
-		if len(s.vals) == 0 {
+		if s.size() == 0 {
 			continue
 		}
-		a, b := orderedBits(s.vals[0]), orderedBits(s.vals[len(s.vals)-1])
+		a, b := orderedBits(s.at(0)), orderedBits(s.at(s.size()-1))
 		if first || a < lo {
 			lo = a
 		}

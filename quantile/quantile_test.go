@@ -48,9 +48,23 @@ func TestQuantile(t *testing.T) {
 	}
 }
 
-// Random adds and removes: the set's quantiles always equal the reference on the values it holds.
+// Random adds and removes: the set's quantiles always equal the reference on the values it holds,
+// with whole seconds only (kept in four bytes) and with some values that are not (which widen it).
 func TestQuantileUnderChange(t *testing.T) {
+	for _, odd := range []int{0, 200} {
+		testUnderChange(t, odd)
+	}
+}
+
+func testUnderChange(t *testing.T, odd int) {
 	r := rand.New(rand.NewPCG(1, 2))
+	value := func() float64 {
+		v := float64(r.IntN(50)) * 60
+		if odd > 0 && r.IntN(odd) == 0 {
+			v = []float64{v + 0.5, -v - 1, 1 << 33, math.Copysign(0, -1)}[r.IntN(4)]
+		}
+		return v
+	}
 	var s Set
 	var held []float64
 	for step := 0; step < 3000; step++ {
@@ -66,7 +80,7 @@ func TestQuantileUnderChange(t *testing.T) {
 		case r.IntN(10) == 0: // a part put in, cloned first
 			var part Set
 			for k := 0; k < 3; k++ {
-				v := float64(r.IntN(50)) * 60
+				v := value()
 				part.Add(v, 1)
 				held = append(held, v)
 			}
@@ -76,7 +90,7 @@ func TestQuantileUnderChange(t *testing.T) {
 			s.Add(held[i], -1)
 			held = append(held[:i], held[i+1:]...)
 		default:
-			v := float64(r.IntN(50)) * 60
+			v := value()
 			s.Add(v, 1)
 			held = append(held, v)
 		}
@@ -85,12 +99,15 @@ func TestQuantileUnderChange(t *testing.T) {
 		}
 		for _, q := range []float64{0.5, 0.9} {
 			if got, want := s.Quantile(q), reference(held, q); math.Abs(got-want) > 1e-9 {
-				t.Fatalf("step %d: Quantile(%v) = %v, want %v over %d values", step, q, got, want, len(held))
+				t.Fatalf("odd %d, step %d: Quantile(%v) = %v, want %v over %d values", odd, step, q, got, want, len(held))
 			}
 		}
 		if s.Len() != int64(len(held)) {
 			t.Fatalf("Len %d, holds %d", s.Len(), len(held))
 		}
+	}
+	if s.wide != (odd > 0) {
+		t.Errorf("odd %d: wide = %v after %d values", odd, s.wide, len(held))
 	}
 }
 
