@@ -559,6 +559,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time) (finished, *factStore) {
 	if total.s == nil { // no entity at all
 		total = l.finishAdmitted([]*CRM{l.tally(now)}, nil)
 	}
+	store.clip()
 	return total, store
 }
 
@@ -975,11 +976,13 @@ func storeTouches(rows CampaignRows) *touchStore {
 			rr.TouchesIn(bounds[i], bounds[i+1], func(x source.Touchpoint) { byLead[x.LeadID] = append(byLead[x.LeadID], x) })
 			fold(byLead)
 		}
+		s.clip()
 		return s
 	}
 	byLead := map[int64][]source.Touchpoint{}
 	rows.EachTouchpoint(func(x source.Touchpoint) { byLead[x.LeadID] = append(byLead[x.LeadID], x) })
 	fold(byLead)
+	s.clip()
 	return s
 }
 

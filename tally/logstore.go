@@ -8,12 +8,12 @@ import (
 
 // logStore keeps a record of bytes per id in chunks of a log: a changed record is appended and
 // its old one becomes dead space, which a chunk gives back when it is mostly dead (compact).
-// The index is a sorted slice of ids with each record's position (12 bytes an id), plus a small
-// map for ids added out of order since the last merge. It is the memory of the live tallies
+// The index is a sorted, compressed list of ids (idList: a byte or two an id) with each record's
+// position (4 bytes), plus a small map for ids added out of order since the last merge. It is the memory of the live tallies
 // (factStore, touchStore): a million leads' records, without a map entry or a pointer each.
 type logStore struct {
-	ids    []int64
-	pos    []uint32 // chunk << chunkBits | offset; deleted for none
+	ids    idList
+	pos    []uint32 // chunk << chunkBits | offset, by index in ids; deleted for none
 	extra  map[int64]uint32
 	chunks []chunk
 	cur    int   // the chunk records are appended to
@@ -44,7 +44,7 @@ func (s *logStore) Len() int {
 	return n
 }
 
-func (s *logStore) find(id int64) (int, bool) { return slices.BinarySearch(s.ids, id) }
+func (s *logStore) find(id int64) (int, bool) { return s.ids.Search(id) }
 
 func (s *logStore) lookup(id int64) uint32 {
 	if p, ok := s.extra[id]; ok {
@@ -73,10 +73,15 @@ func (s *logStore) recordOf(id int64) []byte {
 
 // each calls fn with every id and its record's position, in no order, until it returns false.
 func (s *logStore) each(fn func(id int64, p uint32) bool) {
-	for i, p := range s.pos {
-		if p != deleted && !fn(s.ids[i], p) {
-			return
+	stopped := false
+	s.ids.Each(func(i int, id int64) bool {
+		if p := s.pos[i]; p != deleted && !fn(id, p) {
+			stopped = true
 		}
+		return !stopped
+	})
+	if stopped {
+		return
 	}
 	for id, p := range s.extra {
 		if !fn(id, p) {
@@ -93,12 +98,13 @@ func (s *logStore) putRecord(id int64, rec []byte) {
 		s.pos[i] = p
 		return
 	}
-	if len(s.ids) == 0 || id > s.ids[len(s.ids)-1] {
-		s.ids, s.pos = append(s.ids, id), append(s.pos, p)
+	if s.ids.Len() == 0 || id > s.ids.Last() {
+		s.ids.Append(id)
+		s.pos = append(s.pos, p)
 		return
 	}
 	s.extra[id] = p
-	if len(s.extra) > max(1024, len(s.ids)/16) {
+	if len(s.extra) > max(1024, s.ids.Len()/16) {
 		s.merge()
 	}
 }
@@ -106,11 +112,12 @@ func (s *logStore) putRecord(id int64, rec []byte) {
 // sortedIDs returns every entity's id in order.
 func (s *logStore) sortedIDs() []int64 {
 	out := make([]int64, 0, s.Len())
-	for i, p := range s.pos {
-		if p != deleted {
-			out = append(out, s.ids[i])
+	s.ids.Each(func(i int, id int64) bool {
+		if s.pos[i] != deleted {
+			out = append(out, id)
 		}
-	}
+		return true
+	})
 	for id := range s.extra {
 		out = append(out, id)
 	}
@@ -188,9 +195,10 @@ func (s *logStore) compact(ci int, skip int64) {
 		}
 		return s.append(id, s.record(p))
 	}
-	for i, p := range s.pos {
-		s.pos[i] = move(s.ids[i], p)
-	}
+	s.ids.Each(func(i int, id int64) bool {
+		s.pos[i] = move(id, s.pos[i])
+		return true
+	})
 	for id, p := range s.extra {
 		s.extra[id] = move(id, p)
 	}
@@ -223,18 +231,31 @@ func (s *logStore) merge() {
 			n++
 		}
 	}
-	ids, pos := make([]int64, 0, n), make([]uint32, 0, n)
-	i, j := 0, 0
-	for i < len(s.ids) || j < len(extra) {
-		if j == len(extra) || i < len(s.ids) && s.ids[i] < extra[j].id {
-			if s.pos[i] != deleted {
-				ids, pos = append(ids, s.ids[i]), append(pos, s.pos[i])
-			}
-			i++
-			continue
+	var ids idList
+	pos := make([]uint32, 0, n)
+	j := 0
+	s.ids.Each(func(i int, id int64) bool {
+		for ; j < len(extra) && extra[j].id < id; j++ {
+			ids.Append(extra[j].id)
+			pos = append(pos, extra[j].p)
 		}
-		ids, pos = append(ids, extra[j].id), append(pos, extra[j].p)
-		j++
+		if s.pos[i] != deleted {
+			ids.Append(id)
+			pos = append(pos, s.pos[i])
+		}
+		return true
+	})
+	for ; j < len(extra); j++ {
+		ids.Append(extra[j].id)
+		pos = append(pos, extra[j].p)
 	}
+	ids.clip()
 	s.ids, s.pos, s.extra = ids, pos, map[int64]uint32{}
+}
+
+// clip gives back the index's unused capacity: for a store that is complete (a full recount's),
+// whose later changes are few.
+func (s *logStore) clip() {
+	s.ids.clip()
+	s.pos = clipped(s.pos)
 }
