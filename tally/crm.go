@@ -452,20 +452,19 @@ func (c *CRM) inRows(s *Snapshot, m fiscal.Mask, name string, n, rows int64, lab
 	inWindows(s, c.spans, m, name, n, rows, labels)
 }
 
-// observeIn adds a value to a period quantile metric in every window of m, with the fixed labels
-// and the sales dimensions, and counts it in its overall family with the fixed labels only (whose
-// quantiles are selected from name's sets at publish: Snapshot.overallQuantiles).
+// observeIn adds a value to a period quantile metric, once for all the windows of m (atomLabel),
+// with the fixed labels and the sales dimensions, and counts it in each window of its overall
+// family with the fixed labels only (whose quantiles are selected from name's sets at publish:
+// Snapshot.overallQuantiles).
 func (c *CRM) observeIn(s *Snapshot, m fiscal.Mask, name string, v float64, fixed, sales []string) {
 	if m == 0 {
 		return
 	}
-	l := append(append([]string{""}, fixed...), sales...)
+	s.observe(name, v, append(append([]string{atomLabel(m)}, fixed...), sales...)...) // once (atomLabel)
 	o := append([]string{""}, fixed...)
 	m.Each(func(i int) {
-		l[0], o[0] = string(c.spans[i].Window), string(c.spans[i].Window)
-		s.observe(name, v, l...)
+		o[0] = string(c.spans[i].Window)
 		s.sampleOf(metrics.Overall[name], o, false) // counted; its values are name's
-
 	})
 }
 

@@ -9,6 +9,7 @@ package tally
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tandem-oss/tandem/fiscal"
@@ -288,6 +289,14 @@ func (s *Snapshot) roll(old, later fiscal.Spans, from []int) {
 		out := make(map[string]*Sample, len(f.Series))
 		for k, x := range f.Series {
 			w := x.Labels[0]
+			if m, ok := atomMask(w); ok { // a quantile family's values, by the windows they are in
+				if m = remap(m, from); m != 0 {
+					c := *x
+					c.Labels = append([]string{atomLabel(m)}, x.Labels[1:]...)
+					putAtom(out, &c)
+				}
+				continue
+			}
 			if !names[w] { // the inflow windows (last_hour...) are no fiscal window
 				out[k] = x
 				continue
@@ -306,6 +315,37 @@ func (s *Snapshot) roll(old, later fiscal.Spans, from []int) {
 		}
 		f.Series = out
 	}
+}
+
+// The values of a quantile family are kept once, not once per window they are in: in a series
+// whose period label is an atom, the set of windows (fiscal.Mask, bit i for fiscal.Windows()[i])
+// its values are in. A lead created today is in today, this week, month, quarter and year: one
+// value, where a series per window held five. publish makes each window's quantiles from the
+// atoms that hold it (quantile.QuantileOf). An atom label starts with a byte no window has.
+const atomPrefix = "\x00"
+
+func atomLabel(m fiscal.Mask) string { return atomPrefix + strconv.Itoa(int(m)) }
+
+func atomMask(label string) (fiscal.Mask, bool) {
+	if !strings.HasPrefix(label, atomPrefix) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(label[len(atomPrefix):])
+	return fiscal.Mask(n), err == nil
+}
+
+// putAtom adds an atom's series to out, merged into the one of the same labels if any: two
+// atoms of a roll-over's old windows fall together when they differ only in a window dropped.
+func putAtom(out map[string]*Sample, x *Sample) {
+	k := key(x.Labels)
+	y, ok := out[k]
+	if !ok {
+		out[k] = x
+		return
+	}
+	y.ownQ()
+	y.Q.Merge(x.Q, 1)
+	y.refs += x.refs
 }
 
 // currentOnly reports whether a period family counts in the current windows only (today, this
@@ -374,12 +414,9 @@ func (s *Snapshot) publish() {
 			f.Series = quantiles[name]
 		case f.Def.Quantile:
 			out := make(map[string]*Sample, len(f.Series)*len(metrics.Percentiles))
-			for _, x := range f.Series {
-				if x.Q == nil || x.Q.Len() == 0 {
-					continue
-				}
+			for _, w := range windowSets(f, -1) {
 				for _, p := range metrics.Percentiles {
-					putQuantile(out, f.Def, x.Labels, p, x.Q.Quantile(float64(p)/100))
+					putQuantile(out, f.Def, w.labels, p, quantile.QuantileOf(w.sets, float64(p)/100))
 				}
 			}
 			f.Series = out
@@ -428,11 +465,9 @@ func (s *Snapshot) overallQuantiles(overall, of *Family) map[string]*Sample {
 	}
 	fixed := len(overall.Def.Labels) - 1 // period and fixed labels, without the percentile
 	parts := map[string][]*quantile.Set{}
-	for _, x := range of.Series {
-		if x.Q != nil && x.Q.Len() > 0 {
-			k := key(x.Labels[:fixed])
-			parts[k] = append(parts[k], x.Q)
-		}
+	for _, w := range windowSets(of, fixed) {
+		k := key(w.labels)
+		parts[k] = append(parts[k], w.sets...)
 	}
 	for k, x := range overall.Series {
 		sets := parts[k]
@@ -444,4 +479,45 @@ func (s *Snapshot) overallQuantiles(overall, of *Family) map[string]*Sample {
 		}
 	}
 	return out
+}
+
+// windowSet is the value sets that make up one window's series of a quantile family.
+type windowSet struct {
+	labels []string // the window, then the labels kept
+	sets   []*quantile.Set
+}
+
+// windowSets gathers a quantile family's atoms (see atomLabel) into the sets of each window's
+// series, keeping the first n labels (the period and fixed labels: an overall family's), or all
+// of them for n < 0; windows without a value are left out.
+func windowSets(f *Family, n int) []windowSet {
+	windows := fiscal.Windows()
+	byKey := map[string]*windowSet{}
+	var out []*windowSet
+	for _, x := range f.Series {
+		m, ok := atomMask(x.Labels[0])
+		if !ok || x.Q == nil || x.Q.Len() == 0 {
+			continue
+		}
+		rest := x.Labels[1:]
+		if n >= 0 {
+			rest = x.Labels[1:n]
+		}
+		m.Each(func(i int) {
+			labels := append([]string{string(windows[i])}, rest...)
+			k := key(labels)
+			w := byKey[k]
+			if w == nil {
+				w = &windowSet{labels: labels}
+				byKey[k] = w
+				out = append(out, w)
+			}
+			w.sets = append(w.sets, x.Q)
+		})
+	}
+	res := make([]windowSet, len(out))
+	for i, w := range out {
+		res[i] = *w
+	}
+	return res
 }
