@@ -957,7 +957,7 @@ func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *cr
 	var found [2]uint64 // deleted, changed
 	for id, k := range kept {
 		x := db[id]
-		if x == k {
+		if x.Same(k) {
 			continue
 		}
 		dirty[id] = true
@@ -1001,7 +1001,7 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx,
 	_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
 		return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), bucketOf, where, func(b, n, sum int64) {
 			got[b] = true
-			if want[b] != (tally.DigestSum{N: n, Sum: sum}) {
+			if !want[b].Same(tally.DigestSum{N: n, Sum: sum}) {
 				differ[b] = true
 			}
 		}, args...)

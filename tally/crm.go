@@ -73,8 +73,23 @@ type CRM struct {
 // it or not.
 type Digest [3]DigestSum
 
-// DigestSum is the number of rows of one query and the sum of their digests.
+// DigestSum is the number of rows of one query and the sum of their digests. Row digests are
+// 32-bit hashes (hash_record), so sums are compared modulo 2^32 (Same), and the live tallies keep
+// them so: four bytes a sum, however many rows it adds up.
 type DigestSum struct{ N, Sum int64 }
+
+// Same reports whether two sums are of as many rows with the same digests, modulo 2^32.
+func (d DigestSum) Same(o DigestSum) bool { return d.N == o.N && uint32(d.Sum) == uint32(o.Sum) }
+
+// Same reports whether every query's sums are the same (DigestSum.Same).
+func (d Digest) Same(o Digest) bool {
+	for i := range d {
+		if !d[i].Same(o[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // The queries a Digest sums, by index.
 const (

@@ -209,6 +209,28 @@ func readReach(b []byte) reach {
 	return r
 }
 
+// digest writes a DigestSum: its count, then, unless 0, its sum modulo 2^32 in four bytes (a
+// random 32-bit number takes five as a variable-length integer).
+func (e *encoder) digest(d DigestSum) {
+	e.uint(uint64(d.N))
+	if d.N != 0 {
+		e.b = binary.LittleEndian.AppendUint32(e.b, uint32(d.Sum))
+	}
+}
+
+// digest reads a DigestSum, its sum modulo 2^32.
+func (r *decoder) digest() DigestSum {
+	d := DigestSum{N: int64(r.uint())}
+	if d.N != 0 && r.err == nil {
+		if len(r.b) < 4 {
+			r.fail()
+			return DigestSum{}
+		}
+		d.Sum, r.b = int64(binary.LittleEndian.Uint32(r.b)), r.b[4:]
+	}
+	return d
+}
+
 // date writes a civil date (an expected close date) as days since 1970-01-01, 0 for none.
 func (e *encoder) date(d time.Time) {
 	if d.IsZero() {
@@ -312,8 +334,7 @@ func encodeFacts(b []byte, d *strs, f *facts, epoch int) []byte {
 	e.uint(uint64(epoch))
 	e.b = appendReach(e.b, f.reach)
 	for _, d := range f.digest {
-		e.uint(uint64(d.N))
-		e.int(d.Sum)
+		e.digest(d)
 	}
 	e.uint(uint64(len(f.problems)))
 	for _, p := range f.problems {
@@ -380,7 +401,7 @@ func decodeFacts(b []byte, d *strs, id int64) (*facts, int, error) {
 	f := &facts{volatile: flags&factVolatile != 0}
 	f.reach = r.reach()
 	for i := range f.digest {
-		f.digest[i] = DigestSum{int64(r.uint()), r.int()}
+		f.digest[i] = r.digest()
 	}
 	if n := r.uint(); n > 0 && r.err == nil {
 		f.problems = make([]Problem, n)
@@ -522,7 +543,7 @@ func (s *factStore) digestAt(p uint32) Digest {
 	r := decoder{b: s.reachAt(p)[reachSize:], d: &s.d}
 	var d Digest
 	for i := range d {
-		d[i] = DigestSum{int64(r.uint()), r.int()}
+		d[i] = r.digest()
 	}
 	return d
 }

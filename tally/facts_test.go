@@ -34,8 +34,8 @@ func randomFacts(r *rand.Rand, id int64) *facts {
 	}
 	f := &facts{reach: reach{bound(math.MinInt64), bound(math.MaxInt64)}, volatile: r.Intn(5) == 0}
 	for i := range f.digest {
-		if r.Intn(2) == 0 {
-			f.digest[i] = DigestSum{r.Int63n(5), r.Int63() - r.Int63()}
+		if n := r.Int63n(5); n > 0 && r.Intn(2) == 0 {
+			f.digest[i] = DigestSum{n, int64(uint32(r.Int63()))} // kept modulo 2^32
 		}
 	}
 	for i := r.Intn(3); i > 0; i-- {
@@ -236,6 +236,34 @@ func TestRemap(t *testing.T) {
 	} {
 		if got := remap(c.in, from); got != c.out {
 			t.Errorf("remap(%b) = %b, want %b", c.in, got, c.out)
+		}
+	}
+}
+
+// A digest's sum is kept modulo 2^32 (the row digests are 32-bit), in four bytes: whatever the
+// sum a poll added up (negative, past 2^32), it reads back the Same, and a touches record's
+// count is its touches and repeated ids.
+func TestDigestSumsKeptModulo32Bits(t *testing.T) {
+	d := &strs{}
+	for _, sum := range []int64{0, 1, -1, math.MaxInt32 + 5, math.MinInt32 * 3, math.MaxInt64, math.MinInt64} {
+		f := &facts{reach: noReach}
+		f.digest[DigestActivities] = DigestSum{N: 3, Sum: sum}
+		b := encodeFacts(nil, d, f, 0)
+		got, _, err := decodeFacts(b, d, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := got.digest[DigestActivities]
+		if !g.Same(f.digest[DigestActivities]) || g.Sum < 0 || g.Sum > math.MaxUint32 {
+			t.Errorf("sum %d read back as %d", sum, g.Sum)
+		}
+		if g.Same(DigestSum{N: 3, Sum: sum + 1}) || g.Same(DigestSum{N: 2, Sum: sum}) {
+			t.Errorf("sum %d: Same does not tell another sum or count apart", sum)
+		}
+		lt := leadTouches{touches: []keptTouch{{at: time.Unix(1e9, 0), kind: "email"}}, digest: DigestSum{N: 3, Sum: sum}, dups: 2}
+		back, err := decodeTouches(encodeTouches(nil, d, lt), d)
+		if err != nil || back.digest.N != 3 || !back.digest.Same(lt.digest) || back.dups != 2 {
+			t.Errorf("touches with sum %d read back as %+v, %v", sum, back.digest, err)
 		}
 	}
 }

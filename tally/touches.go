@@ -2,6 +2,7 @@ package tally
 
 import (
 	"cmp"
+	"encoding/binary"
 	"slices"
 	"strings"
 	"sync"
@@ -63,9 +64,9 @@ func foldTouches(rows []source.Touchpoint) leadTouches {
 func encodeTouches(b []byte, d *strs, lt leadTouches) []byte {
 	e := encoder{b: b, d: d}
 	e.uint(uint64(len(lt.touches)))
-	e.uint(uint64(lt.digest.N))
-	e.int(lt.digest.Sum)
 	e.uint(uint64(lt.dups))
+	// The count is that of every row read: the touches kept and the repeated ids left out.
+	e.b = binary.LittleEndian.AppendUint32(e.b, uint32(lt.digest.Sum))
 	var base int64
 	for _, t := range lt.touches {
 		e.time(t.at, base)
@@ -76,10 +77,22 @@ func encodeTouches(b []byte, d *strs, lt leadTouches) []byte {
 	return e.b
 }
 
+// touchesHead reads what a lead's touches record starts with: how many touches it keeps, how
+// many repeated ids were left out, and the sum of every row's digest modulo 2^32.
+func (r *decoder) touchesHead() (n, dups uint64, sum int64) {
+	n, dups = r.uint(), r.uint()
+	if r.err != nil || len(r.b) < 4 {
+		r.fail()
+		return 0, 0, 0
+	}
+	sum, r.b = int64(binary.LittleEndian.Uint32(r.b)), r.b[4:]
+	return n, dups, sum
+}
+
 func decodeTouches(b []byte, d *strs) (leadTouches, error) {
 	r := decoder{b: b, d: d}
-	n := r.uint()
-	lt := leadTouches{digest: DigestSum{int64(r.uint()), r.int()}, dups: int(r.uint())}
+	n, dups, sum := r.touchesHead()
+	lt := leadTouches{digest: DigestSum{int64(n) + int64(dups), sum}, dups: int(dups)}
 	if r.err == nil && n > uint64(len(b)) {
 		r.fail()
 	}
@@ -153,8 +166,8 @@ func (s *touchStore) eachDigest(fn func(lead int64, d DigestSum)) {
 	defer s.mu.RUnlock()
 	s.each(func(id int64, p uint32) bool {
 		r := decoder{b: s.record(p), d: &s.d}
-		r.uint() // touches
-		fn(id, DigestSum{int64(r.uint()), r.int()})
+		n, dups, sum := r.touchesHead()
+		fn(id, DigestSum{int64(n) + int64(dups), sum})
 		return true
 	})
 }
