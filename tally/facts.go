@@ -115,10 +115,23 @@ func unknownDims(n int) []string {
 }
 
 // strs is a dictionary of the text values facts hold (label values, statuses, stage names,
-// kinds): each is kept once, and facts refer to it by number.
+// kinds): each is kept once, and facts refer to it by number. It also holds the second a store's
+// records write their first timestamp from (timeBase).
 type strs struct {
-	list  []string
-	codes map[string]uint32
+	list    []string
+	codes   map[string]uint32
+	base    int64
+	hasBase bool
+}
+
+// timeBase returns the second a record's first timestamp is written from: the first one the
+// store wrote. A lead created within two years of it takes four bytes, where seconds since 1970
+// take five.
+func (d *strs) timeBase(t time.Time) int64 {
+	if !d.hasBase && !t.IsZero() {
+		d.base, d.hasBase = t.Unix(), true
+	}
+	return d.base
 }
 
 func (d *strs) code(s string) uint32 {
@@ -144,6 +157,7 @@ const (
 	factMarketing
 	factProducer
 	factVolatile
+	flagBits = iota // the epoch is written above the flags
 )
 
 const (
@@ -330,8 +344,7 @@ func encodeFacts(b []byte, d *strs, f *facts, epoch int) []byte {
 			}
 		}
 	}
-	e.uint(flags)
-	e.uint(uint64(epoch))
+	e.uint(flags | uint64(epoch)<<flagBits) // one byte while the epoch is under 8
 	e.b = appendReach(e.b, f.reach)
 	for _, d := range f.digest {
 		e.digest(d)
@@ -343,7 +356,7 @@ func encodeFacts(b []byte, d *strs, f *facts, epoch int) []byte {
 	}
 	var base int64
 	if l != nil {
-		e.time(l.created, 0)
+		e.time(l.created, d.timeBase(l.created))
 		base = l.created.Unix()
 		for _, t := range []time.Time{l.mql, l.sql, l.disq, l.firstTouch, l.firstAny} {
 			e.time(t, base)
@@ -397,7 +410,7 @@ func encodeFacts(b []byte, d *strs, f *facts, epoch int) []byte {
 func decodeFacts(b []byte, d *strs, id int64) (*facts, int, error) {
 	r := decoder{b: b, d: d}
 	flags := r.uint()
-	epoch := int(r.uint())
+	epoch := int(flags >> flagBits)
 	f := &facts{volatile: flags&factVolatile != 0}
 	f.reach = r.reach()
 	for i := range f.digest {
@@ -412,7 +425,7 @@ func decodeFacts(b []byte, d *strs, id int64) (*facts, int, error) {
 	var base int64
 	if flags&factLead != 0 {
 		l := &lead{}
-		l.created = r.time(0)
+		l.created = r.time(d.base)
 		base = l.created.Unix()
 		for _, t := range []*time.Time{&l.mql, &l.sql, &l.disq, &l.firstTouch, &l.firstAny} {
 			*t = r.time(base)
@@ -520,11 +533,8 @@ func (s *factStore) roll(from []int) { s.rolls = append(s.rolls, slices.Clone(fr
 // reachAt returns the record at p from its reach on (past its flags and epoch).
 func (s *factStore) reachAt(p uint32) []byte {
 	b := s.record(p)
-	for range 2 { // flags, epoch
-		_, n := binary.Uvarint(b)
-		b = b[n:]
-	}
-	return b
+	_, n := binary.Uvarint(b) // flags and epoch
+	return b[n:]
 }
 
 // reach returns an entity's noted timestamps without decoding the rest.

@@ -267,3 +267,38 @@ func TestDigestSumsKeptModulo32Bits(t *testing.T) {
 		}
 	}
 }
+
+// A touch's campaign and kind share one number when both are small, and are written whole
+// otherwise: every campaign id (none, small, negative, a hashed text id, the ends of int64) and
+// every kind code read back, the first store time too.
+func TestTouchCampaignKind(t *testing.T) {
+	d := &strs{}
+	var kinds []string
+	for i := range 12 {
+		kinds = append(kinds, "kind"+string(rune('a'+i)))
+	}
+	var lt leadTouches
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	for i, c := range []int64{0, 1, -1, 1023, 1024, 1 << 40, textID("701Hs000001a2b3"), math.MaxInt64, math.MinInt64} {
+		for _, k := range kinds {
+			at = at.Add(time.Duration(i+1) * time.Minute)
+			lt.touches = append(lt.touches, keptTouch{at: at, campaign: c, kind: k})
+		}
+	}
+	lt.digest = DigestSum{N: int64(len(lt.touches)), Sum: 12345}
+	back, err := decodeTouches(encodeTouches(nil, d, lt), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.touches, lt.touches) {
+		t.Errorf("touches read back differ:\n got %v\nwant %v", back.touches, lt.touches)
+	}
+}
+
+func textID(s string) int64 {
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return int64(h | 1<<63)
+}

@@ -68,13 +68,48 @@ func encodeTouches(b []byte, d *strs, lt leadTouches) []byte {
 	// The count is that of every row read: the touches kept and the repeated ids left out.
 	e.b = binary.LittleEndian.AppendUint32(e.b, uint32(lt.digest.Sum))
 	var base int64
+	if len(lt.touches) > 0 {
+		base = d.timeBase(lt.touches[0].at)
+	}
 	for _, t := range lt.touches {
 		e.time(t.at, base)
 		base = t.at.Unix()
-		e.int(t.campaign)
-		e.str(t.kind)
+		e.campaignKind(t.campaign, d.code(t.kind))
 	}
 	return e.b
+}
+
+// kindBits is how many bits of a touch's campaign-and-kind number hold its kind's code: a
+// campaign id under 1024 and one of the first seven kinds take two bytes, not three.
+const kindBits = 3
+
+// campaignKind writes a touch's campaign (0: none) and its kind's code as one number; a kind
+// code of kindBits ones or more, or a campaign too large to share the number (a hashed text id),
+// is written as an escape followed by both, whole.
+func (e *encoder) campaignKind(campaign int64, kind uint32) {
+	const escape = 1<<kindBits - 1
+	zz := uint64(campaign<<1 ^ campaign>>63)
+	if kind >= escape || zz >= 1<<(64-kindBits) {
+		e.uint(escape)
+		e.uint(uint64(kind))
+		e.uint(zz)
+		return
+	}
+	e.uint(zz<<kindBits | uint64(kind))
+}
+
+func (r *decoder) campaignKind() (int64, string) {
+	const escape = 1<<kindBits - 1
+	v := r.uint()
+	zz, code := v>>kindBits, v&escape
+	if v == escape {
+		code, zz = r.uint(), r.uint()
+	}
+	if r.err != nil || code >= uint64(len(r.d.list)) {
+		r.fail()
+		return 0, ""
+	}
+	return unzig(zz), r.d.str(code)
 }
 
 // touchesHead reads what a lead's touches record starts with: how many touches it keeps, how
@@ -98,11 +133,11 @@ func decodeTouches(b []byte, d *strs) (leadTouches, error) {
 	}
 	if r.err == nil && n > 0 {
 		lt.touches = make([]keptTouch, n)
-		var base int64
+		base := d.base
 		for i := range lt.touches {
 			t := keptTouch{at: r.time(base)}
 			base = t.at.Unix()
-			t.campaign, t.kind = r.int(), r.str()
+			t.campaign, t.kind = r.campaignKind()
 			lt.touches[i] = t
 		}
 	}
