@@ -11,15 +11,14 @@ import (
 	"sort"
 )
 
-// Set is a multiset of values, kept as a sorted slice with repeats (a map of counts cost several
-// times as much, and follow-up times are nearly all distinct). While every value is a whole
-// number in [0, 2^32), which durations between timestamps of whole seconds are, the slice holds
-// four bytes a value; the first value that is not widens it to eight. Values added wait
-// unsorted until a quantile or a removal needs the order.
+// Set is a multiset of values, kept as sorted slices with repeats (a map of counts cost several
+// times as much, and follow-up times are nearly all distinct). A value that is a whole number in
+// [0, 2^32), which durations between timestamps of whole seconds are, takes four bytes (secs);
+// any other, eight (odd). Values added wait unsorted until a quantile or a removal needs the
+// order.
 type Set struct {
-	secs  []uint32  // sorted, while !wide
-	vals  []float64 // sorted, once wide
-	wide  bool
+	secs  []uint32  // sorted
+	odd   []float64 // sorted: the values secs cannot hold
 	added []float64 // not yet merged into the sorted ones
 	n     int64
 }
@@ -29,37 +28,43 @@ func fits(v float64) bool {
 	return v >= 0 && v < 1<<32 && v == math.Trunc(v) && !math.Signbit(v)
 }
 
-// size is the number of sorted values; at is the i-th of them.
-func (s *Set) size() int {
-	if s.wide {
-		return len(s.vals)
-	}
-	return len(s.secs)
+// run is one sorted slice of a settled set.
+type run struct {
+	secs []uint32
+	vals []float64
 }
 
-func (s *Set) at(i int) float64 {
-	if s.wide {
-		return s.vals[i]
+func (r run) size() int {
+	if r.vals != nil {
+		return len(r.vals)
 	}
-	return float64(s.secs[i])
+	return len(r.secs)
 }
 
-// sorted appends the sorted values to b.
+func (r run) at(i int) float64 {
+	if r.vals != nil {
+		return r.vals[i]
+	}
+	return float64(r.secs[i])
+}
+
+// runs appends the set's sorted slices that hold values to out.
+func (s *Set) runs(out []run) []run {
+	if len(s.secs) > 0 {
+		out = append(out, run{secs: s.secs})
+	}
+	if len(s.odd) > 0 {
+		out = append(out, run{vals: s.odd})
+	}
+	return out
+}
+
+// sorted appends the values of the sorted slices to b (each slice in order).
 func (s *Set) sorted(b []float64) []float64 {
-	if s.wide {
-		return append(b, s.vals...)
-	}
 	for _, v := range s.secs {
 		b = append(b, float64(v))
 	}
-	return b
-}
-
-// widen moves the sorted values to eight bytes each.
-func (s *Set) widen() {
-	if !s.wide {
-		s.vals, s.secs, s.wide = s.sorted(make([]float64, 0, len(s.secs))), nil, true
-	}
+	return append(b, s.odd...)
 }
 
 // Add adds v k times (k < 0 removes it). A value removed more often than added is an error of
@@ -73,17 +78,22 @@ func (s *Set) Add(v float64, k int64) {
 		}
 	case k < 0:
 		s.settle()
-		i := sort.Search(s.size(), func(i int) bool { return s.at(i) >= v })
-		if j := i - int(k) - 1; j >= s.size() || s.at(i) != v || s.at(j) != v {
-			panic("quantile: a value removed that was never added")
-		}
-		if s.wide {
-			s.vals = slices.Delete(s.vals, i, i-int(k))
+		if fits(v) {
+			s.secs = deleteN(s.secs, v, int(-k))
 		} else {
-			s.secs = slices.Delete(s.secs, i, i-int(k))
+			s.odd = deleteN(s.odd, v, int(-k))
 		}
 		s.n += k
 	}
+}
+
+// deleteN takes n repeats of v out of sorted vals.
+func deleteN[T uint32 | float64](vals []T, v float64, n int) []T {
+	i := sort.Search(len(vals), func(i int) bool { return float64(vals[i]) >= v })
+	if j := i + n - 1; j >= len(vals) || float64(vals[i]) != v || float64(vals[j]) != v {
+		panic("quantile: a value removed that was never added")
+	}
+	return slices.Delete(vals, i, i+n)
 }
 
 // Merge adds every value of o, sign times (+1 adds, -1 removes).
@@ -96,28 +106,24 @@ func (s *Set) Merge(o *Set, sign int64) {
 	if o.n == 0 {
 		return
 	}
-	// Removing: both in order, one pass.
+	// Removing: both in order, one pass per slice.
 	s.settle()
 	o.settle()
-	out := o.sorted(nil)
-	if s.wide {
-		s.vals = remove(s.vals, out)
-	} else {
-		s.secs = remove(s.secs, out)
-	}
+	s.secs = remove(s.secs, o.secs)
+	s.odd = remove(s.odd, o.odd)
 	s.n -= o.n
 }
 
 // remove takes the sorted values of o out of the sorted vals, in place.
-func remove[T uint32 | float64](vals []T, o []float64) []T {
+func remove[T, U uint32 | float64](vals []T, o []U) []T {
 	out := vals[:0]
 	j := 0
 	for _, v := range vals {
-		if j < len(o) && o[j] == float64(v) {
+		if j < len(o) && float64(o[j]) == float64(v) {
 			j++
 			continue
 		}
-		if j < len(o) && o[j] < float64(v) {
+		if j < len(o) && float64(o[j]) < float64(v) {
 			break // o holds a value s does not
 		}
 		out = append(out, v)
@@ -138,18 +144,20 @@ func (s *Set) settle() {
 		return
 	}
 	slices.Sort(s.added)
-	if !s.wide {
-		for _, v := range s.added {
-			if !fits(v) {
-				s.widen()
-				break
-			}
+	// The values that fit, in order, to the front; the others, in order, after them.
+	var odd []float64
+	w := 0
+	for _, v := range s.added {
+		if fits(v) {
+			s.added[w] = v
+			w++
+		} else {
+			odd = append(odd, v)
 		}
 	}
-	if s.wide {
-		s.vals = mergeSorted(s.vals, s.added)
-	} else {
-		s.secs = mergeSorted(s.secs, s.added)
+	s.secs = mergeSorted(s.secs, s.added[:w])
+	if len(odd) > 0 {
+		s.odd = mergeSorted(s.odd, odd)
 	}
 	if cap(s.added) > 1024 {
 		s.added = nil // a big merge's buffer is not kept for the next one
@@ -163,6 +171,9 @@ func (s *Set) settle() {
 // append's growth would leave up to a quarter unused, and exactly none would copy the set at
 // every poll that adds a value).
 func mergeSorted[T uint32 | float64](vals []T, added []float64) []T {
+	if len(added) == 0 {
+		return vals
+	}
 	n := len(vals) + len(added)
 	if n > cap(vals) {
 		grown := make([]T, len(vals), n+n/16)
@@ -188,7 +199,7 @@ func (s *Set) Len() int64 { return s.n }
 
 // Clone copies the set (without sorting it: a snapshot being published may be read meanwhile).
 func (s *Set) Clone() *Set {
-	return &Set{secs: slices.Clone(s.secs), vals: slices.Clone(s.vals), wide: s.wide, added: slices.Clone(s.added), n: s.n}
+	return &Set{secs: slices.Clone(s.secs), odd: slices.Clone(s.odd), added: slices.Clone(s.added), n: s.n}
 }
 
 // Quantile returns the q-quantile (0 ≤ q ≤ 1), NaN for an empty set.
@@ -197,7 +208,10 @@ func (s *Set) Quantile(q float64) float64 {
 		return math.NaN()
 	}
 	s.settle()
-	return interpolate(q, s.n, func(k int64) float64 { return s.at(int(k)) })
+	if len(s.odd) == 0 {
+		return interpolate(q, s.n, func(k int64) float64 { return float64(s.secs[k]) })
+	}
+	return QuantileOf([]*Set{s}, q)
 }
 
 // interpolate is percentile_cont over n values, the k-th smallest (from 0) being at(k).
@@ -216,45 +230,42 @@ func interpolate(q float64, n int64, at func(k int64) float64) float64 {
 // without a second copy of the values. The sets are settled (read only after that).
 func QuantileOf(sets []*Set, q float64) float64 {
 	var n int64
+	var runs []run
 	for _, s := range sets {
 		s.settle()
 		n += s.n
+		runs = s.runs(runs)
 	}
 	if n == 0 || q < 0 || q > 1 || math.IsNaN(q) {
 		return math.NaN()
 	}
-	if len(sets) == 1 {
-		return sets[0].Quantile(q)
+	if len(runs) == 1 {
+		return interpolate(q, n, func(k int64) float64 { return runs[0].at(int(k)) })
 	}
-	return interpolate(q, n, func(k int64) float64 { return kth(sets, k) })
+	return interpolate(q, n, func(k int64) float64 { return kth(runs, k) })
 }
 
-// kth returns the k-th smallest value (from 0) of the union of settled sets: the least v
-// with more than k values ≤ v, found by bisecting the floats in their order as integers (64
-// steps at most, each a binary search per set).
-func kth(sets []*Set, k int64) float64 {
+// kth returns the k-th smallest value (from 0) of the union of sorted runs: the least v with
+// more than k values ≤ v, found by bisecting the floats in their order as integers (64 steps at
+// most, each a binary search per run).
+func kth(runs []run, k int64) float64 {
 	atMost := func(v float64) int64 {
 		var c int64
-		for _, s := range sets {
-			c += int64(sort.Search(s.size(), func(i int) bool { return s.at(i) > v }))
+		for _, r := range runs {
+			c += int64(sort.Search(r.size(), func(i int) bool { return r.at(i) > v }))
 		}
 		return c
 	}
 	// Bisect between the least and the greatest value held (the greatest has all n ≤ it).
 	var lo, hi uint64
-	first := true
-	for _, s := range sets {
-		if s.size() == 0 {
-			continue
-		}
-		a, b := orderedBits(s.at(0)), orderedBits(s.at(s.size()-1))
-		if first || a < lo {
+	for i, r := range runs {
+		a, b := orderedBits(r.at(0)), orderedBits(r.at(r.size()-1))
+		if i == 0 || a < lo {
 			lo = a
 		}
-		if first || b > hi {
+		if i == 0 || b > hi {
 			hi = b
 		}
-		first = false
 	}
 	for lo < hi {
 		mid := lo + (hi-lo)/2

@@ -106,8 +106,8 @@ func testUnderChange(t *testing.T, odd int) {
 			t.Fatalf("Len %d, holds %d", s.Len(), len(held))
 		}
 	}
-	if s.wide != (odd > 0) {
-		t.Errorf("odd %d: wide = %v after %d values", odd, s.wide, len(held))
+	if hasOdd := slices.ContainsFunc(held, func(v float64) bool { return !fits(v) }); hasOdd != (len(s.odd) > 0) {
+		t.Errorf("odd %d: %d values kept in eight bytes, odd values held: %v", odd, len(s.odd), hasOdd)
 	}
 }
 
