@@ -51,12 +51,7 @@ func (p *Poller) readTouches(ctx context.Context, tx *sqlx.Tx, changes *changeSe
 			marks = append(marks, m)
 		}
 		if full || !t.incremental {
-			kept := map[int64]tally.DigestSum{}
-			p.liveCamp.Digests(func(lead int64, d tally.DigestSum) {
-				if !dirty[lead] {
-					kept[lead] = d
-				}
-			})
+			kept := newKept(p.liveCamp.Digests, func(lead int64) bool { return !dirty[lead] })
 			found, un, err := p.reconcile(ctx, r, tx, t, kept, dirty)
 			if err != nil {
 				return nil, nil, err

@@ -373,12 +373,9 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 		for _, t := range tables {
 			if full || !t.incremental {
 				idx := tally.DigestIndex(t.name)
-				kept := map[int64]tally.DigestSum{}
-				p.liveCRM.Digests(func(id int64, d tally.Digest) {
-					if d[idx].N > 0 && !dirty[id] {
-						kept[id] = d[idx]
-					}
-				})
+				kept := newKept(func(fn func(int64, tally.DigestSum)) {
+					p.liveCRM.Digests(func(id int64, d tally.Digest) { fn(id, d[idx]) })
+				}, func(id int64) bool { return !dirty[id] })
 				found, unattached, err := p.reconcile(ctx, r, tx, t, kept, dirty)
 				if err != nil {
 					return nil, nil, err
@@ -931,12 +928,13 @@ func bucketShift(ids []int64) uint {
 // keeps of the leads not dirty already (kept), and marks dirty every lead that differs: drift,
 // rows deleted (fewer than the tally holds) or changed without a newer updated_at. It also
 // returns the skipped rows of no known lead (a NULL lead_id), which no read of a lead finds.
-func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, kept map[int64]tally.DigestSum, dirty map[int64]bool) ([2]uint64, map[any]badRow, error) {
+func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, kept keptDigests, dirty map[int64]bool) ([2]uint64, map[any]badRow, error) {
 	var db map[int64]tally.DigestSum
+	compared := func(int64) bool { return true } // the kept leads db has every digest of
 	var err error
 	unattached := map[any]badRow{}
 	if r.d.Driver == "postgres" {
-		db, err = p.digestsByBucket(ctx, r, tx, t, kept, dirty)
+		db, compared, err = p.digestsByBucket(ctx, r, tx, t, kept, dirty)
 		if err == nil && !t.nulls {
 			// The rows of no lead: skipped (a NULL where a lead_id is required).
 			var res source.Result
@@ -955,21 +953,24 @@ func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *cr
 		}
 	}
 	var found [2]uint64 // deleted, changed
-	for id, k := range kept {
-		x := db[id]
-		if x.Same(k) {
+	for _, x := range kept {
+		if !compared(x.id) {
+			continue // in a range whose sums equal the database's
+		}
+		k, d := x.digest(), db[x.id]
+		if d.Same(k) {
 			continue
 		}
-		dirty[id] = true
+		dirty[x.id] = true
 		switch {
-		case x.N < k.N:
-			found[0] += uint64(k.N - x.N)
+		case d.N < k.N:
+			found[0] += uint64(k.N - d.N)
 		default:
 			found[1]++
 		}
 	}
-	for id, x := range db {
-		if _, ok := kept[id]; !ok && !dirty[id] && x.N > 0 {
+	for id, d := range db {
+		if _, ok := kept.find(id); !ok && !dirty[id] && d.N > 0 {
 			dirty[id] = true // rows the tally never saw: inserted behind the watermark
 		}
 	}
@@ -978,10 +979,10 @@ func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *cr
 
 // digestsByBucket asks PostgreSQL for the digests of t's rows by ranges of about digestBucket
 // leads, compares them with the kept ones, and returns the per-lead digests of the ranges that
-// differ (the others are left out: they equal what is kept). Dirty leads are left out on both
-// sides: they are read again anyway.
-func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, kept map[int64]tally.DigestSum, dirty map[int64]bool) (map[int64]tally.DigestSum, error) {
-	shift := bucketShift(slices.Sorted(maps.Keys(kept)))
+// differ, with which kept leads those are (compared); the other ranges equal what is kept.
+// Dirty leads are left out on both sides: they are read again anyway.
+func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, kept keptDigests, dirty map[int64]bool) (map[int64]tally.DigestSum, func(int64) bool, error) {
+	shift := bucketShift(kept.ids())
 	bucket := func(id int64) int64 { return id >> shift }
 	col := t.column
 	if t.nulls {
@@ -992,12 +993,13 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx,
 	where := col + " IS NOT NULL AND NOT (" + col + " = ANY(?))"
 	args := []any{source.LeadsParam(skip, "postgres")}
 	want := map[int64]tally.DigestSum{}
-	for id, k := range kept {
-		b := want[bucket(id)]
-		want[bucket(id)] = tally.DigestSum{N: b.N + k.N, Sum: b.Sum + k.Sum}
+	for _, x := range kept {
+		b := want[bucket(x.id)]
+		want[bucket(x.id)] = tally.DigestSum{N: b.N + int64(x.n), Sum: b.Sum + int64(x.sum)}
 	}
 	differ := map[int64]bool{}
 	got := map[int64]bool{}
+	compared := func(id int64) bool { return differ[bucket(id)] }
 	_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
 		return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), bucketOf, where, func(b, n, sum int64) {
 			got[b] = true
@@ -1007,7 +1009,7 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx,
 		}, args...)
 	})
 	if err != nil {
-		return nil, err
+		return nil, compared, err
 	}
 	for b := range want {
 		if !got[b] {
@@ -1015,14 +1017,9 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx,
 		}
 	}
 	out := map[int64]tally.DigestSum{}
-	for id, k := range kept {
-		if !differ[bucket(id)] {
-			out[id] = k
-		}
-	}
 	p.logger.Debug("reconciliation by ranges of leads", "query", t.name, "ranges", len(want), "differ", len(differ))
 	if len(differ) == 0 {
-		return out, nil
+		return out, compared, nil
 	}
 	buckets := slices.Sorted(maps.Keys(differ))
 	where += " AND " + bucketOf + " = ANY(?::bigint[])"
@@ -1031,7 +1028,7 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx,
 			out[id] = tally.DigestSum{N: n, Sum: sum}
 		}, source.LeadsParam(skip, "postgres"), source.LeadsParam(buckets, "postgres"))
 	})
-	return out, err
+	return out, compared, err
 }
 
 // digestsByReading reads every row of t and sums their digests per lead (a database that sums
