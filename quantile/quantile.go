@@ -242,19 +242,62 @@ func QuantileOf(sets []*Set, q float64) float64 {
 	if len(runs) == 1 {
 		return interpolate(q, n, func(k int64) float64 { return runs[0].at(int(k)) })
 	}
-	return interpolate(q, n, func(k int64) float64 { return kth(runs, k) })
+	// The two ranks percentile_cont interpolates between are neighbours: the second is the
+	// first again while it repeats, else the least value above it (one binary search a run).
+	var lo float64
+	var loK int64 = -1
+	return interpolate(q, n, func(k int64) float64 {
+		if loK >= 0 && k == loK+1 {
+			if atMost(runs, lo) > k {
+				return lo
+			}
+			next := math.Inf(1)
+			for _, r := range runs {
+				if i := sort.Search(r.size(), func(i int) bool { return r.at(i) > lo }); i < r.size() {
+					next = min(next, r.at(i))
+				}
+			}
+			return next
+		}
+		lo, loK = kth(runs, k), k
+		return lo
+	})
+}
+
+// atMost is how many values of the runs are ≤ v.
+func atMost(runs []run, v float64) int64 {
+	var c int64
+	for _, r := range runs {
+		c += int64(sort.Search(r.size(), func(i int) bool { return r.at(i) > v }))
+	}
+	return c
 }
 
 // kth returns the k-th smallest value (from 0) of the union of sorted runs: the least v with
 // more than k values ≤ v, found by bisecting the floats in their order as integers (64 steps at
 // most, each a binary search per run).
 func kth(runs []run, k int64) float64 {
-	atMost := func(v float64) int64 {
-		var c int64
-		for _, r := range runs {
-			c += int64(sort.Search(r.size(), func(i int) bool { return r.at(i) > v }))
+	if whole := !slices.ContainsFunc(runs, func(r run) bool { return r.vals != nil }); whole {
+		// Whole seconds only: bisect the integers between the least and the greatest (a few
+		// dozen steps fewer than the floats' bits between them).
+		var lo, hi uint32
+		for i, r := range runs {
+			if i == 0 || r.secs[0] < lo {
+				lo = r.secs[0]
+			}
+			if i == 0 || r.secs[len(r.secs)-1] > hi {
+				hi = r.secs[len(r.secs)-1]
+			}
 		}
-		return c
+		for lo < hi {
+			mid := lo + (hi-lo)/2
+			if atMost(runs, float64(mid)) > k {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		return float64(lo)
 	}
 	// Bisect between the least and the greatest value held (the greatest has all n ≤ it).
 	var lo, hi uint64
@@ -269,7 +312,7 @@ func kth(runs []run, k int64) float64 {
 	}
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		if atMost(fromOrderedBits(mid)) > k {
+		if atMost(runs, fromOrderedBits(mid)) > k {
 			hi = mid
 		} else {
 			lo = mid + 1
