@@ -388,14 +388,23 @@ func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full b
 		}
 	}
 
-	if p.feed != nil {
-		select { // the first tally waits for the campaign side's first touches
+	waitTouches := func() error {
+		if p.feed == nil {
+			return nil
+		}
+		select {
 		case <-p.feed.Settled():
+			return nil
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
 	plan := p.liveCRM.Plan(dirty, rebuild, now)
+	if plan.CanBeLate() {
+		// The first tally reads the CRM's rows while the campaign side's first poll runs, and
+		// waits for its touches only once it needs them.
+		plan.WaitTouches = waitTouches
+	}
 	if !full {
 		// Not at a reconciliation: it compares no dirty lead's digests, so a lead whose row
 		// changed would keep, carried, a deal deleted behind the watermark for another hour.

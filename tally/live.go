@@ -127,7 +127,20 @@ type Plan struct {
 	spans  fiscal.Spans
 	from   []int     // the roll-over's windows (fiscal.Spans.Roll)
 	news   touchNews // from the campaign side
+	// canLate is set for a first tally planned before the campaign side's first poll is over:
+	// with WaitTouches set, Apply reads the CRM's rows meanwhile and joins the touches once they
+	// are in (see all).
+	canLate bool
+	// WaitTouches, set by the caller of a plan that can be late, waits for the campaign side's
+	// first poll (TouchFeed.Settled) and fails when the poll is abandoned (shutdown).
+	WaitTouches func() error
 }
+
+// CanBeLate reports whether the plan is a first tally that need not wait for the campaign side's
+// first touches before it reads the CRM's rows: it does not if the caller sets WaitTouches.
+func (p *Plan) CanBeLate() bool { return p.canLate }
+
+func (p *Plan) late() bool { return p.canLate && p.WaitTouches != nil }
 
 // Plan works out what a poll at now recomputes; dirty holds the leads whose rows changed since
 // the last poll (see Update). It changes nothing: a poll that fails after it leaves the tally as
@@ -136,6 +149,7 @@ func (l *LiveCRM) Plan(dirty map[int64]bool, rebuild bool, now time.Time) *Plan 
 	p := &Plan{now: now, spans: l.cfg.Calendar.Spans(now)}
 	if l.feed != nil {
 		p.news = l.feed.peek()
+		p.canLate = l.base == nil && !l.feed.isSettled()
 	}
 	var rolled map[int64]bool
 	switch {
@@ -213,7 +227,7 @@ func (l *LiveCRM) Known(p *Plan, known map[int64]source.Lead) {
 // at least the planned leads' otherwise. It fails only when rows do (Err): the tally then
 // recomputes every lead at the next poll.
 func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
-	if l.feed != nil {
+	if l.feed != nil && !p.late() {
 		l.feed.take(p.news)
 	}
 	now, spans := p.now, p.spans
@@ -240,9 +254,9 @@ func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 		}
 	}
 	l.owners = ownersOf(rows)
-	l.touches, l.refs = nil, p.news.refs
-	if p.news.pushed {
-		l.touches = withRefs{p.news.store, p.news.refs}
+	l.touches, l.refs = nil, nil
+	if !p.late() {
+		l.useNews(p.news)
 	}
 
 	// The volatile leads' share (vs) is recomputed at every poll and never kept in base.
@@ -251,8 +265,12 @@ func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 	if p.Rebuild {
 		l.Rebuilds++
 		var store *factStore
-		f, store = l.all(rows, now)
-		if err := rowsErr(rows); err != nil {
+		var err error
+		f, store, err = l.all(rows, now, p)
+		if err == nil {
+			err = rowsErr(rows)
+		}
+		if err != nil {
 			l.base = nil // half read: the next poll recomputes every lead
 			return nil, err
 		}
@@ -295,6 +313,14 @@ func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 	NewCRM(l.cfg, l.folder, now).globals(out)
 	out.publish()
 	return out, nil
+}
+
+// useNews makes the campaign side's news the touches and campaign labels the tally reads.
+func (l *LiveCRM) useNews(n touchNews) {
+	l.touches, l.refs = nil, n.refs
+	if n.pushed {
+		l.touches = withRefs{n.store, n.refs}
+	}
 }
 
 // rowsErr is the error rows met reading the database, if they read one (a poller's rows).
@@ -485,7 +511,7 @@ const numberLeads = 1 << 14
 //
 // A lead's numbers from its facts equal those from its rows (the live tally takes a changed
 // lead's old numbers out the same way), so the rows are read once.
-func (l *LiveCRM) all(rows CRMRows, now time.Time) (finished, *factStore) {
+func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStore, error) {
 	per := rebuildLeads
 	if l.roundLeads > 0 {
 		per = l.roundLeads
@@ -521,14 +547,53 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time) (finished, *factStore) {
 			next <- round(r)
 		}
 	}()
+	// A late plan (a cold start) reads the CRM's rows while the campaign side's first poll is
+	// still running: the rounds stored before its touches are in are joined to them after.
+	late := p.late()
+	ready := !late
+	var touches Touches
+	var unjoined []int64
+	take := func() {
+		p.news = l.feed.peek()
+		l.feed.take(p.news)
+		if p.news.pushed {
+			touches = withRefs{p.news.store, p.news.refs}
+		}
+		ready = true
+	}
 	for cs := range next {
+		if !ready && l.feed.isSettled() {
+			take()
+		}
 		a.add(cs...)
 		for _, c := range cs { // ranges in order: the store's index grows at its end
-			c.joinTouches()
+			if late && ready && touches != nil {
+				c.UseTouches(touches)
+			}
+			if ready {
+				c.joinTouches()
+			}
 			es := c.entities()
 			for _, id := range slices.Sorted(maps.Keys(es)) {
 				store.Put(id, es[id])
+				if !ready && es[id].lead != nil {
+					unjoined = append(unjoined, id)
+				}
 			}
+		}
+	}
+	if !ready {
+		if err := p.WaitTouches(); err != nil {
+			for range next { // the reader's last rounds, if it still runs
+			}
+			return finished{}, nil, err
+		}
+		take()
+	}
+	if late {
+		l.useNews(p.news) // the reader is done: the tallies of the second pass read them
+		if touches != nil {
+			joinStored(store, unjoined, touches)
 		}
 	}
 	a.admit(l.folder, l.cfg)
@@ -562,7 +627,25 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time) (finished, *factStore) {
 		total = l.finishAdmitted([]*CRM{l.tally(now)}, nil)
 	}
 	store.clip()
-	return total, store
+	return total, store, nil
+}
+
+// joinStored adds to the stored facts of leads stored before the campaign side's touches were
+// in what their touches make of them (CRM.joinTouches).
+func joinStored(store *factStore, ids []int64, touches Touches) {
+	for _, id := range ids {
+		f, ok := store.Get(id)
+		if !ok || f.lead == nil || f.lead.mkt != nil {
+			continue
+		}
+		for _, o := range f.deals {
+			if o.leadID == id {
+				f.lead.opps++ // what joinTouches reads of its deals (CRM.dealLead)
+			}
+		}
+		f.lead.mkt = summarizeTouches(touches.Of(id), f.lead)
+		store.Put(id, f)
+	}
 }
 
 // RangeRows is CRMRows that gives the rows of a range of lead ids, [lo, hi) (hi = MaxInt64: no
@@ -788,6 +871,15 @@ func (f *TouchFeed) Settle() { f.settle.Do(func() { close(f.settled) }) }
 
 // Settled is closed once the campaign side's first poll is over.
 func (f *TouchFeed) Settled() <-chan struct{} { return f.settled }
+
+func (f *TouchFeed) isSettled() bool {
+	select {
+	case <-f.settled:
+		return true
+	default:
+		return false
+	}
+}
 
 // push adds a campaign poll's changes: the leads whose touches changed, or all of them.
 func (f *TouchFeed) push(changed map[int64]bool, all bool, refs map[int64]CampaignRef, store interface{ Of(int64) []Touch }) {

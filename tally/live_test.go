@@ -595,3 +595,62 @@ func TestRollOverRecountsOnlyTheMovedPeriods(t *testing.T) {
 		}
 	}
 }
+
+// A cold start reads the CRM's rows while the campaign side's first poll is still running (a
+// plan that CanBeLate, with WaitTouches): rounds stored before the touches are in are joined to
+// them afterwards, rounds after are joined as they are stored. Either way the first tally, and
+// the poll after it, publish what the batch tally computes from all the rows.
+func TestLateTouchesAtColdStart(t *testing.T) {
+	for seed := int64(1); seed <= 6; seed++ {
+		for _, early := range []bool{false, true} {
+			g := &generator{rnd: rand.New(rand.NewSource(seed))}
+			now := time.Date(2026, 3, 27, 10, 0, 0, 0, time.UTC)
+			rows := g.world(now)
+			for range 3 { // more leads, touches and deals than the world starts with
+				g.mutate(rows, now, 25)
+			}
+			cfg := liveConfig(t)
+			feed := NewTouchFeed()
+			camp := NewLiveCampaigns(cfg, NewFolder(cfg.Caps))
+			camp.Share(feed)
+			live := NewLiveCRM(cfg, NewFolder(cfg.Caps), feed)
+			live.roundLeads = 3 // several rounds, some stored before the touches are in
+			campaignPoll := func() {
+				camp.Update(rows, map[[2]int64]bool{}, map[int64]bool{}, true, func() {}, now)
+				feed.Settle()
+			}
+			p := live.Plan(map[int64]bool{}, false, now)
+			if !p.CanBeLate() {
+				t.Fatal("a first tally planned before the campaign side's first poll cannot be late")
+			}
+			waited := false
+			p.WaitTouches = func() error {
+				waited = true
+				campaignPoll()
+				return nil
+			}
+			if early {
+				campaignPoll() // over before the first round is stored
+			}
+			got, err := live.Apply(p, rangedSet{rows, ByScan(rows)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if waited == early {
+				t.Errorf("seed %d, early %v: waited for the touches: %v", seed, early, waited)
+			}
+			want, _ := (&batch{NewFolder(cfg.Caps), NewFolder(cfg.Caps)}).tally(t, rows, now)
+			for _, d := range diff(got, want) {
+				t.Errorf("seed %d, early %v, cold start: %s", seed, early, d)
+			}
+			// The next poll: the tally took the campaign side's news and reads its touches.
+			next := rows.clone()
+			g.mutate(next, now.Add(time.Hour), 10)
+			_, got = livePoll(rows, next, camp, live, feed, now.Add(time.Hour), true, false)
+			want, _ = (&batch{NewFolder(cfg.Caps), NewFolder(cfg.Caps)}).tally(t, next, now.Add(time.Hour))
+			for _, d := range diff(got, want) {
+				t.Errorf("seed %d, early %v, next poll: %s", seed, early, d)
+			}
+		}
+	}
+}
