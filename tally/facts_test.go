@@ -155,6 +155,14 @@ func TestFactStoreMatchesMap(t *testing.T) {
 	if total > 3*live+2*chunkSize {
 		t.Errorf("the store holds %d bytes for %d live: dead space is not given back", total, live)
 	}
+	// tidy gives back every chunk's dead space but the current one's, and loses nothing.
+	s.tidy()
+	check(t, s, want, epochs, rolls)
+	for ci, c := range s.chunks {
+		if ci != s.cur && c.dead > 0 {
+			t.Errorf("after tidy, chunk %d has %d dead bytes of %d", ci, c.dead, len(c.b))
+		}
+	}
 }
 
 func check(t *testing.T, s *factStore, want map[int64]*facts, epochs map[int64]int, rolls [][]int) {

@@ -592,8 +592,9 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	}
 	if late {
 		l.useNews(p.news) // the reader is done: the tallies of the second pass read them
-		if touches != nil {
+		if touches != nil && len(unjoined) > 0 {
 			joinStored(store, unjoined, touches)
+			store.tidy() // their first records are dead space now
 		}
 	}
 	a.admit(l.folder, l.cfg)

@@ -148,7 +148,7 @@ func (s *logStore) free(id int64) {
 	c := &s.chunks[p>>chunkBits]
 	c.dead += k + int(n)
 	if ci := int(p >> chunkBits); ci != s.cur && c.dead > len(c.b)/2 {
-		s.compact(ci, id)
+		s.compact(ci, func(x int64) bool { return x == id })
 	}
 }
 
@@ -185,12 +185,29 @@ func (s *logStore) append(id int64, rec []byte) uint32 {
 	return p
 }
 
+// tidy gives back the dead space of every chunk but the one written to, moving their live
+// records to the end of the log: after a pass that rewrote many records (joinStored), which
+// left chunks up to half dead.
+func (s *logStore) tidy() {
+	// Moving records fills the current chunk and makes another one current: the one that was,
+	// if it has dead space, is compacted in the next sweep (compacting makes none).
+	for again := true; again; {
+		again = false
+		for ci := range s.chunks {
+			if ci != s.cur && s.chunks[ci].dead > 0 {
+				s.compact(ci, func(int64) bool { return false })
+				again = true
+			}
+		}
+	}
+}
+
 // compact moves the live records of a mostly dead chunk to the end of the log and empties it
-// (skip is the entity being freed, which is no longer live).
-func (s *logStore) compact(ci int, skip int64) {
+// (skip says which entity is being freed, which is no longer live).
+func (s *logStore) compact(ci int, skip func(int64) bool) {
 	// Find the ids whose records live in this chunk.
 	move := func(id int64, p uint32) uint32 {
-		if id == skip || p == deleted || p>>chunkBits != uint32(ci) {
+		if p == deleted || p>>chunkBits != uint32(ci) || skip(id) {
 			return p
 		}
 		return s.append(id, s.record(p))
