@@ -29,10 +29,13 @@ func TestBucketShift(t *testing.T) {
 		{"the ends of int64", []int64{math.MinInt64, -1, 0, 1, math.MaxInt64}},
 	}
 	for _, c := range cases {
-		s := bucketShift(c.ids)
 		if len(c.ids) == 0 {
+			if s := bucketShift(0, 0, 0); s != 0 {
+				t.Errorf("%s: shift %d", c.name, s)
+			}
 			continue
 		}
+		s := bucketShift(len(c.ids), c.ids[0], c.ids[len(c.ids)-1])
 		ranges := map[int64]bool{}
 		for _, id := range c.ids {
 			ranges[id>>s] = true

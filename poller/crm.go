@@ -914,18 +914,18 @@ func (rr *rangeRows) OpportunitiesOf(int64, func(source.Opportunity)) {
 // the ids are dense.
 const digestBucket = 256
 
-// bucketShift returns the shift that cuts sorted ids into ranges of 2^shift ids (id >> shift),
-// about one per digestBucket ids for dense ids, and never more than len(ids)/digestBucket+1
-// ranges between the first id and the last. A shift costs PostgreSQL nothing per row, where
-// width_bucket over an array of bounds cost a third of a reconciliation's 5M activities; with
-// sparse ids a range holds more leads, which only widens the second comparison of a range that
-// differs.
-func bucketShift(ids []int64) uint {
-	if len(ids) == 0 {
+// bucketShift returns the shift that cuts n ids from first to last into ranges of 2^shift ids
+// (id >> shift), about one per digestBucket ids for dense ids, and never more than
+// n/digestBucket+1 ranges between the first id and the last. A shift costs PostgreSQL nothing
+// per row, where width_bucket over an array of bounds cost a third of a reconciliation's 5M
+// activities; with sparse ids a range holds more leads, which only widens the second comparison
+// of a range that differs.
+func bucketShift(n int, first, last int64) uint {
+	if n == 0 {
 		return 0
 	}
-	want := uint64(len(ids)/digestBucket + 1)
-	span := uint64(ids[len(ids)-1]) - uint64(ids[0]) // ids sorted: the difference, even across 0
+	want := uint64(n/digestBucket + 1)
+	span := uint64(last) - uint64(first) // the difference, even across 0
 	var s uint
 	for s < 63 && span>>s >= want {
 		s++
@@ -979,7 +979,7 @@ func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *cr
 		}
 	}
 	for id, d := range db {
-		if _, ok := kept.find(id); !ok && !dirty[id] && d.N > 0 {
+		if !kept.has(id) && !dirty[id] && d.N > 0 {
 			dirty[id] = true // rows the tally never saw: inserted behind the watermark
 		}
 	}
@@ -991,7 +991,10 @@ func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *cr
 // differ, with which kept leads those are (compared); the other ranges equal what is kept.
 // Dirty leads are left out on both sides: they are read again anyway.
 func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, kept keptDigests, dirty map[int64]bool) (map[int64]tally.DigestSum, func(int64) bool, error) {
-	shift := bucketShift(kept.ids())
+	var shift uint
+	if len(kept) > 0 {
+		shift = bucketShift(len(kept), kept[0].id, kept[len(kept)-1].id)
+	}
 	bucket := func(id int64) int64 { return id >> shift }
 	col := t.column
 	if t.nulls {

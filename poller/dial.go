@@ -14,8 +14,8 @@ var errAborted = errors.New("connection aborted: the exporter is shutting down")
 // deadlineDialer opens the driver's TCP connections so that no database operation can block
 // forever, whatever the other end does. A server that accepts connections and never answers (a
 // stopped process, PgBouncer or a cloud proxy in front of a dead upstream) would otherwise hang
-// the driver in its start-up handshake, in a query, and in the cancel request it sends when a query's
-// context ends, since none of those reads has a deadline of its own.
+// the driver in its start-up handshake, in a query, and in the cancel request it sends when a
+// query's context ends, since none of those reads has a deadline of its own.
 //
 // Every Read and Write gets a deadline of at most ioTimeout from its start (query_timeout plus a
 // grace: the server's own statement_timeout answers first when the server is alive), combined
@@ -34,18 +34,8 @@ func newDeadlineDialer(connectTimeout, ioTimeout time.Duration) *deadlineDialer 
 	return &deadlineDialer{connectTimeout: connectTimeout, ioTimeout: ioTimeout, conns: map[*deadlineConn]struct{}{}}
 }
 
-// Dial and DialTimeout are DialContext without a context (net.Dialer's forms); pgx uses DialContext
-// (pgconn.Config.DialFunc), for its connections and for the cancel requests it sends.
-func (d *deadlineDialer) Dial(network, address string) (net.Conn, error) {
-	return d.DialContext(context.Background(), network, address)
-}
-
-func (d *deadlineDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return d.DialContext(ctx, network, address)
-}
-
+// DialContext is pgx's DialFunc (pgconn.Config.DialFunc), for its connections and for the
+// cancel requests it sends.
 func (d *deadlineDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	if d.isAborted() {
 		return nil, errAborted

@@ -34,20 +34,8 @@ func (x keptDigest) digest() tally.DigestSum {
 	return tally.DigestSum{N: int64(x.n), Sum: int64(x.sum)}
 }
 
-// find returns a lead's kept digest.
-func (k keptDigests) find(id int64) (tally.DigestSum, bool) {
-	i, ok := slices.BinarySearchFunc(k, id, func(x keptDigest, id int64) int { return cmp.Compare(x.id, id) })
-	if !ok {
-		return tally.DigestSum{}, false
-	}
-	return k[i].digest(), true
-}
-
-// ids returns the leads' ids, in order.
-func (k keptDigests) ids() []int64 {
-	out := make([]int64, len(k))
-	for i, x := range k {
-		out[i] = x.id
-	}
-	return out
+// has reports whether the tally kept a digest of the lead.
+func (k keptDigests) has(id int64) bool {
+	_, ok := slices.BinarySearchFunc(k, id, func(x keptDigest, id int64) int { return cmp.Compare(x.id, id) })
+	return ok
 }

@@ -48,6 +48,11 @@ func (r run) at(i int) float64 {
 	return float64(r.secs[i])
 }
 
+// above is the index of the run's first value greater than v (its size if none is).
+func (r run) above(v float64) int {
+	return sort.Search(r.size(), func(i int) bool { return r.at(i) > v })
+}
+
 // runs appends the set's sorted slices that hold values to out.
 func (s *Set) runs(out []run) []run {
 	if len(s.secs) > 0 {
@@ -203,16 +208,7 @@ func (s *Set) Clone() *Set {
 }
 
 // Quantile returns the q-quantile (0 ≤ q ≤ 1), NaN for an empty set.
-func (s *Set) Quantile(q float64) float64 {
-	if s.n == 0 || q < 0 || q > 1 || math.IsNaN(q) {
-		return math.NaN()
-	}
-	s.settle()
-	if len(s.odd) == 0 {
-		return interpolate(q, s.n, func(k int64) float64 { return float64(s.secs[k]) })
-	}
-	return QuantileOf([]*Set{s}, q)
-}
+func (s *Set) Quantile(q float64) float64 { return QuantileOf([]*Set{s}, q) }
 
 // interpolate is percentile_cont over n values, the k-th smallest (from 0) being at(k).
 func interpolate(q float64, n int64, at func(k int64) float64) float64 {
@@ -253,7 +249,7 @@ func QuantileOf(sets []*Set, q float64) float64 {
 			}
 			next := math.Inf(1)
 			for _, r := range runs {
-				if i := sort.Search(r.size(), func(i int) bool { return r.at(i) > lo }); i < r.size() {
+				if i := r.above(lo); i < r.size() {
 					next = min(next, r.at(i))
 				}
 			}
@@ -268,41 +264,25 @@ func QuantileOf(sets []*Set, q float64) float64 {
 func atMost(runs []run, v float64) int64 {
 	var c int64
 	for _, r := range runs {
-		c += int64(sort.Search(r.size(), func(i int) bool { return r.at(i) > v }))
+		c += int64(r.above(v))
 	}
 	return c
 }
 
 // kth returns the k-th smallest value (from 0) of the union of sorted runs: the least v with
-// more than k values ≤ v, found by bisecting the floats in their order as integers (64 steps at
-// most, each a binary search per run).
+// more than k values ≤ v, found by bisecting, between the least and the greatest value held (the
+// greatest has all n ≤ it), integers in the values' order: the values themselves when all are
+// whole seconds (a few dozen steps fewer), else the floats' bits (64 steps at most). Each step is
+// a binary search per run.
 func kth(runs []run, k int64) float64 {
-	if whole := !slices.ContainsFunc(runs, func(r run) bool { return r.vals != nil }); whole {
-		// Whole seconds only: bisect the integers between the least and the greatest (a few
-		// dozen steps fewer than the floats' bits between them).
-		var lo, hi uint32
-		for i, r := range runs {
-			if i == 0 || r.secs[0] < lo {
-				lo = r.secs[0]
-			}
-			if i == 0 || r.secs[len(r.secs)-1] > hi {
-				hi = r.secs[len(r.secs)-1]
-			}
-		}
-		for lo < hi {
-			mid := lo + (hi-lo)/2
-			if atMost(runs, float64(mid)) > k {
-				hi = mid
-			} else {
-				lo = mid + 1
-			}
-		}
-		return float64(lo)
+	key, value := orderedBits, fromOrderedBits
+	if !slices.ContainsFunc(runs, func(r run) bool { return r.vals != nil }) {
+		key = func(f float64) uint64 { return uint64(f) }
+		value = func(u uint64) float64 { return float64(u) }
 	}
-	// Bisect between the least and the greatest value held (the greatest has all n ≤ it).
 	var lo, hi uint64
 	for i, r := range runs {
-		a, b := orderedBits(r.at(0)), orderedBits(r.at(r.size()-1))
+		a, b := key(r.at(0)), key(r.at(r.size()-1))
 		if i == 0 || a < lo {
 			lo = a
 		}
@@ -312,13 +292,13 @@ func kth(runs []run, k int64) float64 {
 	}
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		if atMost(runs, fromOrderedBits(mid)) > k {
+		if atMost(runs, value(mid)) > k {
 			hi = mid
 		} else {
 			lo = mid + 1
 		}
 	}
-	v := fromOrderedBits(lo)
+	v := value(lo)
 	if v == 0 {
 		v = 0 // -0 and +0 are one value
 	}

@@ -81,16 +81,6 @@ type DigestSum struct{ N, Sum int64 }
 // Same reports whether two sums are of as many rows with the same digests, modulo 2^32.
 func (d DigestSum) Same(o DigestSum) bool { return d.N == o.N && uint32(d.Sum) == uint32(o.Sum) }
 
-// Same reports whether every query's sums are the same (DigestSum.Same).
-func (d Digest) Same(o Digest) bool {
-	for i := range d {
-		if !d[i].Same(o[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // The queries a Digest sums, by index.
 const (
 	DigestLeads = iota
@@ -468,19 +458,13 @@ func (c *CRM) inRows(s *Snapshot, m fiscal.Mask, name string, n, rows int64, lab
 }
 
 // observeIn adds a value to a period quantile metric, once for all the windows of m (atomLabel),
-// with the fixed labels and the sales dimensions, and counts it in each window of its overall
-// family with the fixed labels only (whose quantiles are selected from name's sets at publish:
-// Snapshot.overallQuantiles).
+// with the fixed labels and the sales dimensions. Its overall family (metrics.Overall) is made
+// from the same values at publish.
 func (c *CRM) observeIn(s *Snapshot, m fiscal.Mask, name string, v float64, fixed, sales []string) {
 	if m == 0 {
 		return
 	}
-	s.observe(name, v, append(append([]string{atomLabel(m)}, fixed...), sales...)...) // once (atomLabel)
-	o := append([]string{""}, fixed...)
-	m.Each(func(i int) {
-		o[0] = string(c.spans[i].Window)
-		s.sampleOf(metrics.Overall[name], o, false) // counted; its values are name's
-	})
+	s.observe(name, v, append(append([]string{atomLabel(m)}, fixed...), sales...)...)
 }
 
 func inWindows(s *Snapshot, spans fiscal.Spans, m fiscal.Mask, name string, n, rows int64, labels []string) {

@@ -228,21 +228,31 @@ func readReach(b []byte) reach {
 func (e *encoder) digest(d DigestSum) {
 	e.uint(uint64(d.N))
 	if d.N != 0 {
-		e.b = binary.LittleEndian.AppendUint32(e.b, uint32(d.Sum))
+		e.sum32(d.Sum)
 	}
 }
+
+// sum32 writes a digest sum modulo 2^32, in four bytes.
+func (e *encoder) sum32(sum int64) { e.b = binary.LittleEndian.AppendUint32(e.b, uint32(sum)) }
 
 // digest reads a DigestSum, its sum modulo 2^32.
 func (r *decoder) digest() DigestSum {
 	d := DigestSum{N: int64(r.uint())}
-	if d.N != 0 && r.err == nil {
-		if len(r.b) < 4 {
-			r.fail()
-			return DigestSum{}
-		}
-		d.Sum, r.b = int64(binary.LittleEndian.Uint32(r.b)), r.b[4:]
+	if d.N != 0 {
+		d.Sum = r.sum32()
 	}
 	return d
+}
+
+// sum32 reads a digest sum written by encoder.sum32.
+func (r *decoder) sum32() int64 {
+	if r.err != nil || len(r.b) < 4 {
+		r.fail()
+		return 0
+	}
+	sum := int64(binary.LittleEndian.Uint32(r.b))
+	r.b = r.b[4:]
+	return sum
 }
 
 // date writes a civil date (an expected close date) as days since 1970-01-01, 0 for none.

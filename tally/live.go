@@ -316,11 +316,14 @@ func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
 }
 
 // useNews makes the campaign side's news the touches and campaign labels the tally reads.
-func (l *LiveCRM) useNews(n touchNews) {
-	l.touches, l.refs = nil, n.refs
-	if n.pushed {
-		l.touches = withRefs{n.store, n.refs}
+func (l *LiveCRM) useNews(n touchNews) { l.touches, l.refs = n.touches(), n.refs }
+
+// touches is what the CRM tally reads of the campaign side's touches, nil before its first poll.
+func (n touchNews) touches() Touches {
+	if !n.pushed {
+		return nil
 	}
+	return withRefs{n.store, n.refs}
 }
 
 // rowsErr is the error rows met reading the database, if they read one (a poller's rows).
@@ -556,10 +559,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	take := func() {
 		p.news = l.feed.peek()
 		l.feed.take(p.news)
-		if p.news.pushed {
-			touches = withRefs{p.news.store, p.news.refs}
-		}
-		ready = true
+		touches, ready = p.news.touches(), true
 	}
 	for cs := range next {
 		if !ready && l.feed.isSettled() {

@@ -9,8 +9,9 @@ import (
 // logStore keeps a record of bytes per id in chunks of a log: a changed record is appended and
 // its old one becomes dead space, which a chunk gives back when it is mostly dead (compact).
 // The index is a sorted, compressed list of ids (idList: a byte or two an id) with each record's
-// position (4 bytes), plus a small map for ids added out of order since the last merge. It is the memory of the live tallies
-// (factStore, touchStore): a million leads' records, without a map entry or a pointer each.
+// position (4 bytes), plus a small map for ids added out of order since the last merge. It is
+// the memory of the live tallies (factStore, touchStore): a million leads' records, without a
+// map entry or a pointer each.
 type logStore struct {
 	ids    idList
 	pos    []uint32 // chunk << chunkBits | offset, by index in ids; deleted for none

@@ -107,18 +107,12 @@ func appendKey(b []byte, labels []string) []byte {
 }
 
 func (s *Snapshot) sample(name string, labels []string) *Sample {
-	return s.sampleOf(name, labels, true)
-}
-
-// sampleOf is sample; withQ false makes a quantile family's new series count its values without
-// keeping them (an overall family's: see observeIn).
-func (s *Snapshot) sampleOf(name string, labels []string, withQ bool) *Sample {
 	f := s.family(name)
 	s.kb = appendKey(s.kb[:0], labels)
 	x, ok := f.Series[string(s.kb)]
 	if !ok {
 		x = &Sample{Labels: append([]string(nil), labels...)}
-		if f.Def.Quantile && withQ {
+		if f.Def.Quantile {
 			x.Q = &quantile.Set{}
 		}
 		f.Series[string(s.kb)] = x
@@ -401,25 +395,21 @@ func zeroFilled(d metrics.Def) bool {
 // for an empty set: no NaN is ever published).
 func (s *Snapshot) publish() {
 	windows := fiscal.Windows()
-	// The overall families first: their values are those of their families' series.
-	quantiles := map[string]map[string]*Sample{}
-	for name, overall := range metrics.Overall {
-		if f := s.Families[overall]; f != nil {
-			quantiles[overall] = s.overallQuantiles(f, s.Families[name])
+	// The overall families (over every team) are made from their families' values: those of
+	// the series with the same period and fixed labels.
+	overall := map[string]bool{}
+	for name, o := range metrics.Overall {
+		overall[o] = true
+		if of := s.Families[name]; of != nil {
+			f := s.family(o)
+			f.Series = quantileSeries(f.Def, windowSets(of, len(f.Def.Labels)-1))
 		}
 	}
 	for name, f := range s.Families {
 		switch {
-		case f.Def.Quantile && quantiles[name] != nil:
-			f.Series = quantiles[name]
+		case overall[name]: // made above
 		case f.Def.Quantile:
-			out := make(map[string]*Sample, len(f.Series)*len(metrics.Percentiles))
-			for _, w := range windowSets(f, -1) {
-				for _, p := range metrics.Percentiles {
-					putQuantile(out, f.Def, w.labels, p, quantile.QuantileOf(w.sets, float64(p)/100))
-				}
-			}
-			f.Series = out
+			f.Series = quantileSeries(f.Def, windowSets(f, -1))
 		case zeroFilled(f.Def), f.Def.Name == metrics.MarketingLeadsArrived:
 			ws := windows
 			if f.Def.Name == metrics.MarketingLeadsArrived {
@@ -443,39 +433,18 @@ func (s *Snapshot) publish() {
 	}
 }
 
-// putQuantile adds the series of percentile p of a quantile family's series of labels (those
-// before the percentile label, then those after: the sales dimensions).
-func putQuantile(out map[string]*Sample, d metrics.Def, labels []string, p int, v float64) {
+// quantileSeries publishes a quantile family from the value sets of its windows' series: a
+// series per percentile (none for a window without a value: no NaN is ever published).
+func quantileSeries(d metrics.Def, sets map[string]*windowSet) map[string]*Sample {
 	at := len(d.Labels) - 1 // the percentile label comes last of the fixed labels
-	l := make([]string, 0, len(labels)+1)
-	l = append(l, labels[:at]...)
-	l = append(l, metrics.PercentileLabel(p))
-	l = append(l, labels[at:]...)
-	out[key(l)] = &Sample{Labels: l, F: v, IsFloat: true, refs: 1}
-}
-
-// overallQuantiles publishes an overall family (the follow-up time over every team), whose
-// series only count their values: each one's values are those of the series of its family (of
-// the sales dimensions) with the same fixed labels, selected across their sets at publish
-// (quantile.QuantileOf) rather than kept twice.
-func (s *Snapshot) overallQuantiles(overall, of *Family) map[string]*Sample {
-	out := make(map[string]*Sample, len(overall.Series)*len(metrics.Percentiles))
-	if of == nil {
-		return out
-	}
-	fixed := len(overall.Def.Labels) - 1 // period and fixed labels, without the percentile
-	parts := map[string][]*quantile.Set{}
-	for _, w := range windowSets(of, fixed) {
-		k := key(w.labels)
-		parts[k] = append(parts[k], w.sets...)
-	}
-	for k, x := range overall.Series {
-		sets := parts[k]
-		if len(sets) == 0 {
-			continue
-		}
+	out := make(map[string]*Sample, len(sets)*len(metrics.Percentiles))
+	for _, w := range sets {
 		for _, p := range metrics.Percentiles {
-			putQuantile(out, overall.Def, x.Labels, p, quantile.QuantileOf(sets, float64(p)/100))
+			l := make([]string, 0, len(w.labels)+1)
+			l = append(l, w.labels[:at]...)
+			l = append(l, metrics.PercentileLabel(p))
+			l = append(l, w.labels[at:]...)
+			out[key(l)] = &Sample{Labels: l, F: quantile.QuantileOf(w.sets, float64(p)/100), IsFloat: true, refs: 1}
 		}
 	}
 	return out
@@ -488,12 +457,11 @@ type windowSet struct {
 }
 
 // windowSets gathers a quantile family's atoms (see atomLabel) into the sets of each window's
-// series, keeping the first n labels (the period and fixed labels: an overall family's), or all
-// of them for n < 0; windows without a value are left out.
-func windowSets(f *Family, n int) []windowSet {
+// series, by key(labels), keeping the first n labels (the period and fixed labels: an overall
+// family's), or all of them for n < 0; windows without a value are left out.
+func windowSets(f *Family, n int) map[string]*windowSet {
 	windows := fiscal.Windows()
-	byKey := map[string]*windowSet{}
-	var out []*windowSet
+	out := map[string]*windowSet{}
 	for _, x := range f.Series {
 		m, ok := atomMask(x.Labels[0])
 		if !ok || x.Q == nil || x.Q.Len() == 0 {
@@ -506,18 +474,13 @@ func windowSets(f *Family, n int) []windowSet {
 		m.Each(func(i int) {
 			labels := append([]string{string(windows[i])}, rest...)
 			k := key(labels)
-			w := byKey[k]
+			w := out[k]
 			if w == nil {
 				w = &windowSet{labels: labels}
-				byKey[k] = w
-				out = append(out, w)
+				out[k] = w
 			}
 			w.sets = append(w.sets, x.Q)
 		})
 	}
-	res := make([]windowSet, len(out))
-	for i, w := range out {
-		res[i] = *w
-	}
-	return res
+	return out
 }

@@ -2,7 +2,6 @@ package tally
 
 import (
 	"cmp"
-	"encoding/binary"
 	"slices"
 	"strings"
 	"sync"
@@ -66,7 +65,7 @@ func encodeTouches(b []byte, d *strs, lt leadTouches) []byte {
 	e.uint(uint64(len(lt.touches)))
 	e.uint(uint64(lt.dups))
 	// The count is that of every row read: the touches kept and the repeated ids left out.
-	e.b = binary.LittleEndian.AppendUint32(e.b, uint32(lt.digest.Sum))
+	e.sum32(lt.digest.Sum)
 	var base int64
 	if len(lt.touches) > 0 {
 		base = d.timeBase(lt.touches[0].at)
@@ -116,12 +115,7 @@ func (r *decoder) campaignKind() (int64, string) {
 // many repeated ids were left out, and the sum of every row's digest modulo 2^32.
 func (r *decoder) touchesHead() (n, dups uint64, sum int64) {
 	n, dups = r.uint(), r.uint()
-	if r.err != nil || len(r.b) < 4 {
-		r.fail()
-		return 0, 0, 0
-	}
-	sum, r.b = int64(binary.LittleEndian.Uint32(r.b)), r.b[4:]
-	return n, dups, sum
+	return n, dups, r.sum32()
 }
 
 func decodeTouches(b []byte, d *strs) (leadTouches, error) {
