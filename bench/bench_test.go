@@ -152,10 +152,12 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 	resetPeakRSS()
 	coldStart := time.Now()
 	stopPeak := peakProfiler(os.Getenv("TANDEM_BENCH_PEAK_PROFILE"))
+	stopCold := cpuProfiler(b, os.Getenv("TANDEM_BENCH_COLD_PROFILE"))
 	if err := e.PollOnce(ctx); err != nil {
 		b.Fatal(err)
 	}
 	cold := time.Since(coldStart)
+	stopCold()
 	stopPeak()
 	heap := retainedHeapMiB()
 	writeHeapProfile(b)
@@ -165,6 +167,7 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 		b.Logf("cold start, %s: poll %s, queries %v", db, h.LastDuration.Round(time.Millisecond), h.QueryDuration)
 	}
 	var tandemWall, tandemDB, generic time.Duration
+	stopSteady := cpuProfiler(b, os.Getenv("TANDEM_BENCH_STEADY_PROFILE"))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -197,6 +200,7 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 		generic += time.Since(t0)
 	}
 	b.StopTimer()
+	stopSteady()
 	for _, db := range []string{"crm", "campaigns"} {
 		_, h := e.Poller(source.Database(db)).Snapshot()
 		b.Logf("steady state, %s: poll %s, queries %v", db, h.LastDuration.Round(time.Millisecond), h.QueryDuration)

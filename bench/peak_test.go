@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"testing"
 	"time"
 )
 
@@ -39,4 +40,25 @@ func peakProfiler(path string) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// cpuProfiler writes a CPU profile of what runs until stop is called to path (no-op when path
+// is empty): TANDEM_BENCH_COLD_PROFILE profiles the cold start alone, TANDEM_BENCH_STEADY_PROFILE
+// the steady-state polls alone, which a -cpuprofile of the whole run buries under the cold start. The generic SQL's time is in it
+// too (waiting on the database: little CPU).
+func cpuProfiler(b *testing.B, path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/tandem-oss/tandem/source"
 	"github.com/tandem-oss/tandem/tally"
 )
@@ -23,7 +21,7 @@ import (
 // readTouches runs the live campaign tally over a poll whose campaigns and stats were read into
 // their tables (changes; apply applies them), reading the touchpoints it needs. It returns the
 // snapshot and what to keep once the poll succeeded.
-func (p *Poller) readTouches(ctx context.Context, tx *sqlx.Tx, changes *changeSet, apply func(), now time.Time, full bool, stats map[string]queryStats) (*tally.Snapshot, func(), error) {
+func (p *Poller) readTouches(ctx context.Context, tx *readTx, changes *changeSet, apply func(), now time.Time, full bool, stats map[string]queryStats) (*tally.Snapshot, func(), error) {
 	d := p.cfg.DB(source.Campaigns)
 	t := p.touchTable
 	r := &crmReader{p: p, db: source.Campaigns, d: d, stats: &pollStats{m: stats}}
@@ -106,7 +104,7 @@ type touchRows struct {
 	ctx      context.Context // the poll's: the reads run inside it
 	mirror   *campaignMirror
 	r        *crmReader
-	tx       *sqlx.Tx
+	tx       *readTx
 	t        *crmTable
 	now      time.Time
 	disabled bool // disabled_queries: no touchpoint

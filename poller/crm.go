@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/source"
@@ -132,7 +131,7 @@ func (t *crmTable) keepFull(f *fullRead) {
 
 // probe learns whether t's query returns updated_at (a LIMIT 0 read): on the first poll and at
 // every reconciliation.
-func (r *crmReader) probe(ctx context.Context, tx *sqlx.Tx, t *crmTable) error {
+func (r *crmReader) probe(ctx context.Context, tx *readTx, t *crmTable) error {
 	_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
 		incr, err := source.Returns(ctx, tx, source.Wrap(r.query(t.name), "tandem_q"), source.Watermark)
 		t.incremental = incr
@@ -306,7 +305,7 @@ func rowOf(v any) (lead, id int64, updated time.Time, digest int64) {
 
 // readCRM is the live CRM poll, in the read-only transaction tx at now; full is set when the
 // reconciliation is due. It returns the snapshot, and what to keep once the poll succeeded.
-func (p *Poller) readCRM(ctx context.Context, tx *sqlx.Tx, now time.Time, full bool, stats map[string]queryStats) (*tally.Snapshot, func(), error) {
+func (p *Poller) readCRM(ctx context.Context, tx *readTx, now time.Time, full bool, stats map[string]queryStats) (*tally.Snapshot, func(), error) {
 	d := p.cfg.DB(source.CRM)
 	st := p.crmState
 	r := &crmReader{p: p, db: source.CRM, d: d, stats: &pollStats{m: stats}}
@@ -483,7 +482,7 @@ func (m mark) keep() {
 
 // crmDelta reads the rows of t changed since its watermark (less the overlap) and marks their
 // leads dirty; rows read again unchanged (the overlap) are left out.
-func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, now time.Time, dirty map[int64]bool, own *ownRows) (mark, error) {
+func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, now time.Time, dirty map[int64]bool, own *ownRows) (mark, error) {
 	since := t.watermark.Add(-r.d.WatermarkOverlap)
 	m := mark{t: t, watermark: t.watermark, recent: map[int64]int64{}, bad: map[any]badRow{}}
 	type seen struct {
@@ -657,7 +656,7 @@ const leadBatch = 5000
 // readLeads reads every row of the planned leads, in batches by lead_id, but for what the plan
 // says is known already: the lead rows the deltas returned (own), the activities and deals of the
 // carried leads (their facts stand for them).
-func (p *Poller) readLeads(ctx context.Context, r *crmReader, tx *sqlx.Tx, tables []*crmTable, owners map[int64]source.Owner, plan *tally.Plan, own *ownRows) (*leadRows, error) {
+func (p *Poller) readLeads(ctx context.Context, r *crmReader, tx *readTx, tables []*crmTable, owners map[int64]source.Owner, plan *tally.Plan, own *ownRows) (*leadRows, error) {
 	out := &leadRows{owners: owners, leads: map[int64][]source.Lead{}, acts: map[int64][]source.Activity{},
 		opps: map[int64][]source.Opportunity{}, rejected: map[int64][]rejected{}, bad: map[string]map[any]badRow{},
 		read: map[string]map[int64]bool{}}
@@ -736,7 +735,7 @@ var exportedSnapshot = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)
 
 // crmRanges prepares the reads of every row: the poll's transaction, and up to one more per core
 // while max_open_connections allows, importing its snapshot.
-func (p *Poller) crmRanges(ctx context.Context, tx *sqlx.Tx, r *crmReader, tables []*crmTable, owners map[int64]source.Owner, now time.Time) (*rangeRows, error) {
+func (p *Poller) crmRanges(ctx context.Context, tx *readTx, r *crmReader, tables []*crmTable, owners map[int64]source.Owner, now time.Time) (*rangeRows, error) {
 	rr := &rangeRows{ctx: ctx, r: r, tables: map[string]*crmTable{}, owners: owners, now: now,
 		found: map[string]*fullRead{}, rejected: map[int64][]leadRejected{}}
 	for _, t := range tables {
@@ -750,7 +749,7 @@ func (p *Poller) crmRanges(ctx context.Context, tx *sqlx.Tx, r *crmReader, table
 			return nil, fmt.Errorf("exporting the poll's snapshot for parallel reads: %v", err)
 		}
 		for range workers {
-			wtx, err := p.conn.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+			wtx, err := beginRead(ctx, p.conn, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 			if err != nil {
 				rr.close()
 				return nil, fmt.Errorf("beginning a parallel read: %w", err)
@@ -937,7 +936,7 @@ func bucketShift(n int, first, last int64) uint {
 // keeps of the leads not dirty already (kept), and marks dirty every lead that differs: drift,
 // rows deleted (fewer than the tally holds) or changed without a newer updated_at. It also
 // returns the skipped rows of no known lead (a NULL lead_id), which no read of a lead finds.
-func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, kept keptDigests, dirty map[int64]bool) ([2]uint64, map[any]badRow, error) {
+func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, kept keptDigests, dirty map[int64]bool) ([2]uint64, map[any]badRow, error) {
 	var db map[int64]tally.DigestSum
 	compared := func(int64) bool { return true } // the kept leads db has every digest of
 	var err error
@@ -990,7 +989,7 @@ func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *cr
 // leads, compares them with the kept ones, and returns the per-lead digests of the ranges that
 // differ, with which kept leads those are (compared); the other ranges equal what is kept.
 // Dirty leads are left out on both sides: they are read again anyway.
-func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, kept keptDigests, dirty map[int64]bool) (map[int64]tally.DigestSum, func(int64) bool, error) {
+func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, kept keptDigests, dirty map[int64]bool) (map[int64]tally.DigestSum, func(int64) bool, error) {
 	var shift uint
 	if len(kept) > 0 {
 		shift = bucketShift(len(kept), kept[0].id, kept[len(kept)-1].id)
@@ -1045,7 +1044,7 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *sqlx.Tx,
 
 // digestsByReading reads every row of t and sums their digests per lead (a database that sums
 // none: SQLite, small by nature).
-func (p *Poller) digestsByReading(ctx context.Context, r *crmReader, tx *sqlx.Tx, t *crmTable, bad map[any]badRow) (map[int64]tally.DigestSum, error) {
+func (p *Poller) digestsByReading(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, bad map[any]badRow) (map[int64]tally.DigestSum, error) {
 	out := map[int64]tally.DigestSum{}
 	add := func(lead, digest int64) {
 		x := out[lead]

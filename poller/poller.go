@@ -329,7 +329,7 @@ func bind[K comparable, V comparable](t *table[K, V], q source.Querier,
 // every table of a RowsOnly poll): every row on a full poll, else only the rows changed since
 // the newest one seen for the queries that return updated_at. It returns each read, not yet
 // applied.
-func (p *Poller) runSteps(ctx context.Context, tx *sqlx.Tx, steps []step, full bool, now time.Time, stats map[string]queryStats) ([]stepChanges, []func(), error) {
+func (p *Poller) runSteps(ctx context.Context, tx *readTx, steps []step, full bool, now time.Time, stats map[string]queryStats) ([]stepChanges, []func(), error) {
 	d := p.cfg.DB(p.db)
 	var reads []stepChanges
 	var applies []func()
@@ -397,7 +397,7 @@ func (p *Poller) runSteps(ctx context.Context, tx *sqlx.Tx, steps []step, full b
 
 // readTables is a poll that reads tables of rows (runSteps): the campaign side's campaigns and
 // stats, whose touchpoints readTouches reads, or every table of a RowsOnly poll.
-func (p *Poller) readTables(ctx context.Context, tx *sqlx.Tx, now time.Time, full bool, stats map[string]queryStats) (*tally.Snapshot, func(), error) {
+func (p *Poller) readTables(ctx context.Context, tx *readTx, now time.Time, full bool, stats map[string]queryStats) (*tally.Snapshot, func(), error) {
 	changes := newChangeSet()
 	steps := p.steps(tx, changes)
 	if p.db == source.Campaigns && !p.rowsOnly {
@@ -441,7 +441,7 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 	if d.Driver == "postgres" {
 		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
 	}
-	tx, err := p.conn.BeginTxx(ctx, opts)
+	tx, err := beginRead(ctx, p.conn, opts)
 	if err != nil {
 		return nil, stats, fmt.Errorf("beginning read transaction: %w", err)
 	}

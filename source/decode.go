@@ -1,6 +1,7 @@
 package source
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 	"unique"
+
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tandem-oss/tandem/money"
 )
@@ -83,7 +86,7 @@ func FormOf(v any) string {
 
 // AcceptedTimeForms lists the text forms a timestamp column may hold (besides native timestamp
 // types and epoch seconds), for error messages.
-const AcceptedTimeForms = "RFC 3339 (2026-12-31T23:59:59Z, with fractions or an offset), 2026-12-31 23:59:59[.fraction][±07:00], 2026-12-31, or epoch seconds"
+const AcceptedTimeForms = "RFC 3339 (2026-12-31T23:59:59Z, with fractions or an offset), 2026-12-31 23:59:59[.fraction][±07[:00]], 2026-12-31, or epoch seconds"
 
 func (e *RowError) Error() string {
 	if e.Form != "" {
@@ -146,16 +149,195 @@ func CheckColumns(q Query, got []string) ([]int, error) {
 	return idx, nil
 }
 
-// cell receives any driver value; decoding happens after the scan, so one bad value costs one
-// row, not the whole query.
-type cell struct{ v any }
+// cell receives one value of a row; decoding happens after the scan, so one bad value costs one
+// row, not the whole query. The common kinds (integers, timestamps, text) are kept unboxed: at a
+// million leads a cold start scans 9M rows, and an interface per value was an allocation per
+// value. Through database/sql a cell is a Scanner; read natively (NativeQuerier), pgx hands it
+// each value through its typed scanner interfaces (ScanInt64, ScanTimestamptz, ScanBytes...)
+// without converting it to a driver.Value first.
+type cell struct {
+	kind cellKind
+	i    int64
+	t    time.Time
+	s    string
+	v    any       // cellOther: anything else (float64, bool, a driver's own types)
+	text *interner // shares repeated short text values (nil: each is copied)
+	// shared: s is the one copy of its value (interner), short enough never to be cut
+	shared bool
+}
 
-func (c *cell) Scan(v any) error {
-	if b, ok := v.([]byte); ok {
-		v = string(b) // the driver reuses the buffer
+type cellKind uint8
+
+const (
+	cellNull cellKind = iota
+	cellInt
+	cellTime
+	cellText
+	cellOther
+)
+
+// value is the cell's value as database/sql would give it (nil for NULL): boxed, for the paths
+// that are not hot (errors, identities, the rarer kinds).
+func (c *cell) value() any {
+	switch c.kind {
+	case cellInt:
+		return c.i
+	case cellTime:
+		return c.t
+	case cellText:
+		return c.s
+	case cellOther:
+		return c.v
 	}
-	c.v = v
 	return nil
+}
+
+func (c *cell) set(v any) {
+	switch v := v.(type) {
+	case nil:
+		c.kind = cellNull
+	case int64:
+		c.kind, c.i = cellInt, v
+	case time.Time:
+		c.kind, c.t = cellTime, v
+	case string:
+		c.kind = cellText
+		c.s, c.shared = c.text.str(v)
+	case []byte:
+		c.kind = cellText
+		c.s, c.shared = c.text.of(v) // the driver reuses the buffer
+	default:
+		c.kind, c.v = cellOther, v
+	}
+}
+
+// Scan is database/sql's Scanner.
+func (c *cell) Scan(v any) error {
+	c.set(v)
+	return nil
+}
+
+// The pgx scanner interfaces (pgtype.Int64Scanner and the others), for native reads. Each kind
+// ends as database/sql through pgx's stdlib would give it, so both paths decode alike.
+
+func (c *cell) ScanInt64(v pgtype.Int8) error {
+	if !v.Valid {
+		c.kind = cellNull
+		return nil
+	}
+	c.kind, c.i = cellInt, v.Int64
+	return nil
+}
+
+func (c *cell) ScanFloat64(v pgtype.Float8) error {
+	if !v.Valid {
+		c.kind = cellNull
+		return nil
+	}
+	c.kind, c.v = cellOther, v.Float64
+	return nil
+}
+
+func (c *cell) ScanBool(v pgtype.Bool) error {
+	if !v.Valid {
+		c.kind = cellNull
+		return nil
+	}
+	c.kind, c.v = cellOther, v.Bool
+	return nil
+}
+
+func (c *cell) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if v.Valid && v.InfinityModifier == pgtype.Finite {
+		c.kind, c.t = cellTime, v.Time
+		return nil
+	}
+	return c.scanValue(v.Value()) // NULL, or ±infinity as text
+}
+
+func (c *cell) ScanTimestamp(v pgtype.Timestamp) error {
+	if v.Valid && v.InfinityModifier == pgtype.Finite {
+		c.kind, c.t = cellTime, v.Time
+		return nil
+	}
+	return c.scanValue(v.Value())
+}
+
+func (c *cell) ScanDate(v pgtype.Date) error {
+	if v.Valid && v.InfinityModifier == pgtype.Finite {
+		c.kind, c.t = cellTime, v.Time
+		return nil
+	}
+	return c.scanValue(v.Value())
+}
+
+// scanValue keeps a value as its driver value: the rarer cases.
+func (c *cell) scanValue(v driver.Value, err error) error {
+	if err != nil {
+		return err
+	}
+	c.set(v)
+	return nil
+}
+
+// ScanNumeric keeps a numeric as its exact text, as pgx's stdlib gives it (an amount is parsed
+// into cents from it, never through a float).
+func (c *cell) ScanNumeric(v pgtype.Numeric) error { return c.scanValue(v.Value()) }
+
+// ScanBytes receives text (and bytea) values in the driver's buffer, valid until the next row.
+func (c *cell) ScanBytes(v []byte) error {
+	if v == nil {
+		c.kind = cellNull
+		return nil
+	}
+	c.kind = cellText
+	c.s, c.shared = c.text.of(v)
+	return nil
+}
+
+// interner shares the text values of one read: the text columns are labels (source, region,
+// status, kind...), a handful of values repeated over millions of rows, and copying each out of
+// the driver's buffer was an allocation per value. A value is made unique (package unique) the
+// first time a read meets it, so the tallies keep one copy of it however many reads brought it.
+// Values longer than internMax, and any past internCap distinct ones (ids read as text, free
+// text), are copied as they come, and shared by record.string if they are labels.
+type interner map[string]string
+
+const (
+	internMax = 64
+	internCap = 4096
+)
+
+func (in *interner) of(b []byte) (string, bool) {
+	if in == nil || len(b) > internMax {
+		return string(b), false
+	}
+	if s, ok := (*in)[string(b)]; ok { // no allocation: the map is looked up with b in place
+		return s, true
+	}
+	return in.add(string(b))
+}
+
+func (in *interner) str(s string) (string, bool) {
+	if in == nil || len(s) > internMax {
+		return s, false
+	}
+	if u, ok := (*in)[s]; ok {
+		return u, true
+	}
+	return in.add(s)
+}
+
+func (in *interner) add(s string) (string, bool) {
+	if len(*in) >= internCap {
+		return s, false
+	}
+	if *in == nil {
+		*in = interner{}
+	}
+	u := unique.Make(s).Value()
+	(*in)[u] = u
+	return u, true
 }
 
 // record is one scanned row addressed by canonical column position.
@@ -175,7 +357,15 @@ func (r *record) value(i int) any {
 	if r.idx[i] < 0 {
 		return nil // an optional column the query does not return
 	}
-	return r.cells[r.idx[i]].v
+	return r.cells[r.idx[i]].value()
+}
+
+// cell is column i's cell; nil for an optional column the query does not return.
+func (r *record) cell(i int) *cell {
+	if r.idx[i] < 0 {
+		return nil
+	}
+	return &r.cells[r.idx[i]]
 }
 
 // identity is a skipped row's id, decoded as a good row's would be, or a hash of its cells.
@@ -221,7 +411,7 @@ func (r *record) fail(check string, i int, err error) {
 }
 
 func (r *record) null(i int) bool {
-	if r.value(i) == nil {
+	if c := r.cell(i); c == nil || c.kind == cellNull {
 		if r.q.Columns[i].Required {
 			r.fail(CheckNullRequired, i, fmt.Errorf("is NULL"))
 		}
@@ -233,6 +423,9 @@ func (r *record) null(i int) bool {
 func (r *record) int64(i int) int64 {
 	if r.null(i) {
 		return 0
+	}
+	if c := r.cell(i); c.kind == cellInt {
+		return c.i
 	}
 	switch v := r.value(i).(type) {
 	case int64:
@@ -272,6 +465,9 @@ func textID(s string) int64 {
 func (r *record) string(i int) string {
 	if r.null(i) {
 		return ""
+	}
+	if c := r.cell(i); c.kind == cellText && c.shared {
+		return c.s // unique already (interner.add), and short enough to keep whole
 	}
 	switch v := r.value(i).(type) {
 	case string:
@@ -323,6 +519,7 @@ func (r *record) bool(i int) bool {
 var timeLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999-07", // PostgreSQL's text form of a timestamptz at a whole-hour offset
 	"2006-01-02 15:04:05.999999999 -0700 MST", // Go's time.String, as some drivers store it
 	"2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02 15:04:05.999999999",
@@ -334,7 +531,13 @@ func (r *record) time(i int) time.Time {
 	if r.null(i) {
 		return time.Time{}
 	}
-	t, ok := parseTime(r.value(i))
+	var t time.Time
+	ok := true
+	if c := r.cell(i); c.kind == cellTime {
+		t = c.t
+	} else {
+		t, ok = parseTime(r.value(i))
+	}
 	if ok && t.IsZero() && !r.q.Columns[i].Required {
 		r.placeholder = true
 	}

@@ -31,6 +31,7 @@ func TestDecodeValues(t *testing.T) {
 	}{
 		{"typed", []any{int64(1), ts, ts, "email", "na", "smb", int64(3), "MQL", ts, nil, nil, nil}, ""},
 		{"text as SQLite stores it", []any{"1", "2026-03-02 09:00:00+00:00", "2026-03-02T09:00:00Z", []byte("email"), nil, nil, nil, "New", "2026-03-02", nil, nil, nil}, ""},
+		{"PostgreSQL's text form of a timestamptz", []any{int64(1), "2026-03-02 10:00:00.5+01", "2026-03-02 09:00:00+05:30", nil, nil, nil, nil, "New", nil, nil, nil, nil}, ""},
 		{"Go's time.String form", []any{int64(1), "2026-03-02 09:00:00 +0000 UTC", nil, nil, nil, nil, nil, "New", nil, nil, nil, nil}, ""},
 		{"epoch seconds", []any{int64(1), int64(1772442000), nil, nil, nil, nil, nil, "New", nil, nil, nil, nil}, ""},
 		{"Salesforce text id", []any{"00Q5e00000AbCdEFGH", ts, nil, nil, nil, nil, "0055e000001XyZaAAA", "New", nil, nil, nil, nil}, ""},

@@ -1,0 +1,101 @@
+package poller
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tandem-oss/tandem/source"
+)
+
+// readTx is a poll's read-only transaction. On PostgreSQL it runs on a connection of its own,
+// whose rows are read through pgx directly (source.NativeQuerier): database/sql boxes every value
+// into a driver.Value before the scanner sees it, an allocation per value, which at a million
+// leads was a third of the cold start's CPU (9M rows). Everything else (sqlx's Get, Exec,
+// Rebind) is the transaction's.
+type readTx struct {
+	*sqlx.Tx
+	conn *sqlx.Conn // nil: no native reads (SQLite)
+}
+
+// beginRead begins a read-only transaction with opts on a connection of db's pool: on one of its
+// own when the driver is pgx's, so that its reads can go native.
+func beginRead(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions) (*readTx, error) {
+	if _, ok := db.Driver().(*stdlib.Driver); !ok {
+		tx, err := db.BeginTxx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &readTx{Tx: tx}, nil
+	}
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := conn.BeginTxx(ctx, opts)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &readTx{Tx: tx, conn: conn}, nil
+}
+
+// Rollback ends the transaction and gives its connection back to the pool.
+func (t *readTx) Rollback() error {
+	err := t.Tx.Rollback()
+	if t.conn != nil {
+		t.conn.Close() //nolint:errcheck // back to the pool; a broken one is dropped by database/sql
+		t.conn = nil
+	}
+	return err
+}
+
+// resultFormats asks for the values pgx's database/sql adapter asks for in binary (numbers,
+// timestamps, booleans) in binary, and the rest (numeric, uuid, json...) as text, so a native
+// read decodes every value as a database/sql read of the same row does.
+var resultFormats = pgx.QueryResultFormatsByOID{
+	pgtype.BoolOID: 1, pgtype.ByteaOID: 1, pgtype.CIDOID: 1, pgtype.DateOID: 1, pgtype.Float4OID: 1,
+	pgtype.Float8OID: 1, pgtype.Int2OID: 1, pgtype.Int4OID: 1, pgtype.Int8OID: 1, pgtype.OIDOID: 1,
+	pgtype.TimestampOID: 1, pgtype.TimestamptzOID: 1, pgtype.XIDOID: 1,
+}
+
+// QueryNative runs query in the transaction through pgx's own rows (source.NativeQuerier).
+func (t *readTx) QueryNative(ctx context.Context, query string, args []any, fn func(source.Rows) error) error {
+	if t.conn == nil {
+		rows, err := t.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return fn(rows)
+	}
+	return t.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("native read: the connection is a %T, not pgx's", dc)
+		}
+		rows, err := c.Conn().Query(ctx, query, append([]any{resultFormats}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return fn(pgxRows{rows})
+	})
+}
+
+// pgxRows are pgx's rows as source.Rows.
+type pgxRows struct{ pgx.Rows }
+
+func (r pgxRows) Columns() ([]string, error) {
+	fds := r.FieldDescriptions()
+	names := make([]string, len(fds))
+	for i, f := range fds {
+		names[i] = f.Name
+	}
+	return names, nil
+}

@@ -1,0 +1,136 @@
+package poller
+
+import (
+	"context"
+	"database/sql"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tandem-oss/tandem/internal/testdb"
+	"github.com/tandem-oss/tandem/source"
+)
+
+// TestNativeReadsDecodeAsDatabaseSQL reads the same rows, of every column type a synced CRM
+// may hand over, through database/sql and natively through pgx (readTx), and wants the same
+// decoded rows, digests, skipped rows and checks from both.
+func TestNativeReadsDecodeAsDatabaseSQL(t *testing.T) {
+	pc, err := pgx.ParseConfig(testdb.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sqlx.NewDb(stdlib.OpenDB(*pc), "postgres")
+	defer db.Close()
+	ctx := context.Background()
+	long := strings.Repeat("é", source.MaxTextLength+5)
+	leads := `SELECT * FROM (VALUES
+		(1::int8, '2026-03-01 10:00:00+01'::timestamptz, '2026-03-02 00:00:00'::timestamp, 'web'::text, 'EMEA'::varchar, 'smb'::char(5), 7::int4, 'MQL'::text, '2026-03-03'::date, NULL::timestamptz, NULL::timestamptz, ''::text),
+		(2, '2026-03-01 10:00:00.123456+00', '2026-03-02 00:00:00', 'ads', 'NA', 'ent', NULL, 'New', NULL, NULL, '0001-01-01 00:00:00+00', '` + long + `'),
+		(3, NULL, '2026-03-02', 'web', 'EMEA', 'smb', 7, 'New', NULL, NULL, NULL, NULL),
+		(4, '2026-03-01 10:00:00+00', '2026-03-02', 'web', 'EMEA', 'smb', 7, 'New', '-infinity', 'infinity', NULL, NULL)
+	) AS v(id, created_at, updated_at, source, region, segment, owner_id, status, mql_at, sql_at, disqualified_at, disqualified_reason)`
+	textual := `SELECT id::text AS id, created_at::text AS created_at, updated_at::text AS updated_at, source, region,
+		segment, owner_id::numeric AS owner_id, status, CASE WHEN isfinite(mql_at) THEN extract(epoch from mql_at)::int8 END AS mql_at, sql_at,
+		disqualified_at, disqualified_reason FROM (` + leads + `) AS l`
+	uuids := `SELECT gen_random_uuid() AS id, created_at, updated_at, source, region, segment, owner_id::float8 AS owner_id,
+		status, mql_at, sql_at, disqualified_at, 'x'::name AS disqualified_reason FROM (` + leads + `) AS l WHERE id = 1`
+	opps := `SELECT * FROM (VALUES
+		(10::int8, 1::int8, 1234.56::numeric(12,2), 'EUR'::text, 'Won'::text, '2026-03-01 10:00:00+00'::timestamptz, '2026-04-01'::date, '2026-03-20 10:00:00+00'::timestamptz, true, true, '2026-03-20 10:00:00+00'::timestamptz),
+		(11, 1, 99.5::numeric, 'USD', 'Open', '2026-03-01 10:00:00+00', NULL, NULL, false, false, '2026-03-20 10:00:00+00'),
+		(12, 2, 'NaN'::numeric, 'USD', 'Open', '2026-03-01 10:00:00+00', NULL, NULL, false, false, '2026-03-20 10:00:00+00')
+	) AS v(id, lead_id, amount, currency, stage, created_at, expected_close_date, closed_at, is_closed, is_won, updated_at)`
+	oddOpps := `SELECT id, lead_id, amount::float8 AS amount, currency, stage, created_at, expected_close_date, closed_at,
+		is_closed::int AS is_closed, is_won::text AS is_won, updated_at FROM (` + opps + `) AS o WHERE id <> 12`
+
+	type read struct {
+		Rows []any
+		Res  source.Result
+	}
+	readAll := func(t *testing.T, q source.Querier, name, text string) read {
+		t.Helper()
+		var out read
+		var err error
+		text = source.Digested(text, source.RecordDigest)
+		switch name {
+		case source.QueryLeads:
+			out.Res, err = source.ReadLeads(ctx, q, text, func(x source.Lead) { out.Rows = append(out.Rows, x) })
+		default:
+			out.Res, err = source.ReadOpportunities(ctx, q, text, func(x source.Opportunity) { out.Rows = append(out.Rows, x) })
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return out
+	}
+	for _, c := range []struct{ name, query, text string }{
+		{"leads", source.QueryLeads, leads},
+		{"leads as text", source.QueryLeads, textual},
+		{"text ids", source.QueryLeads, uuids},
+		{"opportunities", source.QueryOpportunities, opps},
+		{"opportunities, other types", source.QueryOpportunities, oddOpps},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			plain, err := db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer plain.Rollback() //nolint:errcheck // read-only
+			native, err := beginRead(ctx, db, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer native.Rollback() //nolint:errcheck // read-only
+			if native.conn == nil {
+				t.Fatal("a pgx connection gave no native reads")
+			}
+			want, got := readAll(t, plain, c.query, c.text), readAll(t, native, c.query, c.text)
+			if c.name == "text ids" { // a fresh uuid per read: the ids differ, the rest must not
+				if len(got.Rows) != 1 || len(want.Rows) != 1 || !got.Res.TextIDs || !want.Res.TextIDs {
+					t.Fatalf("text ids: got %+v, want %+v", got, want)
+				}
+				g, w := got.Rows[0].(source.Lead), want.Rows[0].(source.Lead)
+				g.ID, w.ID, g.Digest, w.Digest = 0, 0, 0, 0
+				got.Rows[0], want.Rows[0] = g, w
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("native read:\n%+v\ndatabase/sql read:\n%+v", got, want)
+			}
+			if len(got.Rows) == 0 {
+				t.Fatalf("no row read: %+v", got.Res)
+			}
+		})
+	}
+
+	// What the rows decode to, so that both paths being wrong alike fails too.
+	plain, err := db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Rollback() //nolint:errcheck // read-only
+	native, err := beginRead(ctx, db, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer native.Rollback() //nolint:errcheck // read-only
+	l := readAll(t, native, source.QueryLeads, leads)
+	if n := len(l.Rows); n != 2 {
+		t.Fatalf("leads read: %d, want 2 (the third has no created_at)", n)
+	}
+	first := l.Rows[0].(source.Lead)
+	if !first.CreatedAt.Equal(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) || first.Segment != "smb  " || first.OwnerID != 7 ||
+		!first.MQLAt.Equal(time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)) || first.Digest == 0 {
+		t.Errorf("first lead decoded as %+v", first)
+	}
+	if l.Res.Skipped[source.CheckNullRequired] != 1 || l.Res.Skipped[source.CheckBadValue] != 1 {
+		t.Errorf("skipped: %v, want one null_required, one bad_value (±infinity)", l.Res.Skipped)
+	}
+	o := readAll(t, native, source.QueryOpportunities, opps)
+	if n := len(o.Rows); n != 2 || o.Rows[0].(source.Opportunity).Amount != 123456 || o.Res.Skipped[source.CheckBadValue] != 1 {
+		t.Errorf("opportunities: %+v", o)
+	}
+}
