@@ -30,6 +30,8 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 	for _, p := range c.problems {
 		to(p.lead).Problems[p.Problem]++
 	}
+	c.lines = newLines(c.spans)
+	defer func() { c.lines = nil }()
 	for id, l := range c.leads {
 		c.leadNumbers(to(id), id, l)
 	}
@@ -44,60 +46,70 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 // its touches and its follow-up.
 func (c *CRM) leadNumbers(s *Snapshot, id int64, l *lead) {
 	sales, leadDims := c.labels(l.raw)
-	with := func(first ...string) []string { return append(first, sales...) }
-	c.in(s, c.of(id, l, l.created), metrics.LeadsCreated, 1, leadDims...)
-	for _, st := range funnel.Stages {
-		c.in(s, c.of(id, l, l.entered(st.Stage)), metrics.FunnelStageEntered, 1, with(string(st.Stage))...)
+	st, lt := c.lines.tuple(sales), c.lines.tuple(leadDims)
+	c.inLine(s, c.of(id, l, l.created), metrics.LeadsCreated, "", false, lt, 1, 1)
+	for _, fs := range funnel.Stages {
+		c.inLine(s, c.of(id, l, l.entered(fs.Stage)), metrics.FunnelStageEntered, string(fs.Stage), true, st, 1, 1)
 	}
 	if !l.disq.IsZero() {
-		c.in(s, c.of(id, l, l.disq), metrics.LeadsDisqualified, 1, c.folder.Value(metrics.LabelDisqualifiedReason, l.reason))
+		c.inLine(s, c.of(id, l, l.disq), metrics.LeadsDisqualified, c.folder.Value(metrics.LabelDisqualifiedReason, l.reason), true, c.lines.tuple(nil), 1, 1)
 	}
 	// Cohorts: the leads that reached the step's first stage in a window, those of them that
 	// have reached its second by now, and how long that took them.
-	for _, step := range funnel.Steps {
+	for i, step := range funnel.Steps {
 		from := l.reached(step.From)
 		in := c.of(id, l, from)
 		if in == 0 {
 			continue
 		}
-		c.in(s, in, metrics.CohortLeads, 1, with(step.Name())...)
+		name := stepNames[i]
+		c.inLine(s, in, metrics.CohortLeads, name, true, st, 1, 1)
 		if to := l.reached(step.To); !to.IsZero() {
-			c.in(s, in, metrics.CohortConverted, 1, with(step.Name())...)
-			c.observeIn(s, in, metrics.FunnelVelocity, max(0, to.Sub(from).Seconds()), []string{step.Name()}, sales)
+			c.inLine(s, in, metrics.CohortConverted, name, true, st, 1, 1)
+			c.observeLine(s, in, metrics.FunnelVelocity, max(0, to.Sub(from).Seconds()), name, true, st)
 		}
 	}
-	if st, ok := c.currentStage(l); ok {
-		s.add(metrics.Leads, 1, with(string(st))...)
+	if cur, ok := c.currentStage(l); ok {
+		c.addLine(s, metrics.Leads, string(cur), st, 1)
 	} else {
 		s.problem(source.QueryLeads, CheckUnknownStatus)
 	}
 	for _, t := range l.touches {
-		c.inRows(s, t.in, metrics.SalesTouches, t.n, t.n, with(c.folder.Value(metrics.LabelKind, t.kind))...)
+		c.inLine(s, t.in, metrics.SalesTouches, c.folder.Value(metrics.LabelKind, t.kind), true, st, t.n, t.n)
 	}
 	if !l.firstAny.IsZero() {
-		c.observeIn(s, c.of(id, l, l.created), metrics.SpeedToLead, l.firstAny.Sub(l.created).Seconds(), nil, sales)
+		c.observeLine(s, c.of(id, l, l.created), metrics.SpeedToLead, l.firstAny.Sub(l.created).Seconds(), "", false, st)
 	}
-	c.followUp(s, id, l, sales)
+	c.followUp(s, id, l, sales, st)
 	if c.marketingSource(l) && !(Arrival{created: l.created}).Gone(c.now) {
 		c.arrivals[id] = Arrival{lead: leadDims, created: l.created}
 	}
 }
 
+// stepNames are funnel.Steps' names, made once.
+var stepNames = func() []string {
+	out := make([]string, len(funnel.Steps))
+	for i, s := range funnel.Steps {
+		out[i] = s.Name()
+	}
+	return out
+}()
+
 // followUp adds a lead's SLA numbers: its time to first touch, its deadline's outcome, the
-// attempts rule; a lead still waiting becomes a Waiter.
-func (c *CRM) followUp(s *Snapshot, id int64, l *lead, sales []string) {
+// attempts rule; a lead still waiting becomes a Waiter. st is the tuple of its sales labels.
+func (c *CRM) followUp(s *Snapshot, id int64, l *lead, sales []string, st int32) {
 	start, due, started := c.deadline(l)
 	if !started {
 		return
 	}
 	if !l.firstTouch.IsZero() {
-		c.observeIn(s, c.of(id, l, start), metrics.FollowupTime, l.cal.Between(start, l.firstTouch).Seconds(), nil, sales)
+		c.observeLine(s, c.of(id, l, start), metrics.FollowupTime, l.cal.Between(start, l.firstTouch).Seconds(), "", false, st)
 	}
 	switch state, end := c.attemptsState(l); state {
 	case attemptsMet:
-		c.in(s, c.of(id, l, end), metrics.AttemptsMet, 1, sales...)
+		c.inLine(s, c.of(id, l, end), metrics.AttemptsMet, "", false, st, 1, 1)
 	case attemptsMissed:
-		c.in(s, c.of(id, l, end), metrics.AttemptsMissed, 1, sales...)
+		c.inLine(s, c.of(id, l, end), metrics.AttemptsMissed, "", false, st, 1, 1)
 	}
 	// A waiter's breach goes in the windows of its deadline, in the waiter's numbers (the live
 	// tally's) or, once it settles, in the lead's.
@@ -113,9 +125,9 @@ func (c *CRM) followUp(s *Snapshot, id int64, l *lead, sales []string) {
 	}
 	switch c.slaOutcome(l, due) {
 	case metSLA:
-		c.in(s, c.of(id, l, due), metrics.FollowupWithinSLA, 1, sales...)
+		c.inLine(s, c.of(id, l, due), metrics.FollowupWithinSLA, "", false, st, 1, 1)
 	case breachedSLA:
-		c.in(s, c.of(id, l, due), metrics.FollowupBreached, 1, sales...)
+		c.inLine(s, c.of(id, l, due), metrics.FollowupBreached, "", false, st, 1, 1)
 	}
 }
 

@@ -66,6 +66,7 @@ type CRM struct {
 	// digests sums the digests of each entity's rows, skipped ones included (see Digest).
 	digests map[int64]*Digest
 	ahead   map[int64]bool // entities with a row dated in the future (rowAhead)
+	lines   *lines         // while finishRows runs: the samples its leads add to
 }
 
 // Digest sums the digests (source.DigestColumn) of one entity's rows, per query, as the
