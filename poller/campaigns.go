@@ -72,7 +72,7 @@ func (p *Poller) readTouches(ctx context.Context, tx *readTx, changes *changeSet
 	}
 	commit := func() {
 		if rows.full != nil { // a full recount read every touchpoint (the first poll, or one the tally chose)
-			t.keepFull(rows.full)
+			t.keepFull(rows.full, d.WatermarkOverlap)
 			p.touchText = rows.full.textIDs
 		} else {
 			for _, m := range marks {
@@ -214,11 +214,13 @@ func (rr *touchRows) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
 	r := rr.r
 	text, args := source.InRange(r.text(rr.t.name), rr.t.column, lo, hi, false)
 	var newest time.Time
+	recent := recentRows{overlap: r.d.WatermarkOverlap}
 	res, err := r.run(rr.ctx, rr.tx, rr.t.name, rr.tx.Rebind(text), args, func(v any) {
 		x := v.(source.Touchpoint)
 		if x.UpdatedAt.After(newest) && !x.UpdatedAt.After(rr.now) {
 			newest = x.UpdatedAt
 		}
+		recent.add(x.ID, x.Digest, x.UpdatedAt, newest)
 		fn(x)
 	})
 	if err != nil {
@@ -231,6 +233,7 @@ func (rr *touchRows) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
 		rr.full = &fullRead{textIDs: rr.textIDs}
 	}
 	rr.full.add(newest, res)
+	rr.full.recent = append(rr.full.recent, recent.prune(newest)...)
 }
 
 var (

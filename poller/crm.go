@@ -107,6 +107,46 @@ type fullRead struct {
 	watermark time.Time
 	bad       map[any]badRow
 	textIDs   bool
+	// recent: the rows updated in the last watermark_overlap before the poll's now, whose
+	// digests keepFull keeps (crmTable.recent), so that the next poll does not take them, read
+	// again unchanged in its overlap, for changes: after a cold start, every lead updated in
+	// the last minutes was recomputed by the first poll.
+	recent []recentRow
+}
+
+type recentRow struct {
+	id, digest int64
+	updated    time.Time
+}
+
+// recentRows keeps, of one read's rows, those updated in the overlap before the newest
+// updated_at so far: the table's watermark, the newest of every read, is at least that newest,
+// so a row left out (older than newest less the overlap) is older than the watermark less the
+// overlap, and no poll reads it again. Pruned as the newest moves, it holds a few minutes' rows.
+type recentRows struct {
+	overlap time.Duration
+	rows    []recentRow
+	pruned  int // len(rows) at the last prune
+}
+
+// add notes a row read; newest is the read's newest updated_at so far (up to now), this row's
+// included.
+func (r *recentRows) add(id, digest int64, updated, newest time.Time) {
+	if updated.IsZero() || updated.Before(newest.Add(-r.overlap)) {
+		return // no updated_at (a query read whole every poll), or too old
+	}
+	r.rows = append(r.rows, recentRow{id, digest, updated})
+	if len(r.rows) > 2*r.pruned+1024 {
+		r.prune(newest)
+	}
+}
+
+// prune leaves out the rows older than newest less the overlap.
+func (r *recentRows) prune(newest time.Time) []recentRow {
+	floor := newest.Add(-r.overlap)
+	r.rows = slices.DeleteFunc(r.rows, func(x recentRow) bool { return x.updated.Before(floor) })
+	r.pruned = len(r.rows)
+	return r.rows
 }
 
 // add adds one read (of a range) whose newest updated_at was newest.
@@ -122,10 +162,17 @@ func (f *fullRead) add(newest time.Time, res source.Result) {
 }
 
 // keepFull makes a full read the table's: where the next poll's changes start, its skipped rows.
-func (t *crmTable) keepFull(f *fullRead) {
+// overlap is watermark_overlap.
+func (t *crmTable) keepFull(f *fullRead, overlap time.Duration) {
 	t.watermark, t.recent, t.bad = f.watermark, map[int64]int64{}, f.bad
 	if t.bad == nil {
 		t.bad = map[any]badRow{}
+	}
+	floor := f.watermark.Add(-overlap)
+	for _, x := range f.recent {
+		if !x.updated.Before(floor) {
+			t.recent[x.id] = x.digest
+		}
 	}
 }
 
@@ -419,7 +466,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *readTx, now time.Time, full bo
 		rows = rr
 		commits = append(commits, func() {
 			for _, t := range tables {
-				t.keepFull(rr.found[t.name])
+				t.keepFull(rr.found[t.name], d.WatermarkOverlap)
 			}
 			st.textIDs = rr.textIDs
 		})
@@ -845,16 +892,19 @@ func (rr *rangeRows) read(name string, lo, hi int64, fn func(any)) {
 		}
 		text, args := source.InRange(rr.r.text(name), t.column, lo, hi, nulls)
 		var newest time.Time
+		recent := recentRows{overlap: rr.r.d.WatermarkOverlap}
 		res, err := rr.r.run(rr.ctx, q, name, rebind(q, text), args, func(v any) {
-			_, _, updated, _ := rowOf(v)
+			_, id, updated, digest := rowOf(v)
 			if updated.After(newest) && !updated.After(rr.now) {
 				newest = updated
 			}
+			recent.add(id, digest, updated, newest)
 			fn(v)
 		})
 		rr.mu.Lock()
 		defer rr.mu.Unlock()
 		rr.found[name].add(newest, res)
+		rr.found[name].recent = append(rr.found[name].recent, recent.prune(newest)...)
 		for _, rj := range res.Rejected {
 			rr.rejected[lo] = append(rr.rejected[lo], leadRejected{name, rj.Lead, rj.Digest})
 		}

@@ -3,6 +3,8 @@ package poller
 import (
 	"context"
 	"database/sql"
+	"io"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tandem-oss/tandem/config"
+	"github.com/tandem-oss/tandem/demo"
 	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/source"
 )
@@ -132,5 +136,53 @@ func TestNativeReadsDecodeAsDatabaseSQL(t *testing.T) {
 	o := readAll(t, native, source.QueryOpportunities, opps)
 	if n := len(o.Rows); n != 2 || o.Rows[0].(source.Opportunity).Amount != 123456 || o.Res.Skipped[source.CheckBadValue] != 1 {
 		t.Errorf("opportunities: %+v", o)
+	}
+}
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+// TestColdStartKnowsTheOverlap: the rows a cold start read whose updated_at falls in the
+// watermark's overlap are not taken for changes by the next poll, which reads them again
+// unchanged: it recomputes what a poll with no change at all recomputes (the leads waiting on
+// the clock), not every lead updated in the last minutes as well.
+func TestColdStartKnowsTheOverlap(t *testing.T) {
+	db, url := testdb.Open(t)
+	ctx := context.Background()
+	now := time.Date(2026, 5, 13, 15, 0, 0, 0, time.UTC)
+	if _, err := demo.Load(ctx, db, db, demo.Options{Seed: 3, Leads: 400, Now: now, Days: 90}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A tenth of the leads and activities updated a minute ago: inside the overlap.
+	for _, q := range []string{`UPDATE leads SET updated_at = $1 WHERE id % 10 = 0`,
+		`UPDATE sales_activities SET updated_at = $1 WHERE lead_id % 10 = 3`} {
+		if _, err := db.Exec(q, now.Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Parse([]byte("databases:\n  crm: {dsn_env: D}\ntargets: {currency_rates: {EUR: \"1.08\", GBP: \"1.27\"}}\n"),
+		"test.yml", func(string) string { return url })
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := Open(cfg.DB(source.CRM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	p := New(cfg, source.CRM, conn.DB, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
+	recomputed := make([]int, 3)
+	for i := range recomputed {
+		if err := p.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		recomputed[i] = p.liveCRM.Recomputed
+	}
+	if recomputed[0] < 400 {
+		t.Fatalf("the cold start computed %d leads, want every one", recomputed[0])
+	}
+	// The clock stands still and nothing changes: the second poll recomputes what the third does.
+	if recomputed[1] != recomputed[2] {
+		t.Errorf("after the cold start, a poll with no change recomputed %d leads, the next %d: the overlap's rows were taken for changes",
+			recomputed[1], recomputed[2])
 	}
 }

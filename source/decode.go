@@ -282,7 +282,14 @@ func (c *cell) scanValue(v driver.Value, err error) error {
 
 // ScanNumeric keeps a numeric as its exact text, as pgx's stdlib gives it (an amount is parsed
 // into cents from it, never through a float).
-func (c *cell) ScanNumeric(v pgtype.Numeric) error { return c.scanValue(v.Value()) }
+func (c *cell) ScanNumeric(v pgtype.Numeric) error {
+	dv, err := v.Value()
+	if s, ok := dv.(string); ok && err == nil {
+		c.kind, c.s, c.shared = cellText, s, false // an amount: not a label, never shared
+		return nil
+	}
+	return c.scanValue(dv, err)
+}
 
 // ScanBytes receives text (and bytea) values in the driver's buffer, valid until the next row.
 func (c *cell) ScanBytes(v []byte) error {
@@ -519,7 +526,7 @@ func (r *record) bool(i int) bool {
 var timeLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02 15:04:05.999999999-07:00",
-	"2006-01-02 15:04:05.999999999-07", // PostgreSQL's text form of a timestamptz at a whole-hour offset
+	"2006-01-02 15:04:05.999999999-07",        // PostgreSQL's text form of a timestamptz at a whole-hour offset
 	"2006-01-02 15:04:05.999999999 -0700 MST", // Go's time.String, as some drivers store it
 	"2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02 15:04:05.999999999",

@@ -1059,24 +1059,44 @@ func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, leads
 // give them so.
 func storeTouches(rows CampaignRows) *touchStore {
 	s := newTouchStore()
-	fold := func(byLead map[int64][]source.Touchpoint) {
-		for _, lead := range slices.Sorted(maps.Keys(byLead)) {
-			s.putRecord(lead, encodeTouches(nil, &s.d, foldTouches(byLead[lead])))
+	// A range's rows are put in lead order, then each lead's run is folded: one slice reused
+	// from range to range, where a map of slices by lead cost an allocation or more per lead.
+	var batch []source.Touchpoint
+	var order []int32
+	fold := func() {
+		order = order[:0]
+		for i := range batch {
+			order = append(order, int32(i))
 		}
+		slices.SortFunc(order, func(a, b int32) int { // by lead, then as read (as a stable sort)
+			if c := cmp.Compare(batch[a].LeadID, batch[b].LeadID); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+		var run []source.Touchpoint
+		for i, j := range order {
+			run = append(run, batch[j])
+			if i+1 < len(order) && batch[order[i+1]].LeadID == batch[j].LeadID {
+				continue
+			}
+			s.putRecord(batch[j].LeadID, encodeTouches(nil, &s.d, foldTouches(run)))
+			run = run[:0]
+		}
+		batch = batch[:0]
 	}
+	add := func(x source.Touchpoint) { batch = append(batch, x) }
 	if rr, ok := rows.(TouchRangeRows); ok {
 		bounds := append(append([]int64{math.MinInt64}, rr.TouchBounds(touchRanges)...), math.MaxInt64)
 		for i := 0; i+1 < len(bounds); i++ {
-			byLead := map[int64][]source.Touchpoint{}
-			rr.TouchesIn(bounds[i], bounds[i+1], func(x source.Touchpoint) { byLead[x.LeadID] = append(byLead[x.LeadID], x) })
-			fold(byLead)
+			rr.TouchesIn(bounds[i], bounds[i+1], add)
+			fold()
 		}
 		s.clip()
 		return s
 	}
-	byLead := map[int64][]source.Touchpoint{}
-	rows.EachTouchpoint(func(x source.Touchpoint) { byLead[x.LeadID] = append(byLead[x.LeadID], x) })
-	fold(byLead)
+	rows.EachTouchpoint(add)
+	fold()
 	s.clip()
 	return s
 }

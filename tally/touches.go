@@ -37,7 +37,7 @@ type keptTouch struct {
 }
 
 // foldTouches makes a lead's leadTouches from its touchpoint rows, in any order: in time order,
-// then id, the first row of an id kept.
+// then id, the first row of an id kept. It sorts rows in place.
 func foldTouches(rows []source.Touchpoint) leadTouches {
 	slices.SortStableFunc(rows, func(a, b source.Touchpoint) int {
 		if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
@@ -45,20 +45,45 @@ func foldTouches(rows []source.Touchpoint) leadTouches {
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	var lt leadTouches
-	seen := make(map[int64]bool, len(rows))
+	lt := leadTouches{touches: make([]keptTouch, 0, len(rows))}
+	// The ids seen: a lead has a few touchpoints, most often, and a scan of them costs less
+	// than a map per lead (a million leads' at a cold start); a map past seenScan.
+	var small [seenScan]int64
+	seen := small[:0]
+	var many map[int64]bool
 	for _, x := range rows {
 		lt.digest.N++
 		lt.digest.Sum += x.Digest
-		if seen[x.ID] {
+		dup := false
+		if many != nil {
+			dup = many[x.ID]
+			many[x.ID] = true
+		} else {
+			dup = slices.Contains(seen, x.ID)
+			if !dup && len(seen) == seenScan {
+				many = make(map[int64]bool, len(rows))
+				for _, id := range seen {
+					many[id] = true
+				}
+				many[x.ID] = true
+			} else if !dup {
+				seen = append(seen, x.ID)
+			}
+		}
+		if dup {
 			lt.dups++
 			continue
 		}
-		seen[x.ID] = true
-		lt.touches = append(lt.touches, keptTouch{at: x.OccurredAt, campaign: x.CampaignID, kind: strings.ToLower(clean(x.Kind))})
+		lt.touches = append(lt.touches, keptTouch{at: x.OccurredAt, campaign: x.CampaignID, kind: touchKind(x.Kind)})
 	}
 	return lt
 }
+
+const seenScan = 32
+
+// touchKind is a touchpoint's kind as a label value: trimmed, lower case; a row's kind is most
+// often lower case already, which strings.ToLower returns as it is, without a copy.
+func touchKind(kind string) string { return strings.ToLower(clean(kind)) }
 
 func encodeTouches(b []byte, d *strs, lt leadTouches) []byte {
 	e := encoder{b: b, d: d}
