@@ -186,6 +186,12 @@ func (w Window) Current() bool {
 type Span struct {
 	Window Window
 	Period
+	// The period's bounds in Unix seconds and nanoseconds, set by Calendar.Spans: Of compares
+	// them with one conversion of t, not two time.Time comparisons per span (a cold start asks
+	// Of for some twenty million timestamps).
+	startS, endS int64
+	startN, endN int32
+	resolved     bool
 }
 
 // Spans are every window at one instant, in Windows order.
@@ -202,7 +208,8 @@ func (c Calendar) Spans(now time.Time) Spans {
 		if w.previous {
 			p = c.Period(w.kind, p.Start.Add(-time.Nanosecond))
 		}
-		out[i] = Span{Window: w.w, Period: p}
+		out[i] = Span{Window: w.w, Period: p, startS: p.Start.Unix(), endS: p.End.Unix(),
+			startN: int32(p.Start.Nanosecond()), endN: int32(p.End.Nanosecond()), resolved: true}
 	}
 	return out
 }
@@ -212,9 +219,17 @@ func (s Spans) Of(t time.Time) Mask {
 	if t.IsZero() {
 		return 0
 	}
+	ts, tn := t.Unix(), int32(t.Nanosecond())
 	var m Mask
 	for i := range s {
-		if s[i].Contains(t) {
+		sp := &s[i]
+		in := false
+		if sp.resolved {
+			in = (ts > sp.startS || ts == sp.startS && tn >= sp.startN) && (ts < sp.endS || ts == sp.endS && tn < sp.endN)
+		} else {
+			in = sp.Contains(t)
+		}
+		if in {
 			m |= 1 << i
 		}
 	}

@@ -92,3 +92,30 @@ func TestSpansAtInstants(t *testing.T) {
 		}
 	}
 }
+
+// TestSpansOfAtBounds: Of (which compares Unix seconds and nanoseconds it resolved once) says of
+// every timestamp what each span's Period.Contains says: at and around every bound, far off, in
+// other zones, before 1970 and at the ends of time.
+func TestSpansOfAtBounds(t *testing.T) {
+	far := []time.Time{time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Unix(0, 0)}
+	for _, in := range instants.All(time.Now(), time.April) {
+		spans := Calendar{StartMonth: time.April, Location: in.Zone}.Spans(in.At)
+		ts := append([]time.Time{in.At, in.At.In(time.UTC), in.At.Add(-time.Nanosecond)}, far...)
+		for _, s := range spans {
+			for _, b := range []time.Time{s.Start, s.End} {
+				for _, d := range []time.Duration{-time.Second, -time.Nanosecond, 0, time.Nanosecond, time.Second} {
+					ts = append(ts, b.Add(d), b.Add(d).In(time.FixedZone("x", -7*3600-1800)))
+				}
+			}
+		}
+		for _, x := range ts {
+			got := spans.Of(x)
+			for i, s := range spans {
+				if want := s.Contains(x); want != (got&(1<<i) != 0) {
+					t.Errorf("%s: %s in %s [%s, %s): Of says %v, Contains %v", in, x, s.Window, s.Start, s.End, !want, want)
+				}
+			}
+		}
+	}
+}
