@@ -56,7 +56,7 @@ func newLines(spans fiscal.Spans) *lines {
 
 // tuple numbers a tuple of label values (no allocation once it is known).
 func (ls *lines) tuple(labels []string) int32 {
-	ls.kb = appendKey(ls.kb[:0], labels)
+	ls.kb = appendKey(append(ls.kb[:0], byte(len(labels))), labels) // tuples of two lengths never share a key
 	if t, ok := ls.tuples[string(ls.kb)]; ok {
 		return t
 	}

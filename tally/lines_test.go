@@ -1,0 +1,84 @@
+package tally
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tandem-oss/tandem/fiscal"
+	"github.com/tandem-oss/tandem/metrics"
+)
+
+// TestLinesAddAsSnapshot: what goes through the line cache (inLine, addLine, observeLine) makes
+// the snapshot the plain paths make (in, add, observeIn): the same series, labels, sums,
+// addition counts and percentile values; with metric names and labels that are equal strings in
+// different places, tuples of different lengths, and two snapshots at once.
+func TestLinesAddAsSnapshot(t *testing.T) {
+	cfg := testConfig(t, "")
+	spans := cfg.Calendar.Spans(t0)
+	copyOf := func(s string) string { return strings.Clone(s) } // equal bytes, elsewhere
+	type add struct {
+		name, first string
+		hasFirst    bool
+		tuple       []string
+		mask        fiscal.Mask
+		n, rows     int64
+		noWindow    bool
+		quantile    float64
+	}
+	all := spans.Of(t0)
+	adds := []add{
+		{name: metrics.LeadsCreated, tuple: []string{"web", "emea"}, mask: all, n: 1, rows: 1},
+		{name: copyOf(metrics.LeadsCreated), tuple: []string{"web", "emea"}, mask: all, n: 1, rows: 1},
+		{name: metrics.FunnelStageEntered, first: "mql", hasFirst: true, tuple: []string{"web", "emea", "smb"}, mask: all &^ 1, n: 1, rows: 1},
+		{name: metrics.FunnelStageEntered, first: copyOf("mql"), hasFirst: true, tuple: []string{"web", "emea", "smb"}, mask: 1, n: 1, rows: 1},
+		{name: metrics.SalesTouches, first: "call", hasFirst: true, tuple: []string{"web", "emea", "smb"}, mask: all, n: 3, rows: 3},
+		{name: metrics.LeadsDisqualified, first: "budget", hasFirst: true, tuple: nil, mask: all, n: 1, rows: 1},
+		{name: metrics.Leads, first: "mql", hasFirst: true, tuple: []string{"web", "emea", "smb"}, noWindow: true, n: 1},
+		{name: metrics.AttemptsMet, tuple: []string{"web\xffemea", "smb"}, mask: all, n: 1, rows: 1},
+		{name: metrics.AttemptsMet, tuple: []string{"web", "emea", "smb"}, mask: all, n: 1, rows: 1},
+		{name: metrics.SpeedToLead, tuple: []string{"web", "emea", "smb"}, mask: all, quantile: 60},
+		{name: metrics.SpeedToLead, tuple: []string{"web", "emea", "smb"}, mask: all, quantile: 90.5},
+		{name: metrics.FunnelVelocity, first: "lead_to_mql", hasFirst: true, tuple: []string{"web", "emea", "smb"}, mask: 1, quantile: 3600},
+	}
+	plain, plainV := newSnapshot(), newSnapshot()
+	viaLines, viaLinesV := newSnapshot(), newSnapshot()
+	c := &CRM{spans: spans, lines: newLines(spans)}
+	for i, a := range adds {
+		ps, ls := plain, viaLines
+		if i%3 == 2 { // a second snapshot, as finishRows' volatile one
+			ps, ls = plainV, viaLinesV
+		}
+		var fixed []string
+		if a.hasFirst {
+			fixed = []string{a.first}
+		}
+		tuple := c.lines.tuple(a.tuple)
+		switch {
+		case a.quantile != 0:
+			c.observeIn(ps, a.mask, a.name, a.quantile, fixed, a.tuple)
+			c.observeLine(ls, a.mask, a.name, a.quantile, a.first, a.hasFirst, tuple)
+		case a.noWindow:
+			ps.add(a.name, a.n, append(fixed, a.tuple...)...)
+			c.addLine(ls, a.name, a.first, tuple, a.n)
+		default:
+			c.inRows(ps, a.mask, a.name, a.n, a.rows, append(fixed, a.tuple...)...)
+			c.inLine(ls, a.mask, a.name, a.first, a.hasFirst, tuple, a.n, a.rows)
+		}
+	}
+	for _, p := range [][2]*Snapshot{{plain, viaLines}, {plainV, viaLinesV}} {
+		if !reflect.DeepEqual(p[0].Families, p[1].Families) {
+			for name, f := range p[0].Families {
+				for k, x := range f.Series {
+					if y := p[1].Families[name].Series[k]; y == nil || !reflect.DeepEqual(*x, *y) {
+						t.Errorf("%s %q: plain %+v, through lines %+v", name, k, *x, y)
+					}
+				}
+			}
+			t.Fatalf("the line cache made another snapshot")
+		}
+	}
+	if len(plain.Families) == 0 || len(plainV.Families) == 0 {
+		t.Fatal("nothing added")
+	}
+}
