@@ -200,9 +200,9 @@ func (v *campaignsAt) Stat(k [2]int64) (source.CampaignStat, bool) {
 
 // TouchBounds and TouchesIn read the touchpoints by range of leads, when the rows can
 // (tally.TouchRangeRows); otherwise every one of them, kept for the range.
-func (v *campaignsAt) TouchBounds(k int) []int64 {
+func (v *campaignsAt) TouchBounds(minRanges, perRange int) []int64 {
 	if rr, ok := v.rows.(tally.TouchRangeRows); ok {
-		return rr.TouchBounds(k)
+		return rr.TouchBounds(minRanges, perRange)
 	}
 	return nil
 }

@@ -170,9 +170,9 @@ func (rr *touchRows) EachTouchpoint(fn func(source.Touchpoint)) {
 	rr.TouchesIn(math.MinInt64, math.MaxInt64, fn)
 }
 
-// TouchBounds samples about one touchpoint's lead in a hundred to split the leads into k ranges
-// of about as many touchpoints; none (one range) for text lead ids.
-func (rr *touchRows) TouchBounds(k int) []int64 {
+// TouchBounds samples about one touchpoint's lead in a hundred to split the leads into ranges
+// of about as many touchpoints (tally.TouchRangeRows); none (one range) for text lead ids.
+func (rr *touchRows) TouchBounds(minRanges, perRange int) []int64 {
 	if rr.disabled {
 		return nil
 	}
@@ -192,6 +192,7 @@ func (rr *touchRows) TouchBounds(k int) []int64 {
 	rr.mu.Lock()
 	rr.textIDs = rr.textIDs || res.TextIDs
 	rr.mu.Unlock()
+	k := tally.RangesOf(len(ids)*100, minRanges, perRange) // the sample is about a hundredth
 	if res.TextIDs || len(ids) < k {
 		return nil
 	}

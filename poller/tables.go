@@ -85,10 +85,11 @@ func (m *campaignMirror) TouchesOf(lead int64, fn func(source.Touchpoint)) {
 
 // TouchBounds and TouchesIn make the mirror a tally.TouchRangeRows: its touchpoints are kept in
 // lead order.
-func (m *campaignMirror) TouchBounds(k int) []int64 {
+func (m *campaignMirror) TouchBounds(minRanges, perRange int) []int64 {
 	var leads []int64
 	m.touches.each(func(t source.Touchpoint) { leads = append(leads, t.LeadID) })
 	slices.Sort(leads)
+	k := tally.RangesOf(len(leads), minRanges, perRange)
 	var out []int64
 	for j := 1; j < k && len(leads) > 0; j++ {
 		if b := leads[j*len(leads)/k]; len(out) == 0 || b > out[len(out)-1] {

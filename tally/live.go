@@ -967,8 +967,10 @@ type CampaignRows interface {
 // (open ends: math.MinInt64, math.MaxInt64), without reading the others: a full recount then
 // folds a range at a time instead of holding every touch at once.
 type TouchRangeRows interface {
-	// TouchBounds returns k-1 lead ids that split the touchpoints in about equal ranges.
-	TouchBounds(k int) []int64
+	// TouchBounds returns the lead ids that split the touchpoints into ranges of about as many
+	// each: at least minRanges ranges (fewer only when there are fewer leads), and more when
+	// that leaves more than perRange touchpoints in a range.
+	TouchBounds(minRanges, perRange int) []int64
 	TouchesIn(lo, hi int64, fn func(source.Touchpoint))
 }
 
@@ -1118,7 +1120,7 @@ func storeTouches(rows CampaignRows) *touchStore {
 	}
 	add := func(x source.Touchpoint) { batch = append(batch, x) }
 	if rr, ok := rows.(TouchRangeRows); ok {
-		bounds := append(append([]int64{math.MinInt64}, rr.TouchBounds(touchRanges)...), math.MaxInt64)
+		bounds := append(append([]int64{math.MinInt64}, rr.TouchBounds(touchRanges, touchesPerRange)...), math.MaxInt64)
 		for i := 0; i+1 < len(bounds); i++ {
 			rr.TouchesIn(bounds[i], bounds[i+1], add)
 			fold()
@@ -1132,8 +1134,16 @@ func storeTouches(rows CampaignRows) *touchStore {
 	return s
 }
 
-// touchRanges is how many ranges of leads a full recount reads touchpoints in.
-const touchRanges = 16
+// A full recount reads the touchpoints in touchRanges ranges of leads at least, and in as many
+// more as keeps a range to about touchesPerRange touchpoints: a range's rows are held at once
+// (some 100 bytes each), and at 5,000,000 leads 16 ranges held 800,000 touchpoints each.
+const (
+	touchRanges     = 16
+	touchesPerRange = 1 << 17
+)
+
+// RangesOf is how many ranges n touchpoints are read in (TouchRangeRows.TouchBounds).
+func RangesOf(n, minRanges, perRange int) int { return max(minRanges, (n+perRange-1)/perRange) }
 
 // DatedRows is CampaignRows that can give the leads with a touchpoint dated in a period without
 // reading the others (the backfill's view of the rows, which keeps them in time order).
