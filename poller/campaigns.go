@@ -25,7 +25,7 @@ func (p *Poller) readTouches(ctx context.Context, tx *readTx, changes *changeSet
 	d := p.cfg.DB(source.Campaigns)
 	t := p.touchTable
 	r := &crmReader{p: p, db: source.Campaigns, d: d, stats: &pollStats{m: stats}}
-	if err := r.chooseDigests(ctx, source.QueryTouchpoints); err != nil {
+	if err := r.chooseDigests(ctx, tx, source.QueryTouchpoints); err != nil {
 		return nil, nil, err
 	}
 	rows := &touchRows{ctx: ctx, mirror: p.camp, r: r, tx: tx, t: t, now: now, byLead: map[int64][]source.Touchpoint{}, bad: map[any]badRow{}}

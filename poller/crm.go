@@ -257,9 +257,9 @@ func (p *Poller) digestOf(name string) string {
 }
 
 // chooseDigests picks, once per query, how PostgreSQL digests its rows: by their values
-// (source.RecordDigest, the cheap one) unless a column's type cannot be hashed so. The probe
-// runs on a connection of its own: a failed statement would abort the poll's transaction.
-func (r *crmReader) chooseDigests(ctx context.Context, names ...string) error {
+// (source.RecordDigest, the cheap one) unless a column's type cannot be hashed so (probeDigest,
+// in the poll's transaction tx).
+func (r *crmReader) chooseDigests(ctx context.Context, tx *readTx, names ...string) error {
 	if r.d.Driver != "postgres" {
 		return nil
 	}
@@ -272,7 +272,7 @@ func (r *crmReader) chooseDigests(ctx context.Context, names ...string) error {
 		}
 		digest := source.RecordDigest
 		qctx, cancel := context.WithTimeout(ctx, r.d.QueryTimeout)
-		_, err := r.p.conn.ExecContext(qctx, source.DigestProbe(r.query(name)))
+		err := probeDigest(qctx, tx, source.DigestProbe(r.query(name)))
 		cancel()
 		var pgErr *pgconn.PgError
 		switch {
@@ -287,6 +287,29 @@ func (r *crmReader) chooseDigests(ctx context.Context, names ...string) error {
 		r.p.digestMu.Unlock()
 	}
 	return nil
+}
+
+// probeDigest runs a digest probe in the poll's transaction, behind a savepoint: a probe that
+// fails (a column without a hash function) must not abort the transaction, and running it on
+// another connection of the pool, as it once did, waited forever with max_open_connections: 1
+// (the transaction holds the only one).
+func probeDigest(ctx context.Context, tx *readTx, probe string) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT tandem_digest_probe"); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, probe)
+	undo := []string{"RELEASE SAVEPOINT tandem_digest_probe"}
+	if err != nil {
+		// Rolled back to, a savepoint stays open: released too, or the transaction would stay a
+		// subtransaction, which cannot export its snapshot to the parallel reads.
+		undo = append([]string{"ROLLBACK TO SAVEPOINT tandem_digest_probe"}, undo...)
+	}
+	for _, q := range undo {
+		if _, uerr := tx.ExecContext(ctx, q); uerr != nil {
+			return errors.Join(err, uerr)
+		}
+	}
+	return err
 }
 
 // run runs one read of a lead-keyed CRM query under query_timeout and adds it to the poll's
@@ -356,7 +379,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *readTx, now time.Time, full bo
 	d := p.cfg.DB(source.CRM)
 	st := p.crmState
 	r := &crmReader{p: p, db: source.CRM, d: d, stats: &pollStats{m: stats}}
-	if err := r.chooseDigests(ctx, source.QueryLeads, source.QueryActivities, source.QueryOpportunities); err != nil {
+	if err := r.chooseDigests(ctx, tx, source.QueryLeads, source.QueryActivities, source.QueryOpportunities); err != nil {
 		return nil, nil, err
 	}
 	var commits []func()

@@ -186,3 +186,39 @@ func TestColdStartKnowsTheOverlap(t *testing.T) {
 			recomputed[1], recomputed[2])
 	}
 }
+
+// TestOneConnection: with max_open_connections: 1 the poll's transaction holds the pool's only
+// connection, and nothing in a poll may wait for another: the polls succeed, the first one
+// included (which probes how each query's rows are digested).
+func TestOneConnection(t *testing.T) {
+	db, url := testdb.Open(t)
+	ctx := context.Background()
+	now := time.Date(2026, 5, 13, 15, 0, 0, 0, time.UTC)
+	if _, err := demo.Load(ctx, db, db, demo.Options{Seed: 5, Leads: 200, Now: now, Days: 60}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(`databases:
+  crm: {dsn_env: D, max_open_connections: 1, query_timeout: 5s}
+  campaigns: {dsn_env: D, max_open_connections: 1, query_timeout: 5s}
+targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
+`), "test.yml", func(string) string { return url })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, which := range []source.Database{source.CRM, source.Campaigns} {
+		conn, err := Open(cfg.DB(which))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		p := New(cfg, which, conn.DB, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
+		for i := range 2 {
+			pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			err := p.Poll(pctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("%s poll %d on one connection: %v", which, i+1, err)
+			}
+		}
+	}
+}
