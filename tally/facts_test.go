@@ -105,8 +105,17 @@ func TestFactsRoundTrip(t *testing.T) {
 // TestFactStoreMatchesMap: through random puts, deletes, in and out of id order, and roll-overs,
 // the store gives back what a plain map holds, its masks moved through the roll-overs since.
 func TestFactStoreMatchesMap(t *testing.T) {
+	for _, lazy := range []bool{false, true} {
+		t.Run(map[bool]string{false: "compacting", true: "lazy"}[lazy], func(t *testing.T) { factStoreMatchesMap(t, lazy) })
+	}
+}
+
+// factStoreMatchesMap is TestFactStoreMatchesMap with the store lazy (logStore.lazy: dead space
+// left to tidy) or not.
+func factStoreMatchesMap(t *testing.T, lazy bool) {
 	r := rand.New(rand.NewSource(2))
 	s := newFactStore()
+	s.lazy = lazy
 	want := map[int64]*facts{}
 	epochs := map[int64]int{}
 	var rolls [][]int
@@ -144,20 +153,24 @@ func TestFactStoreMatchesMap(t *testing.T) {
 		}
 	}
 	check(t, s, want, epochs, rolls)
-	live := 0
-	for _, c := range s.chunks {
-		live += len(c.b) - c.dead
+	space := func() (live, total int) {
+		for _, c := range s.chunks {
+			live += len(c.b) - c.dead
+			total += cap(c.b)
+		}
+		return live, total
 	}
-	total := 0
-	for _, c := range s.chunks {
-		total += cap(c.b)
-	}
-	if total > 3*live+2*chunkSize {
+	if live, total := space(); !lazy && total > 3*live+2*chunkSize {
 		t.Errorf("the store holds %d bytes for %d live: dead space is not given back", total, live)
+	} else if lazy && (len(s.empty) > 0 || total < live*3/2) {
+		t.Errorf("a lazy store holds %d bytes for %d live, %d chunks emptied: it compacted as it went", total, live, len(s.empty))
 	}
 	// tidy gives back every chunk's dead space but the current one's, and loses nothing.
 	s.tidy()
 	check(t, s, want, epochs, rolls)
+	if live, total := space(); total > 3*live+2*chunkSize {
+		t.Errorf("after tidy the store holds %d bytes for %d live", total, live)
+	}
 	for ci, c := range s.chunks {
 		if ci != s.cur && c.dead > 0 {
 			t.Errorf("after tidy, chunk %d has %d dead bytes of %d", ci, c.dead, len(c.b))

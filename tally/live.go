@@ -539,6 +539,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	ids = nil
 
 	store := newFactStore()
+	store.lazy = true // the joins below rewrite half the records: compacted once, at the end
 	var a admission
 	// The next round is read while this one's facts are stored (one goroutine: storing is
 	// serial, since the store's index grows at its end), so no core waits: two rounds at most
@@ -621,7 +622,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 			joined = true
 		}
 		if joined {
-			store.tidy() // the joined leads' first records are dead space now
+			store.tidy() // the joined leads' first records are dead space now: one pass
 		}
 	}
 	a.admit(l.folder, l.cfg)
@@ -654,6 +655,8 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	if total.s == nil { // no entity at all
 		total = l.finishAdmitted([]*CRM{l.tally(now)}, nil)
 	}
+	store.lazy = false
+	store.tidy() // whatever the second pass left dead (nothing, most often)
 	store.clip()
 	return total, store, nil
 }
