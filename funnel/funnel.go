@@ -70,6 +70,16 @@ var Steps = []Step{
 	{MQL, SQL}, {SQL, Opportunity}, {Opportunity, Won},
 }
 
+// StepNames are Steps' names (Step.Name), in Steps' order, made once: the tallies name a step
+// for every lead.
+var StepNames = func() []string {
+	out := make([]string, len(Steps))
+	for i, s := range Steps {
+		out[i] = s.Name()
+	}
+	return out
+}()
+
 // StepOf returns the step between two stages.
 func StepOf(from, to Stage) (Step, bool) {
 	for _, s := range Steps {

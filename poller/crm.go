@@ -107,10 +107,10 @@ type fullRead struct {
 	watermark time.Time
 	bad       map[any]badRow
 	textIDs   bool
-	// recent: the rows updated in the last watermark_overlap before the poll's now, whose
-	// digests keepFull keeps (crmTable.recent), so that the next poll does not take them, read
-	// again unchanged in its overlap, for changes: after a cold start, every lead updated in
-	// the last minutes was recomputed by the first poll.
+	// recent: the rows within the watermark_overlap of their read's newest updated_at
+	// (recentRows), whose digests keepFull keeps (crmTable.recent), so that the next poll does
+	// not take them, read again unchanged in its overlap, for changes: after a cold start, every
+	// lead updated in the last minutes was recomputed by the first poll.
 	recent []recentRow
 }
 
@@ -141,6 +141,16 @@ func (r *recentRows) add(id, digest int64, updated, newest time.Time) {
 	}
 }
 
+// digests leaves out the rows older than newest less the overlap and gives the others' digests
+// by id: what crmTable.recent keeps, a full read's or a delta's.
+func (r *recentRows) digests(newest time.Time) map[int64]int64 {
+	out := make(map[int64]int64, len(r.rows))
+	for _, x := range r.prune(newest) {
+		out[x.id] = x.digest
+	}
+	return out
+}
+
 // prune leaves out the rows older than newest less the overlap.
 func (r *recentRows) prune(newest time.Time) []recentRow {
 	floor := newest.Add(-r.overlap)
@@ -164,16 +174,12 @@ func (f *fullRead) add(newest time.Time, res source.Result) {
 // keepFull makes a full read the table's: where the next poll's changes start, its skipped rows.
 // overlap is watermark_overlap.
 func (t *crmTable) keepFull(f *fullRead, overlap time.Duration) {
-	t.watermark, t.recent, t.bad = f.watermark, map[int64]int64{}, f.bad
+	t.watermark, t.bad = f.watermark, f.bad
 	if t.bad == nil {
 		t.bad = map[any]badRow{}
 	}
-	floor := f.watermark.Add(-overlap)
-	for _, x := range f.recent {
-		if !x.updated.Before(floor) {
-			t.recent[x.id] = x.digest
-		}
-	}
+	all := recentRows{overlap: overlap, rows: f.recent}
+	t.recent = all.digests(f.watermark)
 }
 
 // probe learns whether t's query returns updated_at (a LIMIT 0 read): on the first poll and at
@@ -554,12 +560,8 @@ func (m mark) keep() {
 // leads dirty; rows read again unchanged (the overlap) are left out.
 func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, now time.Time, dirty map[int64]bool, own *ownRows) (mark, error) {
 	since := t.watermark.Add(-r.d.WatermarkOverlap)
-	m := mark{t: t, watermark: t.watermark, recent: map[int64]int64{}, bad: map[any]badRow{}}
-	type seen struct {
-		id, digest int64
-		updated    time.Time
-	}
-	var rows []seen
+	m := mark{t: t, watermark: t.watermark, bad: map[any]badRow{}}
+	recent := recentRows{overlap: r.d.WatermarkOverlap}
 	res, err := r.run(ctx, tx, t.name, tx.Rebind(source.Since(r.text(t.name))), []any{since}, func(v any) {
 		lead, id, updated, digest := rowOf(v)
 		old, ok := t.recent[id]
@@ -574,7 +576,7 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmT
 		if !updated.After(now) && updated.After(m.watermark) {
 			m.watermark = updated
 		}
-		rows = append(rows, seen{id, digest, updated})
+		recent.add(id, digest, updated, m.watermark)
 		m.good = append(m.good, id)
 	})
 	if err != nil {
@@ -585,12 +587,7 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmT
 			m.bad[k] = badRow{check: check}
 		}
 	}
-	floor := m.watermark.Add(-r.d.WatermarkOverlap)
-	for _, x := range rows {
-		if x.updated.After(floor) {
-			m.recent[x.id] = x.digest
-		}
-	}
+	m.recent = recent.digests(m.watermark)
 	// A skipped row changed: its lead is read again, which replaces its bad rows.
 	for _, lead := range res.BadLead {
 		dirty[lead] = true

@@ -64,15 +64,11 @@ var resultFormats = pgx.QueryResultFormatsByOID{
 	pgtype.TimestampOID: 1, pgtype.TimestamptzOID: 1, pgtype.XIDOID: 1,
 }
 
-// QueryNative runs query in the transaction through pgx's own rows (source.NativeQuerier).
+// QueryNative runs query in the transaction through pgx's own rows (source.NativeQuerier);
+// through database/sql's without a pgx connection.
 func (t *readTx) QueryNative(ctx context.Context, query string, args []any, fn func(source.Rows) error) error {
 	if t.conn == nil {
-		rows, err := t.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		return fn(rows)
+		return source.SQLRows(ctx, t.Tx, query, args, fn)
 	}
 	return t.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)

@@ -141,17 +141,40 @@ func TestNativeReadsDecodeAsDatabaseSQL(t *testing.T) {
 
 func TestMain(m *testing.M) { testdb.Main(m) }
 
+// demoPoller loads demo data dated at now into a fresh database and returns it with a poller of
+// one of its databases under the configuration yml (its DSNs from the environment variable D).
+func demoPoller(t *testing.T, seed uint64, leads int, now time.Time, yml string, which source.Database) (*sqlx.DB, *Poller) {
+	t.Helper()
+	db, url := testdb.Open(t)
+	if _, err := demo.Load(context.Background(), db, db, demo.Options{Seed: seed, Leads: leads, Now: now, Days: 90}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(yml), "test.yml", func(string) string { return url })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, pollerOf(t, cfg, which, now)
+}
+
+// pollerOf opens one configured database and returns its poller, its clock standing at now.
+func pollerOf(t *testing.T, cfg *config.Config, which source.Database, now time.Time) *Poller {
+	t.Helper()
+	conn, err := Open(cfg.DB(which))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return New(cfg, which, conn.DB, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
+}
+
 // TestColdStartKnowsTheOverlap: the rows a cold start read whose updated_at falls in the
 // watermark's overlap are not taken for changes by the next poll, which reads them again
 // unchanged: it recomputes what a poll with no change at all recomputes (the leads waiting on
 // the clock), not every lead updated in the last minutes as well.
 func TestColdStartKnowsTheOverlap(t *testing.T) {
-	db, url := testdb.Open(t)
 	ctx := context.Background()
 	now := time.Date(2026, 5, 13, 15, 0, 0, 0, time.UTC)
-	if _, err := demo.Load(ctx, db, db, demo.Options{Seed: 3, Leads: 400, Now: now, Days: 90}, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, p := demoPoller(t, 3, 400, now, "databases:\n  crm: {dsn_env: D}\ntargets: {currency_rates: {EUR: \"1.08\", GBP: \"1.27\"}}\n", source.CRM)
 	// A tenth of the leads and activities updated a minute ago: inside the overlap.
 	for _, q := range []string{`UPDATE leads SET updated_at = $1 WHERE id % 10 = 0`,
 		`UPDATE sales_activities SET updated_at = $1 WHERE lead_id % 10 = 3`} {
@@ -159,17 +182,6 @@ func TestColdStartKnowsTheOverlap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.Parse([]byte("databases:\n  crm: {dsn_env: D}\ntargets: {currency_rates: {EUR: \"1.08\", GBP: \"1.27\"}}\n"),
-		"test.yml", func(string) string { return url })
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := Open(cfg.DB(source.CRM))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	p := New(cfg, source.CRM, conn.DB, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
 	recomputed := make([]int, 3)
 	for i := range recomputed {
 		if err := p.Poll(ctx); err != nil {
@@ -191,27 +203,15 @@ func TestColdStartKnowsTheOverlap(t *testing.T) {
 // connection, and nothing in a poll may wait for another: the polls succeed, the first one
 // included (which probes how each query's rows are digested).
 func TestOneConnection(t *testing.T) {
-	db, url := testdb.Open(t)
 	ctx := context.Background()
 	now := time.Date(2026, 5, 13, 15, 0, 0, 0, time.UTC)
-	if _, err := demo.Load(ctx, db, db, demo.Options{Seed: 5, Leads: 200, Now: now, Days: 60}, nil); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse([]byte(`databases:
+	_, crm := demoPoller(t, 5, 200, now, `databases:
   crm: {dsn_env: D, max_open_connections: 1, query_timeout: 5s}
   campaigns: {dsn_env: D, max_open_connections: 1, query_timeout: 5s}
 targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
-`), "test.yml", func(string) string { return url })
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, which := range []source.Database{source.CRM, source.Campaigns} {
-		conn, err := Open(cfg.DB(which))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		p := New(cfg, which, conn.DB, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
+`, source.CRM)
+	for _, p := range []*Poller{crm, pollerOf(t, crm.cfg, source.Campaigns, now)} {
+		which := p.db
 		for i := range 2 {
 			pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			err := p.Poll(pctx)

@@ -229,46 +229,39 @@ func (c *cell) ScanInt64(v pgtype.Int8) error {
 	return nil
 }
 
-func (c *cell) ScanFloat64(v pgtype.Float8) error {
-	if !v.Valid {
-		c.kind = cellNull
-		return nil
-	}
-	c.kind, c.v = cellOther, v.Float64
-	return nil
-}
+// Floats and booleans are rare in a CRM's rows and kept boxed, as database/sql gives them.
+func (c *cell) ScanFloat64(v pgtype.Float8) error { return c.scanValue(v.Value()) }
+func (c *cell) ScanBool(v pgtype.Bool) error      { return c.scanValue(v.Value()) }
 
-func (c *cell) ScanBool(v pgtype.Bool) error {
-	if !v.Valid {
-		c.kind = cellNull
-		return nil
-	}
-	c.kind, c.v = cellOther, v.Bool
-	return nil
-}
-
+// The time kinds: a finite value unboxed, NULL and ±infinity (text) as their driver value.
 func (c *cell) ScanTimestamptz(v pgtype.Timestamptz) error {
-	if v.Valid && v.InfinityModifier == pgtype.Finite {
-		c.kind, c.t = cellTime, v.Time
+	if c.setTime(v.Valid, v.InfinityModifier, v.Time) {
 		return nil
 	}
-	return c.scanValue(v.Value()) // NULL, or ±infinity as text
+	return c.scanValue(v.Value())
 }
 
 func (c *cell) ScanTimestamp(v pgtype.Timestamp) error {
-	if v.Valid && v.InfinityModifier == pgtype.Finite {
-		c.kind, c.t = cellTime, v.Time
+	if c.setTime(v.Valid, v.InfinityModifier, v.Time) {
 		return nil
 	}
 	return c.scanValue(v.Value())
 }
 
 func (c *cell) ScanDate(v pgtype.Date) error {
-	if v.Valid && v.InfinityModifier == pgtype.Finite {
-		c.kind, c.t = cellTime, v.Time
+	if c.setTime(v.Valid, v.InfinityModifier, v.Time) {
 		return nil
 	}
 	return c.scanValue(v.Value())
+}
+
+// setTime keeps a finite time and reports whether it did.
+func (c *cell) setTime(valid bool, inf pgtype.InfinityModifier, t time.Time) bool {
+	if !valid || inf != pgtype.Finite {
+		return false
+	}
+	c.kind, c.t = cellTime, t
+	return true
 }
 
 // scanValue keeps a value as its driver value: the rarer cases.

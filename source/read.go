@@ -70,21 +70,26 @@ type RowHash uint64
 func read[T any](ctx context.Context, db Querier, q Query, text string, decode func(*record) T, fn func(T), args ...any) (Result, error) {
 	res := Result{Skipped: map[string]int{}, Bad: map[any]string{}, BadLead: map[any]int64{}}
 	each := func(rows Rows) error { return scanRows(ctx, q, rows, &res, decode, fn) }
+	var err error
 	if nq, ok := db.(NativeQuerier); ok {
-		if err := nq.QueryNative(ctx, text, args, each); err != nil {
-			return res, queryErr(q, err)
-		}
-		return res, nil
+		err = nq.QueryNative(ctx, text, args, each)
+	} else {
+		err = SQLRows(ctx, db, text, args, each)
 	}
-	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
-		return res, fmt.Errorf("query %s: %w", q.Name, err)
-	}
-	defer rows.Close()
-	if err := each(rows); err != nil {
 		return res, queryErr(q, err)
 	}
 	return res, nil
+}
+
+// SQLRows runs a query through database/sql and gives fn its rows.
+func SQLRows(ctx context.Context, db Querier, text string, args []any, fn func(Rows) error) error {
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return fn(rows)
 }
 
 // queryErr names the query in a read's error, once.

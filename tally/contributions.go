@@ -62,7 +62,7 @@ func (c *CRM) leadNumbers(s *Snapshot, id int64, l *lead) {
 		if in == 0 {
 			continue
 		}
-		name := stepNames[i]
+		name := funnel.StepNames[i]
 		c.inLine(s, in, metrics.CohortLeads, name, true, st, 1, 1)
 		if to := l.reached(step.To); !to.IsZero() {
 			c.inLine(s, in, metrics.CohortConverted, name, true, st, 1, 1)
@@ -85,15 +85,6 @@ func (c *CRM) leadNumbers(s *Snapshot, id int64, l *lead) {
 		c.arrivals[id] = Arrival{lead: leadDims, created: l.created}
 	}
 }
-
-// stepNames are funnel.Steps' names, made once.
-var stepNames = func() []string {
-	out := make([]string, len(funnel.Steps))
-	for i, s := range funnel.Steps {
-		out[i] = s.Name()
-	}
-	return out
-}()
 
 // followUp adds a lead's SLA numbers: its time to first touch, its deadline's outcome, the
 // attempts rule; a lead still waiting becomes a Waiter. st is the tuple of its sales labels.

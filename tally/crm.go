@@ -451,23 +451,6 @@ func (c *CRM) in(s *Snapshot, m fiscal.Mask, name string, n int64, labels ...str
 	inWindows(s, c.spans, m, name, n, 1, labels)
 }
 
-// inRows is in for a sum that rows contributions make up (n touches of a kind counted at once):
-// each row counts as an addition (Sample.refs), however the rows were grouped, so the count does
-// not depend on which of them happened to share their windows.
-func (c *CRM) inRows(s *Snapshot, m fiscal.Mask, name string, n, rows int64, labels ...string) {
-	inWindows(s, c.spans, m, name, n, rows, labels)
-}
-
-// observeIn adds a value to a period quantile metric, once for all the windows of m (atomLabel),
-// with the fixed labels and the sales dimensions. Its overall family (metrics.Overall) is made
-// from the same values at publish.
-func (c *CRM) observeIn(s *Snapshot, m fiscal.Mask, name string, v float64, fixed, sales []string) {
-	if m == 0 {
-		return
-	}
-	s.observe(name, v, append(append([]string{atomLabel(m)}, fixed...), sales...)...)
-}
-
 func inWindows(s *Snapshot, spans fiscal.Spans, m fiscal.Mask, name string, n, rows int64, labels []string) {
 	if m == 0 {
 		return

@@ -91,7 +91,9 @@ func (ls *lines) sample(k line, name, first string) *Sample {
 }
 
 // inLine is CRM.in with the labels after the window named as a line: first (if hasFirst) then
-// the tuple's labels. rows counts additions as inRows does.
+// the tuple's labels. For a sum that rows make up (n touches of a kind counted at once), rows
+// counts each row as an addition (Sample.refs), however the rows were grouped, so the count does
+// not depend on which of them happened to share their windows.
 func (c *CRM) inLine(s *Snapshot, m fiscal.Mask, name, first string, hasFirst bool, tuple int32, n, rows int64) {
 	m.Each(func(i int) {
 		x := c.lines.sample(lineOf(s, name, first, hasFirst, int8(i), 0, tuple), name, first)
@@ -105,8 +107,9 @@ func (c *CRM) addLine(s *Snapshot, name, first string, tuple int32, n int64) {
 	c.lines.sample(lineOf(s, name, first, true, noWindow, 0, tuple), name, first).N += n
 }
 
-// observeLine is CRM.observeIn with the sales labels as a tuple, and at most one fixed label
-// (first, if hasFirst).
+// observeLine adds a value to a period quantile metric, once for all the windows of m
+// (atomLabel), with at most one fixed label (first, if hasFirst) and the tuple's labels (the
+// sales dimensions). Its overall family (metrics.Overall) is made from the same values at publish.
 func (c *CRM) observeLine(s *Snapshot, m fiscal.Mask, name string, v float64, first string, hasFirst bool, tuple int32) {
 	if m == 0 {
 		return

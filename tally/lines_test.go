@@ -10,7 +10,7 @@ import (
 )
 
 // TestLinesAddAsSnapshot: what goes through the line cache (inLine, addLine, observeLine) makes
-// the snapshot the plain paths make (in, add, observeIn): the same series, labels, sums,
+// the snapshot Snapshot's own paths make (inWindows, add, observe): the same series, labels, sums,
 // addition counts and percentile values; with metric names and labels that are equal strings in
 // different places, tuples of different lengths, and two snapshots at once.
 func TestLinesAddAsSnapshot(t *testing.T) {
@@ -56,13 +56,13 @@ func TestLinesAddAsSnapshot(t *testing.T) {
 		tuple := c.lines.tuple(a.tuple)
 		switch {
 		case a.quantile != 0:
-			c.observeIn(ps, a.mask, a.name, a.quantile, fixed, a.tuple)
+			ps.observe(a.name, a.quantile, append(append([]string{atomLabel(a.mask)}, fixed...), a.tuple...)...)
 			c.observeLine(ls, a.mask, a.name, a.quantile, a.first, a.hasFirst, tuple)
 		case a.noWindow:
 			ps.add(a.name, a.n, append(fixed, a.tuple...)...)
 			c.addLine(ls, a.name, a.first, tuple, a.n)
 		default:
-			c.inRows(ps, a.mask, a.name, a.n, a.rows, append(fixed, a.tuple...)...)
+			inWindows(ps, spans, a.mask, a.name, a.n, a.rows, append(fixed, a.tuple...))
 			c.inLine(ls, a.mask, a.name, a.first, a.hasFirst, tuple, a.n, a.rows)
 		}
 	}

@@ -199,24 +199,25 @@ func (s *logStore) tidy() {
 	// Moving records fills the current chunk and makes another one current: the one that was,
 	// if it has dead space, is compacted in the next sweep (compacting makes none).
 	for {
-		dirty := map[int]bool{}
+		dirty := make([]bool, len(s.chunks))
+		some := false
 		for ci := range s.chunks {
-			if ci != s.cur && s.chunks[ci].dead > 0 {
-				dirty[ci] = true
-			}
+			dirty[ci] = ci != s.cur && s.chunks[ci].dead > 0
+			some = some || dirty[ci]
 		}
-		if len(dirty) == 0 {
+		if !some {
 			return
 		}
-		s.compactAll(dirty)
+		s.compactAll(dirty, nil)
 	}
 }
 
 // compactAll moves the live records of the chunks in dirty to the end of the log and empties
-// them, in one pass over the index.
-func (s *logStore) compactAll(dirty map[int]bool) {
+// them, in one pass over the index (skip, if set, says which entity is being freed). A chunk's
+// records are found by going through every id: one pass for all the chunks a rewrite left dead.
+func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 	move := func(id int64, p uint32) uint32 {
-		if p == deleted || !dirty[int(p>>chunkBits)] {
+		if ci := int(p >> chunkBits); p == deleted || ci >= len(dirty) || !dirty[ci] || skip != nil && skip(id) {
 			return p
 		}
 		return s.append(id, s.record(p))
@@ -228,31 +229,20 @@ func (s *logStore) compactAll(dirty map[int]bool) {
 	for id, p := range s.extra {
 		s.extra[id] = move(id, p)
 	}
-	for ci := range dirty {
-		s.chunks[ci] = chunk{}
-		s.empty = append(s.empty, ci)
+	for ci, d := range dirty {
+		if d {
+			s.chunks[ci] = chunk{}
+			s.empty = append(s.empty, ci)
+		}
 	}
 }
 
 // compact moves the live records of a mostly dead chunk to the end of the log and empties it
 // (skip says which entity is being freed, which is no longer live).
 func (s *logStore) compact(ci int, skip func(int64) bool) {
-	// Find the ids whose records live in this chunk.
-	move := func(id int64, p uint32) uint32 {
-		if p == deleted || p>>chunkBits != uint32(ci) || skip(id) {
-			return p
-		}
-		return s.append(id, s.record(p))
-	}
-	s.ids.Each(func(i int, id int64) bool {
-		s.pos[i] = move(id, s.pos[i])
-		return true
-	})
-	for id, p := range s.extra {
-		s.extra[id] = move(id, p)
-	}
-	s.chunks[ci] = chunk{}
-	s.empty = append(s.empty, ci)
+	dirty := make([]bool, ci+1)
+	dirty[ci] = true
+	s.compactAll(dirty, skip)
 }
 
 // merge folds the ids added out of order into the sorted index, and drops deleted ones.
