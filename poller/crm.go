@@ -823,7 +823,7 @@ func (p *Poller) crmRanges(ctx context.Context, tx *readTx, r *crmReader, tables
 			}
 			rr.closes = append(rr.closes, func() { wtx.Rollback() }) //nolint:errcheck // read-only
 			for _, q := range []string{"SET TRANSACTION SNAPSHOT '" + id + "'",
-				fmt.Sprintf("SET LOCAL statement_timeout = %d", r.d.QueryTimeout.Milliseconds())} {
+				readSettings(r.d.QueryTimeout)} {
 				if _, err := wtx.ExecContext(ctx, q); err != nil {
 					rr.close()
 					return nil, fmt.Errorf("beginning a parallel read: %w", err)

@@ -222,3 +222,46 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 		}
 	}
 }
+
+// TestReadSettings: a poll's transaction runs with the server's statement_timeout at
+// query_timeout and without JIT compilation, and only for itself (SET LOCAL semantics): the
+// pooled connection comes back with the server's own settings.
+func TestReadSettings(t *testing.T) {
+	db := sqlx.MustOpen("pgx", testdb.New(t))
+	defer db.Close()
+	db.SetMaxOpenConns(1) // the same connection before and after
+	ctx := context.Background()
+	show := func(q sqlx.QueryerContext, name string) string {
+		var v string
+		if err := sqlx.GetContext(ctx, q, &v, "SELECT current_setting($1)", name); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if _, err := db.ExecContext(ctx, "SET jit = on"); err != nil {
+		t.Fatal(err)
+	}
+	before := show(db, "statement_timeout")
+	tx, err := beginRead(ctx, db, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, readSettings(2500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if got := show(tx, "jit"); got != "off" {
+		t.Errorf("jit in the poll's transaction = %q, want off", got)
+	}
+	if got := show(tx, "statement_timeout"); got != "2500ms" {
+		t.Errorf("statement_timeout in the poll's transaction = %q, want 2500ms", got)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := show(db, "jit"); got != "on" {
+		t.Errorf("jit after the transaction = %q, want the session's own (on)", got)
+	}
+	if got := show(db, "statement_timeout"); got != before {
+		t.Errorf("statement_timeout after the transaction = %q, want %q", got, before)
+	}
+}

@@ -447,10 +447,8 @@ func (p *Poller) read(ctx context.Context) (*tally.Snapshot, map[string]querySta
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
 	if d.Driver == "postgres" {
-		// The server cancels a query that outlives query_timeout even if this process cannot
-		// (network partition); the context cancels it from this side too.
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", d.QueryTimeout.Milliseconds())); err != nil {
-			return nil, stats, fmt.Errorf("setting statement_timeout: %w", err)
+		if _, err := tx.ExecContext(ctx, readSettings(d.QueryTimeout)); err != nil {
+			return nil, stats, fmt.Errorf("setting statement_timeout and jit: %w", err)
 		}
 	}
 
