@@ -65,8 +65,13 @@ type CRM struct {
 	admitted bool
 	// digests sums the digests of each entity's rows, skipped ones included (see Digest).
 	digests map[int64]*Digest
-	ahead   map[int64]bool // entities with a row dated in the future (rowAhead)
-	lines   *lines         // while finishRows runs: the samples its leads add to
+	// lastDigest is the digest the last row added to: a lead's rows mostly come one after the
+	// other (a range read in the table's order), and at a million leads looking each of its 5M
+	// activities' digests up cost 0.35 s of a cold start.
+	lastDigest   *Digest
+	lastDigestID int64
+	ahead        map[int64]bool // entities with a row dated in the future (rowAhead)
+	lines        *lines         // while finishRows runs: the samples its leads add to
 }
 
 // Digest sums the digests (source.DigestColumn) of one entity's rows, per query, as the
@@ -104,10 +109,13 @@ func DigestIndex(query string) int {
 
 // digest adds a row's digest to its entity's.
 func (c *CRM) digest(id int64, query int, d int64) {
-	x := c.digests[id]
-	if x == nil {
-		x = &Digest{}
-		c.digests[id] = x
+	x := c.lastDigest
+	if x == nil || c.lastDigestID != id {
+		if x = c.digests[id]; x == nil {
+			x = &Digest{}
+			c.digests[id] = x
+		}
+		c.lastDigest, c.lastDigestID = x, id
 	}
 	x[query].N++
 	x[query].Sum += d

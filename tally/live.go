@@ -628,28 +628,43 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	a.admit(l.folder, l.cfg)
 
 	all := store.sortedIDs()
-	var total finished
 	if l.roundLeads == 0 {
 		per = numberLeads
 	}
-	for lo := 0; lo < len(all); lo += per {
-		chunk := all[lo:min(lo+per, len(all))]
-		k := max(1, min(n, len(chunk)/partLeads))
-		if l.roundLeads > 0 {
-			k = max(1, min(n, len(chunk)/2)) // tests: a few leads go over several cores as well
-		}
-		cs := l.parallel(now, k, func(i int, c *CRM) {
-			for _, id := range chunk[i*len(chunk)/k : (i+1)*len(chunk)/k] {
-				f, _ := store.Get(id)
-				c.load(id, f)
+	// One worker per core, each with a contiguous share of the leads, numbered in rounds of its
+	// share of per leads and added into a total of its own; the totals are added once at the
+	// end. Rounds shared by every core, added up after each, kept one core waiting on the other
+	// and on the additions: 1.3 cores of 2 busy during this pass, at a million leads.
+	k := max(1, min(n, len(all)/partLeads))
+	if l.roundLeads > 0 {
+		k = max(1, min(n, len(all)/2)) // tests: a few leads go over several cores as well
+	}
+	totals := make([]finished, k)
+	var wg sync.WaitGroup
+	for w := range k {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := all[w*len(all)/k : (w+1)*len(all)/k]
+			step := max(1, per/k)
+			for lo := 0; lo < len(mine); lo += step {
+				c := l.tally(now)
+				for _, id := range mine[lo:min(lo+step, len(mine))] {
+					f, _ := store.Get(id)
+					c.load(id, f)
+				}
+				c.admitted = true
+				s, vs := c.finishRows()
+				totals[w].add(finished{s: s, vs: vs, volatile: c.Volatile(), waiters: c.Waiters(), arrivals: c.Arrivals(), leads: len(c.leads)})
+				c.reachesOf(store.setReach) // the lead's own record: no other worker touches it
 			}
-		})
-		for _, c := range cs {
-			c.admitted = true
-		}
-		total.add(l.finishAdmitted(cs, nil))
-		for _, c := range cs {
-			c.reachesOf(store.setReach)
+		}()
+	}
+	wg.Wait()
+	var total finished
+	for _, t := range totals {
+		if t.s != nil {
+			total.add(t)
 		}
 	}
 	if total.s == nil { // no entity at all
