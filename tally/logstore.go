@@ -150,10 +150,8 @@ func (s *logStore) free(id int64) {
 	if p == deleted {
 		return
 	}
-	b := s.chunks[p>>chunkBits].b[p&(chunkSize-1):]
-	n, k := binary.Uvarint(b)
 	c := &s.chunks[p>>chunkBits]
-	c.dead += k + int(n)
+	c.dead += s.size(p)
 	if ci := int(p >> chunkBits); !s.lazy && ci != s.cur && c.dead > len(c.b)/2 {
 		s.compact(ci, func(x int64) bool { return x == id })
 	}
@@ -213,14 +211,44 @@ func (s *logStore) tidy() {
 }
 
 // compactAll moves the live records of the chunks in dirty to the end of the log and empties
-// them, in one pass over the index (skip, if set, says which entity is being freed). A chunk's
+// them, in one pass over the index (skip, if set, says which entity is being freed: its record
+// is already counted dead). A chunk's
 // records are found by going through every id: one pass for all the chunks a rewrite left dead.
+//
+// A chunk is emptied as soon as its last live record has moved, and written again by the moves
+// that follow, so the pass needs a few chunks more than the live records, not a second copy of
+// them: records were mostly written in id order, so the index meets a chunk's records together.
+// At the end of a cold start, which rewrote half its records, moving every record before
+// emptying any chunk held the dead, the live and the moved records at once: the cold start's
+// peak heap.
 func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
+	left := make([]int, len(dirty)) // live bytes still to move, by dirty chunk
+	for ci, d := range dirty {
+		if d {
+			left[ci] = len(s.chunks[ci].b) - s.chunks[ci].dead
+		}
+	}
+	empty := func(ci int) {
+		s.chunks[ci] = chunk{}
+		s.empty = append(s.empty, ci)
+		dirty[ci] = false // written again from here on: what lands in it stays
+	}
+	for ci, d := range dirty {
+		if d && left[ci] == 0 {
+			empty(ci)
+		}
+	}
 	move := func(id int64, p uint32) uint32 {
-		if ci := int(p >> chunkBits); p == deleted || ci >= len(dirty) || !dirty[ci] || skip != nil && skip(id) {
+		ci := int(p >> chunkBits)
+		if p == deleted || ci >= len(dirty) || !dirty[ci] || skip != nil && skip(id) {
 			return p
 		}
-		return s.append(id, s.record(p))
+		n := s.size(p)
+		q := s.append(id, s.record(p))
+		if left[ci] -= n; left[ci] == 0 {
+			empty(ci)
+		}
+		return q
 	}
 	s.ids.Each(func(i int, id int64) bool {
 		s.pos[i] = move(id, s.pos[i])
@@ -230,11 +258,17 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 		s.extra[id] = move(id, p)
 	}
 	for ci, d := range dirty {
-		if d {
-			s.chunks[ci] = chunk{}
-			s.empty = append(s.empty, ci)
+		if d { // only if its dead bytes were undercounted: every record it held has moved
+			empty(ci)
 		}
 	}
+}
+
+// size is how many bytes of its chunk the record at p takes, its length included.
+func (s *logStore) size(p uint32) int {
+	b := s.chunks[p>>chunkBits].b[p&(chunkSize-1):]
+	n, k := binary.Uvarint(b)
+	return k + int(n)
 }
 
 // compact moves the live records of a mostly dead chunk to the end of the log and empties it
