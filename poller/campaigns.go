@@ -197,13 +197,7 @@ func (rr *touchRows) TouchBounds(minRanges, perRange int) []int64 {
 		return nil
 	}
 	slices.Sort(ids)
-	var out []int64
-	for j := 1; j < k; j++ {
-		if b := ids[j*len(ids)/k]; len(out) == 0 || b > out[len(out)-1] {
-			out = append(out, b)
-		}
-	}
-	return out
+	return tally.BoundsOf(ids, k)
 }
 
 // TouchesIn reads the touchpoints whose lead is in [lo, hi), keeping what the poll keeps of a

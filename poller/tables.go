@@ -89,14 +89,7 @@ func (m *campaignMirror) TouchBounds(minRanges, perRange int) []int64 {
 	var leads []int64
 	m.touches.each(func(t source.Touchpoint) { leads = append(leads, t.LeadID) })
 	slices.Sort(leads)
-	k := tally.RangesOf(len(leads), minRanges, perRange)
-	var out []int64
-	for j := 1; j < k && len(leads) > 0; j++ {
-		if b := leads[j*len(leads)/k]; len(out) == 0 || b > out[len(out)-1] {
-			out = append(out, b)
-		}
-	}
-	return out
+	return tally.BoundsOf(leads, tally.RangesOf(len(leads), minRanges, perRange))
 }
 
 func (m *campaignMirror) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {

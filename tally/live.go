@@ -1163,6 +1163,19 @@ const (
 // RangesOf is how many ranges n touchpoints are read in (TouchRangeRows.TouchBounds).
 func RangesOf(n, minRanges, perRange int) int { return max(minRanges, (n+perRange-1)/perRange) }
 
+// BoundsOf cuts sorted lead ids (one per touchpoint, or a sample of them) into k ranges of about
+// as many each, and returns the k-1 bounds between them, increasing (a lead with many touchpoints
+// can make two bounds one: fewer ranges).
+func BoundsOf(sorted []int64, k int) []int64 {
+	var out []int64
+	for j := 1; j < k && len(sorted) > 0; j++ {
+		if b := sorted[j*len(sorted)/k]; len(out) == 0 || b > out[len(out)-1] {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
 // DatedRows is CampaignRows that can give the leads with a touchpoint dated in a period without
 // reading the others (the backfill's view of the rows, which keeps them in time order).
 type DatedRows interface {

@@ -654,3 +654,31 @@ func TestLateTouchesAtColdStart(t *testing.T) {
 		}
 	}
 }
+
+func TestBoundsOf(t *testing.T) {
+	seq := func(lo, hi int64) []int64 {
+		var out []int64
+		for i := lo; i <= hi; i++ {
+			out = append(out, i)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name   string
+		sorted []int64
+		k      int
+		want   []int64
+	}{
+		{"even ranges", seq(1, 100), 4, []int64{26, 51, 76}},
+		{"one range", seq(1, 100), 1, nil},
+		{"no ids", nil, 8, nil},
+		{"a lead with most touchpoints", []int64{5, 5, 5, 5, 5, 5, 8, 9}, 4, []int64{5, 8}},
+		{"more ranges than ids", []int64{3, 9}, 8, []int64{3, 9}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := BoundsOf(c.sorted, c.k); !slices.Equal(got, c.want) {
+				t.Errorf("BoundsOf(%v, %d) = %v, want %v", c.sorted, c.k, got, c.want)
+			}
+		})
+	}
+}
