@@ -1115,6 +1115,21 @@ func storeTouches(rows CampaignRows) *touchStore {
 	var batch []source.Touchpoint
 	var order []int32
 	fold := func() {
+		byLead := func(a, b source.Touchpoint) int { return cmp.Compare(a.LeadID, b.LeadID) }
+		if slices.IsSortedFunc(batch, byLead) {
+			// Read in lead order already (a range read by the lead_id index, or a table
+			// written lead by lead): each lead's run is folded where it lies.
+			for lo := 0; lo < len(batch); {
+				hi := lo + 1
+				for hi < len(batch) && batch[hi].LeadID == batch[lo].LeadID {
+					hi++
+				}
+				s.putRecord(batch[lo].LeadID, encodeTouches(nil, &s.d, foldTouches(batch[lo:hi])))
+				lo = hi
+			}
+			batch = batch[:0]
+			return
+		}
 		order = order[:0]
 		for i := range batch {
 			order = append(order, int32(i))

@@ -1,10 +1,12 @@
 package tally
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
 	"math/rand"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -680,5 +682,68 @@ func TestBoundsOf(t *testing.T) {
 				t.Errorf("BoundsOf(%v, %d) = %v, want %v", c.sorted, c.k, got, c.want)
 			}
 		})
+	}
+}
+
+// touchList gives its touchpoints in the order it holds them.
+type touchList struct {
+	rowSet
+	list []source.Touchpoint
+}
+
+func (r *touchList) EachTouchpoint(fn func(source.Touchpoint)) {
+	for _, t := range r.list {
+		fn(t)
+	}
+}
+
+// TestStoreTouchesInAnyOrder: the touch store a full read builds is the same whether the rows
+// come in lead order (folded where they lie) or not (sorted by lead first), repeated ids and
+// rows out of time order included, and each lead's record is that of its rows folded alone.
+func TestStoreTouchesInAnyOrder(t *testing.T) {
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var rows []source.Touchpoint
+	id := int64(0)
+	for lead := int64(1); lead <= 300; lead++ {
+		for k := range int(lead % 7) {
+			id++
+			rows = append(rows, source.Touchpoint{ID: id, LeadID: lead, CampaignID: lead % 5, Kind: "ad_click",
+				OccurredAt: at.Add(time.Duration((int(lead)*13+k*29)%97) * time.Hour)})
+			if k == 2 { // a repeated id: a second row of the same touchpoint
+				rows = append(rows, rows[len(rows)-1])
+			}
+		}
+	}
+	inOrder := slices.Clone(rows)
+	shuffled := slices.Clone(rows)
+	rand.New(rand.NewSource(12)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	if slices.IsSortedFunc(shuffled, func(a, b source.Touchpoint) int { return cmp.Compare(a.LeadID, b.LeadID) }) {
+		t.Fatal("the shuffled rows are in lead order: the test would not cover the sorting path")
+	}
+	a := storeTouches(&touchList{list: inOrder})
+	b := storeTouches(&touchList{list: shuffled})
+	if a.Len() != b.Len() || a.Len() != 300-300/7 {
+		t.Fatalf("stores of %d and %d leads, want %d", a.Len(), b.Len(), 300-300/7)
+	}
+	for lead := int64(1); lead <= 300; lead++ {
+		var own []source.Touchpoint
+		for _, r := range rows {
+			if r.LeadID == lead {
+				own = append(own, r)
+			}
+		}
+		ga, oka := a.get(lead)
+		gb, okb := b.get(lead)
+		if oka != (len(own) > 0) || okb != oka || !reflect.DeepEqual(ga, gb) {
+			t.Fatalf("lead %d (%d rows): in lead order %v %+v, shuffled %v %+v", lead, len(own), oka, ga, okb, gb)
+		}
+		if len(own) == 0 {
+			continue
+		}
+		alone := newTouchStore()
+		alone.putRecord(lead, encodeTouches(nil, &alone.d, foldTouches(own)))
+		if want, _ := alone.get(lead); !reflect.DeepEqual(ga, want) {
+			t.Fatalf("lead %d: stored %+v, folded alone %+v", lead, ga, want)
+		}
 	}
 }
