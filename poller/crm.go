@@ -1030,14 +1030,16 @@ func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *readTx, t *crm
 			delete(unattached, k) // a lead's: its lead is read again if it changed
 		}
 	}
-	var found [2]uint64 // deleted, changed
-	for _, x := range kept {
+	var found [2]uint64      // deleted, changed
+	seen := map[int64]bool{} // the kept leads of the ranges compared: db holds no other
+	kept.each(func(x keptDigest) {
 		if !compared(x.id) {
-			continue // in a range whose sums equal the database's
+			return // in a range whose sums equal the database's
 		}
+		seen[x.id] = true
 		k, d := x.digest(), db[x.id]
 		if d.Same(k) {
-			continue
+			return
 		}
 		dirty[x.id] = true
 		switch {
@@ -1046,9 +1048,9 @@ func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *readTx, t *crm
 		default:
 			found[1]++
 		}
-	}
+	})
 	for id, d := range db {
-		if !kept.has(id) && !dirty[id] && d.N > 0 {
+		if !seen[id] && !dirty[id] && d.N > 0 {
 			dirty[id] = true // rows the tally never saw: inserted behind the watermark
 		}
 	}
@@ -1061,8 +1063,8 @@ func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *readTx, t *crm
 // Dirty leads are left out on both sides: they are read again anyway.
 func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, kept keptDigests, dirty map[int64]bool) (map[int64]tally.DigestSum, func(int64) bool, error) {
 	var shift uint
-	if len(kept) > 0 {
-		shift = bucketShift(len(kept), kept[0].id, kept[len(kept)-1].id)
+	if kept.n > 0 {
+		shift = bucketShift(kept.n, kept.first, kept.last)
 	}
 	bucket := func(id int64) int64 { return id >> shift }
 	col := t.column
@@ -1074,10 +1076,10 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *readTx, 
 	where := col + " IS NOT NULL AND NOT (" + col + " = ANY(?))"
 	args := []any{source.LeadsParam(skip, "postgres")}
 	want := map[int64]tally.DigestSum{}
-	for _, x := range kept {
+	kept.each(func(x keptDigest) {
 		b := want[bucket(x.id)]
 		want[bucket(x.id)] = tally.DigestSum{N: b.N + int64(x.n), Sum: b.Sum + int64(x.sum)}
-	}
+	})
 	differ := map[int64]bool{}
 	got := map[int64]bool{}
 	compared := func(id int64) bool { return differ[bucket(id)] }
