@@ -375,3 +375,52 @@ func TestCompactionReusesChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestLazyStoreBoundsDeadSpace: a lazy store rewritten whole (a cold start joining every lead
+// to its touches) lets at most lazyChunks chunks wait half dead, compacting them together, so
+// the dead space it holds stays a share of the log rather than the whole of what was rewritten.
+func TestLazyStoreBoundsDeadSpace(t *testing.T) {
+	bound := func(chunks int) int { return max(16, chunks/8) } // lazyChunks, as documented
+	s := newLogStore()
+	s.lazy = true
+	rec := make([]byte, 200)
+	const n = 200000 // about 40 MiB: 40 chunks, rewritten into 40 more
+	for id := range int64(n) {
+		rec[0] = byte(id)
+		s.putRecord(id, rec)
+	}
+	worst := 0
+	for id := range int64(n) {
+		rec[0] = byte(id + 1)
+		s.putRecord(id, rec)
+		if id%1000 == 0 {
+			half := 0
+			for ci, c := range s.chunks {
+				if ci != s.cur && c.dead > len(c.b)/2 {
+					half++
+				}
+			}
+			if half > bound(len(s.chunks)) {
+				t.Fatalf("after %d rewrites %d chunks wait half dead, more than %d", id+1, half, bound(len(s.chunks)))
+			}
+			worst = max(worst, half)
+		}
+	}
+	if worst == 0 {
+		t.Fatal("no chunk ever waited half dead: the store compacted at once, not lazily")
+	}
+	checkDead(t, &s)
+	live, total := 0, 0
+	for _, c := range s.chunks {
+		live += len(c.b) - c.dead
+		total += cap(c.b)
+	}
+	if limit := live + (bound(len(s.chunks))+2)*chunkSize; total > limit {
+		t.Errorf("the lazy store holds %d bytes for %d live: more dead space than %d chunks", total, live, bound(len(s.chunks))+2)
+	}
+	for id := range int64(n) {
+		if r := s.recordOf(id); len(r) != len(rec) || r[0] != byte(id+1) {
+			t.Fatalf("record %d lost", id)
+		}
+	}
+}

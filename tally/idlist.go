@@ -81,9 +81,12 @@ func (l *idList) Search(id int64) (int, bool) {
 }
 
 // Each calls fn with every index and id in order, until it returns false.
-func (l *idList) Each(fn func(i int, id int64) bool) {
-	for b, first := range l.firsts {
-		id, d := first, l.data[l.offs[b]:]
+func (l *idList) Each(fn func(i int, id int64) bool) { l.EachFrom(0, fn) }
+
+// EachFrom is Each from the from-th id on.
+func (l *idList) EachFrom(from int, fn func(i int, id int64) bool) {
+	for b := max(0, from) / idBlock; b < len(l.firsts); b++ {
+		id, d := l.firsts[b], l.data[l.offs[b]:]
 		end := min(l.n, (b+1)*idBlock)
 		for i := b * idBlock; i < end; i++ {
 			if i > b*idBlock {
@@ -91,7 +94,7 @@ func (l *idList) Each(fn func(i int, id int64) bool) {
 				d = d[k:]
 				id = int64(uint64(id) + v)
 			}
-			if !fn(i, id) {
+			if i >= from && !fn(i, id) {
 				return
 			}
 		}

@@ -83,3 +83,33 @@ func TestIDListAppendOutOfOrderPanics(t *testing.T) {
 	l.Append(5)
 	l.Append(5)
 }
+
+func TestIDListEachFrom(t *testing.T) {
+	var l idList
+	var want []int64
+	for i := range int64(3*idBlock + 5) {
+		id := i*i + 3*i // gaps that grow: differences of one and of several bytes
+		l.Append(id)
+		want = append(want, id)
+	}
+	for _, from := range []int{0, 1, idBlock - 1, idBlock, idBlock + 7, 3 * idBlock, len(want) - 1, len(want), len(want) + 3} {
+		var got []int64
+		next := from
+		l.EachFrom(from, func(i int, id int64) bool {
+			if i != next {
+				t.Fatalf("EachFrom(%d): index %d after %d", from, i, next-1)
+			}
+			next++
+			got = append(got, id)
+			return true
+		})
+		if w := want[min(from, len(want)):]; !slices.Equal(got, w) {
+			t.Errorf("EachFrom(%d) = %v, want %v", from, got, w)
+		}
+	}
+	n := 0
+	l.EachFrom(idBlock-2, func(int, int64) bool { n++; return n < 3 })
+	if n != 3 {
+		t.Errorf("EachFrom went on after its function said stop: %d calls", n)
+	}
+}

@@ -627,17 +627,22 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	}
 	a.admit(l.folder, l.cfg)
 
-	all := store.sortedIDs()
 	if l.roundLeads == 0 {
 		per = numberLeads
 	}
+	// The ids are walked in the store's own index, not copied out of it (40 MB at five million
+	// leads, held through the whole pass): every id in it, once the few put out of order are in.
+	if len(store.extra) > 0 {
+		store.merge()
+	}
+	index := &store.ids
 	// One worker per core, each with a contiguous share of the leads, numbered in rounds of its
 	// share of per leads and added into a total of its own; the totals are added once at the
 	// end. Rounds shared by every core, added up after each, kept one core waiting on the other
 	// and on the additions: 1.3 cores of 2 busy during this pass, at a million leads.
-	k := max(1, min(n, len(all)/partLeads))
+	k := max(1, min(n, index.Len()/partLeads))
 	if l.roundLeads > 0 {
-		k = max(1, min(n, len(all)/2)) // tests: a few leads go over several cores as well
+		k = max(1, min(n, index.Len()/2)) // tests: a few leads go over several cores as well
 	}
 	totals := make([]finished, k)
 	var wg sync.WaitGroup
@@ -645,11 +650,12 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mine := all[w*len(all)/k : (w+1)*len(all)/k]
+			lo, hi := w*index.Len()/k, (w+1)*index.Len()/k
 			step := max(1, per/k)
-			for lo := 0; lo < len(mine); lo += step {
+			round := make([]int64, 0, step)
+			number := func() {
 				c := l.tally(now)
-				for _, id := range mine[lo:min(lo+step, len(mine))] {
+				for _, id := range round {
 					f, _ := store.Get(id)
 					c.load(id, f)
 				}
@@ -657,6 +663,21 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 				s, vs := c.finishRows()
 				totals[w].add(finished{s: s, vs: vs, volatile: c.Volatile(), waiters: c.Waiters(), arrivals: c.Arrivals(), leads: len(c.leads)})
 				c.reachesOf(store.setReach) // the lead's own record: no other worker touches it
+				round = round[:0]
+			}
+			index.EachFrom(lo, func(i int, id int64) bool {
+				if i >= hi {
+					return false
+				}
+				if store.pos[i] != deleted {
+					if round = append(round, id); len(round) == step {
+						number()
+					}
+				}
+				return true
+			})
+			if len(round) > 0 {
+				number()
 			}
 		}()
 	}

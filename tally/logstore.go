@@ -19,13 +19,21 @@ type logStore struct {
 	chunks []chunk
 	cur    int   // the chunk records are appended to
 	empty  []int // chunks given back, to be written again
-	// lazy: a record freed leaves its dead space for tidy, which compacts every chunk in one
-	// pass over the index. Compacting a chunk finds its records by going through every id, so
-	// a bulk rewrite (a cold start joining a million leads to their touches) that compacted
-	// each chunk as it went half dead went through the index once per chunk: 6 s of CPU at
-	// five million leads, most of it in passes over five million ids.
-	lazy bool
+	// lazy: a chunk gone half dead is not compacted at once but with others, in one pass over
+	// the index once they are many (lazyChunks), and by tidy. Compacting a chunk finds its
+	// records by going through every id, so a bulk rewrite (a cold start joining a million
+	// leads to their touches) that compacted each chunk as it went half dead went through the
+	// index once per chunk: 6 s of CPU at five million leads, most of it in passes over five
+	// million ids. Leaving all of it to tidy held the dead half of every rewritten chunk until
+	// the end: the cold start's peak at five million leads.
+	lazy     bool
+	halfDead int // lazy: chunks gone half dead since the last compaction
 }
+
+// lazyChunks is how many chunks gone half dead a lazy store lets wait for one compaction: at
+// least 16, and an eighth of the log, so that the passes over the index stay a few per doubling
+// of the store while the dead space waiting stays an eighth of it.
+func lazyChunks(chunks int) int { return max(16, chunks/8) }
 
 type chunk struct {
 	b    []byte
@@ -151,9 +159,26 @@ func (s *logStore) free(id int64) {
 		return
 	}
 	c := &s.chunks[p>>chunkBits]
+	was := c.dead > len(c.b)/2
 	c.dead += s.size(p)
-	if ci := int(p >> chunkBits); !s.lazy && ci != s.cur && c.dead > len(c.b)/2 {
+	ci := int(p >> chunkBits)
+	if ci == s.cur || c.dead <= len(c.b)/2 {
+		return
+	}
+	if !s.lazy {
 		s.compact(ci, func(x int64) bool { return x == id })
+		return
+	}
+	if !was {
+		s.halfDead++
+	}
+	if s.halfDead >= lazyChunks(len(s.chunks)) {
+		dirty := make([]bool, len(s.chunks))
+		for i := range s.chunks {
+			dirty[i] = i != s.cur && s.chunks[i].dead > len(s.chunks[i].b)/2
+		}
+		s.compactAll(dirty, func(x int64) bool { return x == id })
+		s.halfDead = 0
 	}
 }
 
@@ -173,7 +198,9 @@ func (s *logStore) append(id int64, rec []byte) uint32 {
 			s.chunks = append(s.chunks, chunk{})
 			s.cur = len(s.chunks) - 1
 		}
-		s.chunks[s.cur].b = make([]byte, 0, 64<<10)
+		if cap(s.chunks[s.cur].b) == 0 {
+			s.chunks[s.cur].b = make([]byte, 0, 64<<10)
+		}
 	}
 	c := &s.chunks[s.cur]
 	if len(c.b)+need > cap(c.b) {
@@ -204,6 +231,10 @@ func (s *logStore) tidy() {
 			some = some || dirty[ci]
 		}
 		if !some {
+			s.halfDead = 0
+			for _, ci := range s.empty {
+				s.chunks[ci].b = nil // kept for the moves; the store holds no spare chunk after
+			}
 			return
 		}
 		s.compactAll(dirty, nil)
@@ -229,7 +260,10 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 		}
 	}
 	empty := func(ci int) {
-		s.chunks[ci] = chunk{}
+		// Its bytes are written again by the moves that follow: dropping them made a megabyte
+		// of garbage a chunk, and the new one another while it grew, which a cold start's
+		// compactions left as memory the runtime had not given back at its peak.
+		s.chunks[ci] = chunk{b: s.chunks[ci].b[:0]}
 		s.empty = append(s.empty, ci)
 		dirty[ci] = false // written again from here on: what lands in it stays
 	}
