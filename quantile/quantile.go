@@ -103,6 +103,16 @@ func deleteN[T uint32 | float64](vals []T, v float64, n int) []T {
 
 // Merge adds every value of o, sign times (+1 adds, -1 removes).
 func (s *Set) Merge(o *Set, sign int64) {
+	if sign > 0 && len(o.added) == 0 && o.n >= (s.n+3)/4 {
+		// A settled set as large as a quarter of s or more (two halves of a count added up):
+		// merged straight into s's sorted values. Going through added held every value of o
+		// a second time as a float64 (twice its four bytes) until s settled.
+		s.settle()
+		s.secs = mergeSorted(s.secs, o.secs)
+		s.odd = mergeSorted(s.odd, o.odd)
+		s.n += o.n
+		return
+	}
 	if sign > 0 {
 		s.added = append(o.sorted(s.added), o.added...)
 		s.n += o.n
@@ -175,7 +185,7 @@ func (s *Set) settle() {
 // with a sixteenth to spare (a set holds a period's values for as long as the period is shown;
 // append's growth would leave up to a quarter unused, and exactly none would copy the set at
 // every poll that adds a value).
-func mergeSorted[T uint32 | float64](vals []T, added []float64) []T {
+func mergeSorted[T, U uint32 | float64](vals []T, added []U) []T {
 	if len(added) == 0 {
 		return vals
 	}
@@ -188,7 +198,7 @@ func mergeSorted[T uint32 | float64](vals []T, added []float64) []T {
 	a, b := len(vals)-1, len(added)-1
 	vals = vals[:n]
 	for w := n - 1; b >= 0; w-- {
-		if a >= 0 && float64(vals[a]) > added[b] {
+		if a >= 0 && float64(vals[a]) > float64(added[b]) {
 			vals[w] = vals[a]
 			a--
 		} else {

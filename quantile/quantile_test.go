@@ -180,3 +180,52 @@ func TestQuantileOf(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeSettledHalves: two settled sets of comparable size (the two cores' totals of a
+// count) merge straight into one another's sorted values, odd values included, and hold what
+// adding every value one by one holds: the same quantiles, and every value can be taken out again.
+func TestMergeSettledHalves(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	value := func() float64 {
+		v := float64(r.IntN(1000)) * 7
+		if r.IntN(20) == 0 {
+			v = []float64{v + 0.25, -v - 1, 1 << 33}[r.IntN(3)]
+		}
+		return v
+	}
+	var a, b, want Set
+	var all []float64
+	for range 5000 {
+		v := value()
+		a.Add(v, 1)
+		want.Add(v, 1)
+		all = append(all, v)
+	}
+	for range 3000 {
+		v := value()
+		b.Add(v, 1)
+		want.Add(v, 1)
+		all = append(all, v)
+	}
+	a.Settle()
+	b.Settle()
+	a.Merge(&b, 1)
+	if len(a.added) != 0 {
+		t.Fatalf("the merge of a settled half went through added (%d values)", len(a.added))
+	}
+	if a.Len() != int64(len(all)) {
+		t.Fatalf("merged set holds %d values, want %d", a.Len(), len(all))
+	}
+	for _, q := range []float64{0, 0.1, 0.5, 0.9, 0.99, 1} {
+		if got, ref := a.Quantile(q), reference(all, q); got != ref || got != want.Quantile(q) {
+			t.Errorf("q%v: merged %v, added one by one %v, percentile_cont %v", q, got, want.Quantile(q), ref)
+		}
+	}
+	a.Merge(&b, -1) // b's values out again
+	if a.Len() != 5000 {
+		t.Fatalf("after taking the half out: %d values, want 5000", a.Len())
+	}
+	if got, ref := a.Quantile(0.5), reference(all[:5000], 0.5); got != ref {
+		t.Errorf("median after taking the half out = %v, want %v", got, ref)
+	}
+}

@@ -679,6 +679,10 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 			if len(round) > 0 {
 				number()
 			}
+			if t := totals[w]; t.s != nil { // on this core: the totals then add up without staging
+				t.s.settle()
+				t.vs.settle()
+			}
 		}()
 	}
 	wg.Wait()

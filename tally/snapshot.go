@@ -359,6 +359,18 @@ func (s *Snapshot) clone() *Snapshot { return s.cloneWith(false) }
 // poll (every instant of a backfill) copied and sorted again.
 func (s *Snapshot) clonePublished() *Snapshot { return s.cloneWith(true) }
 
+// settle settles the percentile sets the snapshot owns (quantile.Set.Settle): a settled set
+// merges into another without a second copy of its values.
+func (s *Snapshot) settle() {
+	for _, f := range s.Families {
+		for _, x := range f.Series {
+			if x.Q != nil && !x.sharedQ {
+				x.Q.Settle()
+			}
+		}
+	}
+}
+
 func (s *Snapshot) cloneWith(share bool) *Snapshot {
 	out := &Snapshot{Families: make(map[string]*Family, len(s.Families)), Problems: make(map[Problem]int, len(s.Problems))}
 	for name, f := range s.Families {
