@@ -208,14 +208,10 @@ func (rr *touchRows) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
 	}
 	r := rr.r
 	text, args := source.InRange(r.text(rr.t.name), rr.t.column, lo, hi, false)
-	var newest time.Time
-	recent := recentRows{overlap: r.d.WatermarkOverlap}
+	recent := recentRows{overlap: r.d.WatermarkOverlap, now: rr.now}
 	res, err := r.run(rr.ctx, rr.tx, rr.t.name, rr.tx.Rebind(text), args, func(v any) {
 		x := v.(source.Touchpoint)
-		if x.UpdatedAt.After(newest) && !x.UpdatedAt.After(rr.now) {
-			newest = x.UpdatedAt
-		}
-		recent.add(x.ID, x.Digest, x.UpdatedAt, newest)
+		recent.add(x.ID, x.Digest, x.UpdatedAt)
 		fn(x)
 	})
 	if err != nil {
@@ -227,8 +223,7 @@ func (rr *touchRows) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
 	if rr.full == nil {
 		rr.full = &fullRead{textIDs: rr.textIDs}
 	}
-	rr.full.add(newest, res)
-	rr.full.recent = append(rr.full.recent, recent.prune(newest)...)
+	rr.full.add(&recent, res)
 }
 
 var (

@@ -119,25 +119,32 @@ type recentRow struct {
 	updated    time.Time
 }
 
-// recentRows keeps, of one read's rows, those updated in the overlap before the newest
-// updated_at so far: the table's watermark, the newest of every read, is at least that newest,
-// so a row left out (older than newest less the overlap) is older than the watermark less the
-// overlap, and no poll reads it again. Pruned as the newest moves, it holds a few minutes' rows.
+// recentRows follows one read's rows: the newest updated_at so far (up to now: a row dated in
+// the future, from clock skew or bad data, must not carry a watermark past now, or every later
+// change would stay invisible until the reconciliation; such a row is read again until its time
+// has come), and the rows updated in the overlap before it. The table's watermark, the newest of
+// every read, is at least that newest, so a row left out (older than newest less the overlap)
+// is older than the watermark less the overlap, and no poll reads it again. Pruned as the
+// newest moves, it holds a few minutes' rows.
 type recentRows struct {
 	overlap time.Duration
+	now     time.Time
+	newest  time.Time // the newest updated_at up to now; where it starts for a delta: the watermark
 	rows    []recentRow
 	pruned  int // len(rows) at the last prune
 }
 
-// add notes a row read; newest is the read's newest updated_at so far (up to now), this row's
-// included.
-func (r *recentRows) add(id, digest int64, updated, newest time.Time) {
-	if updated.IsZero() || updated.Before(newest.Add(-r.overlap)) {
+// add notes a row read.
+func (r *recentRows) add(id, digest int64, updated time.Time) {
+	if updated.After(r.newest) && !updated.After(r.now) {
+		r.newest = updated
+	}
+	if updated.IsZero() || updated.Before(r.newest.Add(-r.overlap)) {
 		return // no updated_at (a query read whole every poll), or too old
 	}
 	r.rows = append(r.rows, recentRow{id, digest, updated})
 	if len(r.rows) > 2*r.pruned+1024 {
-		r.prune(newest)
+		r.prune(r.newest)
 	}
 }
 
@@ -159,11 +166,12 @@ func (r *recentRows) prune(newest time.Time) []recentRow {
 	return r.rows
 }
 
-// add adds one read (of a range) whose newest updated_at was newest.
-func (f *fullRead) add(newest time.Time, res source.Result) {
-	if newest.After(f.watermark) {
-		f.watermark = newest
+// add adds one read (of a range), followed by recent, and its result.
+func (f *fullRead) add(recent *recentRows, res source.Result) {
+	if recent.newest.After(f.watermark) {
+		f.watermark = recent.newest
 	}
+	f.recent = append(f.recent, recent.prune(recent.newest)...)
 	if f.bad == nil {
 		f.bad = map[any]badRow{}
 	}
@@ -560,8 +568,8 @@ func (m mark) keep() {
 // leads dirty; rows read again unchanged (the overlap) are left out.
 func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, now time.Time, dirty map[int64]bool, own *ownRows) (mark, error) {
 	since := t.watermark.Add(-r.d.WatermarkOverlap)
-	m := mark{t: t, watermark: t.watermark, bad: map[any]badRow{}}
-	recent := recentRows{overlap: r.d.WatermarkOverlap}
+	m := mark{t: t, bad: map[any]badRow{}}
+	recent := recentRows{overlap: r.d.WatermarkOverlap, now: now, newest: t.watermark}
 	res, err := r.run(ctx, tx, t.name, tx.Rebind(source.Since(r.text(t.name))), []any{since}, func(v any) {
 		lead, id, updated, digest := rowOf(v)
 		old, ok := t.recent[id]
@@ -570,13 +578,7 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmT
 			dirty[lead] = true
 		}
 		own.saw(v, lead, changed)
-		// A row dated in the future (clock skew, bad data) must not carry the watermark past
-		// now, or every later change would stay invisible until the reconciliation; such a row
-		// is read again until its time has come.
-		if !updated.After(now) && updated.After(m.watermark) {
-			m.watermark = updated
-		}
-		recent.add(id, digest, updated, m.watermark)
+		recent.add(id, digest, updated)
 		m.good = append(m.good, id)
 	})
 	if err != nil {
@@ -587,6 +589,7 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmT
 			m.bad[k] = badRow{check: check}
 		}
 	}
+	m.watermark = recent.newest
 	m.recent = recent.digests(m.watermark)
 	// A skipped row changed: its lead is read again, which replaces its bad rows.
 	for _, lead := range res.BadLead {
@@ -911,20 +914,15 @@ func (rr *rangeRows) read(name string, lo, hi int64, fn func(any)) {
 			lo, hi, nulls = math.MinInt64, math.MaxInt64, true
 		}
 		text, args := source.InRange(rr.r.text(name), t.column, lo, hi, nulls)
-		var newest time.Time
-		recent := recentRows{overlap: rr.r.d.WatermarkOverlap}
+		recent := recentRows{overlap: rr.r.d.WatermarkOverlap, now: rr.now}
 		res, err := rr.r.run(rr.ctx, q, name, rebind(q, text), args, func(v any) {
 			_, id, updated, digest := rowOf(v)
-			if updated.After(newest) && !updated.After(rr.now) {
-				newest = updated
-			}
-			recent.add(id, digest, updated, newest)
+			recent.add(id, digest, updated)
 			fn(v)
 		})
 		rr.mu.Lock()
 		defer rr.mu.Unlock()
-		rr.found[name].add(newest, res)
-		rr.found[name].recent = append(rr.found[name].recent, recent.prune(newest)...)
+		rr.found[name].add(&recent, res)
 		for _, rj := range res.Rejected {
 			rr.rejected[lo] = append(rr.rejected[lo], leadRejected{name, rj.Lead, rj.Digest})
 		}

@@ -56,7 +56,7 @@ func beginRead(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions) (*readTx, 
 //     per parallel worker). A cold start's range reads cost too little to be compiled (a round
 //     of 16,384 leads' activities: 51,547 against the default 100,000). Where the
 //     server has no jit setting (before PostgreSQL 11), current_setting(.., true) is NULL and
-//     the WHERE skips it.
+//     the CASE skips it.
 func readSettings(timeout time.Duration) string {
 	return fmt.Sprintf("SELECT set_config('statement_timeout', '%d', true), "+
 		"CASE WHEN current_setting('jit', true) IS NOT NULL THEN set_config('jit', 'off', true) END", timeout.Milliseconds())

@@ -539,7 +539,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	ids = nil
 
 	store := newFactStore()
-	store.lazy = true // the joins below rewrite half the records: compacted once, at the end
+	store.lazy = true // the joins below rewrite half the records: compacted in batches (logStore.lazy)
 	var a admission
 	// The next round is read while this one's facts are stored (one goroutine: storing is
 	// serial, since the store's index grows at its end), so no core waits: two rounds at most
@@ -631,18 +631,15 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 		per = numberLeads
 	}
 	// The ids are walked in the store's own index, not copied out of it (40 MB at five million
-	// leads, held through the whole pass): every id in it, once the few put out of order are in.
-	if len(store.extra) > 0 {
-		store.merge()
-	}
-	index := &store.ids
+	// leads, held through the whole pass).
+	size := store.settleIndex()
 	// One worker per core, each with a contiguous share of the leads, numbered in rounds of its
 	// share of per leads and added into a total of its own; the totals are added once at the
 	// end. Rounds shared by every core, added up after each, kept one core waiting on the other
 	// and on the additions: 1.3 cores of 2 busy during this pass, at a million leads.
-	k := max(1, min(n, index.Len()/partLeads))
+	k := max(1, min(n, size/partLeads))
 	if l.roundLeads > 0 {
-		k = max(1, min(n, index.Len()/2)) // tests: a few leads go over several cores as well
+		k = max(1, min(n, size/2)) // tests: a few leads go over several cores as well
 	}
 	totals := make([]finished, k)
 	var wg sync.WaitGroup
@@ -650,7 +647,6 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lo, hi := w*index.Len()/k, (w+1)*index.Len()/k
 			step := max(1, per/k)
 			round := make([]int64, 0, step)
 			number := func() {
@@ -665,16 +661,10 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 				c.reachesOf(store.setReach) // the lead's own record: no other worker touches it
 				round = round[:0]
 			}
-			index.EachFrom(lo, func(i int, id int64) bool {
-				if i >= hi {
-					return false
+			store.eachAt(w*size/k, (w+1)*size/k, func(id int64) {
+				if round = append(round, id); len(round) == step {
+					number()
 				}
-				if store.pos[i] != deleted {
-					if round = append(round, id); len(round) == step {
-						number()
-					}
-				}
-				return true
 			})
 			if len(round) > 0 {
 				number()

@@ -124,6 +124,29 @@ func (s *logStore) putRecord(id int64, rec []byte) {
 	}
 }
 
+// settleIndex folds the ids put out of order into the sorted index and returns its length: the
+// positions eachAt walks, every entity's id among them (deleted ones left out by eachAt).
+func (s *logStore) settleIndex() int {
+	if len(s.extra) > 0 {
+		s.merge()
+	}
+	return s.ids.Len()
+}
+
+// eachAt calls fn with the id at each position [lo, hi) of a settled index (settleIndex), in
+// order, but for deleted ones: a share of the ids without a copy of them all.
+func (s *logStore) eachAt(lo, hi int, fn func(id int64)) {
+	s.ids.EachFrom(lo, func(i int, id int64) bool {
+		if i >= hi {
+			return false
+		}
+		if s.pos[i] != deleted {
+			fn(id)
+		}
+		return true
+	})
+}
+
 // sortedIDs returns every entity's id in order.
 func (s *logStore) sortedIDs() []int64 {
 	out := make([]int64, 0, s.Len())
