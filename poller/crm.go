@@ -1081,13 +1081,16 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *readTx, 
 	differ := map[int64]bool{}
 	got := map[int64]bool{}
 	compared := func(id int64) bool { return differ[bucket(id)] }
-	_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
-		return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), bucketOf, where, func(b, n, sum int64) {
-			got[b] = true
-			if !want[b].Same(tally.DigestSum{N: n, Sum: sum}) {
-				differ[b] = true
-			}
-		}, args...)
+	err := sumsPlanned(ctx, tx, func() error {
+		_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
+			return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), bucketOf, where, func(b, n, sum int64) {
+				got[b] = true
+				if !want[b].Same(tally.DigestSum{N: n, Sum: sum}) {
+					differ[b] = true
+				}
+			}, args...)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, compared, err
@@ -1104,10 +1107,13 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *readTx, 
 	}
 	buckets := slices.Sorted(maps.Keys(differ))
 	where += " AND " + bucketOf + " = ANY(?::bigint[])"
-	_, err = r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
-		return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), col, where, func(id, n, sum int64) {
-			out[id] = tally.DigestSum{N: n, Sum: sum}
-		}, source.LeadsParam(skip, "postgres"), source.LeadsParam(buckets, "postgres"))
+	err = sumsPlanned(ctx, tx, func() error {
+		_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
+			return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), col, where, func(id, n, sum int64) {
+				out[id] = tally.DigestSum{N: n, Sum: sum}
+			}, source.LeadsParam(skip, "postgres"), source.LeadsParam(buckets, "postgres"))
+		})
+		return err
 	})
 	return out, compared, err
 }

@@ -112,3 +112,41 @@ func (r pgxRows) Columns() ([]string, error) {
 	}
 	return names, nil
 }
+
+// sumPlanner is how the reconciliation's digest sums are planned, set for their statements only
+// (sumsPlanned). PostgreSQL cannot know that "lead_id >> shift" has a few hundred values: it
+// takes the lead_id's own distinct count (a million groups at a million leads), finds such a
+// hash table too big for work_mem, and sorts every row instead, to disk, serially where the
+// table is small enough (the touchpoints). With sorts off and parallel plans costed as free,
+// it hashes the groups on every core: at a million leads, the leads' sums took 0.61 s instead
+// of 0.93-1.0 s and the touchpoints' 0.98-1.13 s instead of 1.6-2.1 s (EXPLAIN ANALYZE,
+// max_parallel_workers_per_gather 2). A custom query's own joins may be planned otherwise under
+// these settings, never wrongly; the server's max_parallel_workers_per_gather still rules.
+var sumPlanner = [][2]string{{"enable_sort", "off"}, {"parallel_setup_cost", "0"}, {"parallel_tuple_cost", "0"}}
+
+// sumsPlanned runs fn, the digest sums of a reconciliation, under sumPlanner, and gives the
+// transaction its own settings back after it (those of the poll's other reads).
+func sumsPlanned(ctx context.Context, tx *readTx, fn func() error) error {
+	set := func(values []string) error {
+		for i, s := range sumPlanner {
+			if _, err := tx.ExecContext(ctx, "SELECT set_config($1, $2, true)", s[0], values[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	old, want := make([]string, len(sumPlanner)), make([]string, len(sumPlanner))
+	for i, s := range sumPlanner {
+		if err := tx.GetContext(ctx, &old[i], "SELECT current_setting($1)", s[0]); err != nil {
+			return err
+		}
+		want[i] = s[1]
+	}
+	if err := set(want); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		return err
+	}
+	return set(old)
+}

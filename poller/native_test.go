@@ -265,3 +265,65 @@ func TestReadSettings(t *testing.T) {
 		t.Errorf("statement_timeout after the transaction = %q, want %q", got, before)
 	}
 }
+
+// TestSumsPlanned: a reconciliation's digest sums by ranges of leads are hashed, not sorted (the
+// planner, misled about how many ranges there are, sorted every row by default), and the
+// transaction's settings are its own again afterwards.
+func TestSumsPlanned(t *testing.T) {
+	db := sqlx.MustOpen("pgx", testdb.New(t))
+	defer db.Close()
+	ctx := context.Background()
+	db.MustExec(`CREATE TABLE acts AS SELECT g AS id, g / 5 AS lead_id, 'call'::text AS kind FROM generate_series(1, 200000) g`)
+	db.MustExec(`ANALYZE acts`)
+	tx, err := beginRead(ctx, db, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	plan := func() string {
+		var lines []string
+		q := "EXPLAIN SELECT (lead_id >> 8) AS id, count(*), sum(" + source.RecordDigest + ") FROM (SELECT * FROM acts) AS tandem_r GROUP BY 1"
+		if err := tx.SelectContext(ctx, &lines, q); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(lines, "\n")
+	}
+	setting := func(name string) string {
+		var v string
+		if err := tx.GetContext(ctx, &v, "SELECT current_setting($1)", name); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// A small work_mem stands for a big table: the 40,000 lead ids the planner counts as groups
+	// do not fit, so by default it sorts.
+	if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '64kB'"); err != nil {
+		t.Fatal(err)
+	}
+	if p := plan(); !strings.Contains(p, "Sort") {
+		t.Fatalf("the default plan does not sort, so this test shows nothing:\n%s", p)
+	}
+	before := map[string]string{}
+	for _, s := range sumPlanner {
+		before[s[0]] = setting(s[0])
+	}
+	err = sumsPlanned(ctx, tx, func() error {
+		if p := plan(); strings.Contains(p, "Sort") || !strings.Contains(p, "HashAggregate") {
+			t.Errorf("digest sums under sumsPlanned are not hashed:\n%s", p)
+		}
+		for _, s := range sumPlanner {
+			if got := setting(s[0]); got != s[1] {
+				t.Errorf("%s inside = %q, want %q", s[0], got, s[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range before {
+		if got := setting(name); got != want {
+			t.Errorf("%s after = %q, want the transaction's own %q", name, got, want)
+		}
+	}
+}
