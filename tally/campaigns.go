@@ -95,7 +95,7 @@ type Campaigns struct {
 	spend     map[statKey]int64 // all days: which campaigns keep their name
 	touches   map[touchKey]int64
 	statKeys  map[[2]int64]bool
-	touchIDs  map[int64]bool
+	touchIDs  idSet
 	// unique is set when the rows come from a store keyed by id (the live tally's mirror):
 	// touchpoints need no duplicate check then (a map entry per touch, millions of them).
 	unique bool
@@ -106,7 +106,7 @@ func NewCampaigns(cfg *config.Config, folder *Folder, now time.Time) *Campaigns 
 	return &Campaigns{
 		cfg: cfg, folder: folder, spans: cfg.Calendar.Spans(now), snap: newSnapshot(), seen: seen{}, campaigns: map[int64]campaign{},
 		sums: map[statSum]*statAgg{}, spend: map[statKey]int64{}, touches: map[touchKey]int64{},
-		statKeys: map[[2]int64]bool{}, touchIDs: map[int64]bool{},
+		statKeys: map[[2]int64]bool{},
 	}
 }
 
@@ -168,11 +168,10 @@ func (c *Campaigns) Stat(x source.CampaignStat) {
 // Touchpoint adds a marketing touch, in the windows it occurred in.
 func (c *Campaigns) Touchpoint(x source.Touchpoint) {
 	if !c.unique {
-		if c.touchIDs[x.ID] {
+		if !c.touchIDs.add(x.ID) {
 			c.snap.problem(source.QueryTouchpoints, CheckDuplicateID)
 			return
 		}
-		c.touchIDs[x.ID] = true
 	}
 	c.touch(x.OccurredAt, x.CampaignID, strings.ToLower(clean(x.Kind)))
 }

@@ -44,8 +44,8 @@ type CRM struct {
 	seen   seen
 	owners map[int64]source.Owner
 	leads  map[int64]*lead
-	oppIDs map[int64]bool
-	actIDs map[int64]bool
+	oppIDs idSet
+	actIDs idSet
 	opps   []opportunity
 	// touches is the campaign database's touches, nil when no campaign database is polled.
 	touches Touches
@@ -179,7 +179,7 @@ func (a *admission) admit(folder *Folder, cfg *config.Config) {
 func NewCRM(cfg *config.Config, folder *Folder, now time.Time) *CRM {
 	return &CRM{
 		cfg: cfg, folder: folder, now: now, spans: cfg.Calendar.Spans(now), snap: newSnapshot(), seen: seen{},
-		owners: map[int64]source.Owner{}, leads: map[int64]*lead{}, oppIDs: map[int64]bool{}, actIDs: map[int64]bool{},
+		owners: map[int64]source.Owner{}, leads: map[int64]*lead{},
 		orphans: map[int64]*reach{}, digests: map[int64]*Digest{}, ahead: map[int64]bool{}, volatile: map[int64]bool{}, waitOnly: map[int64]bool{}, waiters: map[int64]Waiter{}, arrivals: map[int64]Arrival{},
 	}
 }
@@ -330,11 +330,10 @@ func outOfOrder(earlier, later time.Time) bool {
 func (c *CRM) Activity(a source.Activity) {
 	c.digest(a.LeadID, DigestActivities, a.Digest)
 	if !c.unique {
-		if c.actIDs[a.ID] {
+		if !c.actIDs.add(a.ID) {
 			c.problemOf(a.LeadID, source.QueryActivities, CheckDuplicateID)
 			return
 		}
-		c.actIDs[a.ID] = true
 	}
 	l, ok := c.leads[a.LeadID]
 	if !ok {
@@ -395,11 +394,10 @@ func (c *CRM) carry(id int64, f *facts) {
 func (c *CRM) Opportunity(o source.Opportunity) {
 	c.digest(o.LeadID, DigestOpportunities, o.Digest)
 	if !c.unique {
-		if c.oppIDs[o.ID] {
+		if !c.oppIDs.add(o.ID) {
 			c.problemOf(o.LeadID, source.QueryOpportunities, CheckDuplicateID)
 			return
 		}
-		c.oppIDs[o.ID] = true
 	}
 	rate, ok := c.cfg.Rate(o.Currency)
 	if !ok {

@@ -517,6 +517,11 @@ func (s *factStore) Get(id int64) (*facts, bool) {
 	if p == deleted {
 		return nil, false
 	}
+	return s.at(id, p), true
+}
+
+// at decodes the facts of entity id from its record at p (where lookup or eachAt found it).
+func (s *factStore) at(id int64, p uint32) *facts {
 	f, epoch, err := decodeFacts(s.record(p), &s.d, id)
 	if err != nil {
 		panic(err) // the store wrote it: a bug, not bad data
@@ -528,7 +533,7 @@ func (s *factStore) Get(id int64) (*facts, bool) {
 			}
 		}
 	}
-	return f, true
+	return f
 }
 
 // Put stores an entity's facts in place of any it had.
@@ -554,9 +559,12 @@ func (s *factStore) reach(p uint32) reach { return readReach(s.reachAt(p)) }
 // facts are written. Records of different entities may be set at once.
 func (s *factStore) setReach(id int64, r reach) {
 	if p := s.lookup(id); p != deleted {
-		appendReach(s.reachAt(p)[:0], r)
+		s.setReachAt(p, r)
 	}
 }
+
+// setReachAt is setReach of the record at p.
+func (s *factStore) setReachAt(p uint32, r reach) { appendReach(s.reachAt(p)[:0], r) }
 
 // digestAt returns the digest of the record at p without decoding the rest.
 func (s *factStore) digestAt(p uint32) Digest {

@@ -648,21 +648,28 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 		go func() {
 			defer wg.Done()
 			step := max(1, per/k)
-			round := make([]int64, 0, step)
+			// The round's ids, in order, and where their records are: nothing moves a record
+			// during this pass (setReach writes in place), so the index is searched for none.
+			round, at := make([]int64, 0, step), make([]uint32, 0, step)
 			number := func() {
 				c := l.tally(now)
-				for _, id := range round {
-					f, _ := store.Get(id)
-					c.load(id, f)
+				for i, id := range round {
+					c.load(id, store.at(id, at[i]))
 				}
 				c.admitted = true
 				s, vs := c.finishRows()
 				totals[w].add(finished{s: s, vs: vs, volatile: c.Volatile(), waiters: c.Waiters(), arrivals: c.Arrivals(), leads: len(c.leads)})
-				c.reachesOf(store.setReach) // the lead's own record: no other worker touches it
-				round = round[:0]
+				c.reachesOf(func(id int64, r reach) { // the lead's own record: no other worker touches it
+					if i, ok := slices.BinarySearch(round, id); ok {
+						store.setReachAt(at[i], r)
+					} else {
+						store.setReach(id, r)
+					}
+				})
+				round, at = round[:0], at[:0]
 			}
-			store.eachAt(w*size/k, (w+1)*size/k, func(id int64) {
-				if round = append(round, id); len(round) == step {
+			store.eachAt(w*size/k, (w+1)*size/k, func(id int64, p uint32) {
+				if round, at = append(round, id), append(at, p); len(round) == step {
 					number()
 				}
 			})

@@ -133,15 +133,16 @@ func (s *logStore) settleIndex() int {
 	return s.ids.Len()
 }
 
-// eachAt calls fn with the id at each position [lo, hi) of a settled index (settleIndex), in
-// order, but for deleted ones: a share of the ids without a copy of them all.
-func (s *logStore) eachAt(lo, hi int, fn func(id int64)) {
+// eachAt calls fn with the id at each position [lo, hi) of a settled index (settleIndex), and
+// where its record is, in order, but for deleted ones: a share of the ids without a copy of them
+// all, and without searching the index for each again.
+func (s *logStore) eachAt(lo, hi int, fn func(id int64, p uint32)) {
 	s.ids.EachFrom(lo, func(i int, id int64) bool {
 		if i >= hi {
 			return false
 		}
-		if s.pos[i] != deleted {
-			fn(id)
+		if p := s.pos[i]; p != deleted {
+			fn(id, p)
 		}
 		return true
 	})
