@@ -39,6 +39,7 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 		c.dealNumbers(to(o.entity), o)
 	}
 	c.marketing(to)
+	c.lines.spread()
 	return s, vs
 }
 

@@ -66,6 +66,7 @@ func TestLinesAddAsSnapshot(t *testing.T) {
 			c.inLine(ls, a.mask, a.name, a.first, a.hasFirst, tuple, a.n, a.rows)
 		}
 	}
+	c.lines.spread() // as finishRows does once every lead is in
 	for _, p := range [][2]*Snapshot{{plain, viaLines}, {plainV, viaLinesV}} {
 		if !reflect.DeepEqual(p[0].Families, p[1].Families) {
 			for name, f := range p[0].Families {
