@@ -210,7 +210,7 @@ func (rr *touchRows) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
 	text, args := source.InRange(r.text(rr.t.name), rr.t.column, lo, hi, false)
 	recent := recentRows{overlap: r.d.WatermarkOverlap, now: rr.now}
 	res, err := runRows(r, rr.ctx, rr.tx, rr.t.name, rr.tx.Rebind(text), args, source.ReadTouchpoints, func(x source.Touchpoint) {
-		recent.add(x.ID, x.Digest, x.UpdatedAt)
+		recent.add(x.Key())
 		fn(x)
 	})
 	if err != nil {

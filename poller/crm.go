@@ -135,7 +135,8 @@ type recentRows struct {
 }
 
 // add notes a row read.
-func (r *recentRows) add(id, digest int64, updated time.Time) {
+func (r *recentRows) add(k source.RowKey) {
+	id, digest, updated := k.ID, k.Digest, k.Updated
 	if updated.After(r.newest) && !updated.After(r.now) {
 		r.newest = updated
 	}
@@ -380,20 +381,11 @@ func (r *crmReader) timed(ctx context.Context, name string, fn func(ctx context.
 	return res, nil
 }
 
-// rowOf is what the poll needs of a decoded CRM row: its lead, id, updated_at and digest.
-func rowOf(v any) (lead, id int64, updated time.Time, digest int64) {
-	switch x := v.(type) {
-	case source.Lead:
-		return x.ID, x.ID, x.UpdatedAt, x.Digest
-	case source.Activity:
-		return x.LeadID, x.ID, x.UpdatedAt, x.Digest
-	case source.Opportunity:
-		return x.LeadID, x.ID, x.UpdatedAt, x.Digest
-	case source.Touchpoint:
-		return x.LeadID, x.ID, x.UpdatedAt, x.Digest
-	}
-	panic("poller: not a lead-keyed row")
-}
+// keyed is a lead-keyed CRM or campaign row (source.Lead, Activity, Opportunity, Touchpoint).
+type keyed interface{ Key() source.RowKey }
+
+// rowOf is what the poll needs of a decoded row that reached it boxed (crmReader.run).
+func rowOf(v any) source.RowKey { return v.(keyed).Key() }
 
 // readCRM is the live CRM poll, in the read-only transaction tx at now; full is set when the
 // reconciliation is due. It returns the snapshot, and what to keep once the poll succeeded.
@@ -579,15 +571,15 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmT
 	m := mark{t: t, bad: map[any]badRow{}}
 	recent := recentRows{overlap: r.d.WatermarkOverlap, now: now, newest: t.watermark}
 	res, err := r.run(ctx, tx, t.name, tx.Rebind(source.Since(r.text(t.name))), []any{since}, func(v any) {
-		lead, id, updated, digest := rowOf(v)
-		old, ok := t.recent[id]
-		changed := !ok || old != digest
+		k := rowOf(v)
+		old, ok := t.recent[k.ID]
+		changed := !ok || old != k.Digest
 		if changed {
-			dirty[lead] = true
+			dirty[k.Lead] = true
 		}
-		own.saw(v, lead, changed)
-		recent.add(id, digest, updated)
-		m.good = append(m.good, id)
+		own.saw(v, k.Lead, changed)
+		recent.add(k)
+		m.good = append(m.good, k.ID)
 	})
 	if err != nil {
 		return m, err
@@ -910,8 +902,8 @@ func (rr *rangeRows) Ranged() bool {
 }
 
 // readIn reads the rows of a query whose lead is in [lo, hi), keeping what the poll keeps of a
-// full read: the newest updated_at, the skipped rows. key is what that needs of a row.
-func readIn[T any](rr *rangeRows, name string, lo, hi int64, read rowReader[T], key func(T) (id, digest int64, updated time.Time), fn func(T)) {
+// full read: the newest updated_at, the skipped rows.
+func readIn[T keyed](rr *rangeRows, name string, lo, hi int64, read rowReader[T], fn func(T)) {
 	t := rr.tables[name]
 	if t == nil {
 		return // disabled
@@ -924,7 +916,7 @@ func readIn[T any](rr *rangeRows, name string, lo, hi int64, read rowReader[T], 
 		text, args := source.InRange(rr.r.text(name), t.column, lo, hi, nulls)
 		recent := recentRows{overlap: rr.r.d.WatermarkOverlap, now: rr.now}
 		res, err := runRows(rr.r, rr.ctx, q, name, rebind(q, text), args, read, func(x T) {
-			recent.add(key(x))
+			recent.add(x.Key())
 			fn(x)
 		})
 		rr.mu.Lock()
@@ -946,21 +938,15 @@ func rebind(q source.Querier, text string) string {
 }
 
 func (rr *rangeRows) LeadsIn(lo, hi int64, fn func(source.Lead)) {
-	readIn(rr, source.QueryLeads, lo, hi, source.ReadLeads, func(x source.Lead) (int64, int64, time.Time) {
-		return x.ID, x.Digest, x.UpdatedAt
-	}, fn)
+	readIn(rr, source.QueryLeads, lo, hi, source.ReadLeads, fn)
 }
 
 func (rr *rangeRows) ActivitiesIn(lo, hi int64, fn func(source.Activity)) {
-	readIn(rr, source.QueryActivities, lo, hi, source.ReadActivities, func(x source.Activity) (int64, int64, time.Time) {
-		return x.ID, x.Digest, x.UpdatedAt
-	}, fn)
+	readIn(rr, source.QueryActivities, lo, hi, source.ReadActivities, fn)
 }
 
 func (rr *rangeRows) OpportunitiesIn(lo, hi int64, fn func(source.Opportunity)) {
-	readIn(rr, source.QueryOpportunities, lo, hi, source.ReadOpportunities, func(x source.Opportunity) (int64, int64, time.Time) {
-		return x.ID, x.Digest, x.UpdatedAt
-	}, fn)
+	readIn(rr, source.QueryOpportunities, lo, hi, source.ReadOpportunities, fn)
 }
 
 // RejectedIn gives the digests of the skipped rows of the range's leads, once its rows are read.
@@ -1140,8 +1126,8 @@ func (p *Poller) digestsByReading(ctx context.Context, r *crmReader, tx *readTx,
 		out[lead] = tally.DigestSum{N: x.N + 1, Sum: x.Sum + digest}
 	}
 	res, err := r.run(ctx, tx, t.name, r.text(t.name), nil, func(v any) {
-		lead, _, _, digest := rowOf(v)
-		add(lead, digest)
+		k := rowOf(v)
+		add(k.Lead, k.Digest)
 	})
 	for _, rj := range res.Rejected {
 		add(rj.Lead, rj.Digest)

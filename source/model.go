@@ -90,3 +90,17 @@ type Touchpoint struct {
 	UpdatedAt  time.Time
 	Digest     int64
 }
+
+// RowKey is what a poll follows a lead-keyed row by: the lead it belongs to, its own id, when it
+// was last updated and its digest (a lead is its own lead).
+type RowKey struct {
+	Lead, ID int64
+	Updated  time.Time
+	Digest   int64
+}
+
+// Key is the row's RowKey.
+func (x Lead) Key() RowKey        { return RowKey{x.ID, x.ID, x.UpdatedAt, x.Digest} }
+func (x Activity) Key() RowKey    { return RowKey{x.LeadID, x.ID, x.UpdatedAt, x.Digest} }
+func (x Opportunity) Key() RowKey { return RowKey{x.LeadID, x.ID, x.UpdatedAt, x.Digest} }
+func (x Touchpoint) Key() RowKey  { return RowKey{x.LeadID, x.ID, x.UpdatedAt, x.Digest} }

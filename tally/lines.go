@@ -29,6 +29,12 @@ type line struct {
 	tuple    int32
 }
 
+// names gives back the name and first label a line was made of (lineOf): the line points at
+// their bytes, which keeps them alive.
+func (k line) names() (name, first string) {
+	return unsafe.String(k.name, k.nameLen), unsafe.String(k.first, k.firstLen)
+}
+
 // lineOf is the line of a metric's series: win, mask and tuple as line's.
 func lineOf(s *Snapshot, name, first string, hasFirst bool, win int8, mask fiscal.Mask, tuple int32) line {
 	return line{s: s, name: unsafe.StringData(name), nameLen: int32(len(name)), first: unsafe.StringData(first),
@@ -54,10 +60,7 @@ type lines struct {
 
 // masked is what the additions of one line in one mask of windows add up to: each window's
 // sample gets them all when they are spread.
-type masked struct {
-	name, first string
-	n, rows     int64
-}
+type masked struct{ n, rows int64 }
 
 func newLines(spans fiscal.Spans) *lines {
 	return &lines{spans: spans, samples: map[line]*Sample{}, masked: map[line]*masked{}, tuples: map[string]int32{}}
@@ -115,7 +118,7 @@ func (c *CRM) inLine(s *Snapshot, m fiscal.Mask, name, first string, hasFirst bo
 	k := lineOf(s, name, first, hasFirst, maskWindow, m, tuple)
 	x := c.lines.masked[k]
 	if x == nil {
-		x = &masked{name: name, first: first}
+		x = &masked{}
 		c.lines.masked[k] = x
 	}
 	x.n += n
@@ -126,10 +129,11 @@ func (c *CRM) inLine(s *Snapshot, m fiscal.Mask, name, first string, hasFirst bo
 // each, and every row as an addition (Sample.refs), as if each had been added to each window.
 func (ls *lines) spread() {
 	for k, x := range ls.masked {
+		name, first := k.names()
 		k.mask.Each(func(i int) {
 			w := k
 			w.win, w.mask = int8(i), 0
-			y := ls.sample(w, x.name, x.first) // one addition
+			y := ls.sample(w, name, first) // one addition
 			y.N += x.n
 			y.refs += x.rows - 1
 		})
