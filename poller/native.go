@@ -3,14 +3,18 @@ package poller
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tandem-oss/tandem/pghash"
 	"github.com/tandem-oss/tandem/source"
 )
 
@@ -97,14 +101,19 @@ func (t *readTx) QueryNative(ctx context.Context, query string, args []any, fn f
 			return err
 		}
 		defer rows.Close()
-		return fn(pgxRows{rows})
+		return fn(&pgxRows{Rows: rows})
 	})
 }
 
-// pgxRows are pgx's rows as source.Rows.
-type pgxRows struct{ pgx.Rows }
+// pgxRows are pgx's rows as source.Rows, which can digest each row as PostgreSQL's hash_record
+// would (source.RowDigester), from the values as they came over the wire.
+type pgxRows struct {
+	pgx.Rows
+	record pghash.Record // the rows' hash_record, made at the first row digested
+	bad    bool          // a column's type or format that pghash does not hash
+}
 
-func (r pgxRows) Columns() ([]string, error) {
+func (r *pgxRows) Columns() ([]string, error) {
 	fds := r.FieldDescriptions()
 	names := make([]string, len(fds))
 	for i, f := range fds {
@@ -149,4 +158,82 @@ func sumsPlanned(ctx context.Context, tx *readTx, fn func() error) error {
 		return err
 	}
 	return set(old)
+}
+
+// RowDigest is the current row's hash_record (source.RowDigester).
+func (r *pgxRows) RowDigest() (int64, bool) {
+	if r.record == nil && !r.bad {
+		r.record, r.bad = recordOf(r.FieldDescriptions())
+	}
+	if r.bad {
+		return 0, false
+	}
+	return r.record.Digest(r.RawValues())
+}
+
+// recordOf is pghash's hash_record of rows with these columns; bad when one is not covered.
+func recordOf(fds []pgconn.FieldDescription) (pghash.Record, bool) {
+	oids, formats := make([]uint32, len(fds)), make([]int16, len(fds))
+	for i, f := range fds {
+		oids[i], formats[i] = f.DataTypeOID, f.Format
+	}
+	rec, _, ok := pghash.RecordOf(oids, formats)
+	return rec, !ok
+}
+
+// digestSample is how many rows of a query chooseDigests compares its digests on.
+const digestSample = 256
+
+// ownDigests reports whether the poll can digest text's rows itself (pgxRows.RowDigest) rather
+// than ask PostgreSQL for each row's hash_record: whether, on a sample of its rows, every
+// digest it computes equals the server's. A server whose text hashes otherwise (an encoding
+// other than the wire's UTF-8, a non-deterministic collation, a big-endian machine) or a column
+// type pghash does not cover fails; why says how. sampled is 0 when text has no row yet to
+// compare on. The sample runs behind a savepoint: a failure leaves the transaction usable.
+func (t *readTx) ownDigests(ctx context.Context, text string) (ok bool, sampled int, why string, err error) {
+	if t.conn == nil {
+		return false, 0, "not a native connection", nil
+	}
+	if _, err := t.ExecContext(ctx, "SAVEPOINT tandem_digest_sample"); err != nil {
+		return false, 0, "", err
+	}
+	err = t.QueryNative(ctx, source.DigestSample(text, digestSample), nil, func(rows source.Rows) error {
+		pr := rows.(*pgxRows)
+		if enc := pr.Conn().PgConn().ParameterStatus("server_encoding"); enc != "UTF8" && enc != "SQL_ASCII" {
+			why = "server encoding " + enc
+			return nil
+		}
+		fds := pr.FieldDescriptions()[1:]
+		rec, bad := recordOf(fds)
+		if bad {
+			why = "a column's type is not hashed by Tandem"
+			return nil
+		}
+		for pr.Next() {
+			raw := pr.RawValues()
+			if len(raw[0]) != 8 { // the server's digest: an int8, in binary (resultFormats)
+				return fmt.Errorf("digest sample: a digest of %d bytes", len(raw[0]))
+			}
+			want := int64(binary.BigEndian.Uint64(raw[0]))
+			sampled++
+			if got, ok := rec.Digest(raw[1:]); !ok || got != want {
+				why = fmt.Sprintf("a row's digest differs from the server's (%d, server %d)", got, want)
+				return nil
+			}
+		}
+		return pr.Err()
+	})
+	undo := []string{"RELEASE SAVEPOINT tandem_digest_sample"}
+	if err != nil {
+		undo = append([]string{"ROLLBACK TO SAVEPOINT tandem_digest_sample"}, undo...)
+	}
+	for _, q := range undo {
+		if _, uerr := t.ExecContext(ctx, q); uerr != nil {
+			return false, 0, "", errors.Join(err, uerr)
+		}
+	}
+	if err != nil {
+		return false, 0, "", err
+	}
+	return why == "" && sampled > 0, sampled, why, nil
 }

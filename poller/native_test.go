@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io"
 	"log/slog"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/tandem-oss/tandem/demo"
 	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/source"
+	"github.com/tandem-oss/tandem/tally"
 )
 
 // TestNativeReadsDecodeAsDatabaseSQL reads the same rows, of every column type a synced CRM
@@ -326,4 +328,98 @@ func TestSumsPlanned(t *testing.T) {
 			t.Errorf("%s after = %q, want the transaction's own %q", name, got, want)
 		}
 	}
+}
+
+// TestOwnDigests: once a sample of a query's rows shows its own digests equal the server's, the
+// poll digests that query's rows itself (no digest column in its reads), and the per-lead sums
+// it keeps equal PostgreSQL's own SUM of hash_record over the same rows, after a cold start and
+// after changes. A query with a column type the poll does not hash (name) stays digested by the
+// server, as does one with no row to sample yet, until it has rows.
+func TestOwnDigests(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 13, 15, 0, 0, 0, time.UTC)
+	db, p := demoPoller(t, 11, 300, now, `databases:
+  crm:
+    dsn_env: D
+    queries:
+      activities: "SELECT id, lead_id, kind::name AS kind, occurred_at, updated_at FROM sales_activities"
+      opportunities: |
+        SELECT id, lead_id, amount, currency, stage_name AS stage, created_at, expected_close_date,
+               closed_at, is_closed, is_won, updated_at FROM opportunities WHERE lead_id % 2 = 0
+targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
+`, source.CRM)
+	// No opportunity for the sample at first: the query has rows only once the even leads' are back.
+	if _, err := db.Exec(`CREATE TABLE parked AS SELECT * FROM opportunities WHERE lead_id % 2 = 0; DELETE FROM opportunities WHERE lead_id % 2 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	own := func() map[string]bool {
+		p.digestMu.Lock()
+		defer p.digestMu.Unlock()
+		return maps.Clone(p.own)
+	}
+	// want: PostgreSQL's per-lead count and sum of hash_record over each query's rows.
+	sums := func(t *testing.T) {
+		t.Helper()
+		got := map[int64]tally.Digest{}
+		p.liveCRM.Digests(func(id int64, d tally.Digest) { got[id] = d })
+		for _, q := range []struct {
+			name, column string
+			i            int
+		}{{source.QueryLeads, "id", tally.DigestLeads}, {source.QueryActivities, "lead_id", tally.DigestActivities}, {source.QueryOpportunities, "lead_id", tally.DigestOpportunities}} {
+			rows, err := db.Query(`SELECT ` + q.column + `, count(*), sum(hash_record(r)::bigint) FROM (` + p.cfg.DB(source.CRM).Query(mustLookup(q.name)) + `) AS r GROUP BY 1`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for rows.Next() {
+				var id, count, sum int64
+				if err := rows.Scan(&id, &count, &sum); err != nil {
+					t.Fatal(err)
+				}
+				n++
+				if d := got[id][q.i]; !d.Same(tally.DigestSum{N: count, Sum: sum}) {
+					t.Errorf("%s of lead %d: the poll keeps %d rows summing %d, PostgreSQL %d summing %d", q.name, id, d.N, uint32(d.Sum), count, uint32(sum))
+				}
+			}
+			rows.Close()
+			if n == 0 && q.name != source.QueryOpportunities {
+				t.Fatalf("%s: no rows", q.name)
+			}
+		}
+	}
+	if err := p.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if o := own(); !o[source.QueryLeads] || o[source.QueryActivities] {
+		t.Errorf("after the first poll: own digests %v, want leads' and not activities' (kind is a name)", o)
+	} else if _, sampled := o[source.QueryOpportunities]; sampled {
+		t.Errorf("opportunities decided (%v) on an empty sample", o[source.QueryOpportunities])
+	}
+	sums(t)
+	for _, q := range []string{`INSERT INTO opportunities SELECT * FROM parked`, `UPDATE opportunities SET updated_at = $1 WHERE lead_id % 2 = 0`,
+		`UPDATE leads SET status = 'Working', updated_at = $1 WHERE id % 7 = 0`} {
+		args := []any{now}
+		if !strings.Contains(q, "$1") {
+			args = nil
+		}
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.now = func() time.Time { return now.Add(time.Minute) }
+	if err := p.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if o := own(); !o[source.QueryOpportunities] {
+		t.Errorf("after opportunities came: own digests %v, want opportunities'", o)
+	}
+	sums(t)
+}
+
+func mustLookup(name string) source.Query {
+	q, ok := source.LookupQuery(source.CRM, name)
+	if !ok {
+		panic(name)
+	}
+	return q
 }

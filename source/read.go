@@ -58,11 +58,23 @@ type Rejected struct{ Lead, Digest int64 }
 
 type digestsKey struct{}
 
-// WithRowDigests asks the reads under ctx to compute each row's digest from its values, for a
-// database that computes none (SQLite; PostgreSQL's come from Digested queries).
+// WithRowDigests asks the reads under ctx for each row's digest where the query does not put it
+// in front of the row (Digested): the rows' own (RowDigester) if they compute PostgreSQL's, else
+// one computed from the row's values (SQLite, which computes none).
 func WithRowDigests(ctx context.Context) context.Context {
 	return context.WithValue(ctx, digestsKey{}, true)
 }
+
+// RowDigester is Rows that computes each row's digest itself, equal to the one RecordDigest
+// gives the row in the database (the poller's pgx rows, through package pghash): a read then
+// costs the database no hashing. ok is false when it cannot (a column's type it does not hash).
+type RowDigester interface {
+	RowDigest() (digest int64, ok bool)
+}
+
+// ErrRowDigest is a read's error when its rows could not compute a row's digest as the
+// database would (RowDigester).
+var ErrRowDigest = errors.New("a row's digest cannot be computed as PostgreSQL's hash_record")
 
 // RowHash identifies a skipped row without a readable id by its content.
 type RowHash uint64
@@ -124,6 +136,8 @@ func scanRows[T any](ctx context.Context, q Query, rows Rows, res *Result, decod
 	if digested {
 		rec.cells = cells[1:]
 	}
+	digester, rowDigests := rows.(RowDigester)
+	rowDigests = rowDigests && goDigests && !digested
 	dest := make([]any, len(cols))
 	for i := range cells {
 		cells[i].text = text
@@ -141,6 +155,12 @@ func scanRows[T any](ctx context.Context, q Query, rows Rows, res *Result, decod
 			if cells[0].kind != cellInt {
 				rec.digest = 0
 			}
+		case rowDigests:
+			d, ok := digester.RowDigest()
+			if !ok {
+				return ErrRowDigest
+			}
+			rec.digest = d
 		case goDigests:
 			rec.digest = cellsDigest(rec.cells)
 		}

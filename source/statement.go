@@ -150,6 +150,12 @@ func DigestProbe(text string) string {
 		text + "\n) AS tandem_p LIMIT 0) AS tandem_q ON true) AS tandem_r"
 }
 
+// DigestSample is a Digested read (RecordDigest) of at most n of text's rows: the poller
+// compares their digests with those it computes itself (RowDigester) before it relies on its own.
+func DigestSample(text string, n int) string {
+	return Digested("SELECT * FROM (\n"+text+"\n) AS tandem_s LIMIT "+strconv.Itoa(n), RecordDigest)
+}
+
 // ForLeads wraps a query so that it returns only the rows whose column (id, lead_id) is one of
 // the ids in its one parameter (LeadsParam): on PostgreSQL through the column's index
 // (= ANY($1)), on SQLite through json_each. nulls adds the rows where the column is NULL.
