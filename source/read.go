@@ -143,9 +143,16 @@ func scanRows[T any](ctx context.Context, q Query, rows Rows, res *Result, decod
 		cells[i].text = text
 		dest[i] = &cells[i]
 	}
+	raw, _ := rows.(RawRows)
+	var rawCols []rawColumn
+	if raw != nil {
+		rawCols = rawColumnsOf(raw.FieldDescriptions())
+	}
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return err
+		if rawCols == nil || !scanRaw(rawCols, raw.RawValues(), cells) {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
 		}
 		res.Rows++
 		rec.err, rec.long, rec.placeholder = nil, false, false

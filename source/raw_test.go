@@ -1,0 +1,77 @@
+package source
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/tandem-oss/tandem/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+// TestRawDecodeMatchesScan decodes the same rows of every type rawColumnOf covers twice, by
+// scanRaw and by pgx's own Scan into the cells, and wants the same cells: random rows and the
+// edges (NULLs, integer limits, empty, multibyte and over-long text, times at the microsecond,
+// before 1970, in year 1 and 2999, and the infinite ones, which go to pgx).
+func TestRawDecodeMatchesScan(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testdb.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	formats := pgx.QueryResultFormatsByOID{pgtype.Int2OID: 1, pgtype.Int4OID: 1, pgtype.Int8OID: 1, pgtype.TimestamptzOID: 1}
+	rows, err := conn.Query(ctx, `SELECT * FROM (
+		SELECT (random()*60000 - 30000)::int2 AS a, (random()*4e9 - 2e9)::int4 AS b, ((random() - 0.5) * 2^62)::int8 AS c,
+			substr(md5(random()::text) || 'é😀', 1, (random()*40)::int)::text AS d, md5(random()::text)::varchar(20) AS e,
+			timestamptz '1901-01-01 00:00:00+00' + random() * interval '198 years' AS f
+		FROM generate_series(1, 3000)
+		UNION ALL VALUES
+			(NULL::int2, NULL::int4, NULL::int8, NULL::text, NULL::varchar(20), NULL::timestamptz),
+			(-32768, -2147483648, -9223372036854775808, '', '', '1969-12-31 23:59:59.999999+00'),
+			(32767, 2147483647, 9223372036854775807, repeat('é', 600), 'x', '2000-01-01 00:00:00.000001+00'),
+			(0, 0, 0, 'a', 'b', 'infinity'), (1, 1, 1, 'a', 'b', '-infinity'),
+			(2, 2, 2, 'a', 'b', '0001-01-01 00:00:00+00'), (3, 3, 3, 'a', 'b', '2999-12-31 23:59:59.5+00')
+	) AS v`, formats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols := rawColumnsOf(rows.FieldDescriptions())
+	if cols == nil {
+		t.Fatal("int2, int4, int8, text, varchar and timestamptz are not all decoded raw")
+	}
+	text := new(interner)
+	raw, scanned := make([]cell, len(cols)), make([]cell, len(cols))
+	dest := make([]any, len(cols))
+	for i := range cols {
+		raw[i].text, scanned[i].text = text, text
+		dest[i] = &scanned[i]
+	}
+	n, direct := 0, 0
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if !scanRaw(cols, rows.RawValues(), raw) {
+			continue // left to pgx: the infinite times
+		}
+		direct++
+		for i := range raw {
+			if !reflect.DeepEqual(raw[i].value(), scanned[i].value()) || raw[i].kind != scanned[i].kind {
+				t.Errorf("row %d column %d: raw %#v, pgx %#v", n, i, raw[i].value(), scanned[i].value())
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3007 || direct != 3005 {
+		t.Errorf("%d rows, %d decoded raw: want 3007, all but the 2 infinite times", n, direct)
+	}
+}
