@@ -43,11 +43,26 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 	return s, vs
 }
 
+// labelsOf is what a lead's raw dimension values publish as (CRM.labels, lines.tuple), folded
+// once per distinct tuple of values while finishRows runs.
+func (c *CRM) labelsOf(raw []string) published {
+	ls := c.lines
+	ls.rb = appendKey(ls.rb[:0], raw)
+	if p, ok := ls.byRaw[string(ls.rb)]; ok {
+		return p
+	}
+	var p published
+	p.sales, p.lead = c.labels(raw)
+	p.st, p.lt = ls.tuple(p.sales), ls.tuple(p.lead)
+	ls.byRaw[string(ls.rb)] = p
+	return p
+}
+
 // leadNumbers adds one lead's own numbers: created, stage entries, cohorts, its current stage,
 // its touches and its follow-up.
 func (c *CRM) leadNumbers(s *Snapshot, id int64, l *lead) {
-	sales, leadDims := c.labels(l.raw)
-	st, lt := c.lines.tuple(sales), c.lines.tuple(leadDims)
+	pub := c.labelsOf(l.raw)
+	sales, leadDims, st, lt := pub.sales, pub.lead, pub.st, pub.lt
 	c.inLine(s, c.of(id, l, l.created), metrics.LeadsCreated, "", false, lt, 1, 1)
 	for _, fs := range funnel.Stages {
 		c.inLine(s, c.of(id, l, l.entered(fs.Stage)), metrics.FunnelStageEntered, string(fs.Stage), true, st, 1, 1)

@@ -56,6 +56,18 @@ type lines struct {
 	tuples  map[string]int32
 	labels  [][]string // by tuple
 	kb      []byte
+	// byRaw is what a lead's raw dimension values publish as (CRM.labelsOf), by those values:
+	// the leads of a round share a few hundred tuples, and folding each lead's values anew was
+	// two slices and a dozen map lookups a lead.
+	byRaw map[string]published
+	rb    []byte
+}
+
+// published is what a tuple of raw dimension values publishes as: the sales and lead labels
+// (shared by the leads that have them: never written to) and their tuples.
+type published struct {
+	sales, lead []string
+	st, lt      int32
 }
 
 // masked is what the additions of one line in one mask of windows add up to: each window's
@@ -63,7 +75,8 @@ type lines struct {
 type masked struct{ n, rows int64 }
 
 func newLines(spans fiscal.Spans) *lines {
-	return &lines{spans: spans, samples: map[line]*Sample{}, masked: map[line]*masked{}, tuples: map[string]int32{}}
+	return &lines{spans: spans, samples: map[line]*Sample{}, masked: map[line]*masked{}, tuples: map[string]int32{},
+		byRaw: map[string]published{}}
 }
 
 // tuple numbers a tuple of label values (no allocation once it is known).
