@@ -2,8 +2,12 @@ package source
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -73,5 +77,36 @@ func TestRawDecodeMatchesScan(t *testing.T) {
 	}
 	if n != 3007 || direct != 3005 {
 		t.Errorf("%d rows, %d decoded raw: want 3007, all but the 2 infinite times", n, direct)
+	}
+}
+
+// TestInternerSharesValues: through its recent slots or its map, the interner gives back each
+// short value equal to its bytes and as one shared copy (the same string data every time), an
+// empty value included; a long one is copied and not shared.
+func TestInternerSharesValues(t *testing.T) {
+	in := new(interner)
+	var values []string
+	for i := range 300 { // more than the slots: values evict each other
+		values = append(values, fmt.Sprintf("v%d", i%150), "")
+	}
+	values = append(values, strings.Repeat("x", internMax+1))
+	first := map[string]*byte{}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		v := values[r.IntN(len(values))]
+		got, shared := in.of([]byte(v))
+		if got != v {
+			t.Fatalf("of(%q) = %q", v, got)
+		}
+		if long := len(v) > internMax; shared == long {
+			t.Fatalf("of(%q): shared %v", v, shared)
+		}
+		if shared && len(v) > 0 {
+			p := unsafe.StringData(got)
+			if q, ok := first[v]; ok && q != p {
+				t.Fatalf("of(%q) gave two copies", v)
+			}
+			first[v] = p
+		}
 	}
 }

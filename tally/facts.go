@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/money"
@@ -122,6 +123,17 @@ type strs struct {
 	codes   map[string]uint32
 	base    int64
 	hasBase bool
+	// recent holds the code of the last strings coded, by where their bytes are: the values come
+	// shared (the reads intern them), so the same value is most often the same string, and a
+	// pointer compared costs less than the map's hash (13M values at a million leads). A string
+	// kept here keeps its bytes alive, so no other string can take its place.
+	recent [64]recentCode
+}
+
+type recentCode struct {
+	p    *byte
+	n    int
+	code uint32
 }
 
 // timeBase returns the second a record's first timestamp is written from: the first one the
@@ -135,15 +147,23 @@ func (d *strs) timeBase(t time.Time) int64 {
 }
 
 func (d *strs) code(s string) uint32 {
-	if c, ok := d.codes[s]; ok {
-		return c
+	p := unsafe.StringData(s)
+	r := &d.recent[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))&63]
+	if len(s) > 0 && r.p == p && r.n == len(s) {
+		return r.code
 	}
-	if d.codes == nil {
-		d.codes = map[string]uint32{}
+	c, ok := d.codes[s]
+	if !ok {
+		if d.codes == nil {
+			d.codes = map[string]uint32{}
+		}
+		c = uint32(len(d.list))
+		d.list = append(d.list, s)
+		d.codes[s] = c
 	}
-	c := uint32(len(d.list))
-	d.list = append(d.list, s)
-	d.codes[s] = c
+	if len(s) > 0 {
+		*r = recentCode{p, len(s), c}
+	}
 	return c
 }
 
