@@ -291,34 +291,31 @@ func (r *crmReader) chooseDigests(ctx context.Context, tx *readTx, names ...stri
 		return nil
 	}
 	for _, name := range names {
-		r.p.digestMu.Lock()
-		_, done := r.p.digests[name]
-		_, owned := r.p.own[name]
-		r.p.digestMu.Unlock()
-		if done && !owned && r.d.Enabled(name) && r.p.digestOf(name) == source.RecordDigest {
-			if err := r.chooseOwn(ctx, tx, name); err != nil {
-				return err
-			}
-		}
-		if done || !r.d.Enabled(name) {
+		if !r.d.Enabled(name) {
 			continue
 		}
-		digest := source.RecordDigest
-		qctx, cancel := context.WithTimeout(ctx, r.d.QueryTimeout)
-		err := probeDigest(qctx, tx, source.DigestProbe(r.query(name)))
-		cancel()
-		var pgErr *pgconn.PgError
-		switch {
-		case errors.As(err, &pgErr) && pgErr.Code == "42883": // undefined_function: no hash function for a column's type
-			digest = source.TextDigest
-			r.p.logger.Info("rows digested by their text form: a column's type has no hash function", "query", name, "why", pgErr.Message)
-		case err != nil:
-			return fmt.Errorf("query %s: %w", name, err)
-		}
 		r.p.digestMu.Lock()
-		r.p.digests[name] = digest
+		digest, done := r.p.digests[name]
+		_, decided := r.p.own[name]
 		r.p.digestMu.Unlock()
-		if digest == source.RecordDigest {
+		if !done {
+			digest = source.RecordDigest
+			qctx, cancel := context.WithTimeout(ctx, r.d.QueryTimeout)
+			err := probeDigest(qctx, tx, source.DigestProbe(r.query(name)))
+			cancel()
+			var pgErr *pgconn.PgError
+			switch {
+			case errors.As(err, &pgErr) && pgErr.Code == "42883": // undefined_function: no hash function for a column's type
+				digest = source.TextDigest
+				r.p.logger.Info("rows digested by their text form: a column's type has no hash function", "query", name, "why", pgErr.Message)
+			case err != nil:
+				return fmt.Errorf("query %s: %w", name, err)
+			}
+			r.p.digestMu.Lock()
+			r.p.digests[name] = digest
+			r.p.digestMu.Unlock()
+		}
+		if digest == source.RecordDigest && !decided {
 			if err := r.chooseOwn(ctx, tx, name); err != nil {
 				return err
 			}
