@@ -119,7 +119,11 @@ targets:
   currency_rates: {EUR: "1.08", GBP: "1.27"}
 `, zone))
 	env := append(os.Environ(), "T_CRM="+url, "T_CAMP="+url)
-	addr := freeAddr(t)
+	// The live exporter, started first: the history is written for its instance (address).
+	live := exec.Command(bin, "--config.file", cfg)
+	live.Env = env
+	addr, liveLog := startListening(t, live)
+	defer func() { live.Process.Kill(); live.Wait() }() //nolint:errcheck
 	dir := t.TempDir()
 	out := filepath.Join(dir, "history.om")
 	args := []string{"backfill", "--config.file", cfg, "--backfill.output", out, "--backfill.instance", addr,
@@ -159,14 +163,6 @@ targets:
 		t.Fatalf("promtool: %v\n%s", err, b)
 	}
 
-	live := exec.Command(bin, "--config.file", cfg, "--web.listen-address", addr)
-	live.Env = env
-	var liveLog bytes.Buffer
-	live.Stdout, live.Stderr = &liveLog, &liveLog
-	if err := live.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { live.Process.Kill(); live.Wait() }() //nolint:errcheck
 	prom := promstack.PrometheusOn(t, data, fmt.Sprintf(`global: {scrape_interval: 1s}
 scrape_configs:
   - job_name: tandem

@@ -44,7 +44,7 @@ func TestMalformedDSNNeverPrinted(t *testing.T) {
 				{"databases:\n  crm: {dsn_file: " + secretFile + "}\n", "databases.crm.dsn_file"},
 			} {
 				cfg := writeConfig(t, c.yml)
-				for _, args := range [][]string{{"--config.check"}, {"--web.listen-address", freeAddr(t)}} {
+				for _, args := range [][]string{{"--config.check"}, {"--web.listen-address", "127.0.0.1:0"}} {
 					cmd := exec.Command(bin, append([]string{"--config.file", cfg}, args...)...)
 					cmd.Env = append(os.Environ(), "T_BAD_DSN="+dsn)
 					out, err := runFor(t, cmd, 20*time.Second)
@@ -200,21 +200,16 @@ func TestHungDatabase(t *testing.T) {
 		t.Skipf("the test database is not on 127.0.0.1:5432: %s", url)
 	}
 
-	start := func(crm, camp string) (*exec.Cmd, string, *bytes.Buffer, chan error) {
-		addr := freeAddr(t)
-		cmd := exec.Command(bin, "--config.file", cfg, "--web.listen-address", addr)
+	start := func(crm, camp string) (*exec.Cmd, string, *logBuffer, chan error) {
+		cmd := exec.Command(bin, "--config.file", cfg)
 		cmd.Env = append(os.Environ(), "T_CRM="+crm, "T_CAMP="+camp)
-		var logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		addr, logs := startListening(t, cmd)
 		t.Cleanup(func() { cmd.Process.Kill() }) //nolint:errcheck
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		return cmd, "http://" + addr, &logs, done
+		return cmd, "http://" + addr, logs, done
 	}
-	stopWithin := func(cmd *exec.Cmd, done chan error, logs *bytes.Buffer, d time.Duration) {
+	stopWithin := func(cmd *exec.Cmd, done chan error, logs *logBuffer, d time.Duration) {
 		t.Helper()
 		began := time.Now()
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -6,11 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,13 +56,47 @@ func build(t *testing.T) string {
 	return binary
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+// logBuffer is a process's output, safe to read while the process writes it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// listeningOn is exporter-toolkit's log line once the exporter has bound its address.
+var listeningOn = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
+
+// startListening starts an exporter command on 127.0.0.1:0 and returns the address the kernel
+// gave it, from its "Listening on" log line, with its output. A port picked free beforehand
+// and passed on could be taken before the exporter bound it: once, in CI, a test of another
+// package took one and answered the demo's first scrape.
+func startListening(t *testing.T, cmd *exec.Cmd) (addr string, logs *logBuffer) {
+	t.Helper()
+	logs = &logBuffer{}
+	cmd.Args = append(cmd.Args, "--web.listen-address", "127.0.0.1:0")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := listeningOn.FindStringSubmatch(logs.String()); m != nil {
+			return m[1], logs
+		}
+	}
+	cmd.Process.Kill() //nolint:errcheck
+	t.Fatalf("the exporter never said where it listens:\n%s", logs.String())
+	return "", nil
 }
 
 func writeConfig(t *testing.T, text string) string {
@@ -139,20 +173,15 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 	}
 
 	// Without --config.check too, a wrong query stops the exporter at start-up, naming it.
-	start := exec.Command(bin, "--config.file", badQuery, "--web.listen-address", freeAddr(t))
+	start := exec.Command(bin, "--config.file", badQuery, "--web.listen-address", "127.0.0.1:0")
 	start.Env = env
 	if out, err := start.CombinedOutput(); err == nil || !bytes.Contains(out, []byte("tandem.yml:4: databases.crm.queries.owners")) {
 		t.Fatalf("started with a wrong query: %v\n%s", err, out)
 	}
 
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--config.file", cfg, "--web.listen-address", addr, "--log.level", "debug")
+	cmd := exec.Command(bin, "--config.file", cfg, "--log.level", "debug")
 	cmd.Env = env
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	addr, logs := startListening(t, cmd)
 	defer cmd.Process.Kill() //nolint:errcheck
 	// Both databases polled (the campaign database is polled first, the CRM right after).
 	body := scrapeUntil(t, "http://"+addr+"/metrics", `tandem_up{database="campaigns"} 1`, `tandem_up{database="crm"} 1`)
@@ -195,7 +224,6 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 // and leaves nothing behind in the temporary directory.
 func TestDemoMode(t *testing.T) {
 	bin := build(t)
-	addr := freeAddr(t)
 	tmp := t.TempDir()
 	var start instants.Instant
 	for _, in := range instants.All(time.Now(), time.January) {
@@ -203,53 +231,19 @@ func TestDemoMode(t *testing.T) {
 			start = in
 		}
 	}
-	// freeAddr's port is free when it returns, not when the demo binds it: a test of another
-	// package running meanwhile may take it first (once, an exporter of the exporter package's
-	// tests answered here). The demo then fails to bind and exits; it is started again on
-	// another port.
-	var cmd *exec.Cmd
-	var logs bytes.Buffer
-	var exited chan struct{}
+	cmd := exec.Command(bin, "--demo", "--demo.leads", "1500", "--demo.now", start.At.UTC().Format(time.RFC3339))
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	addr, _ := startListening(t, cmd)
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
 			cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-			<-exited
+			cmd.Wait()                          //nolint:errcheck
 		}
-	}
-	var body string
-	for attempt := 1; ; attempt++ {
-		logs.Reset()
-		cmd = exec.Command(bin, "--demo", "--demo.leads", "1500", "--demo.now", start.At.UTC().Format(time.RFC3339), "--web.listen-address", addr)
-		cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited = make(chan struct{})
-		go func(c *exec.Cmd, done chan struct{}) { c.Wait(); close(done) }(cmd, exited) //nolint:errcheck
-		stopped = false
-		body = scrapeUntil(t, "http://"+addr+"/metrics", `tandem_up{database="campaigns"} 1`, `tandem_up{database="crm"} 1`)
-		select {
-		case <-exited: // another process answered on the port
-		case <-time.After(time.Second):
-		}
-		select {
-		case <-exited:
-			stopped = true
-			if attempt == 3 || !strings.Contains(logs.String(), "address already in use") {
-				t.Fatalf("the demo exited:\n%s", logs.String())
-			}
-			addr = freeAddr(t)
-			continue
-		default:
-		}
-		// The demo serves this port: scrape it again, its own /metrics for certain.
-		body = scrapeUntil(t, "http://"+addr+"/metrics", `tandem_up{database="campaigns"} 1`, `tandem_up{database="crm"} 1`)
-		break
 	}
 	defer stop()
+	body := scrapeUntil(t, "http://"+addr+"/metrics", `tandem_up{database="campaigns"} 1`, `tandem_up{database="crm"} 1`)
 	var created float64
 	seriesCount := 0
 	sc := bufio.NewScanner(strings.NewReader(body))

@@ -49,12 +49,9 @@ func TestSoak(t *testing.T) {
   campaigns: {dsn_env: T_DSN, poll_interval: 5s, query_timeout: 5s, max_open_connections: 2}
 targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 `)
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--config.file", cfg, "--web.listen-address", addr)
+	cmd := exec.Command(bin, "--config.file", cfg)
 	cmd.Env = append(os.Environ(), "T_DSN="+dsn)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	addr, _ := startListening(t, cmd)
 	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
 		cmd.Wait()                          //nolint:errcheck

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -71,13 +70,8 @@ func TestTLSAndBasicAuth(t *testing.T) {
 		certFile, keyFile, hash)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--demo", "--demo.leads", "300", "--demo.dir", t.TempDir(), "--web.listen-address", addr, "--web.config.file", webConfig)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := exec.Command(bin, "--demo", "--demo.leads", "300", "--demo.dir", t.TempDir(), "--web.config.file", webConfig)
+	addr, logs := startListening(t, cmd)
 	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
 		cmd.Wait()                          //nolint:errcheck
