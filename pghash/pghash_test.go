@@ -6,19 +6,14 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tandem-oss/tandem/internal/testdb"
+	"github.com/tandem-oss/tandem/source"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
-
-// The formats the poller asks for (poller.resultFormats): numbers, timestamps and booleans in
-// binary, the rest as text.
-var formats = pgx.QueryResultFormatsByOID{
-	pgtype.BoolOID: 1, pgtype.DateOID: 1, pgtype.Float4OID: 1, pgtype.Float8OID: 1, pgtype.Int2OID: 1,
-	pgtype.Int4OID: 1, pgtype.Int8OID: 1, pgtype.TimestampOID: 1, pgtype.TimestamptzOID: 1,
-}
 
 // columns of the differential table, with SQL giving a random value of each (about one in ten
 // NULL) and edge values.
@@ -80,19 +75,15 @@ func TestRecordMatchesPostgreSQL(t *testing.T) {
 		}
 	}
 	check := func(t *testing.T, cols string) {
-		rows, err := conn.Query(ctx, "SELECT hash_record(r)::bigint, r.* FROM (SELECT "+cols+" FROM v) AS r", formats)
+		rows, err := conn.Query(ctx, "SELECT hash_record(r)::bigint, r.* FROM (SELECT "+cols+" FROM v) AS r", source.ResultFormats)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
 		fds := rows.FieldDescriptions()[1:]
-		oids, fmts := make([]uint32, len(fds)), make([]int16, len(fds))
-		for i, f := range fds {
-			oids[i], fmts[i] = f.DataTypeOID, f.Format
-		}
-		rec, bad, ok := RecordOf(oids, fmts)
+		rec, bad, ok := RecordOf(fds)
 		if !ok {
-			t.Fatalf("type %d (format %d) not covered", oids[bad], fmts[bad])
+			t.Fatalf("type %d (format %d) not covered", fds[bad].DataTypeOID, fds[bad].Format)
 		}
 		n, wrong := 0, 0
 		for rows.Next() {
@@ -154,12 +145,12 @@ func TestNotCovered(t *testing.T) {
 	for _, c := range []struct {
 		oid    uint32
 		format int16
-	}{{2950, 0}, {114, 0}, {Int8OID, TextFormat}, {TextOID, BinaryFormat}, {1042, 0}} {
+	}{{pgtype.UUIDOID, 0}, {pgtype.JSONOID, 0}, {pgtype.Int8OID, pgtype.TextFormatCode}, {pgtype.TextOID, pgtype.BinaryFormatCode}, {pgtype.BPCharOID, 0}} {
 		if _, ok := ColumnOf(c.oid, c.format); ok {
 			t.Errorf("type %d format %d covered", c.oid, c.format)
 		}
 	}
-	if _, bad, ok := RecordOf([]uint32{Int8OID, 2950}, []int16{1, 0}); ok || bad != 1 {
+	if _, bad, ok := RecordOf([]pgconn.FieldDescription{{DataTypeOID: pgtype.Int8OID, Format: 1}, {DataTypeOID: pgtype.UUIDOID}}); ok || bad != 1 {
 		t.Errorf("RecordOf: bad %d, ok %v; want column 1 reported", bad, ok)
 	}
 }

@@ -1,61 +1,44 @@
 package pghash
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+)
 
 // Column hashes one non-NULL value of a column as it arrived on the wire (its type's hash
 // support function). ok is false when the value is not of the form the type sends: the row's
 // hash is then not PostgreSQL's.
 type Column func(v []byte) (h uint32, ok bool)
 
-// The wire formats of a value.
-const (
-	TextFormat   int16 = 0
-	BinaryFormat int16 = 1
-)
-
-// The type OIDs covered (pg_type.dat), and the format each must arrive in.
-const (
-	BoolOID        = 16
-	Int8OID        = 20
-	Int2OID        = 21
-	Int4OID        = 23
-	TextOID        = 25
-	Float4OID      = 700
-	Float8OID      = 701
-	VarcharOID     = 1043
-	DateOID        = 1082
-	TimestampOID   = 1114
-	TimestamptzOID = 1184
-	NumericOID     = 1700
-)
-
-// ColumnOf returns the hash of a column of type oid whose values arrive in format, or false
-// for a type or format not covered.
+// ColumnOf returns the hash of a column of type oid (pgtype's OIDs) whose values arrive in
+// format (pgtype.TextFormatCode, BinaryFormatCode), or false for a type or format not covered.
 func ColumnOf(oid uint32, format int16) (Column, bool) {
-	if format == TextFormat {
+	if format == pgtype.TextFormatCode {
 		switch oid {
-		case TextOID, VarcharOID: // hashtext under a deterministic collation: the bytes
+		case pgtype.TextOID, pgtype.VarcharOID: // hashtext under a deterministic collation: the bytes
 			return func(v []byte) (uint32, bool) { return Bytes(v), true }, true
-		case NumericOID:
+		case pgtype.NumericOID:
 			return Numeric, true
 		}
 		return nil, false
 	}
-	if format != BinaryFormat {
+	if format != pgtype.BinaryFormatCode {
 		return nil, false
 	}
 	switch oid {
-	case BoolOID: // hashchar
+	case pgtype.BoolOID: // hashchar
 		return fixed(1, func(v []byte) uint32 { return Uint32(uint32(int32(int8(v[0])))) }), true
-	case Int2OID: // hashint2
+	case pgtype.Int2OID: // hashint2
 		return fixed(2, func(v []byte) uint32 { return Uint32(uint32(int32(int16(binary.BigEndian.Uint16(v))))) }), true
-	case Int4OID, DateOID: // hashint4; a date is an int4 of days since 2000-01-01
+	case pgtype.Int4OID, pgtype.DateOID: // hashint4; a date is an int4 of days since 2000-01-01
 		return fixed(4, func(v []byte) uint32 { return Uint32(binary.BigEndian.Uint32(v)) }), true
-	case Int8OID, TimestampOID, TimestamptzOID: // hashint8; timestamp_hash is hashint8 of microseconds since 2000
+	case pgtype.Int8OID, pgtype.TimestampOID, pgtype.TimestamptzOID: // hashint8; timestamp_hash is hashint8 of microseconds since 2000
 		return fixed(8, func(v []byte) uint32 { return Int8(int64(binary.BigEndian.Uint64(v))) }), true
-	case Float8OID:
+	case pgtype.Float8OID:
 		return fixed(8, func(v []byte) uint32 { return Float8(float64frombits(binary.BigEndian.Uint64(v))) }), true
-	case Float4OID: // hashfloat4 widens to float8 first
+	case pgtype.Float4OID: // hashfloat4 widens to float8 first
 		return fixed(4, func(v []byte) uint32 {
 			return Float8(float64(float32frombits(binary.BigEndian.Uint32(v))))
 		}), true
@@ -77,12 +60,12 @@ func fixed(n int, h func([]byte) uint32) Column {
 // combined as result = result*31 + hash.
 type Record []Column
 
-// RecordOf returns the Record of rows whose columns have these types and formats, or false if
+// RecordOf returns the Record of rows with these columns (their types and formats), or false if
 // one is not covered (its index is bad).
-func RecordOf(oids []uint32, formats []int16) (r Record, bad int, ok bool) {
-	r = make(Record, len(oids))
-	for i, oid := range oids {
-		c, ok := ColumnOf(oid, formats[i])
+func RecordOf(fds []pgconn.FieldDescription) (r Record, bad int, ok bool) {
+	r = make(Record, len(fds))
+	for i, f := range fds {
+		c, ok := ColumnOf(f.DataTypeOID, f.Format)
 		if !ok {
 			return nil, i, false
 		}

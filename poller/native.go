@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 
@@ -76,15 +74,6 @@ func (t *readTx) Rollback() error {
 	return err
 }
 
-// resultFormats asks for the values pgx's database/sql adapter asks for in binary (numbers,
-// timestamps, booleans) in binary, and the rest (numeric, uuid, json...) as text, so a native
-// read decodes every value as a database/sql read of the same row does.
-var resultFormats = pgx.QueryResultFormatsByOID{
-	pgtype.BoolOID: 1, pgtype.ByteaOID: 1, pgtype.CIDOID: 1, pgtype.DateOID: 1, pgtype.Float4OID: 1,
-	pgtype.Float8OID: 1, pgtype.Int2OID: 1, pgtype.Int4OID: 1, pgtype.Int8OID: 1, pgtype.OIDOID: 1,
-	pgtype.TimestampOID: 1, pgtype.TimestamptzOID: 1, pgtype.XIDOID: 1,
-}
-
 // QueryNative runs query in the transaction through pgx's own rows (source.NativeQuerier);
 // through database/sql's without a pgx connection.
 func (t *readTx) QueryNative(ctx context.Context, query string, args []any, fn func(source.Rows) error) error {
@@ -96,7 +85,7 @@ func (t *readTx) QueryNative(ctx context.Context, query string, args []any, fn f
 		if !ok {
 			return fmt.Errorf("native read: the connection is a %T, not pgx's", dc)
 		}
-		rows, err := c.Conn().Query(ctx, query, append([]any{resultFormats}, args...)...)
+		rows, err := c.Conn().Query(ctx, query, append([]any{source.ResultFormats}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -163,22 +152,14 @@ func sumsPlanned(ctx context.Context, tx *readTx, fn func() error) error {
 // RowDigest is the current row's hash_record (source.RowDigester).
 func (r *pgxRows) RowDigest() (int64, bool) {
 	if r.record == nil && !r.bad {
-		r.record, r.bad = recordOf(r.FieldDescriptions())
+		var ok bool
+		r.record, _, ok = pghash.RecordOf(r.FieldDescriptions())
+		r.bad = !ok
 	}
 	if r.bad {
 		return 0, false
 	}
 	return r.record.Digest(r.RawValues())
-}
-
-// recordOf is pghash's hash_record of rows with these columns; bad when one is not covered.
-func recordOf(fds []pgconn.FieldDescription) (pghash.Record, bool) {
-	oids, formats := make([]uint32, len(fds)), make([]int16, len(fds))
-	for i, f := range fds {
-		oids[i], formats[i] = f.DataTypeOID, f.Format
-	}
-	rec, _, ok := pghash.RecordOf(oids, formats)
-	return rec, !ok
 }
 
 // digestSample is how many rows of a query chooseDigests compares its digests on.
@@ -203,15 +184,14 @@ func (t *readTx) ownDigests(ctx context.Context, text string) (ok bool, sampled 
 			why = "server encoding " + enc
 			return nil
 		}
-		fds := pr.FieldDescriptions()[1:]
-		rec, bad := recordOf(fds)
-		if bad {
+		rec, _, ok := pghash.RecordOf(pr.FieldDescriptions()[1:])
+		if !ok {
 			why = "a column's type is not hashed by Tandem"
 			return nil
 		}
 		for pr.Next() {
 			raw := pr.RawValues()
-			if len(raw[0]) != 8 { // the server's digest: an int8, in binary (resultFormats)
+			if len(raw[0]) != 8 { // the server's digest: an int8, in binary (source.ResultFormats)
 				return fmt.Errorf("digest sample: a digest of %d bytes", len(raw[0]))
 			}
 			want := int64(binary.BigEndian.Uint64(raw[0]))

@@ -4,9 +4,20 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 )
+
+// ResultFormats is how native reads (NativeQuerier) ask for values: in binary those pgx's
+// database/sql adapter asks for in binary (numbers, timestamps, booleans), the rest (numeric,
+// uuid, json...) as text, so a native read decodes every value as a database/sql read of the
+// same row does. The raw decoders here and package pghash take values in these formats.
+var ResultFormats = pgx.QueryResultFormatsByOID{
+	pgtype.BoolOID: 1, pgtype.ByteaOID: 1, pgtype.CIDOID: 1, pgtype.DateOID: 1, pgtype.Float4OID: 1,
+	pgtype.Float8OID: 1, pgtype.Int2OID: 1, pgtype.Int4OID: 1, pgtype.Int8OID: 1, pgtype.OIDOID: 1,
+	pgtype.TimestampOID: 1, pgtype.TimestamptzOID: 1, pgtype.XIDOID: 1,
+}
 
 // RawRows is Rows that also gives the current row's values as they came over the wire, with
 // their columns' types (pgx's rows). Where every column is of a type rawColumnOf decodes, a read

@@ -10,7 +10,6 @@ import (
 	"unsafe"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tandem-oss/tandem/internal/testdb"
 )
@@ -28,7 +27,6 @@ func TestRawDecodeMatchesScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	formats := pgx.QueryResultFormatsByOID{pgtype.Int2OID: 1, pgtype.Int4OID: 1, pgtype.Int8OID: 1, pgtype.TimestamptzOID: 1}
 	rows, err := conn.Query(ctx, `SELECT * FROM (
 		SELECT (random()*60000 - 30000)::int2 AS a, (random()*4e9 - 2e9)::int4 AS b, ((random() - 0.5) * 2^62)::int8 AS c,
 			substr(md5(random()::text) || 'é😀', 1, (random()*40)::int)::text AS d, md5(random()::text)::varchar(20) AS e,
@@ -40,7 +38,7 @@ func TestRawDecodeMatchesScan(t *testing.T) {
 			(32767, 2147483647, 9223372036854775807, repeat('é', 600), 'x', '2000-01-01 00:00:00.000001+00'),
 			(0, 0, 0, 'a', 'b', 'infinity'), (1, 1, 1, 'a', 'b', '-infinity'),
 			(2, 2, 2, 'a', 'b', '0001-01-01 00:00:00+00'), (3, 3, 3, 'a', 'b', '2999-12-31 23:59:59.5+00')
-	) AS v`, formats)
+	) AS v`, ResultFormats)
 	if err != nil {
 		t.Fatal(err)
 	}
