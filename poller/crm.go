@@ -262,19 +262,38 @@ func (r *crmReader) text(name string) string {
 	return source.Wrap(r.query(name), "tandem_q")
 }
 
-// ownDigest reports whether the poll computes the digests of a query's rows itself, from their
-// wire values (chooseDigests).
-func (p *Poller) ownDigest(name string) bool {
+// digestChoice is how a query's rows are digested (chooseDigests): expr is PostgreSQL's
+// expression for a row's digest (source.RecordDigest or TextDigest), which the reconciliation's
+// sums use; own is set when the poll computes the same digests itself as it reads the rows,
+// once sampled (chooseOwn).
+type digestChoice struct {
+	expr         string
+	own, sampled bool
+}
+
+// digestChoiceOf is the choice made for a query so far (none: expr empty).
+func (p *Poller) digestChoiceOf(name string) digestChoice {
 	p.digestMu.Lock()
 	defer p.digestMu.Unlock()
-	return p.own[name]
+	return p.digests[name]
 }
+
+// setDigestChoice changes the choice for a query.
+func (p *Poller) setDigestChoice(name string, change func(*digestChoice)) {
+	p.digestMu.Lock()
+	defer p.digestMu.Unlock()
+	c := p.digests[name]
+	change(&c)
+	p.digests[name] = c
+}
+
+// ownDigest reports whether the poll computes the digests of a query's rows itself, from their
+// wire values (chooseDigests).
+func (p *Poller) ownDigest(name string) bool { return p.digestChoiceOf(name).own }
 
 // digestOf is the digest expression chosen for a query (chooseDigests).
 func (p *Poller) digestOf(name string) string {
-	p.digestMu.Lock()
-	defer p.digestMu.Unlock()
-	if d, ok := p.digests[name]; ok {
+	if d := p.digestChoiceOf(name).expr; d != "" {
 		return d
 	}
 	return source.TextDigest
@@ -294,11 +313,9 @@ func (r *crmReader) chooseDigests(ctx context.Context, tx *readTx, names ...stri
 		if !r.d.Enabled(name) {
 			continue
 		}
-		r.p.digestMu.Lock()
-		digest, done := r.p.digests[name]
-		_, decided := r.p.own[name]
-		r.p.digestMu.Unlock()
-		if !done {
+		choice := r.p.digestChoiceOf(name)
+		digest := choice.expr
+		if digest == "" {
 			digest = source.RecordDigest
 			qctx, cancel := context.WithTimeout(ctx, r.d.QueryTimeout)
 			err := probeDigest(qctx, tx, source.DigestProbe(r.query(name)))
@@ -311,11 +328,9 @@ func (r *crmReader) chooseDigests(ctx context.Context, tx *readTx, names ...stri
 			case err != nil:
 				return fmt.Errorf("query %s: %w", name, err)
 			}
-			r.p.digestMu.Lock()
-			r.p.digests[name] = digest
-			r.p.digestMu.Unlock()
+			r.p.setDigestChoice(name, func(c *digestChoice) { c.expr = digest })
 		}
-		if digest == source.RecordDigest && !decided {
+		if digest == source.RecordDigest && !choice.sampled {
 			if err := r.chooseOwn(ctx, tx, name); err != nil {
 				return err
 			}
@@ -343,9 +358,7 @@ func (r *crmReader) chooseOwn(ctx context.Context, tx *readTx, name string) erro
 	if !ok {
 		r.p.logger.Info("rows digested by the server: the poll's own digests would differ", "query", name, "why", why)
 	}
-	r.p.digestMu.Lock()
-	r.p.own[name] = ok
-	r.p.digestMu.Unlock()
+	r.p.setDigestChoice(name, func(c *digestChoice) { c.own, c.sampled = ok, true })
 	return nil
 }
 
@@ -353,9 +366,7 @@ func (r *crmReader) chooseOwn(ctx context.Context, tx *readTx, name string) erro
 // a row (source.ErrRowDigest: its columns changed type since the sample): the next poll samples
 // it again.
 func (p *Poller) forgetOwn(name string) {
-	p.digestMu.Lock()
-	defer p.digestMu.Unlock()
-	delete(p.own, name)
+	p.setDigestChoice(name, func(c *digestChoice) { c.own, c.sampled = false, false })
 }
 
 // probeDigest runs a digest probe in the poll's transaction, behind a savepoint: a probe that

@@ -144,12 +144,9 @@ type Poller struct {
 	touchText  bool // a lead id of a touchpoint was text: every poll reads every touchpoint
 	liveCRM    *tally.LiveCRM
 	liveCamp   *tally.LiveCampaigns
-	// digests is how PostgreSQL digests each lead-keyed query's rows (chooseDigests).
+	// digests is how each lead-keyed query's rows are digested (chooseDigests).
 	digestMu sync.Mutex
-	digests  map[string]string
-	// own says, per query, whether the poll digests its rows itself (chooseOwn); a query not in
-	// it is digested by the server.
-	own map[string]bool
+	digests  map[string]digestChoice
 }
 
 // AfterPoll registers a function to run after every successful poll (the exporter pre-encodes
@@ -179,7 +176,7 @@ func (p *Poller) ShareTouches(feed *tally.TouchFeed) {
 func New(cfg *config.Config, db source.Database, conn *sqlx.DB, logger *slog.Logger, now func() time.Time) *Poller {
 	p := &Poller{
 		db: db, cfg: cfg, conn: conn, logger: logger.With("database", string(db)), now: now,
-		folder: tally.NewFolder(cfg.Caps), drift: map[string]uint64{}, digests: map[string]string{}, own: map[string]bool{},
+		folder: tally.NewFolder(cfg.Caps), drift: map[string]uint64{}, digests: map[string]digestChoice{},
 		health: Health{QueryErrors: map[string]uint64{}, QueryRows: map[string]uint64{}, QueryDuration: map[string]time.Duration{}},
 	}
 	// Each poller keeps only its own database's rows and tally.
