@@ -44,7 +44,8 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 }
 
 // labelsOf is what a lead's raw dimension values publish as (CRM.labels, lines.tuple), folded
-// once per distinct tuple of values while finishRows runs.
+// once per distinct tuple of values while finishRows runs: for the lead's own numbers and for
+// its deals' (a deal takes its lead's raw values).
 func (c *CRM) labelsOf(raw []string) published {
 	ls := c.lines
 	ls.rb = appendKey(ls.rb[:0], raw)
@@ -141,7 +142,7 @@ func (c *CRM) followUp(s *Snapshot, id int64, l *lead, sales []string, st int32)
 // dealNumbers adds one opportunity's numbers: created, won or lost by their dates, open now, and
 // the open pipeline expected to close in the current windows.
 func (c *CRM) dealNumbers(s *Snapshot, o opportunity) {
-	sales, _ := c.labels(o.raw)
+	sales := c.labelsOf(o.raw).sales
 	n := int64(o.amount)
 	l := c.dealLead(o)
 	created := c.of(o.entity, l, o.created)
