@@ -441,7 +441,7 @@ func feedLeads(c *CRM, rows CRMRows, ids, carry map[int64]bool, facts *factStore
 // when they are many, and in rounds of rebuildLeads at most, like a full recount, when they are
 // more (a roll-over's). keep, when set, is given the facts of every stable lead tallied.
 func (l *LiveCRM) some(ids map[int64]bool, now time.Time, feed func(*CRM, map[int64]bool), keep func(int64, *facts)) finished {
-	per := rebuildLeads
+	per := rebuildLeads()
 	if l.roundLeads > 0 {
 		per = l.roundLeads
 	}
@@ -469,7 +469,7 @@ func (l *LiveCRM) parts(ids map[int64]bool, now time.Time, feed func(*CRM, map[i
 	if l.roundLeads > 0 {
 		least = 2 // tests: a few leads go over several cores as well
 	}
-	n := min(runtime.GOMAXPROCS(0), 8, len(ids)/least)
+	n := min(cores(), len(ids)/least)
 	if n <= 1 {
 		c := l.tally(now)
 		feed(c, ids)
@@ -490,20 +490,21 @@ func (l *LiveCRM) parts(ids map[int64]bool, now time.Time, feed func(*CRM, map[i
 // partLeads is the fewest leads worth a core of their own.
 const partLeads = 1024
 
-// rebuildLeads is how many leads a full recount holds at once. A lead being tallied takes about
-// 480 bytes (its timestamps, labels, touches by window); a million at once was the largest part
-// of a cold start's peak heap, and at 131,072 a round still held 63 MB. Past this many leads the
-// recount goes in rounds; at 1M leads 32 rounds cost no more time than 8 (measured: cold start
-// 28.8 s instead of 33.2 s; the smaller rounds collect less garbage), each read by lead_id range.
-// Two rounds are held at once (one read while the other is stored), so a round is 16,384 leads:
-// under GOMEMLIMIT=140MiB the cold start took 24 s instead of 30 s with rounds of 32,768.
-const rebuildLeads = 1 << 14
+// rebuildLeads is how many leads a full recount holds at once, in each of its two passes:
+// roundPerCore a core. A lead being tallied takes about 480 bytes (its timestamps, labels,
+// touches by window), and decoded again from its facts for its numbers about 700: a million at
+// once was the largest part of a cold start's peak heap, and at 131,072 a round still held 63
+// MB. Past this many leads the recount goes in rounds, each read by lead_id range; two rounds
+// are held at once (one read while the other is stored). A round's fixed cost (a snapshot to
+// merge) is small beside its leads': at a million leads on 2 cores, rounds of 4,096 leads took
+// no longer than rounds of 16,384 (cold start 8.5-8.7 s against 8.9-9.0 s), and under
+// GOMEMLIMIT=140MiB the cold start took 9.6 s instead of 11.7 s, at a peak RSS 9 MiB lower.
+func rebuildLeads() int { return roundPerCore * cores() }
 
-// numberLeads is how many leads the second pass of a full recount decodes at once. A lead's
-// decoded facts and its place in a tally take about 700 bytes: in rounds of 131,072 they were
-// the largest part of a cold start's peak heap (90 MB at a million leads), while the numbers of a
-// smaller round cost no more per lead (a round's fixed cost is merging its snapshot).
-const numberLeads = 1 << 14
+const roundPerCore = 1 << 11
+
+// cores is how many tallies a full recount runs at once.
+func cores() int { return min(runtime.GOMAXPROCS(0), 8) }
 
 // all recounts every lead from every row: the first poll, and a change every lead depends on.
 // Label values are admitted most frequent first over every lead before any is published, so it
@@ -512,14 +513,14 @@ const numberLeads = 1 << 14
 //  1. the rows, in rounds of rebuildLeads leads at most, each round's leads split into one
 //     tally per core (a range of lead ids each, when rows can give them): each tally folds its
 //     rows into its leads' facts, which go into a new store, and counts their label values;
-//  2. once the values are admitted, the numbers: the facts again, in rounds of numberLeads, a
+//  2. once the values are admitted, the numbers: the facts again, in rounds as large, a
 //     share of a round per core, each lead's timestamps noted into its facts as the numbers put
 //     them in windows.
 //
 // A lead's numbers from its facts equal those from its rows (the live tally takes a changed
 // lead's old numbers out the same way), so the rows are read once.
 func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStore, error) {
-	per := rebuildLeads
+	per := rebuildLeads()
 	if l.roundLeads > 0 {
 		per = l.roundLeads
 	}
@@ -530,7 +531,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	} else {
 		rows.EachLead(func(x source.Lead) { ids = append(ids, x.ID) })
 	}
-	n := min(runtime.GOMAXPROCS(0), 8)
+	n := cores()
 	rounds := max(1, (len(ids)+per-1)/per)
 	round := l.moduloRound(rows, now, n, rounds)
 	switch {
@@ -560,25 +561,41 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	late := p.late()
 	ready := !late
 	var touches Touches
-	var unjoined []int64
+	// The leads stored before the touches were in are the first of the store's index (rounds
+	// by range are stored in order), those at positions [joinFrom, joinTo) not joined yet. Kept
+	// as positions, not ids: a list of the ids was 8 MB at a million leads, held through the
+	// whole first pass.
+	var joinFrom, joinTo int
 	take := func() {
 		p.news = l.feed.peek()
 		l.feed.take(p.news)
 		touches, ready = p.news.touches(), true
 	}
+	if late && !ranged {
+		// Rounds by id modulo are stored out of order, which moves the positions of the leads
+		// stored before the touches: these rows wait for the touches before any is stored.
+		if err := p.WaitTouches(); err != nil {
+			for range next {
+			}
+			return finished{}, nil, err
+		}
+		take()
+	}
 	// Once the touches are in, the rounds stored before them are joined to them while the reader
 	// reads the next round (this goroutine waits for it otherwise): joined after the last round,
 	// they were a second of one core's work at a million leads, the other core idle.
 	joined := false
+	batch := make([]int64, 0, joinBatch)
 	joinSome := func() {
-		n := min(joinBatch, len(unjoined))
-		joinStored(store, unjoined[:n], touches)
-		unjoined, joined = unjoined[n:], true
+		hi := min(joinFrom+joinBatch, joinTo)
+		store.eachAt(joinFrom, hi, func(id int64, _ uint32) { batch = append(batch, id) })
+		joinStored(store, batch, touches)
+		batch, joinFrom, joined = batch[:0], hi, true
 	}
 	for {
 		var cs []*CRM
 		var more bool
-		if late && ready && touches != nil && len(unjoined) > 0 {
+		if late && ready && touches != nil && joinFrom < joinTo {
 			select {
 			case cs, more = <-next:
 			default:
@@ -605,9 +622,9 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 			es := c.entities()
 			for _, id := range slices.Sorted(maps.Keys(es)) {
 				store.Put(id, es[id])
-				if !ready && es[id].lead != nil {
-					unjoined = append(unjoined, id)
-				}
+			}
+			if !ready {
+				joinTo = store.settleIndex() // in order: nothing to settle, only the length
 			}
 		}
 	}
@@ -621,9 +638,8 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	}
 	if late {
 		l.useNews(p.news) // the reader is done: the tallies of the second pass read them
-		if touches != nil && len(unjoined) > 0 {
-			joinStored(store, unjoined, touches)
-			joined = true
+		for touches != nil && joinFrom < joinTo {
+			joinSome()
 		}
 		if joined {
 			store.tidy() // the joined leads' first records are dead space now: one pass
@@ -631,9 +647,6 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	}
 	a.admit(l.folder, l.cfg)
 
-	if l.roundLeads == 0 {
-		per = numberLeads
-	}
 	// The ids are walked in the store's own index, not copied out of it (40 MB at five million
 	// leads, held through the whole pass).
 	size := store.settleIndex()

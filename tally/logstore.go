@@ -189,6 +189,18 @@ func (s *logStore) free(id int64) {
 	if ci == s.cur || c.dead <= len(c.b)/2 {
 		return
 	}
+	if c.dead == len(c.b) {
+		// Nothing live is left in it: given back without a pass over the index. A bulk rewrite
+		// in id order (a cold start joining the leads stored before the touches were in to
+		// them) empties its chunks one after the other: given back as they died, they no
+		// longer waited, dead, for a compaction, nor had their last live records moved by one
+		// only to be rewritten next.
+		if was && s.lazy {
+			s.halfDead = max(0, s.halfDead-1)
+		}
+		s.reuse(ci)
+		return
+	}
 	if !s.lazy {
 		s.compact(ci, func(x int64) bool { return x == id })
 		return
@@ -284,11 +296,7 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 		}
 	}
 	empty := func(ci int) {
-		// Its bytes are written again by the moves that follow: dropping them made a megabyte
-		// of garbage a chunk, and the new one another while it grew, which a cold start's
-		// compactions left as memory the runtime had not given back at its peak.
-		s.chunks[ci] = chunk{b: s.chunks[ci].b[:0]}
-		s.empty = append(s.empty, ci)
+		s.reuse(ci)
 		dirty[ci] = false // written again from here on: what lands in it stays
 	}
 	for ci, d := range dirty {
@@ -320,6 +328,14 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 			empty(ci)
 		}
 	}
+}
+
+// reuse empties a chunk that holds no live record, to be written again. Its bytes are kept:
+// dropping them made a megabyte of garbage a chunk, and the next one another while it grew, which
+// a cold start's compactions left as memory the runtime had not given back at its peak.
+func (s *logStore) reuse(ci int) {
+	s.chunks[ci] = chunk{b: s.chunks[ci].b[:0]}
+	s.empty = append(s.empty, ci)
 }
 
 // size is how many bytes of its chunk the record at p takes, its length included.
