@@ -229,3 +229,35 @@ func TestMergeSettledHalves(t *testing.T) {
 		t.Errorf("median after taking the half out = %v, want %v", got, ref)
 	}
 }
+
+// TestBacklogBounded: values merged in many small sets (a cold start's rounds adding into a
+// total) wait unsorted, as float64s, only until they are a quarter of the sorted ones; the
+// quantiles are those of every value all the same.
+func TestBacklogBounded(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var total Set
+	var all []float64
+	for range 400 {
+		var round Set
+		for range 500 {
+			v := float64(r.IntN(1 << 20))
+			if r.IntN(50) == 0 {
+				v += 0.5 // an odd one
+			}
+			round.Add(v, 1)
+			all = append(all, v)
+		}
+		total.Merge(&round, 1)
+		if sorted := len(total.secs) + len(total.odd); len(total.added) > max(settleMin, sorted/4)+500 {
+			t.Fatalf("after %d values, %d wait unsorted beside %d sorted", len(all), len(total.added), sorted)
+		}
+	}
+	if len(total.secs) == 0 {
+		t.Fatal("nothing was settled along the way")
+	}
+	for _, q := range []float64{0, 0.25, 0.5, 0.9, 1} {
+		if got, want := total.Quantile(q), reference(all, q); got != want {
+			t.Errorf("q%v = %v, want %v", q, got, want)
+		}
+	}
+}
