@@ -261,3 +261,77 @@ func TestBacklogBounded(t *testing.T) {
 		}
 	}
 }
+
+// removeByScan is remove as a merge: every value of vals compared on the way. The reference
+// remove is checked against, and its baseline in BenchmarkRemove.
+func removeByScan(vals []uint32, o []uint32) []uint32 {
+	out := vals[:0]
+	j := 0
+	for _, v := range vals {
+		if j < len(o) && o[j] == v {
+			j++
+			continue
+		}
+		out = append(out, v)
+	}
+	if j < len(o) {
+		panic("never added")
+	}
+	return out
+}
+
+// sortedSample returns n sorted values with repeats, and a sorted subset of k of them.
+func sortedSample(r *rand.Rand, n, k int) (vals, some []uint32) {
+	vals = make([]uint32, n)
+	for i := range vals {
+		vals[i] = uint32(r.IntN(n/2 + 1)) // repeats
+	}
+	slices.Sort(vals)
+	for _, i := range r.Perm(n)[:k] {
+		some = append(some, vals[i])
+	}
+	slices.Sort(some)
+	return vals, some
+}
+
+func TestRemoveMatchesScan(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, size := range [][2]int{{1, 1}, {2, 1}, {10, 10}, {100, 3}, {1000, 999}, {5000, 40}} {
+		for range 20 {
+			vals, some := sortedSample(r, size[0], size[1])
+			got := remove(slices.Clone(vals), some)
+			if want := removeByScan(slices.Clone(vals), some); !slices.Equal(got, want) {
+				t.Fatalf("%d values less %d: remove kept %v, want %v", size[0], size[1], got, want)
+			}
+		}
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("removing a value not in the set did not panic")
+			}
+		}()
+		remove([]uint32{1, 2, 2, 3}, []uint32{2, 2, 2})
+	}()
+}
+
+// BenchmarkRemove: a poll's changed values (a thousand) taken out of a set of a million, by
+// binary search and copy against the merge-like scan (removeByScan) in the same run.
+func BenchmarkRemove(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 10))
+	vals, some := sortedSample(r, 1<<20, 1000)
+	work := make([]uint32, len(vals))
+	for _, bc := range []struct {
+		name string
+		fn   func([]uint32, []uint32) []uint32
+	}{{"scan", removeByScan}, {"search", remove[uint32, uint32]}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				copy(work, vals) // the set as it was: not timed
+				b.StartTimer()
+				bc.fn(work, some)
+			}
+		})
+	}
+}
