@@ -50,7 +50,36 @@ func (r run) at(i int) float64 {
 
 // above is the index of the run's first value greater than v (its size if none is).
 func (r run) above(v float64) int {
-	return sort.Search(r.size(), func(i int) bool { return r.at(i) > v })
+	if r.vals == nil {
+		return aboveSecs(r.secs, v)
+	}
+	return sort.Search(len(r.vals), func(i int) bool { return r.vals[i] > v })
+}
+
+// aboveSecs is above for whole seconds, compared as integers: a quantile over many runs (the
+// year's series is made of every window set that holds the year) bisects the values with a
+// binary search a run at each step, which through sort.Search's closure and a float a value
+// was most of a steady poll's time in quantiles (BenchmarkQuantileOf).
+func aboveSecs(secs []uint32, v float64) int {
+	switch {
+	case v != v: // NaN: no value is above it, as no comparison with it holds
+		return len(secs)
+	case v < 0:
+		return 0
+	case v >= math.MaxUint32:
+		return len(secs)
+	}
+	u := uint32(v) // the values are whole: x > v exactly when x > ⌊v⌋
+	lo, hi := 0, len(secs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if secs[m] > u {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
 }
 
 // runs appends the set's sorted slices that hold values to out.
