@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync/atomic"
 )
 
 // Set is a multiset of values, kept as sorted slices with repeats (a map of counts cost several
@@ -21,7 +22,19 @@ type Set struct {
 	odd   []float64 // sorted: the values secs cannot hold
 	added []float64 // not yet merged into the sorted ones
 	n     int64
+	gen   uint64 // the values' generation (Gen)
 }
+
+// gens numbers the changes of every set of the process: a change stamps its set with the next.
+var gens atomic.Uint64
+
+// changed stamps s with a generation no set has held.
+func (s *Set) changed() { s.gen = gens.Add(1) }
+
+// Gen identifies the values s holds: two sets of the same generation hold the same values (a
+// clone keeps its original's), and a set that changes takes a generation no set has held. A
+// caller that keeps a quantile of sets knows by their generations whether it still holds.
+func (s *Set) Gen() uint64 { return s.gen }
 
 // fits reports whether v is kept exactly in four bytes (-0 is not: it prints as -0).
 func fits(v float64) bool {
@@ -110,6 +123,7 @@ func (s *Set) Add(v float64, k int64) {
 			s.added = append(s.added, v)
 			s.n++
 		}
+		s.changed()
 		s.bound()
 	case k < 0:
 		s.settle()
@@ -119,6 +133,7 @@ func (s *Set) Add(v float64, k int64) {
 			s.odd = deleteN(s.odd, v, int(-k))
 		}
 		s.n += k
+		s.changed()
 	}
 }
 
@@ -141,11 +156,13 @@ func (s *Set) Merge(o *Set, sign int64) {
 		s.secs = mergeSorted(s.secs, o.secs)
 		s.odd = mergeSorted(s.odd, o.odd)
 		s.n += o.n
+		s.changed()
 		return
 	}
 	if sign > 0 {
 		s.added = append(o.sorted(s.added), o.added...)
 		s.n += o.n
+		s.changed()
 		s.bound()
 		return
 	}
@@ -158,6 +175,7 @@ func (s *Set) Merge(o *Set, sign int64) {
 	s.secs = remove(s.secs, o.secs)
 	s.odd = remove(s.odd, o.odd)
 	s.n -= o.n
+	s.changed()
 }
 
 // remove takes the sorted values of o out of the sorted vals, in place: each found by binary
@@ -253,12 +271,20 @@ func mergeSorted[T, U uint32 | float64](vals []T, added []U) []T {
 	return vals
 }
 
+// Equal reports whether s and o hold the same values, repeats included, whatever their
+// generations (it settles both).
+func (s *Set) Equal(o *Set) bool {
+	s.settle()
+	o.settle()
+	return s.n == o.n && slices.Equal(s.secs, o.secs) && slices.Equal(s.odd, o.odd)
+}
+
 // Len is the number of values, repeats included.
 func (s *Set) Len() int64 { return s.n }
 
 // Clone copies the set (without sorting it: a snapshot being published may be read meanwhile).
 func (s *Set) Clone() *Set {
-	return &Set{secs: slices.Clone(s.secs), odd: slices.Clone(s.odd), added: slices.Clone(s.added), n: s.n}
+	return &Set{secs: slices.Clone(s.secs), odd: slices.Clone(s.odd), added: slices.Clone(s.added), n: s.n, gen: s.gen}
 }
 
 // Quantile returns the q-quantile (0 ≤ q ≤ 1), NaN for an empty set.

@@ -9,6 +9,7 @@ import (
 	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/internal/instants"
 	"github.com/tandem-oss/tandem/metrics"
+	"github.com/tandem-oss/tandem/quantile"
 	"github.com/tandem-oss/tandem/source"
 )
 
@@ -626,5 +627,54 @@ func TestMarketingLeadsArrived(t *testing.T) {
 		if src := x.Labels[1]; src != "webinar" { // window, source, then the sales dimensions
 			t.Errorf("a lead from source %q counted as marketing's: %v", src, x.Labels)
 		}
+	}
+}
+
+// TestQuantileMemo: a live tally's published quantiles are kept while the sets of their series
+// hold the same values, and computed again, equal to the sets' quantiles, once one changes.
+func TestQuantileMemo(t *testing.T) {
+	d := metrics.Def{Name: "tandem_test_seconds", Labels: []string{metrics.LabelPercentile}, Quantile: true}
+	a, b := &quantile.Set{}, &quantile.Set{}
+	for v := range 100 {
+		a.Add(float64(v), 1)
+		b.Add(float64(1000+v), 1)
+	}
+	reversed := false
+	sets := func() map[string]*windowSet {
+		ss := []*quantile.Set{a, b}
+		if reversed { // the series' sets come from a map, in any order
+			ss = []*quantile.Set{b, a}
+		}
+		return map[string]*windowSet{"w": {labels: []string{"this_year"}, sets: ss}}
+	}
+	memo := &quantileMemo{m: map[string]map[string]memoized{}}
+	check := func(when string) []float64 {
+		out := quantileSeries(d, sets(), memo)
+		for i, p := range metrics.Percentiles {
+			want := quantile.QuantileOf([]*quantile.Set{a, b}, float64(p)/100)
+			if got := out[key([]string{metrics.PercentileLabel(p), "this_year"})]; got == nil || got.F != want {
+				t.Fatalf("%s: p%d = %+v, want %v", when, p, got, want)
+			}
+			if q := memo.m[d.Name]["w"].q; q[i] != want {
+				t.Fatalf("%s: memo holds p%d = %v, want %v", when, p, q[i], want)
+			}
+		}
+		return memo.m[d.Name]["w"].q
+	}
+	first := check("first publish")
+	if again := check("unchanged"); &again[0] != &first[0] {
+		t.Error("the quantiles of unchanged sets were computed again")
+	}
+	reversed = true
+	if again := check("the same sets in another order"); &again[0] != &first[0] {
+		t.Error("the quantiles of the same sets in another order were computed again")
+	}
+	b = b.Clone() // the same values
+	if again := check("a set replaced by its clone"); &again[0] != &first[0] {
+		t.Error("the quantiles were computed again for a clone holding the same values")
+	}
+	a.Add(5000, 3)
+	if changed := check("a set changed"); &changed[0] == &first[0] {
+		t.Error("the quantiles of a changed set were kept")
 	}
 }
