@@ -574,10 +574,12 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	if late && !ranged {
 		// Rounds by id modulo are stored out of order, which moves the positions of the leads
 		// stored before the touches: these rows wait for the touches before any is stored.
-		if err := p.WaitTouches(); err != nil {
-			for range next {
+		if !l.feed.isSettled() {
+			if err := p.WaitTouches(); err != nil {
+				for range next {
+				}
+				return finished{}, nil, err
 			}
-			return finished{}, nil, err
 		}
 		take()
 	}
