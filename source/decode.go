@@ -278,11 +278,14 @@ func (c *cell) scanValue(v driver.Value, err error) error {
 func (c *cell) ScanNumeric(v pgtype.Numeric) error {
 	dv, err := v.Value()
 	if s, ok := dv.(string); ok && err == nil {
-		c.kind, c.s, c.shared = cellText, s, false // an amount: not a label, never shared
+		c.numericText(s)
 		return nil
 	}
 	return c.scanValue(dv, err)
 }
+
+// numericText keeps a numeric's text: an amount, not a label, never shared.
+func (c *cell) numericText(s string) { c.kind, c.s, c.shared = cellText, s, false }
 
 // ScanBytes receives text (and bytea) values in the driver's buffer, valid until the next row.
 func (c *cell) ScanBytes(v []byte) error {

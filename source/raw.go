@@ -2,6 +2,7 @@ package source
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,6 +60,8 @@ func rawColumnOf(oid uint32, format int16) rawColumn {
 		switch oid {
 		case pgtype.TextOID, pgtype.VarcharOID: // pgx: scanPlanAnyToByteScanner
 			return func(c *cell, v []byte) bool { return c.ScanBytes(v) == nil }
+		case pgtype.NumericOID: // pgx: parsed into a Numeric, then its Value (cell.ScanNumeric)
+			return rawNumeric
 		}
 		return nil
 	}
@@ -69,6 +72,27 @@ func rawColumnOf(oid uint32, format int16) rawColumn {
 		return rawInt(4, func(v []byte) int64 { return int64(int32(binary.BigEndian.Uint32(v))) })
 	case pgtype.Int2OID:
 		return rawInt(2, func(v []byte) int64 { return int64(int16(binary.BigEndian.Uint16(v))) })
+	case pgtype.BoolOID: // pgx: scanPlanBinaryBoolToBoolScanner
+		return func(c *cell, v []byte) bool {
+			if v == nil {
+				return c.ScanBool(pgtype.Bool{}) == nil
+			}
+			return len(v) == 1 && c.ScanBool(pgtype.Bool{Bool: v[0] == 1, Valid: true}) == nil
+		}
+	case pgtype.DateOID: // pgx: scanPlanBinaryDateToDateScanner; ±infinity left to it
+		return func(c *cell, v []byte) bool {
+			if v == nil {
+				return c.ScanDate(pgtype.Date{}) == nil
+			}
+			if len(v) != 4 {
+				return false
+			}
+			days := int32(binary.BigEndian.Uint32(v))
+			if days == math.MaxInt32 || days == math.MinInt32 {
+				return false
+			}
+			return c.ScanDate(pgtype.Date{Time: time.Date(2000, 1, int(1+days), 0, 0, 0, 0, time.UTC), Valid: true}) == nil
+		}
 	case pgtype.TimestamptzOID: // pgx: scanPlanBinaryTimestamptzToTimestamptzScanner, no ScanLocation
 		return func(c *cell, v []byte) bool {
 			if v == nil {
@@ -86,6 +110,41 @@ func rawColumnOf(oid uint32, format int16) rawColumn {
 		}
 	}
 	return nil
+}
+
+// rawNumeric keeps a numeric's text as PostgreSQL sent it, where it is a plain decimal
+// (-?digits[.digits]), which is how it prints every finite numeric: the text pgx's Numeric gives
+// back for it is the same (TestRawDecodeMatchesScanAmounts), without parsing the digits into a
+// big.Int and printing them again. With the booleans and dates, an opportunity's and a campaign
+// day's rows are decoded here whole: at a million leads the opportunities' read took 0.15-0.33 s
+// of CPU in a cold start instead of 0.39-0.47 s. NaN and ±Infinity are left to pgx.
+func rawNumeric(c *cell, v []byte) bool {
+	if v == nil {
+		return c.ScanNumeric(pgtype.Numeric{}) == nil
+	}
+	if !plainDecimal(v) {
+		return false
+	}
+	c.numericText(string(v))
+	return true
+}
+
+func plainDecimal(v []byte) bool {
+	if len(v) > 0 && v[0] == '-' {
+		v = v[1:]
+	}
+	digits, point := 0, false
+	for i, b := range v {
+		switch {
+		case b >= '0' && b <= '9':
+			digits++
+		case b == '.' && !point && digits > 0 && i < len(v)-1:
+			point = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
 }
 
 // rawInt decodes a binary integer of n bytes as pgx's scan to an Int64Scanner does.

@@ -78,6 +78,73 @@ func TestRawDecodeMatchesScan(t *testing.T) {
 	}
 }
 
+// TestRawDecodeMatchesScanAmounts is TestRawDecodeMatchesScan for the columns of an
+// opportunity's and a campaign day's rows beside the integers, text and times: booleans, dates
+// and numerics (sent as text). Random rows and the edges: NULLs, zero at any scale, 40 digits,
+// tiny fractions, negatives, dates at 2000-01-01 and far from it; NaN, ±Infinity and the
+// infinite dates go to pgx.
+func TestRawDecodeMatchesScanAmounts(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testdb.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT * FROM (
+		SELECT random() < 0.5 AS a, date '1901-01-01' + (random() * 70000)::int AS b,
+			round(((random() - 0.3) * 10 ^ (random() * 12))::numeric, (random() * 6)::int) AS c,
+			(random() * 1e6)::numeric(12, 2) AS d
+		FROM generate_series(1, 3000)
+		UNION ALL VALUES
+			(NULL::bool, NULL::date, NULL::numeric, NULL::numeric(12, 2)),
+			(true, date '2000-01-01', 0::numeric, 0.00::numeric(12, 2)),
+			(false, date '1999-12-31', 0.000::numeric, -0.01::numeric(12, 2)),
+			(true, date '0001-01-01', 1234567890123456789012345678901234567890::numeric, 9999999999.99::numeric(12, 2)),
+			(false, date '9999-12-31', 0.0000000001::numeric, 100::numeric(12, 2)),
+			(true, date '2028-02-29', -123.456000::numeric, -5::numeric(12, 2)),
+			(true, date 'infinity', 1::numeric, 1),
+			(false, date '-infinity', 1::numeric, 1),
+			(true, date '2026-12-06', 'NaN'::numeric, 1),
+			(true, date '2026-12-06', 'Infinity'::numeric, 1),
+			(true, date '2026-12-06', '-Infinity'::numeric, 1)
+	) AS v`, ResultFormats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols := rawColumnsOf(rows.FieldDescriptions())
+	if cols == nil {
+		t.Fatal("bool, date and numeric are not all decoded raw")
+	}
+	raw, scanned := make([]cell, len(cols)), make([]cell, len(cols))
+	dest := make([]any, len(cols))
+	for i := range cols {
+		dest[i] = &scanned[i]
+	}
+	n, direct := 0, 0
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if !scanRaw(cols, rows.RawValues(), raw) {
+			continue // left to pgx: the infinite dates, NaN and the infinite numerics
+		}
+		direct++
+		for i := range raw {
+			if !reflect.DeepEqual(raw[i].value(), scanned[i].value()) || raw[i].kind != scanned[i].kind {
+				t.Errorf("row %d column %d: raw %#v, pgx %#v", n, i, raw[i].value(), scanned[i].value())
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3011 || direct != 3006 {
+		t.Errorf("%d rows, %d decoded raw: want 3011, all but the 2 infinite dates and the 3 numerics that are not numbers", n, direct)
+	}
+}
+
 // TestInternerSharesValues: through its recent slots or its map, the interner gives back each
 // short value equal to its bytes and as one shared copy (the same string data every time), an
 // empty value included; a long one is copied and not shared.
