@@ -153,14 +153,7 @@ func factStoreMatchesMap(t *testing.T, lazy bool) {
 		}
 	}
 	check(t, s, want, epochs, rolls)
-	space := func() (live, total int) {
-		for _, c := range s.chunks {
-			live += len(c.b) - c.dead
-			total += cap(c.b)
-		}
-		return live, total
-	}
-	if live, total := space(); !lazy && total > 3*live+2*chunkSize {
+	if live, total := space(&s.logStore); !lazy && total > 3*live+2*chunkSize {
 		t.Errorf("the store holds %d bytes for %d live: dead space is not given back", total, live)
 	} else if lazy && (len(s.empty) > 0 || total < live*3/2) {
 		t.Errorf("a lazy store holds %d bytes for %d live, %d chunks emptied: it compacted as it went", total, live, len(s.empty))
@@ -168,7 +161,7 @@ func factStoreMatchesMap(t *testing.T, lazy bool) {
 	// tidy gives back every chunk's dead space but the current one's, and loses nothing.
 	s.tidy()
 	check(t, s, want, epochs, rolls)
-	if live, total := space(); total > 3*live+2*chunkSize {
+	if live, total := space(&s.logStore); total > 3*live+2*chunkSize {
 		t.Errorf("after tidy the store holds %d bytes for %d live", total, live)
 	}
 	for ci, c := range s.chunks {
@@ -346,14 +339,8 @@ func checkDead(t *testing.T, s *logStore) {
 // chunk or two more than the live records, each chunk being written again once its records
 // have moved, not a second copy of every live record.
 func TestCompactionReusesChunks(t *testing.T) {
-	s := newLogStore()
-	s.lazy = true
-	rec := make([]byte, 200)
 	const n = 40000 // about 8 MiB: 8 chunks
-	for id := range int64(n) {
-		rec[0] = byte(id)
-		s.putRecord(id, rec)
-	}
+	s, rec := filledStore(n)
 	for id := int64(0); id < n; id += 2 { // every other record rewritten: each chunk half dead
 		rec[0] = byte(id + 1)
 		s.putRecord(id, rec)
@@ -381,14 +368,9 @@ func TestCompactionReusesChunks(t *testing.T) {
 // the dead space it holds stays a share of the log rather than the whole of what was rewritten.
 func TestLazyStoreBoundsDeadSpace(t *testing.T) {
 	bound := func(chunks int) int { return max(16, chunks/8) } // lazyChunks, as documented
-	s := newLogStore()
-	s.lazy = true
-	rec := make([]byte, 200)
+
 	const n = 200000 // about 40 MiB: 40 chunks, rewritten into 40 more
-	for id := range int64(n) {
-		rec[0] = byte(id)
-		s.putRecord(id, rec)
-	}
+	s, rec := filledStore(n)
 	worst := 0
 	for id := range int64(n) {
 		rec[0] = byte(id + 1)
@@ -410,11 +392,7 @@ func TestLazyStoreBoundsDeadSpace(t *testing.T) {
 		t.Fatal("no chunk ever waited half dead: the store compacted at once, not lazily")
 	}
 	checkDead(t, &s)
-	live, total := 0, 0
-	for _, c := range s.chunks {
-		live += len(c.b) - c.dead
-		total += cap(c.b)
-	}
+	live, total := space(&s)
 	if limit := live + (bound(len(s.chunks))+2)*chunkSize; total > limit {
 		t.Errorf("the lazy store holds %d bytes for %d live: more dead space than %d chunks", total, live, bound(len(s.chunks))+2)
 	}
@@ -430,14 +408,8 @@ func TestLazyStoreBoundsDeadSpace(t *testing.T) {
 // rewritten, so that it holds about one chunk more than its live records all along, not the
 // dead chunks of the rewrite until a compaction.
 func TestRewriteInOrderGivesChunksBack(t *testing.T) {
-	s := newLogStore()
-	s.lazy = true
-	rec := make([]byte, 200)
 	const n = 100000 // about 20 MiB: 20 chunks
-	for id := range int64(n) {
-		rec[0] = byte(id)
-		s.putRecord(id, rec)
-	}
+	s, rec := filledStore(n)
 	for id := range int64(n) {
 		rec[0] = byte(id + 1)
 		rec = append(rec[:200], make([]byte, id%2)...) // records that no longer fit where they were
@@ -445,12 +417,7 @@ func TestRewriteInOrderGivesChunksBack(t *testing.T) {
 		if id%500 != 0 {
 			continue
 		}
-		live, total := 0, 0
-		for _, c := range s.chunks {
-			live += len(c.b) - c.dead
-			total += cap(c.b)
-		}
-		if total > live+2*chunkSize {
+		if live, total := space(&s); total > live+2*chunkSize {
 			t.Fatalf("after %d rewrites the store holds %d bytes for %d live", id+1, total, live)
 		}
 	}
@@ -460,4 +427,26 @@ func TestRewriteInOrderGivesChunksBack(t *testing.T) {
 			t.Fatalf("record %d lost", id)
 		}
 	}
+}
+
+// filledStore returns a lazy store of n records of 200 bytes, id 0 to n-1, each starting with
+// byte(id), and a record's bytes to rewrite them with.
+func filledStore(n int64) (logStore, []byte) {
+	s := newLogStore()
+	s.lazy = true
+	rec := make([]byte, 200)
+	for id := range n {
+		rec[0] = byte(id)
+		s.putRecord(id, rec)
+	}
+	return s, rec
+}
+
+// space is how many bytes of a store's chunks are live, and how many it holds in all.
+func space(s *logStore) (live, total int) {
+	for _, c := range s.chunks {
+		live += len(c.b) - c.dead
+		total += cap(c.b)
+	}
+	return live, total
 }
