@@ -218,9 +218,14 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 		b.Fatal(err)
 	}
 	skew.Add(int64(61 * time.Minute))
+	stopPeak = func() {}
+	if path := os.Getenv("TANDEM_BENCH_PEAK_PROFILE"); path != "" {
+		stopPeak = peakProfiler(path + ".reconcile") // the reconciliation's own peak, beside the cold start's
+	}
 	if err := e.PollOnce(ctx); err != nil {
 		b.Fatal(err)
 	}
+	stopPeak()
 	var reconcile time.Duration
 	for _, db := range []string{"crm", "campaigns"} {
 		_, h := e.Poller(source.Database(db)).Snapshot()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -213,13 +214,12 @@ func (e *encoder) time(t time.Time, base int64) {
 	}
 }
 
-// A reach is kept in 8 bytes of fixed width, so that a full recount can complete it in place
-// (factStore.setReach): each bound as unsigned Unix seconds, 0 and MaxUint32 for the open ends.
-// A bound before 1970 or after 2106 is moved to the nearest second that fits: it is then still
-// before (after) every period a roll-over can bring, which is all reach.within asks of it.
-const reachSize = 8
-
-func appendReach(b []byte, r reach) []byte {
+// A reach is kept in the 8 bytes of its entity's tag in the store (logStore.tagged), not in its
+// record, so that a full recount can complete it in place (factStore.setReach) while the records
+// stay as written (sealed): each bound as unsigned Unix seconds, 0 and MaxUint32 for the open
+// ends. A bound before 1970 or after 2106 is moved to the nearest second that fits: it is then
+// still before (after) every period a roll-over can bring, which is all reach.within asks of it.
+func packReach(r reach) uint64 {
 	fit := func(v int64) uint32 { return uint32(min(max(v, 1), math.MaxUint32-1)) }
 	past, ahead := uint32(0), uint32(math.MaxUint32)
 	if r.past != math.MinInt64 {
@@ -228,16 +228,15 @@ func appendReach(b []byte, r reach) []byte {
 	if r.ahead != math.MaxInt64 {
 		ahead = fit(r.ahead)
 	}
-	b = binary.LittleEndian.AppendUint32(b, past)
-	return binary.LittleEndian.AppendUint32(b, ahead)
+	return uint64(past) | uint64(ahead)<<32
 }
 
-func readReach(b []byte) reach {
+func unpackReach(t uint64) reach {
 	r := noReach
-	if p := binary.LittleEndian.Uint32(b); p != 0 {
+	if p := uint32(t); p != 0 {
 		r.past = int64(p)
 	}
-	if a := binary.LittleEndian.Uint32(b[4:]); a != math.MaxUint32 {
+	if a := uint32(t >> 32); a != math.MaxUint32 {
 		r.ahead = int64(a)
 	}
 	return r
@@ -338,16 +337,6 @@ func (r *decoder) time(base int64) time.Time {
 	return time.Unix(s, ns).UTC()
 }
 
-func (r *decoder) reach() reach {
-	if len(r.b) < reachSize {
-		r.fail()
-		return noReach
-	}
-	x := readReach(r.b)
-	r.b = r.b[reachSize:]
-	return x
-}
-
 func (r *decoder) date() time.Time {
 	v := r.uint()
 	if v == 0 {
@@ -375,7 +364,6 @@ func encodeFacts(b []byte, d *strs, f *facts, epoch int) []byte {
 		}
 	}
 	e.uint(flags | uint64(epoch)<<flagBits) // one byte while the epoch is under 8
-	e.b = appendReach(e.b, f.reach)
 	for _, d := range f.digest {
 		e.digest(d)
 	}
@@ -435,14 +423,14 @@ func encodeFacts(b []byte, d *strs, f *facts, epoch int) []byte {
 	return e.b
 }
 
-// decodeFacts decodes a record of entity id, and the epoch its masks are relative to. The lead's
-// raw dimensions and calendar are left for CRM.load (they are its owner's).
-func decodeFacts(b []byte, d *strs, id int64) (*facts, int, error) {
+// decodeFacts decodes a record of entity id, whose reach is kept beside it, and the epoch its
+// masks are relative to. The lead's raw dimensions and calendar are left for CRM.load (they are
+// its owner's).
+func decodeFacts(b []byte, d *strs, id int64, rch reach) (*facts, int, error) {
 	r := decoder{b: b, d: d}
 	flags := r.uint()
 	epoch := int(flags >> flagBits)
-	f := &facts{volatile: flags&factVolatile != 0}
-	f.reach = r.reach()
+	f := &facts{volatile: flags&factVolatile != 0, reach: rch}
 	for i := range f.digest {
 		f.digest[i] = r.digest()
 	}
@@ -527,9 +515,12 @@ type factStore struct {
 	// rolls are the roll-overs since the store was filled: a record of epoch e holds masks of
 	// the windows before rolls[e]; reading it moves them through rolls[e:].
 	rolls [][]int
+	// caches are frame caches for Get, which tallies on several cores call at once (logStore.cache
+	// serves the store's own reads, which its writer makes).
+	caches sync.Pool
 }
 
-func newFactStore() *factStore { return &factStore{logStore: newLogStore()} }
+func newFactStore() *factStore { return &factStore{logStore: newTaggedLogStore()} }
 
 // Get returns an entity's facts, with its masks moved to the windows of the last roll-over.
 func (s *factStore) Get(id int64) (*facts, bool) {
@@ -537,12 +528,19 @@ func (s *factStore) Get(id int64) (*facts, bool) {
 	if p == deleted {
 		return nil, false
 	}
-	return s.at(id, p), true
+	t, _ := s.tagOf(id)
+	fc, _ := s.caches.Get().(*frameCache)
+	if fc == nil {
+		fc = new(frameCache)
+	}
+	defer s.caches.Put(fc)
+	return s.at(id, p, unpackReach(t), fc), true
 }
 
-// at decodes the facts of entity id from its record at p (where lookup or eachAt found it).
-func (s *factStore) at(id int64, p uint32) *facts {
-	f, epoch, err := decodeFacts(s.record(p), &s.d, id)
+// at decodes the facts of entity id from its record at p (where lookup or eachAt found it), with
+// its reach, reading through fc.
+func (s *factStore) at(id int64, p uint32, r reach, fc *frameCache) *facts {
+	f, epoch, err := decodeFacts(s.recordWith(p, fc), &s.d, id, r)
 	if err != nil {
 		panic(err) // the store wrote it: a bug, not bad data
 	}
@@ -558,37 +556,24 @@ func (s *factStore) at(id int64, p uint32) *facts {
 
 // Put stores an entity's facts in place of any it had.
 func (s *factStore) Put(id int64, f *facts) {
-	s.putRecord(id, encodeFacts(nil, &s.d, f, len(s.rolls)))
+	s.putTagged(id, encodeFacts(nil, &s.d, f, len(s.rolls)), packReach(f.reach))
 }
 
 // roll notes a roll-over of the windows (fiscal.Spans.Roll): the masks of every record written
 // before it are moved through it when read.
 func (s *factStore) roll(from []int) { s.rolls = append(s.rolls, slices.Clone(from)) }
 
-// reachAt returns the record at p from its reach on (past its flags and epoch).
-func (s *factStore) reachAt(p uint32) []byte {
-	b := s.record(p)
-	_, n := binary.Uvarint(b) // flags and epoch
-	return b[n:]
-}
-
-// reach returns an entity's noted timestamps without decoding the rest.
-func (s *factStore) reach(p uint32) reach { return readReach(s.reachAt(p)) }
-
 // setReach replaces an entity's noted timestamps in place: a full recount notes them once the
-// facts are written. Records of different entities may be set at once.
-func (s *factStore) setReach(id int64, r reach) {
-	if p := s.lookup(id); p != deleted {
-		s.setReachAt(p, r)
-	}
-}
+// facts are written. Those of different entities of the sorted index may be set at once.
+func (s *factStore) setReach(id int64, r reach) { s.setTag(id, packReach(r)) }
 
-// setReachAt is setReach of the record at p.
-func (s *factStore) setReachAt(p uint32, r reach) { appendReach(s.reachAt(p)[:0], r) }
+// setReachAt is setReach of the entity at index position i (eachAt).
+func (s *factStore) setReachAt(i int, r reach) { s.setTagAt(i, packReach(r)) }
 
 // digestAt returns the digest of the record at p without decoding the rest.
 func (s *factStore) digestAt(p uint32) Digest {
-	r := decoder{b: s.reachAt(p)[reachSize:], d: &s.d}
+	r := decoder{b: s.record(p), d: &s.d}
+	r.uint() // flags and epoch
 	var d Digest
 	for i := range d {
 		d[i] = r.digest()
@@ -607,5 +592,19 @@ func (s *factStore) eachDigest(fn func(id int64, d Digest)) {
 // eachReach calls fn with every entity's id and noted timestamps, in no order, until it
 // returns false.
 func (s *factStore) eachReach(fn func(id int64, r reach) bool) {
-	s.each(func(id int64, p uint32) bool { return fn(id, s.reach(p)) })
+	stopped := false
+	s.ids.Each(func(i int, id int64) bool {
+		if s.pos[i] != deleted && !fn(id, unpackReach(s.tags[i])) {
+			stopped = true
+		}
+		return !stopped
+	})
+	if stopped {
+		return
+	}
+	for id, t := range s.extraTags {
+		if !fn(id, unpackReach(t)) {
+			return
+		}
+	}
 }

@@ -1,9 +1,12 @@
 package tally
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,7 +88,7 @@ func TestFactsRoundTrip(t *testing.T) {
 		id := r.Int63n(1e6) - 1000
 		want := randomFacts(r, id)
 		b := encodeFacts(nil, d, want, i%7)
-		got, epoch, err := decodeFacts(b, d, id)
+		got, epoch, err := decodeFacts(b, d, id, want.reach)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +99,7 @@ func TestFactsRoundTrip(t *testing.T) {
 			t.Fatalf("record %d: got\n%+v\nwant\n%+v\nlead %+v / %+v", i, got, want, got.lead, want.lead)
 		}
 		// A truncated record is an error, never a panic or a wrong value.
-		if _, _, err := decodeFacts(b[:len(b)-1], d, id); err == nil {
+		if _, _, err := decodeFacts(b[:len(b)-1], d, id, want.reach); err == nil {
 			t.Fatalf("record %d: a truncated record decodes", i)
 		}
 	}
@@ -153,6 +156,15 @@ func factStoreMatchesMap(t *testing.T, lazy bool) {
 		}
 	}
 	check(t, s, want, epochs, rolls)
+	sealed := 0
+	for _, c := range s.chunks {
+		if c.sealed != nil {
+			sealed++
+		}
+	}
+	if sealed == 0 {
+		t.Fatalf("no chunk of %d was sealed: the reads went through none", len(s.chunks))
+	}
 	if live, total := space(&s.logStore); !lazy && total > 3*live+2*chunkSize {
 		t.Errorf("the store holds %d bytes for %d live: dead space is not given back", total, live)
 	} else if lazy && (len(s.empty) > 0 || total < live*3/2) {
@@ -166,7 +178,7 @@ func factStoreMatchesMap(t *testing.T, lazy bool) {
 	}
 	for ci, c := range s.chunks {
 		if ci != s.cur && c.dead > 0 {
-			t.Errorf("after tidy, chunk %d has %d dead bytes of %d", ci, c.dead, len(c.b))
+			t.Errorf("after tidy, chunk %d has %d dead bytes of %d", ci, c.dead, c.size())
 		}
 	}
 }
@@ -227,7 +239,7 @@ func check(t *testing.T, s *factStore, want map[int64]*facts, epochs map[int64]i
 func TestReachFitsEightBytes(t *testing.T) {
 	lo, hi := int64(1.7e9), int64(1.8e9)
 	for _, r := range []reach{{-5e9, math.MaxInt64}, {3e12, math.MaxInt64}, {math.MinInt64, -7}, {math.MinInt64, 9e12}, {1.75e9, 1.76e9}} {
-		got := readReach(appendReach(nil, r))
+		got := unpackReach(packReach(r))
 		if got.within(lo, hi) != r.within(lo, hi) {
 			t.Errorf("reach %v read back as %v: within differs", r, got)
 		}
@@ -264,7 +276,7 @@ func TestDigestSumsKeptModulo32Bits(t *testing.T) {
 		f := &facts{reach: noReach}
 		f.digest[DigestActivities] = DigestSum{N: 3, Sum: sum}
 		b := encodeFacts(nil, d, f, 0)
-		got, _, err := decodeFacts(b, d, 1)
+		got, _, err := decodeFacts(b, d, 1, noReach)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,8 +341,8 @@ func checkDead(t *testing.T, s *logStore) {
 		return true
 	})
 	for ci, c := range s.chunks {
-		if live := len(c.b) - c.dead; live != used[ci] {
-			t.Fatalf("chunk %d: %d bytes, %d counted dead, but its records take %d", ci, len(c.b), c.dead, used[ci])
+		if live := c.size() - c.dead; live != used[ci] {
+			t.Fatalf("chunk %d: %d bytes, %d counted dead, but its records take %d", ci, c.size(), c.dead, used[ci])
 		}
 	}
 }
@@ -378,7 +390,7 @@ func TestLazyStoreBoundsDeadSpace(t *testing.T) {
 		if id%1000 == 0 {
 			half := 0
 			for ci, c := range s.chunks {
-				if ci != s.cur && c.dead > len(c.b)/2 {
+				if ci != s.cur && c.dead > c.size()/2 {
 					half++
 				}
 			}
@@ -442,11 +454,105 @@ func filledStore(n int64) (logStore, []byte) {
 	return s, rec
 }
 
-// space is how many bytes of a store's chunks are live, and how many it holds in all.
+// space is how many bytes of a store's chunks are live, and how many it holds in all (a sealed
+// chunk's live bytes as written, its held ones compressed).
 func space(s *logStore) (live, total int) {
 	for _, c := range s.chunks {
-		live += len(c.b) - c.dead
+		live += c.size() - c.dead
 		total += cap(c.b)
+		if c.sealed != nil {
+			total += c.sealed.bytes()
+		}
 	}
 	return live, total
+}
+
+// sealedBytes is how many bytes of records a store's sealed chunks hold as written, and how many
+// they take.
+func sealedBytes(s *logStore) (raw, held int) {
+	for _, c := range s.chunks {
+		if c.sealed != nil {
+			raw += c.sealed.n
+			held += c.sealed.bytes()
+		}
+	}
+	return raw, held
+}
+
+// TestSealingCompresses: a sealing store's full chunks take less than their records (which
+// here repeat, as the label codes and flags of real leads do), and read back as written, through
+// the frames' bounds and a record longer than a frame.
+func TestSealingCompresses(t *testing.T) {
+	s := newTaggedLogStore()
+	rec := make([]byte, 200)
+	for id := range int64(20000) {
+		binary.LittleEndian.PutUint64(rec, uint64(id))
+		if id == 7000 {
+			s.putTagged(id, make([]byte, 3*frameSize), uint64(id))
+			continue
+		}
+		s.putTagged(id, rec, uint64(id))
+	}
+	raw, held := sealedBytes(&s)
+	if raw < 2*chunkSize || held > raw/4 {
+		t.Fatalf("sealed chunks hold %d bytes for %d as written", held, raw)
+	}
+	checkDead(t, &s)
+	for id := range int64(20000) {
+		b := s.recordOf(id)
+		if id == 7000 && len(b) != 3*frameSize || id != 7000 && (len(b) != 200 || binary.LittleEndian.Uint64(b) != uint64(id)) {
+			t.Fatalf("record %d reads back as %d bytes, %x...", id, len(b), b[:8])
+		}
+		if tag, ok := s.tagOf(id); !ok || tag != uint64(id) {
+			t.Fatalf("tag of %d: %d", id, tag)
+		}
+	}
+}
+
+// TestSealedReadsFromManyGoroutines: a store whose full chunks are sealed gives back every
+// entity's facts from tallies on several cores at once (Get through its pool of frame caches),
+// and from a full recount's workers, each reading through its own cache; the sealed chunks hold
+// less than the records as written. Run under -race, it also catches a cache shared between them.
+func TestSealedReadsFromManyGoroutines(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	s := newFactStore()
+	want := map[int64]*facts{}
+	for id := int64(1); id <= 30000; id++ {
+		f := randomFacts(r, id)
+		s.Put(id, f)
+		want[id] = f
+	}
+	if raw, _ := sealedBytes(&s.logStore); raw == 0 {
+		t.Fatal("no chunk was sealed")
+	}
+	size := s.settleIndex()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 4 {
+		wg.Add(1)
+		go func() { // a tally's share: Get in no order
+			defer wg.Done()
+			for id := int64(1 + w); id <= 30000; id += 4 {
+				if got, ok := s.Get(id); !ok || !reflect.DeepEqual(got, want[id]) {
+					errs <- fmt.Errorf("Get(%d) = %+v, want %+v", id, got, want[id])
+					return
+				}
+			}
+		}()
+		wg.Add(1)
+		go func() { // a recount worker's share: in index order, through its own cache
+			defer wg.Done()
+			var fc frameCache
+			s.eachAt(w*size/4, (w+1)*size/4, func(i int, id int64, p uint32) {
+				if got := s.at(id, p, unpackReach(s.tagAt(i)), &fc); !reflect.DeepEqual(got, want[id]) {
+					errs <- fmt.Errorf("at(%d) = %+v, want %+v", id, got, want[id])
+				}
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }

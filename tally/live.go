@@ -590,7 +590,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	batch := make([]int64, 0, joinBatch)
 	joinSome := func() {
 		hi := min(joinFrom+joinBatch, joinTo)
-		store.eachAt(joinFrom, hi, func(id int64, _ uint32) { batch = append(batch, id) })
+		store.eachAt(joinFrom, hi, func(_ int, id int64, _ uint32) { batch = append(batch, id) })
 		joinStored(store, batch, touches)
 		batch, joinFrom, joined = batch[:0], hi, true
 	}
@@ -667,13 +667,15 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 		go func() {
 			defer wg.Done()
 			step := max(1, per/k)
-			// The round's ids, in order, and where their records are: nothing moves a record
-			// during this pass (setReach writes in place), so the index is searched for none.
-			round, at := make([]int64, 0, step), make([]uint32, 0, step)
+			// The round's ids, in order, their index positions and where their records are:
+			// nothing moves a record during this pass (setReach writes beside it), so the index
+			// is searched for none. Sealed records are read through this worker's own cache.
+			round, at, pos := make([]int64, 0, step), make([]int, 0, step), make([]uint32, 0, step)
+			var fc frameCache
 			number := func() {
 				c := l.tally(now)
 				for i, id := range round {
-					c.load(id, store.at(id, at[i]))
+					c.load(id, store.at(id, pos[i], unpackReach(store.tagAt(at[i])), &fc))
 				}
 				c.admitted = true
 				s, vs := c.finishRows()
@@ -685,10 +687,10 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 						store.setReach(id, r)
 					}
 				})
-				round, at = round[:0], at[:0]
+				round, at, pos = round[:0], at[:0], pos[:0]
 			}
-			store.eachAt(w*size/k, (w+1)*size/k, func(id int64, p uint32) {
-				if round, at = append(round, id), append(at, p); len(round) == step {
+			store.eachAt(w*size/k, (w+1)*size/k, func(i int, id int64, p uint32) {
+				if round, at, pos = append(round, id), append(at, i), append(pos, p); len(round) == step {
 					number()
 				}
 			})

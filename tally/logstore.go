@@ -19,6 +19,18 @@ type logStore struct {
 	chunks []chunk
 	cur    int   // the chunk records are appended to
 	empty  []int // chunks given back, to be written again
+	// tagged: each id also has a tag of 8 bytes, kept beside its position (tags by index in ids,
+	// extraTags for the ids in extra), not in its record: a tag can change in place while the
+	// records stay as written, which a sealed chunk needs (factStore: a lead's reach, which a full
+	// recount completes after its facts are written).
+	tagged    bool
+	tags      []uint64
+	extraTags map[int64]uint64
+	// seal: a chunk is compressed once full (sealed); its records are read through a cache of
+	// one decompressed frame (cache, or the caller's own for reads from several goroutines).
+	seal  bool
+	cache frameCache
+	zbuf  []byte // where a chunk is compressed (sealChunk)
 	// lazy: a chunk gone half dead is not compacted at once but with others, in one pass over
 	// the index once they are many (lazyChunks), and by tidy. Compacting a chunk finds its
 	// records by going through every id, so a bulk rewrite (a cold start joining a million
@@ -36,8 +48,17 @@ type logStore struct {
 func lazyChunks(chunks int) int { return max(16, chunks/8) }
 
 type chunk struct {
-	b    []byte
-	dead int
+	b      []byte // the records of a chunk still written to; nil once sealed
+	dead   int
+	sealed *sealed
+}
+
+// size is how many bytes of records the chunk holds, dead ones included.
+func (c *chunk) size() int {
+	if c.sealed != nil {
+		return c.sealed.n
+	}
+	return len(c.b)
 }
 
 const (
@@ -47,6 +68,12 @@ const (
 )
 
 func newLogStore() logStore { return logStore{extra: map[int64]uint32{}} }
+
+// newTaggedLogStore is a store whose ids carry tags (logStore.tagged) and whose full chunks
+// are sealed (logStore.seal).
+func newTaggedLogStore() logStore {
+	return logStore{extra: map[int64]uint32{}, tagged: true, extraTags: map[int64]uint64{}, seal: true}
+}
 
 // Len is how many ids the store holds.
 func (s *logStore) Len() int {
@@ -71,12 +98,49 @@ func (s *logStore) lookup(id int64) uint32 {
 	return deleted
 }
 
-// record returns the bytes of the record at p.
-func (s *logStore) record(p uint32) []byte {
-	b := s.chunks[p>>chunkBits].b[p&(chunkSize-1):]
+// record returns the bytes of the record at p, valid until the next read of the store (a
+// sealed chunk's record is in the store's frame cache).
+func (s *logStore) record(p uint32) []byte { return s.recordWith(p, &s.cache) }
+
+// recordWith is record through the frame cache fc: goroutines that read at once each use their
+// own.
+func (s *logStore) recordWith(p uint32, fc *frameCache) []byte {
+	c := &s.chunks[p>>chunkBits]
+	b, off := c.b, int(p&(chunkSize-1))
+	if c.sealed != nil {
+		b, off = fc.frame(c.sealed, off)
+	}
+	b = b[off:]
 	n, k := binary.Uvarint(b)
 	return b[k : k+int(n)]
 }
+
+// tag returns the tag of the id at index position i (tagged stores).
+func (s *logStore) tagAt(i int) uint64 { return s.tags[i] }
+
+// tagOf returns an id's tag, and whether it has a record.
+func (s *logStore) tagOf(id int64) (uint64, bool) {
+	if _, ok := s.extra[id]; ok {
+		return s.extraTags[id], true
+	}
+	if i, ok := s.find(id); ok && s.pos[i] != deleted {
+		return s.tags[i], true
+	}
+	return 0, false
+}
+
+// setTag changes the tag of an id that has a record. Tags of different ids in the sorted index
+// may be set at once (the map of ids added out of order may not).
+func (s *logStore) setTag(id int64, t uint64) {
+	if _, ok := s.extra[id]; ok {
+		s.extraTags[id] = t
+	} else if i, ok := s.find(id); ok && s.pos[i] != deleted {
+		s.tags[i] = t
+	}
+}
+
+// setTagAt is setTag of the id at index position i.
+func (s *logStore) setTagAt(i int, t uint64) { s.tags[i] = t }
 
 // recordOf returns an id's record, nil for none.
 func (s *logStore) recordOf(id int64) []byte {
@@ -106,19 +170,31 @@ func (s *logStore) each(fn func(id int64, p uint32) bool) {
 }
 
 // putRecord stores an id's record in place of any it had.
-func (s *logStore) putRecord(id int64, rec []byte) {
+func (s *logStore) putRecord(id int64, rec []byte) { s.putTagged(id, rec, 0) }
+
+// putTagged stores an id's record in place of any it had, with its tag (tagged stores).
+func (s *logStore) putTagged(id int64, rec []byte, tag uint64) {
 	s.free(id)
 	p := s.append(id, rec)
 	if i, ok := s.find(id); ok {
 		s.pos[i] = p
+		if s.tagged {
+			s.tags[i] = tag
+		}
 		return
 	}
 	if s.ids.Len() == 0 || id > s.ids.Last() {
 		s.ids.Append(id)
 		s.pos = append(s.pos, p)
+		if s.tagged {
+			s.tags = append(s.tags, tag)
+		}
 		return
 	}
 	s.extra[id] = p
+	if s.tagged {
+		s.extraTags[id] = tag
+	}
 	if len(s.extra) > max(1024, s.ids.Len()/16) {
 		s.merge()
 	}
@@ -133,16 +209,16 @@ func (s *logStore) settleIndex() int {
 	return s.ids.Len()
 }
 
-// eachAt calls fn with the id at each position [lo, hi) of a settled index (settleIndex), and
+// eachAt calls fn with each position i in [lo, hi) of a settled index (settleIndex), its id, and
 // where its record is, in order, but for deleted ones: a share of the ids without a copy of them
 // all, and without searching the index for each again.
-func (s *logStore) eachAt(lo, hi int, fn func(id int64, p uint32)) {
+func (s *logStore) eachAt(lo, hi int, fn func(i int, id int64, p uint32)) {
 	s.ids.EachFrom(lo, func(i int, id int64) bool {
 		if i >= hi {
 			return false
 		}
 		if p := s.pos[i]; p != deleted {
-			fn(id, p)
+			fn(i, id, p)
 		}
 		return true
 	})
@@ -171,6 +247,7 @@ func (s *logStore) Delete(id int64) {
 	s.free(id)
 	if _, ok := s.extra[id]; ok {
 		delete(s.extra, id)
+		delete(s.extraTags, id)
 	} else if i, ok := s.find(id); ok {
 		s.pos[i] = deleted
 	}
@@ -183,13 +260,13 @@ func (s *logStore) free(id int64) {
 		return
 	}
 	c := &s.chunks[p>>chunkBits]
-	was := c.dead > len(c.b)/2
+	was := c.dead > c.size()/2
 	c.dead += s.size(p)
 	ci := int(p >> chunkBits)
-	if ci == s.cur || c.dead <= len(c.b)/2 {
+	if ci == s.cur || c.dead <= c.size()/2 {
 		return
 	}
-	if c.dead == len(c.b) {
+	if c.dead == c.size() {
 		// Nothing live is left in it: given back without a pass over the index. A bulk rewrite
 		// in id order (a cold start joining the leads stored before the touches were in to
 		// them) empties its chunks one after the other: given back as they died, they no
@@ -211,7 +288,7 @@ func (s *logStore) free(id int64) {
 	if s.halfDead >= lazyChunks(len(s.chunks)) {
 		dirty := make([]bool, len(s.chunks))
 		for i := range s.chunks {
-			dirty[i] = i != s.cur && s.chunks[i].dead > len(s.chunks[i].b)/2
+			dirty[i] = i != s.cur && s.chunks[i].dead > s.chunks[i].size()/2
 		}
 		s.compactAll(dirty, func(x int64) bool { return x == id })
 		s.halfDead = 0
@@ -225,6 +302,11 @@ func (s *logStore) append(id int64, rec []byte) uint32 {
 		panic("tally: a facts record larger than a chunk")
 	}
 	if len(s.chunks) == 0 || len(s.chunks[s.cur].b)+need > chunkSize {
+		// A full chunk is sealed, and its bytes written again as the next chunk's.
+		var spare []byte
+		if s.seal && len(s.chunks) > 0 {
+			spare = s.sealChunk(s.cur)
+		}
 		if n := len(s.empty); n > 0 {
 			s.cur, s.empty = s.empty[n-1], s.empty[:n-1]
 		} else {
@@ -234,8 +316,10 @@ func (s *logStore) append(id int64, rec []byte) uint32 {
 			s.chunks = append(s.chunks, chunk{})
 			s.cur = len(s.chunks) - 1
 		}
-		if cap(s.chunks[s.cur].b) == 0 {
-			s.chunks[s.cur].b = make([]byte, 0, 64<<10)
+		if c := &s.chunks[s.cur]; cap(c.b) == 0 && spare != nil {
+			c.b = spare[:0]
+		} else if cap(c.b) == 0 {
+			c.b = make([]byte, 0, 64<<10)
 		}
 	}
 	c := &s.chunks[s.cur]
@@ -292,7 +376,7 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 	left := make([]int, len(dirty)) // live bytes still to move, by dirty chunk
 	for ci, d := range dirty {
 		if d {
-			left[ci] = len(s.chunks[ci].b) - s.chunks[ci].dead
+			left[ci] = s.chunks[ci].size() - s.chunks[ci].dead
 		}
 	}
 	empty := func(ci int) {
@@ -332,7 +416,8 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 
 // reuse empties a chunk that holds no live record, to be written again. Its bytes are kept:
 // dropping them made a megabyte of garbage a chunk, and the next one another while it grew, which
-// a cold start's compactions left as memory the runtime had not given back at its peak.
+// a cold start's compactions left as memory the runtime had not given back at its peak. A sealed
+// chunk has none to keep (its compressed frames are dropped).
 func (s *logStore) reuse(ci int) {
 	s.chunks[ci] = chunk{b: s.chunks[ci].b[:0]}
 	s.empty = append(s.empty, ci)
@@ -340,9 +425,9 @@ func (s *logStore) reuse(ci int) {
 
 // size is how many bytes of its chunk the record at p takes, its length included.
 func (s *logStore) size(p uint32) int {
-	b := s.chunks[p>>chunkBits].b[p&(chunkSize-1):]
-	n, k := binary.Uvarint(b)
-	return k + int(n)
+	n := len(s.record(p))
+	var b [binary.MaxVarintLen64]byte
+	return n + binary.PutUvarint(b[:], uint64(n))
 }
 
 // compact moves the live records of a mostly dead chunk to the end of the log and empties it
@@ -356,12 +441,13 @@ func (s *logStore) compact(ci int, skip func(int64) bool) {
 // merge folds the ids added out of order into the sorted index, and drops deleted ones.
 func (s *logStore) merge() {
 	type entry struct {
-		id int64
-		p  uint32
+		id  int64
+		p   uint32
+		tag uint64
 	}
 	extra := make([]entry, 0, len(s.extra))
 	for id, p := range s.extra {
-		extra = append(extra, entry{id, p})
+		extra = append(extra, entry{id, p, s.extraTags[id]})
 	}
 	slices.SortFunc(extra, func(a, b entry) int {
 		switch {
@@ -380,24 +466,39 @@ func (s *logStore) merge() {
 	}
 	var ids idList
 	pos := make([]uint32, 0, n)
+	var tags []uint64
+	if s.tagged {
+		tags = make([]uint64, 0, n)
+	}
+	add := func(id int64, p uint32, tag uint64) {
+		ids.Append(id)
+		pos = append(pos, p)
+		if s.tagged {
+			tags = append(tags, tag)
+		}
+	}
 	j := 0
 	s.ids.Each(func(i int, id int64) bool {
 		for ; j < len(extra) && extra[j].id < id; j++ {
-			ids.Append(extra[j].id)
-			pos = append(pos, extra[j].p)
+			add(extra[j].id, extra[j].p, extra[j].tag)
 		}
 		if s.pos[i] != deleted {
-			ids.Append(id)
-			pos = append(pos, s.pos[i])
+			var tag uint64
+			if s.tagged {
+				tag = s.tags[i]
+			}
+			add(id, s.pos[i], tag)
 		}
 		return true
 	})
 	for ; j < len(extra); j++ {
-		ids.Append(extra[j].id)
-		pos = append(pos, extra[j].p)
+		add(extra[j].id, extra[j].p, extra[j].tag)
 	}
 	ids.clip()
-	s.ids, s.pos, s.extra = ids, pos, map[int64]uint32{}
+	s.ids, s.pos, s.tags, s.extra = ids, pos, tags, map[int64]uint32{}
+	if s.tagged {
+		s.extraTags = map[int64]uint64{}
+	}
 }
 
 // clip gives back the index's unused capacity: for a store that is complete (a full recount's),
@@ -405,4 +506,7 @@ func (s *logStore) merge() {
 func (s *logStore) clip() {
 	s.ids.clip()
 	s.pos = clipped(s.pos)
+	if s.tagged {
+		s.tags = clipped(s.tags)
+	}
 }
