@@ -214,30 +214,52 @@ func (e *encoder) time(t time.Time, base int64) {
 	}
 }
 
-// A reach is kept in the 8 bytes of its entity's tag in the store (logStore.tagged), not in its
+// A reach is kept in the 4 bytes of its entity's tag in the store (logStore.tagged), not in its
 // record, so that a full recount can complete it in place (factStore.setReach) while the records
-// stay as written (sealed): each bound as unsigned Unix seconds, 0 and MaxUint32 for the open
-// ends. A bound before 1970 or after 2106 is moved to the nearest second that fits: it is then
-// still before (after) every period a roll-over can bring, which is all reach.within asks of it.
-func packReach(r reach) uint64 {
-	fit := func(v int64) uint32 { return uint32(min(max(v, 1), math.MaxUint32-1)) }
-	past, ahead := uint32(0), uint32(math.MaxUint32)
-	if r.past != math.MinInt64 {
-		past = fit(r.past)
+// stay as written (sealed). Each bound takes two bytes, in hours from the store's base (2^15
+// hours, 3.7 years, before the instant it was made): a past bound rounded up to the hour and an
+// ahead bound rounded down, so that a bound read back is never on the other side of a period's
+// start than the one noted. reach.within then answers yes at least whenever it did for the
+// bounds as noted: a lead noted in the last hour before a roll-over is recounted at it, which
+// costs a recount, never a wrong number. Past the hours two bytes hold, a past bound reads as
+// late as can be (recounted at every roll-over) and an ahead bound as the last hour they hold;
+// before the base, a bound reads as none, which only a clock set back by years could meet.
+type reachCodec struct{ base int64 } // Unix seconds of hour 0
+
+const (
+	reachHour = 3600
+	reachNone = 0      // past: none (or before the base)
+	reachOpen = 0xFFFF // ahead: none; past: past the last hour
+	reachSpan = 1 << 15
+	reachLast = 0xFFFE
+)
+
+func newReachCodec(now time.Time) reachCodec { return reachCodec{now.Unix() - reachSpan*reachHour} }
+
+func (c reachCodec) pack(r reach) uint32 {
+	past, ahead := uint32(reachNone), uint32(reachOpen)
+	if r.past != math.MinInt64 && r.past >= c.base {
+		h := (r.past - c.base + reachHour - 1) / reachHour // rounded up
+		past = uint32(min(max(h, 1), reachOpen))
 	}
 	if r.ahead != math.MaxInt64 {
-		ahead = fit(r.ahead)
+		h := (r.ahead - c.base) / reachHour // rounded down (an ahead bound is after the base)
+		ahead = uint32(min(max(h, 0), reachLast))
 	}
-	return uint64(past) | uint64(ahead)<<32
+	return past | ahead<<16
 }
 
-func unpackReach(t uint64) reach {
+func (c reachCodec) unpack(t uint32) reach {
 	r := noReach
-	if p := uint32(t); p != 0 {
-		r.past = int64(p)
+	switch p := int64(t & 0xFFFF); p {
+	case reachNone:
+	case reachOpen:
+		r.past = math.MaxInt64
+	default:
+		r.past = c.base + p*reachHour
 	}
-	if a := uint32(t >> 32); a != math.MaxUint32 {
-		r.ahead = int64(a)
+	if a := int64(t >> 16); a != reachOpen {
+		r.ahead = c.base + a*reachHour
 	}
 	return r
 }
@@ -515,12 +537,16 @@ type factStore struct {
 	// rolls are the roll-overs since the store was filled: a record of epoch e holds masks of
 	// the windows before rolls[e]; reading it moves them through rolls[e:].
 	rolls [][]int
+	rc    reachCodec // how reaches are kept (in the index's tags)
 	// caches are frame caches for Get, which tallies on several cores call at once (logStore.cache
 	// serves the store's own reads, which its writer makes).
 	caches sync.Pool
 }
 
-func newFactStore() *factStore { return &factStore{logStore: newTaggedLogStore()} }
+// newFactStore is an empty store for a tally at now.
+func newFactStore(now time.Time) *factStore {
+	return &factStore{logStore: newTaggedLogStore(), rc: newReachCodec(now)}
+}
 
 // Get returns an entity's facts, with its masks moved to the windows of the last roll-over.
 func (s *factStore) Get(id int64) (*facts, bool) {
@@ -534,7 +560,7 @@ func (s *factStore) Get(id int64) (*facts, bool) {
 		fc = new(frameCache)
 	}
 	defer s.caches.Put(fc)
-	return s.at(id, p, unpackReach(t), fc), true
+	return s.at(id, p, s.rc.unpack(t), fc), true
 }
 
 // at decodes the facts of entity id from its record at p (where lookup or eachAt found it), with
@@ -556,7 +582,7 @@ func (s *factStore) at(id int64, p uint32, r reach, fc *frameCache) *facts {
 
 // Put stores an entity's facts in place of any it had.
 func (s *factStore) Put(id int64, f *facts) {
-	s.putTagged(id, encodeFacts(nil, &s.d, f, len(s.rolls)), packReach(f.reach))
+	s.putTagged(id, encodeFacts(nil, &s.d, f, len(s.rolls)), s.rc.pack(f.reach))
 }
 
 // roll notes a roll-over of the windows (fiscal.Spans.Roll): the masks of every record written
@@ -565,10 +591,13 @@ func (s *factStore) roll(from []int) { s.rolls = append(s.rolls, slices.Clone(fr
 
 // setReach replaces an entity's noted timestamps in place: a full recount notes them once the
 // facts are written. Those of different entities of the sorted index may be set at once.
-func (s *factStore) setReach(id int64, r reach) { s.setTag(id, packReach(r)) }
+func (s *factStore) setReach(id int64, r reach) { s.setTag(id, s.rc.pack(r)) }
 
 // setReachAt is setReach of the entity at index position i (eachAt).
-func (s *factStore) setReachAt(i int, r reach) { s.setTagAt(i, packReach(r)) }
+func (s *factStore) setReachAt(i int, r reach) { s.setTagAt(i, s.rc.pack(r)) }
+
+// reachAt returns the reach of the entity at index position i (eachAt).
+func (s *factStore) reachAt(i int) reach { return s.rc.unpack(s.tagAt(i)) }
 
 // digestAt returns the digest of the record at p without decoding the rest.
 func (s *factStore) digestAt(p uint32) Digest {
@@ -594,7 +623,7 @@ func (s *factStore) eachDigest(fn func(id int64, d Digest)) {
 func (s *factStore) eachReach(fn func(id int64, r reach) bool) {
 	stopped := false
 	s.ids.Each(func(i int, id int64) bool {
-		if s.pos[i] != deleted && !fn(id, unpackReach(s.tags[i])) {
+		if s.pos[i] != deleted && !fn(id, s.rc.unpack(s.tags[i])) {
 			stopped = true
 		}
 		return !stopped
@@ -603,7 +632,7 @@ func (s *factStore) eachReach(fn func(id int64, r reach) bool) {
 		return
 	}
 	for id, t := range s.extraTags {
-		if !fn(id, unpackReach(t)) {
+		if !fn(id, s.rc.unpack(t)) {
 			return
 		}
 	}

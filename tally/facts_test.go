@@ -14,6 +14,9 @@ import (
 	"github.com/tandem-oss/tandem/money"
 )
 
+// storeNow is the instant the tests' fact stores are made at.
+var storeNow = time.Unix(1.75e9, 0)
+
 // randomFacts makes facts of every shape: with and without a lead, marketing touches, deals of
 // the lead or of no lead, problems, open reach bounds, times before 1970, with nanoseconds, zero.
 func randomFacts(r *rand.Rand, id int64) *facts {
@@ -29,11 +32,11 @@ func randomFacts(r *rand.Rand, id int64) *facts {
 		return time.Unix(1.7e9+r.Int63n(1e8), 0).UTC()
 	}
 	pick := func(vs ...string) string { return vs[r.Intn(len(vs))] }
-	bound := func(open int64) int64 { // what 8 bytes hold (appendReach)
+	bound := func(open int64) int64 { // what a store made at storeNow keeps exactly (reachCodec)
 		if r.Intn(3) == 0 {
 			return open
 		}
-		return 1 + r.Int63n(math.MaxUint32-2)
+		return newReachCodec(storeNow).base + (1+r.Int63n(reachLast))*reachHour
 	}
 	f := &facts{reach: reach{bound(math.MinInt64), bound(math.MaxInt64)}, volatile: r.Intn(5) == 0}
 	for i := range f.digest {
@@ -117,7 +120,7 @@ func TestFactStoreMatchesMap(t *testing.T) {
 // left to tidy) or not.
 func factStoreMatchesMap(t *testing.T, lazy bool) {
 	r := rand.New(rand.NewSource(2))
-	s := newFactStore()
+	s := newFactStore(storeNow)
 	s.lazy = lazy
 	want := map[int64]*facts{}
 	epochs := map[int64]int{}
@@ -234,20 +237,46 @@ func check(t *testing.T, s *factStore, want map[int64]*facts, epochs map[int64]i
 	}
 }
 
-// A reach outside what 8 bytes hold is moved to the nearest second that does, which leaves
-// every answer of within for periods between 1970 and 2106 as it was.
-func TestReachFitsEightBytes(t *testing.T) {
-	lo, hi := int64(1.7e9), int64(1.8e9)
-	for _, r := range []reach{{-5e9, math.MaxInt64}, {3e12, math.MaxInt64}, {math.MinInt64, -7}, {math.MinInt64, 9e12}, {1.75e9, 1.76e9}} {
-		got := unpackReach(packReach(r))
-		if got.within(lo, hi) != r.within(lo, hi) {
-			t.Errorf("reach %v read back as %v: within differs", r, got)
+// A reach is kept to the hour, in two bytes a bound (reachCodec): read back, it says a lead may
+// reach into new periods whenever the reach as noted did (it may say so more often, which costs
+// a recount), whatever the bounds: none, before the base, past what two bytes hold, on the hour
+// or not; bounds on the hour within the range read back as noted.
+func TestReachKeptToTheHour(t *testing.T) {
+	c := newReachCodec(storeNow)
+	now := storeNow.Unix()
+	r := rand.New(rand.NewSource(4))
+	bound := func(open int64) int64 {
+		switch r.Intn(6) {
+		case 0:
+			return open
+		case 1: // anywhere, before the base and past the range too
+			return r.Int63n(4e9) - 1e9
+		case 2: // on the hour
+			return c.base + r.Int63n(reachOpen+10)*reachHour
+		}
+		return now + r.Int63n(4*86400) - 2*86400 // near now
+	}
+	for i := 0; i < 200000; i++ {
+		x := reach{bound(math.MinInt64), bound(math.MaxInt64)}
+		got := c.unpack(c.pack(x))
+		// A roll-over's new periods start after the base (the clock has not gone back years).
+		lo := now + r.Int63n(3*86400) - 86400
+		hi := lo + 1 + r.Int63n(2*86400)
+		if x.within(lo, hi) && !got.within(lo, hi) {
+			t.Fatalf("reach %v read back as %v: within(%d, %d) no longer holds", x, got, lo, hi)
+		}
+		onHour := func(v, open int64) bool {
+			return v == open || (v-c.base)%reachHour == 0 && v > c.base && v < c.base+reachLast*reachHour
+		}
+		if onHour(x.past, math.MinInt64) && onHour(x.ahead, math.MaxInt64) && got != x {
+			t.Fatalf("reach %v on the hour read back as %v", x, got)
 		}
 	}
-	s := newFactStore()
+	s := newFactStore(storeNow)
 	s.Put(7, &facts{reach: noReach})
-	s.setReach(7, reach{1.75e9, math.MaxInt64})
-	if f, _ := s.Get(7); f.reach != (reach{1.75e9, math.MaxInt64}) {
+	want := reach{c.base + 5*reachHour, math.MaxInt64}
+	s.setReach(7, want)
+	if f, _ := s.Get(7); f.reach != want {
 		t.Errorf("setReach: %v", f.reach)
 	}
 }
@@ -488,10 +517,10 @@ func TestSealingCompresses(t *testing.T) {
 	for id := range int64(20000) {
 		binary.LittleEndian.PutUint64(rec, uint64(id))
 		if id == 7000 {
-			s.putTagged(id, make([]byte, 3*frameSize), uint64(id))
+			s.putTagged(id, make([]byte, 3*frameSize), uint32(id))
 			continue
 		}
-		s.putTagged(id, rec, uint64(id))
+		s.putTagged(id, rec, uint32(id))
 	}
 	raw, held := sealedBytes(&s)
 	if raw < 2*chunkSize || held > raw/4 {
@@ -503,7 +532,7 @@ func TestSealingCompresses(t *testing.T) {
 		if id == 7000 && len(b) != 3*frameSize || id != 7000 && (len(b) != 200 || binary.LittleEndian.Uint64(b) != uint64(id)) {
 			t.Fatalf("record %d reads back as %d bytes, %x...", id, len(b), b[:8])
 		}
-		if tag, ok := s.tagOf(id); !ok || tag != uint64(id) {
+		if tag, ok := s.tagOf(id); !ok || tag != uint32(id) {
 			t.Fatalf("tag of %d: %d", id, tag)
 		}
 	}
@@ -515,7 +544,7 @@ func TestSealingCompresses(t *testing.T) {
 // less than the records as written. Run under -race, it also catches a cache shared between them.
 func TestSealedReadsFromManyGoroutines(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
-	s := newFactStore()
+	s := newFactStore(storeNow)
 	want := map[int64]*facts{}
 	for id := int64(1); id <= 30000; id++ {
 		f := randomFacts(r, id)
@@ -544,7 +573,7 @@ func TestSealedReadsFromManyGoroutines(t *testing.T) {
 			defer wg.Done()
 			var fc frameCache
 			s.eachAt(w*size/4, (w+1)*size/4, func(i int, id int64, p uint32) {
-				if got := s.at(id, p, unpackReach(s.tagAt(i)), &fc); !reflect.DeepEqual(got, want[id]) {
+				if got := s.at(id, p, s.reachAt(i), &fc); !reflect.DeepEqual(got, want[id]) {
 					errs <- fmt.Errorf("at(%d) = %+v, want %+v", id, got, want[id])
 				}
 			})

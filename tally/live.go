@@ -543,7 +543,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	}
 	ids = nil
 
-	store := newFactStore()
+	store := newFactStore(now)
 	store.lazy = true // the joins below rewrite half the records: compacted in batches (logStore.lazy)
 	var a admission
 	// The next round is read while this one's facts are stored (one goroutine: storing is
@@ -675,7 +675,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 			number := func() {
 				c := l.tally(now)
 				for i, id := range round {
-					c.load(id, store.at(id, pos[i], unpackReach(store.tagAt(at[i])), &fc))
+					c.load(id, store.at(id, pos[i], store.reachAt(at[i]), &fc))
 				}
 				c.admitted = true
 				s, vs := c.finishRows()

@@ -19,13 +19,13 @@ type logStore struct {
 	chunks []chunk
 	cur    int   // the chunk records are appended to
 	empty  []int // chunks given back, to be written again
-	// tagged: each id also has a tag of 8 bytes, kept beside its position (tags by index in ids,
+	// tagged: each id also has a tag of 4 bytes, kept beside its position (tags by index in ids,
 	// extraTags for the ids in extra), not in its record: a tag can change in place while the
 	// records stay as written, which a sealed chunk needs (factStore: a lead's reach, which a full
 	// recount completes after its facts are written).
 	tagged    bool
-	tags      []uint64
-	extraTags map[int64]uint64
+	tags      []uint32
+	extraTags map[int64]uint32
 	// seal: a chunk is compressed once full (sealed); its records are read through a cache of
 	// one decompressed frame (cache, or the caller's own for reads from several goroutines).
 	seal  bool
@@ -72,7 +72,7 @@ func newLogStore() logStore { return logStore{extra: map[int64]uint32{}} }
 // newTaggedLogStore is a store whose ids carry tags (logStore.tagged) and whose full chunks
 // are sealed (logStore.seal).
 func newTaggedLogStore() logStore {
-	return logStore{extra: map[int64]uint32{}, tagged: true, extraTags: map[int64]uint64{}, seal: true}
+	return logStore{extra: map[int64]uint32{}, tagged: true, extraTags: map[int64]uint32{}, seal: true}
 }
 
 // Len is how many ids the store holds.
@@ -116,10 +116,10 @@ func (s *logStore) recordWith(p uint32, fc *frameCache) []byte {
 }
 
 // tag returns the tag of the id at index position i (tagged stores).
-func (s *logStore) tagAt(i int) uint64 { return s.tags[i] }
+func (s *logStore) tagAt(i int) uint32 { return s.tags[i] }
 
 // tagOf returns an id's tag, and whether it has a record.
-func (s *logStore) tagOf(id int64) (uint64, bool) {
+func (s *logStore) tagOf(id int64) (uint32, bool) {
 	if _, ok := s.extra[id]; ok {
 		return s.extraTags[id], true
 	}
@@ -131,7 +131,7 @@ func (s *logStore) tagOf(id int64) (uint64, bool) {
 
 // setTag changes the tag of an id that has a record. Tags of different ids in the sorted index
 // may be set at once (the map of ids added out of order may not).
-func (s *logStore) setTag(id int64, t uint64) {
+func (s *logStore) setTag(id int64, t uint32) {
 	if _, ok := s.extra[id]; ok {
 		s.extraTags[id] = t
 	} else if i, ok := s.find(id); ok && s.pos[i] != deleted {
@@ -140,7 +140,7 @@ func (s *logStore) setTag(id int64, t uint64) {
 }
 
 // setTagAt is setTag of the id at index position i.
-func (s *logStore) setTagAt(i int, t uint64) { s.tags[i] = t }
+func (s *logStore) setTagAt(i int, t uint32) { s.tags[i] = t }
 
 // recordOf returns an id's record, nil for none.
 func (s *logStore) recordOf(id int64) []byte {
@@ -173,7 +173,7 @@ func (s *logStore) each(fn func(id int64, p uint32) bool) {
 func (s *logStore) putRecord(id int64, rec []byte) { s.putTagged(id, rec, 0) }
 
 // putTagged stores an id's record in place of any it had, with its tag (tagged stores).
-func (s *logStore) putTagged(id int64, rec []byte, tag uint64) {
+func (s *logStore) putTagged(id int64, rec []byte, tag uint32) {
 	s.free(id)
 	p := s.append(id, rec)
 	if i, ok := s.find(id); ok {
@@ -443,7 +443,7 @@ func (s *logStore) merge() {
 	type entry struct {
 		id  int64
 		p   uint32
-		tag uint64
+		tag uint32
 	}
 	extra := make([]entry, 0, len(s.extra))
 	for id, p := range s.extra {
@@ -466,11 +466,11 @@ func (s *logStore) merge() {
 	}
 	var ids idList
 	pos := make([]uint32, 0, n)
-	var tags []uint64
+	var tags []uint32
 	if s.tagged {
-		tags = make([]uint64, 0, n)
+		tags = make([]uint32, 0, n)
 	}
-	add := func(id int64, p uint32, tag uint64) {
+	add := func(id int64, p uint32, tag uint32) {
 		ids.Append(id)
 		pos = append(pos, p)
 		if s.tagged {
@@ -483,7 +483,7 @@ func (s *logStore) merge() {
 			add(extra[j].id, extra[j].p, extra[j].tag)
 		}
 		if s.pos[i] != deleted {
-			var tag uint64
+			var tag uint32
 			if s.tagged {
 				tag = s.tags[i]
 			}
@@ -497,7 +497,7 @@ func (s *logStore) merge() {
 	ids.clip()
 	s.ids, s.pos, s.tags, s.extra = ids, pos, tags, map[int64]uint32{}
 	if s.tagged {
-		s.extraTags = map[int64]uint64{}
+		s.extraTags = map[int64]uint32{}
 	}
 }
 
