@@ -158,6 +158,7 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 		}
 	}()
 	resetPeakRSS()
+	stopLive := peakLiveHeap()
 	coldStart := time.Now()
 	stopPeak := peakProfiler(os.Getenv("TANDEM_BENCH_PEAK_PROFILE"))
 	stopCold := cpuProfiler(b, os.Getenv("TANDEM_BENCH_COLD_PROFILE"))
@@ -250,6 +251,7 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 	b.ReportMetric(generic.Seconds()/tandemWall.Seconds(), "wall-ratio")
 	b.ReportMetric(cold.Seconds(), "cold-start-s")
 	b.ReportMetric(peakRSSMiB(b), "peak-rss-MiB")
+	b.ReportMetric(stopLive(), "peak-live-heap-MiB")
 	b.ReportMetric(heap, "heap-MiB")
 	b.ReportMetric(heap*(1<<20)/float64(s.leads), "heap-B/lead")
 	b.ReportMetric(float64(s.leads), "leads")

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"testing"
 	"time"
@@ -61,4 +62,29 @@ func cpuProfiler(b *testing.B, path string) (stop func()) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}
+}
+
+// peakLiveHeap follows the live heap (what the last garbage collection marked) until stop is
+// called, which returns its highest, in MiB: the floor under the process's memory, which a
+// GOMEMLIMIT can bring the peak RSS down to, not below (the peak RSS is the limit plus the
+// binary's pages once the limit is above it).
+func peakLiveHeap() (stop func() float64) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	var peak uint64
+	go func() {
+		defer close(finished)
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
+		}
+	}()
+	return func() float64 { close(done); <-finished; return float64(peak) / (1 << 20) }
 }

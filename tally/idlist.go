@@ -109,7 +109,9 @@ func (l *idList) clip() {
 }
 
 func clipped[T any](s []T) []T {
-	if cap(s)-len(s) < 1024 {
+	// Slack of up to a sixteenth is kept: copying costs the array a second time, held at once
+	// (a full recount reserves its index with a little room: logStore.reserve).
+	if cap(s)-len(s) < max(1024, len(s)/16) {
 		return s
 	}
 	return append(make([]T, 0, len(s)), s...)

@@ -541,9 +541,10 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 		rounds = 1
 		round = l.rangeRound(rr, now, 1, 1, nil)
 	}
-	ids = nil
-
 	store := newFactStore(now)
+	// Every lead's and, past them, those of the rows of no known lead (a few, most often).
+	store.reserve(len(ids) + len(ids)/64)
+	ids = nil
 	store.lazy = true // the joins below rewrite half the records: compacted in batches (logStore.lazy)
 	var a admission
 	// The next round is read while this one's facts are stored (one goroutine: storing is

@@ -501,6 +501,16 @@ func (s *logStore) merge() {
 	}
 }
 
+// reserve makes room in the index for n ids in all, put in order: a store filled from empty
+// (a full recount's) otherwise grows its positions and tags by doubling, and holds the old
+// arrays beside the new while it copies them, up to three times their size at a million leads.
+func (s *logStore) reserve(n int) {
+	s.pos = slices.Grow(s.pos, n-len(s.pos))
+	if s.tagged {
+		s.tags = slices.Grow(s.tags, n-len(s.tags))
+	}
+}
+
 // clip gives back the index's unused capacity: for a store that is complete (a full recount's),
 // whose later changes are few.
 func (s *logStore) clip() {
