@@ -16,11 +16,27 @@ func peakProfiler(path string) (stop func()) {
 	if path == "" {
 		return func() {}
 	}
+	var peak uint64
+	return every(20*time.Millisecond, func() {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		if m.HeapAlloc <= peak+peak/20 {
+			return
+		}
+		peak = m.HeapAlloc
+		if f, err := os.Create(path); err == nil {
+			pprof.Lookup("heap").WriteTo(f, 0) //nolint:errcheck // best effort, a diagnostic
+			f.Close()
+		}
+	})
+}
+
+// every calls fn every d until stop is called, which waits for a call under way to end.
+func every(d time.Duration, fn func()) (stop func()) {
 	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
-		var peak uint64
-		tick := time.NewTicker(20 * time.Millisecond)
+		tick := time.NewTicker(d)
 		defer tick.Stop()
 		for {
 			select {
@@ -28,16 +44,7 @@ func peakProfiler(path string) (stop func()) {
 				return
 			case <-tick.C:
 			}
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			if m.HeapAlloc <= peak+peak/20 {
-				continue
-			}
-			peak = m.HeapAlloc
-			if f, err := os.Create(path); err == nil {
-				pprof.Lookup("heap").WriteTo(f, 0) //nolint:errcheck // best effort, a diagnostic
-				f.Close()
-			}
+			fn()
 		}
 	}()
 	return func() { close(done); <-finished }
@@ -69,22 +76,11 @@ func cpuProfiler(b *testing.B, path string) (stop func()) {
 // GOMEMLIMIT can bring the peak RSS down to, not below (the peak RSS is the limit plus the
 // binary's pages once the limit is above it).
 func peakLiveHeap() (stop func() float64) {
-	done, finished := make(chan struct{}), make(chan struct{})
 	var peak uint64
-	go func() {
-		defer close(finished)
-		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-		}
-	}()
-	return func() float64 { close(done); <-finished; return float64(peak) / (1 << 20) }
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	stopped := every(5*time.Millisecond, func() {
+		metrics.Read(s)
+		peak = max(peak, s[0].Value.Uint64())
+	})
+	return func() float64 { stopped(); return float64(peak) / (1 << 20) }
 }
