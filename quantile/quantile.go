@@ -360,16 +360,7 @@ func kth(runs []run, k int64) float64 {
 		key = func(f float64) uint64 { return uint64(f) }
 		value = func(u uint64) float64 { return float64(u) }
 	}
-	var lo, hi uint64
-	for i, r := range runs {
-		a, b := key(r.at(0)), key(r.at(r.size()-1))
-		if i == 0 || a < lo {
-			lo = a
-		}
-		if i == 0 || b > hi {
-			hi = b
-		}
-	}
+	lo, hi := span(runs, key)
 	for lo < hi {
 		mid := lo + (hi-lo)/2
 		if atMost(runs, value(mid)) > k {
@@ -383,6 +374,20 @@ func kth(runs []run, k int64) float64 {
 		v = 0 // -0 and +0 are one value
 	}
 	return v
+}
+
+// span returns the least and the greatest value of sorted runs, as keys (kth's bisection bounds).
+func span(runs []run, key func(float64) uint64) (lo, hi uint64) {
+	for i, r := range runs {
+		a, b := key(r.at(0)), key(r.at(r.size()-1))
+		if i == 0 || a < lo {
+			lo = a
+		}
+		if i == 0 || b > hi {
+			hi = b
+		}
+	}
+	return lo, hi
 }
 
 // orderedBits maps a float to an integer of the same order (negative floats below positive).

@@ -407,16 +407,7 @@ func BenchmarkQuantileOf(b *testing.B) {
 
 // kthBy is kth with run.above given: the baseline of BenchmarkQuantileOf.
 func kthBy(runs []run, k int64, above func(run, float64) int) float64 {
-	var lo, hi uint64
-	for i, r := range runs {
-		a, b := uint64(r.at(0)), uint64(r.at(r.size()-1))
-		if i == 0 || a < lo {
-			lo = a
-		}
-		if i == 0 || b > hi {
-			hi = b
-		}
-	}
+	lo, hi := span(runs, func(f float64) uint64 { return uint64(f) })
 	for lo < hi {
 		mid := lo + (hi-lo)/2
 		var c int64

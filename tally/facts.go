@@ -551,11 +551,10 @@ func newFactStore(now time.Time) *factStore {
 
 // Get returns an entity's facts, with its masks moved to the windows of the last roll-over.
 func (s *factStore) Get(id int64) (*facts, bool) {
-	p := s.lookup(id)
+	p, t := s.lookupTag(id)
 	if p == deleted {
 		return nil, false
 	}
-	t, _ := s.tagOf(id)
 	fc, _ := s.caches.Get().(*frameCache)
 	if fc == nil {
 		fc = new(frameCache)
@@ -622,19 +621,5 @@ func (s *factStore) eachDigest(fn func(id int64, d Digest)) {
 // eachReach calls fn with every entity's id and noted timestamps, in no order, until it
 // returns false.
 func (s *factStore) eachReach(fn func(id int64, r reach) bool) {
-	stopped := false
-	s.ids.Each(func(i int, id int64) bool {
-		if s.pos[i] != deleted && !fn(id, s.rc.unpack(s.tags[i])) {
-			stopped = true
-		}
-		return !stopped
-	})
-	if stopped {
-		return
-	}
-	for id, t := range s.extraTags {
-		if !fn(id, s.rc.unpack(t)) {
-			return
-		}
-	}
+	s.eachEntry(func(id int64, _, tag uint32) bool { return fn(id, s.rc.unpack(tag)) })
 }

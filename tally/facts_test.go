@@ -532,7 +532,7 @@ func TestSealingCompresses(t *testing.T) {
 		if id == 7000 && len(b) != 3*frameSize || id != 7000 && (len(b) != 200 || binary.LittleEndian.Uint64(b) != uint64(id)) {
 			t.Fatalf("record %d reads back as %d bytes, %x...", id, len(b), b[:8])
 		}
-		if tag, ok := s.tagOf(id); !ok || tag != uint32(id) {
+		if p, tag := s.lookupTag(id); p == deleted || tag != uint32(id) {
 			t.Fatalf("tag of %d: %d", id, tag)
 		}
 	}

@@ -668,30 +668,30 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 		go func() {
 			defer wg.Done()
 			step := max(1, per/k)
-			// The round's ids, in order, their index positions and where their records are:
-			// nothing moves a record during this pass (setReach writes beside it), so the index
-			// is searched for none. Sealed records are read through this worker's own cache.
-			round, at, pos := make([]int64, 0, step), make([]int, 0, step), make([]uint32, 0, step)
+			// The round's ids, in order, their positions in the index and where their records
+			// are: nothing moves a record during this pass (setReach writes beside it), so the
+			// index is searched for none. Sealed records are read through this worker's own cache.
+			round, index, recs := make([]int64, 0, step), make([]int, 0, step), make([]uint32, 0, step)
 			var fc frameCache
 			number := func() {
 				c := l.tally(now)
 				for i, id := range round {
-					c.load(id, store.at(id, pos[i], store.reachAt(at[i]), &fc))
+					c.load(id, store.at(id, recs[i], store.reachAt(index[i]), &fc))
 				}
 				c.admitted = true
 				s, vs := c.finishRows()
 				totals[w].add(finished{s: s, vs: vs, volatile: c.Volatile(), waiters: c.Waiters(), arrivals: c.Arrivals(), leads: len(c.leads)})
 				c.reachesOf(func(id int64, r reach) { // the lead's own record: no other worker touches it
 					if i, ok := slices.BinarySearch(round, id); ok {
-						store.setReachAt(at[i], r)
+						store.setReachAt(index[i], r)
 					} else {
 						store.setReach(id, r)
 					}
 				})
-				round, at, pos = round[:0], at[:0], pos[:0]
+				round, index, recs = round[:0], index[:0], recs[:0]
 			}
 			store.eachAt(w*size/k, (w+1)*size/k, func(i int, id int64, p uint32) {
-				if round, at, pos = append(round, id), append(at, i), append(pos, p); len(round) == step {
+				if round, index, recs = append(round, id), append(index, i), append(recs, p); len(round) == step {
 					number()
 				}
 			})

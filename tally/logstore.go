@@ -90,13 +90,23 @@ func (s *logStore) Len() int {
 func (s *logStore) find(id int64) (int, bool) { return s.ids.Search(id) }
 
 func (s *logStore) lookup(id int64) uint32 {
+	p, _ := s.lookupTag(id)
+	return p
+}
+
+// lookupTag returns where an id's record is (deleted for none) and its tag (tagged stores), in
+// one search of the index.
+func (s *logStore) lookupTag(id int64) (p, tag uint32) {
 	if p, ok := s.extra[id]; ok {
-		return p
+		return p, s.extraTags[id]
 	}
 	if i, ok := s.find(id); ok {
-		return s.pos[i]
+		if s.tagged {
+			tag = s.tags[i]
+		}
+		return s.pos[i], tag
 	}
-	return deleted
+	return deleted, 0
 }
 
 // record returns the bytes of the record at p, valid until the next read of the store (a
@@ -118,17 +128,6 @@ func (s *logStore) recordWith(p uint32, fc *frameCache) []byte {
 
 // tag returns the tag of the id at index position i (tagged stores).
 func (s *logStore) tagAt(i int) uint32 { return s.tags[i] }
-
-// tagOf returns an id's tag, and whether it has a record.
-func (s *logStore) tagOf(id int64) (uint32, bool) {
-	if _, ok := s.extra[id]; ok {
-		return s.extraTags[id], true
-	}
-	if i, ok := s.find(id); ok && s.pos[i] != deleted {
-		return s.tags[i], true
-	}
-	return 0, false
-}
 
 // setTag changes the tag of an id that has a record. Tags of different ids in the sorted index
 // may be set at once (the map of ids added out of order may not).
@@ -153,9 +152,18 @@ func (s *logStore) recordOf(id int64) []byte {
 
 // each calls fn with every id and its record's position, in no order, until it returns false.
 func (s *logStore) each(fn func(id int64, p uint32) bool) {
+	s.eachEntry(func(id int64, p, _ uint32) bool { return fn(id, p) })
+}
+
+// eachEntry is each with every id's tag (tagged stores).
+func (s *logStore) eachEntry(fn func(id int64, p, tag uint32) bool) {
 	stopped := false
 	s.ids.Each(func(i int, id int64) bool {
-		if p := s.pos[i]; p != deleted && !fn(id, p) {
+		var tag uint32
+		if s.tagged {
+			tag = s.tags[i]
+		}
+		if p := s.pos[i]; p != deleted && !fn(id, p, tag) {
 			stopped = true
 		}
 		return !stopped
@@ -164,7 +172,7 @@ func (s *logStore) each(fn func(id int64, p uint32) bool) {
 		return
 	}
 	for id, p := range s.extra {
-		if !fn(id, p) {
+		if !fn(id, p, s.extraTags[id]) {
 			return
 		}
 	}
