@@ -1,10 +1,14 @@
 package exporter_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/metrics"
 )
 
@@ -134,4 +138,68 @@ func TestReconcileLeadChangedAndDealDeleted(t *testing.T) {
 	w.exec(`UPDATE leads SET segment = 'enterprise', updated_at = $2 WHERE id = $1`, lead, w.now.Add(-time.Minute))
 	poll(t, e)
 	compare(t, "after the reconciliation", series(t, e.Registry, published), w.expected())
+}
+
+// A reconciliation that finds nothing sums each query's digests once, over all its rows; one
+// that finds a change sums that query's again by ranges of leads, and finds the lead.
+func TestReconcileSumsOnceUnlessSomethingDiffers(t *testing.T) {
+	w := newWorld(t, 64, 600, slaAttempts, ordinary)
+	var logs bytes.Buffer
+	e, err := exporter.New(w.cfg, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), func() time.Time { return w.now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	poll(t, e)
+	// What the reconciliation of the last poll did, by query: whether its total was the same,
+	// and whether it summed again by ranges.
+	reconciled := func() (total map[string]bool, ranges map[string]bool) {
+		total, ranges = map[string]bool{}, map[string]bool{}
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			var rec struct {
+				Msg, Query string
+				Same       bool
+			}
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			switch rec.Msg {
+			case "reconciliation by total":
+				total[rec.Query] = rec.Same
+			case "reconciliation by ranges of leads":
+				ranges[rec.Query] = true
+			}
+		}
+		logs.Reset()
+		return total, ranges
+	}
+	reconciled()
+
+	w.now = w.now.Add(61 * time.Minute)
+	poll(t, e)
+	total, ranges := reconciled()
+	for _, q := range []string{"leads", "activities", "opportunities", "touchpoints"} {
+		if same, ok := total[q]; !ok || !same {
+			t.Errorf("%s: total summed %v, same %v; want one equal total", q, ok, same)
+		}
+	}
+	if len(ranges) != 0 {
+		t.Errorf("a reconciliation that found nothing summed again by ranges: %v", ranges)
+	}
+
+	w.exec(`UPDATE leads SET segment = 'enterprise', updated_at = updated_at - interval '1 hour' WHERE id = (SELECT id FROM leads WHERE segment = 'smb' ORDER BY created_at DESC LIMIT 1)`)
+	w.now = w.now.Add(61 * time.Minute)
+	poll(t, e)
+	total, ranges = reconciled()
+	if same, ok := total["leads"]; !ok || same {
+		t.Errorf("leads: total summed %v, same %v, after a change behind the watermark", ok, same)
+	}
+	if !ranges["leads"] || len(ranges) != 1 {
+		t.Errorf("summed again by ranges: %v, want the leads only", ranges)
+	}
+	h := series(t, e.Registry, func(n string) bool { return n == metrics.ReconciliationDrift })
+	if got := h[seriesKey(metrics.ReconciliationDrift, map[string]string{"database": "crm", "query": "leads", "kind": "changed"})]; got != 1 {
+		t.Errorf("reconciliation found %v leads changed behind the watermark, want 1", got)
+	}
+	compare(t, "after reconciliation", series(t, e.Registry, published), w.expected())
 }
