@@ -299,11 +299,14 @@ func All() []Def {
 	return append(out, Health...)
 }
 
-// Lookup returns a metric's definition.
+// Lookup returns a metric's definition. It walks the catalogue in place: All copies it, and
+// a tally looks up each family of each of its snapshots (250 MB of copies in a 1M cold start).
 func Lookup(name string) (Def, bool) {
-	for _, d := range All() {
-		if d.Name == name {
-			return d, true
+	for _, defs := range [...][]Def{CRM, Campaign, Health} {
+		for _, d := range defs {
+			if d.Name == name {
+				return d, true
+			}
 		}
 	}
 	return Def{}, false

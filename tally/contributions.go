@@ -30,8 +30,10 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 	for _, p := range c.problems {
 		to(p.lead).Problems[p.Problem]++
 	}
-	c.lines = newLines(c.spans)
-	defer func() { c.lines = nil }()
+	if c.lines == nil { // else a full recount's worker's, kept from its last round
+		c.lines = newLines(c.spans)
+		defer func() { c.lines = nil }()
+	}
 	for id, l := range c.leads {
 		c.leadNumbers(to(id), id, l)
 	}

@@ -454,6 +454,13 @@ func (c *CRM) labels(raw []string) (sales, lead []string) {
 
 // in adds n to a period metric in every window of m: labels are the labels after the period.
 func (c *CRM) in(s *Snapshot, m fiscal.Mask, name string, n int64, labels ...string) {
+	if c.lines != nil && m != 0 {
+		// While finishRows runs, through its lines (inLine): a lookup for the tuple and one for
+		// the mask, not one a window. The campaign and deal numbers came here a few times a
+		// lead: 0.8 s of a 1M cold start's 13 s of CPU, in five window lookups each.
+		c.inLine(s, m, name, "", false, c.lines.tuple(labels), n, 1)
+		return
+	}
 	inWindows(s, c.spans, m, name, n, 1, labels)
 }
 

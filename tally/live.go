@@ -673,13 +673,26 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 			// index is searched for none. Sealed records are read through this worker's own cache.
 			round, index, recs := make([]int64, 0, step), make([]int, 0, step), make([]uint32, 0, step)
 			var fc frameCache
+			// Every round adds to this worker's one snapshot, not to one of its own merged after,
+			// through the same lines (which find its series): the series and the lines were made
+			// again each round, 0.7 GB of allocations in a 1M cold start.
+			var mine *Snapshot
+			var ls *lines
 			number := func() {
 				c := l.tally(now)
+				if mine != nil {
+					c.snap = mine
+				}
 				for i, id := range round {
 					c.load(id, store.at(id, recs[i], store.reachAt(index[i]), &fc))
 				}
 				c.admitted = true
+				if ls == nil {
+					ls = newLines(c.spans)
+				}
+				c.lines = ls
 				s, vs := c.finishRows()
+				mine = s
 				totals[w].add(finished{s: s, vs: vs, volatile: c.Volatile(), waiters: c.Waiters(), arrivals: c.Arrivals(), leads: len(c.leads)})
 				c.reachesOf(func(id int64, r reach) { // the lead's own record: no other worker touches it
 					if i, ok := slices.BinarySearch(round, id); ok {
@@ -894,7 +907,9 @@ func (f *finished) add(o finished) {
 		*f = o
 		return
 	}
-	f.s.merge(o.s, 1)
+	if o.s != f.s { // the same: its tally added to f's own snapshot
+		f.s.merge(o.s, 1)
+	}
 	f.vs.merge(o.vs, 1)
 	maps.Copy(f.volatile, o.volatile)
 	maps.Copy(f.waiters, o.waiters)

@@ -246,7 +246,7 @@ func (g *generator) world(now time.Time) *rowSet {
 // every poll computed them before the live tallies.
 type batch struct{ crmFolder, campFolder *Folder }
 
-func (b *batch) tally(t *testing.T, r *rowSet, now time.Time) (crm, camp *Snapshot) {
+func (b *batch) tally(t testing.TB, r *rowSet, now time.Time) (crm, camp *Snapshot) {
 	cfg := liveConfig(t)
 	ct := NewCampaigns(cfg, b.campFolder, now)
 	each(r.camps, ct.Campaign)
@@ -269,7 +269,7 @@ func (b *batch) tally(t *testing.T, r *rowSet, now time.Time) (crm, camp *Snapsh
 	return c.Finish(), camp
 }
 
-func liveConfig(t *testing.T) *config.Config {
+func liveConfig(t testing.TB) *config.Config {
 	return testConfig(t, `sla:
   attempts: {count: 2, within: 72h}
   waiting_max_age: 240h

@@ -13,7 +13,7 @@ import (
 	"github.com/tandem-oss/tandem/source"
 )
 
-func testConfig(t *testing.T, yml string) *config.Config {
+func testConfig(t testing.TB, yml string) *config.Config {
 	t.Helper()
 	cfg, err := config.Parse([]byte("databases: {crm: {dsn_env: X}}\n"+yml), "t.yml", func(string) string { return "postgres://x" })
 	if err != nil {
