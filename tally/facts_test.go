@@ -573,7 +573,7 @@ func TestSealedReadsFromManyGoroutines(t *testing.T) {
 			defer wg.Done()
 			var fc frameCache
 			s.eachAt(w*size/4, (w+1)*size/4, func(i int, id int64, p uint32) {
-				if got := s.at(id, p, s.reachAt(i), &fc); !reflect.DeepEqual(got, want[id]) {
+				if got := s.at(id, p, s.reachAt(i), &fc, nil); !reflect.DeepEqual(got, want[id]) {
 					errs <- fmt.Errorf("at(%d) = %+v, want %+v", id, got, want[id])
 				}
 			})

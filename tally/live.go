@@ -678,13 +678,15 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 			// again each round, 0.7 GB of allocations in a 1M cold start.
 			var mine *Snapshot
 			var ls *lines
+			var arena factsArena // the round's facts, decoded into blocks each round reuses
 			number := func() {
 				c := l.tally(now)
 				if mine != nil {
 					c.snap = mine
 				}
+				arena.reset()
 				for i, id := range round {
-					c.load(id, store.at(id, recs[i], store.reachAt(index[i]), &fc))
+					c.load(id, store.at(id, recs[i], store.reachAt(index[i]), &fc, &arena))
 				}
 				c.admitted = true
 				if ls == nil {
