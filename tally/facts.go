@@ -596,40 +596,46 @@ func (s *factStore) at(id int64, p uint32, r reach, fc *frameCache, a *factsAren
 // Nothing of a round may keep a pointer to them past reset (a tally's snapshots, waiters and
 // arrivals hold copies).
 type factsArena struct {
-	fs     [][]facts
-	ls     [][]lead
-	nf, nl int // used so far, over the blocks
+	fs blocks[facts]
+	ls blocks[lead]
 }
-
-const arenaBlock = 256
 
 func (a *factsArena) facts() *facts {
 	if a == nil {
 		return &facts{}
 	}
-	if a.nf == len(a.fs)*arenaBlock {
-		a.fs = append(a.fs, make([]facts, arenaBlock))
-	}
-	f := &a.fs[a.nf/arenaBlock][a.nf%arenaBlock]
-	a.nf++
-	return f
+	return a.fs.next()
 }
 
 func (a *factsArena) lead() *lead {
 	if a == nil {
 		return &lead{}
 	}
-	if a.nl == len(a.ls)*arenaBlock {
-		a.ls = append(a.ls, make([]lead, arenaBlock))
-	}
-	l := &a.ls[a.nl/arenaBlock][a.nl%arenaBlock]
-	*l = lead{}
-	a.nl++
-	return l
+	return a.ls.next()
 }
 
 // reset makes every facts and lead given out free to be given again.
-func (a *factsArena) reset() { a.nf, a.nl = 0, 0 }
+func (a *factsArena) reset() { a.fs.n, a.ls.n = 0, 0 }
+
+// blocks gives out zeroed values from blocks of arenaBlock, which stay where they are (a value
+// given out is never moved) and are given out again after a reset (n = 0).
+type blocks[T any] struct {
+	bs [][]T
+	n  int // given out so far, over the blocks
+}
+
+const arenaBlock = 256
+
+func (b *blocks[T]) next() *T {
+	if b.n == len(b.bs)*arenaBlock {
+		b.bs = append(b.bs, make([]T, arenaBlock))
+	}
+	x := &b.bs[b.n/arenaBlock][b.n%arenaBlock]
+	var zero T
+	*x = zero
+	b.n++
+	return x
+}
 
 // Put stores an entity's facts in place of any it had.
 func (s *factStore) Put(id int64, f *facts) {
