@@ -1182,6 +1182,11 @@ func storeTouches(rows CampaignRows) *touchStore {
 	// from range to range, where a map of slices by lead cost an allocation or more per lead.
 	var batch []source.Touchpoint
 	var order []int32
+	var eb []byte // where each lead's record is encoded before the log copies it in
+	put := func(lead int64, run []source.Touchpoint) {
+		eb = encodeTouches(eb[:0], &s.d, foldTouches(run))
+		s.putRecord(lead, eb)
+	}
 	fold := func() {
 		byLead := func(a, b source.Touchpoint) int { return cmp.Compare(a.LeadID, b.LeadID) }
 		if slices.IsSortedFunc(batch, byLead) {
@@ -1192,7 +1197,7 @@ func storeTouches(rows CampaignRows) *touchStore {
 				for hi < len(batch) && batch[hi].LeadID == batch[lo].LeadID {
 					hi++
 				}
-				s.putRecord(batch[lo].LeadID, encodeTouches(nil, &s.d, foldTouches(batch[lo:hi])))
+				put(batch[lo].LeadID, batch[lo:hi])
 				lo = hi
 			}
 			batch = batch[:0]
@@ -1214,7 +1219,7 @@ func storeTouches(rows CampaignRows) *touchStore {
 			if i+1 < len(order) && batch[order[i+1]].LeadID == batch[j].LeadID {
 				continue
 			}
-			s.putRecord(batch[j].LeadID, encodeTouches(nil, &s.d, foldTouches(run)))
+			put(batch[j].LeadID, run)
 			run = run[:0]
 		}
 		batch = batch[:0]
