@@ -160,7 +160,8 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 	resetPeakRSS()
 	stopLive := peakLiveHeap()
 	coldStart := time.Now()
-	stopPeak := peakProfiler(os.Getenv("TANDEM_BENCH_PEAK_PROFILE"))
+	peakPath := os.Getenv("TANDEM_BENCH_PEAK_PROFILE")
+	stopPeak := peakProfiler(peakPath)
 	stopCold := cpuProfiler(b, os.Getenv("TANDEM_BENCH_COLD_PROFILE"))
 	if err := e.PollOnce(ctx); err != nil {
 		b.Fatal(err)
@@ -220,8 +221,8 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 	}
 	skew.Add(int64(61 * time.Minute))
 	stopPeak = func() {}
-	if path := os.Getenv("TANDEM_BENCH_PEAK_PROFILE"); path != "" {
-		stopPeak = peakProfiler(path + ".reconcile") // the reconciliation's own peak, beside the cold start's
+	if peakPath != "" {
+		stopPeak = peakProfiler(peakPath + ".reconcile") // the reconciliation's own peak, beside the cold start's
 	}
 	if err := e.PollOnce(ctx); err != nil {
 		b.Fatal(err)

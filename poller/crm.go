@@ -1121,10 +1121,10 @@ func (p *Poller) reconcile(ctx context.Context, r *crmReader, tx *readTx, t *crm
 	return found, unattached, nil
 }
 
-// digestsByBucket asks PostgreSQL for the digests of t's rows by ranges of about digestBucket
-// leads, compares them with the kept ones, and returns the per-lead digests of the ranges that
-// differ, with which kept leads those are (compared); the other ranges equal what is kept.
-// Dirty leads are left out on both sides: they are read again anyway.
+// digestsByBucket asks PostgreSQL for the digests of t's rows, compares them with the kept ones,
+// and returns the per-lead digests of the ranges of about digestBucket leads that differ, with
+// which kept leads those are (compared); the other ranges equal what is kept. Dirty leads are
+// left out on both sides: they are read again anyway.
 func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, kept keptDigests, dirty map[int64]bool) (map[int64]tally.DigestSum, func(int64) bool, error) {
 	var shift uint
 	if kept.n > 0 {
@@ -1138,69 +1138,57 @@ func (p *Poller) digestsByBucket(ctx context.Context, r *crmReader, tx *readTx, 
 	bucketOf := fmt.Sprintf("((%s)::bigint >> %d)", col, shift) // PostgreSQL's >> is arithmetic, as Go's
 	skip := slices.Sorted(maps.Keys(dirty))
 	where := col + " IS NOT NULL AND NOT (" + col + " = ANY(?))"
-	args := []any{source.LeadsParam(skip, "postgres")}
-	want := map[int64]tally.DigestSum{}
-	var total tally.DigestSum
-	kept.each(func(x keptDigest) {
-		b := want[bucket(x.id)]
-		want[bucket(x.id)] = tally.DigestSum{N: b.N + int64(x.n), Sum: b.Sum + int64(x.sum)}
-		total = tally.DigestSum{N: total.N + int64(x.n), Sum: total.Sum + int64(x.sum)}
-	})
 	differ := map[int64]bool{}
-	got := map[int64]bool{}
 	compared := func(id int64) bool { return differ[bucket(id)] }
-	// First the sums of every row at once: a reconciliation usually finds nothing, and one sum
-	// is cheaper for the server than a sum per range (no grouping of every row). Only a table
-	// that differs is summed again by ranges.
-	same := false
-	err := sumsPlanned(ctx, tx, func() error {
-		_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
-			n, sum, res, err := source.DigestTotal(ctx, tx, r.query(t.name), p.digestOf(t.name), where, args...)
-			same = err == nil && total.Same(tally.DigestSum{N: n, Sum: sum})
-			return res, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, compared, err
-	}
-	p.logger.Debug("reconciliation by total", "query", t.name, "same", same)
-	if same {
-		return map[int64]tally.DigestSum{}, compared, nil
-	}
-	err = sumsPlanned(ctx, tx, func() error {
-		_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
-			return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), bucketOf, where, func(b, n, sum int64) {
-				got[b] = true
-				if !want[b].Same(tally.DigestSum{N: n, Sum: sum}) {
-					differ[b] = true
-				}
-			}, args...)
-		})
-		return err
-	})
-	if err != nil {
-		return nil, compared, err
-	}
-	for b := range want {
-		if !got[b] {
-			differ[b] = true // every row of the range is gone
-		}
-	}
 	out := map[int64]tally.DigestSum{}
-	p.logger.Debug("reconciliation by ranges of leads", "query", t.name, "ranges", len(want), "differ", len(differ))
-	if len(differ) == 0 {
-		return out, compared, nil
-	}
-	buckets := slices.Sorted(maps.Keys(differ))
-	where += " AND " + bucketOf + " = ANY(?::bigint[])"
-	err = sumsPlanned(ctx, tx, func() error {
+	sums := func(column, where string, fn func(id, n, sum int64), args ...any) error {
 		_, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
-			return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), col, where, func(id, n, sum int64) {
-				out[id] = tally.DigestSum{N: n, Sum: sum}
-			}, source.LeadsParam(skip, "postgres"), source.LeadsParam(buckets, "postgres"))
+			return source.DigestSums(ctx, tx, r.query(t.name), p.digestOf(t.name), column, where, fn, args...)
 		})
 		return err
+	}
+	err := sumsPlanned(ctx, tx, func() error {
+		// First the sum of every row at once: a reconciliation usually finds nothing, and one
+		// sum is cheaper for the server than a sum per range (no grouping of every row). Only a
+		// table that differs is summed again by ranges, and the kept sums added up by range.
+		var total, db tally.DigestSum
+		kept.each(func(x keptDigest) {
+			total = tally.DigestSum{N: total.N + int64(x.n), Sum: total.Sum + int64(x.sum)}
+		})
+		if err := sums("", where, func(_, n, sum int64) { db = tally.DigestSum{N: n, Sum: sum} }, source.LeadsParam(skip, "postgres")); err != nil {
+			return err
+		}
+		p.logger.Debug("reconciliation by total", "query", t.name, "same", total.Same(db))
+		if total.Same(db) {
+			return nil
+		}
+		want, got := map[int64]tally.DigestSum{}, map[int64]bool{}
+		kept.each(func(x keptDigest) {
+			b := want[bucket(x.id)]
+			want[bucket(x.id)] = tally.DigestSum{N: b.N + int64(x.n), Sum: b.Sum + int64(x.sum)}
+		})
+		err := sums(bucketOf, where, func(b, n, sum int64) {
+			got[b] = true
+			if !want[b].Same(tally.DigestSum{N: n, Sum: sum}) {
+				differ[b] = true
+			}
+		}, source.LeadsParam(skip, "postgres"))
+		if err != nil {
+			return err
+		}
+		for b := range want {
+			if !got[b] {
+				differ[b] = true // every row of the range is gone
+			}
+		}
+		p.logger.Debug("reconciliation by ranges of leads", "query", t.name, "ranges", len(want), "differ", len(differ))
+		if len(differ) == 0 {
+			return nil
+		}
+		buckets := slices.Sorted(maps.Keys(differ))
+		return sums(col, where+" AND "+bucketOf+" = ANY(?::bigint[])", func(id, n, sum int64) {
+			out[id] = tally.DigestSum{N: n, Sum: sum}
+		}, source.LeadsParam(skip, "postgres"), source.LeadsParam(buckets, "postgres"))
 	})
 	return out, compared, err
 }

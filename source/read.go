@@ -351,33 +351,20 @@ func ReadIDs(ctx context.Context, db Querier, text, column string, fn func(int64
 
 // DigestSums streams, per value of a query's id column (id, lead_id), how many rows it has and
 // the sum of their digests (Digested), as PostgreSQL computes them: what a reconciliation
-// compares with the sums the tally kept. where filters the rows; column and where take "?"
-// placeholders, bound to args in that order (sqlx's Rebind, when db has it).
+// compares with the sums the tally kept. An empty column gives one sum of every row (id 0),
+// without grouping: a quarter cheaper for PostgreSQL (5M activities: 0.58 s instead of 0.77 s),
+// which is what a reconciliation that finds nothing costs. where filters the rows; column and
+// where take "?" placeholders, bound to args in that order (sqlx's Rebind, when db has it).
 func DigestSums(ctx context.Context, db Querier, text, digest, column, where string, fn func(id, n, sum int64), args ...any) (Result, error) {
-	return digestSums(ctx, db, text, digest, column, where, fn, args...)
-}
-
-// DigestTotal is DigestSums over all the rows where selects, as one sum: without grouping, a
-// quarter cheaper for PostgreSQL (5M activities: 0.58 s instead of 0.77 s), which is what a
-// reconciliation that finds nothing costs.
-func DigestTotal(ctx context.Context, db Querier, text, digest, where string, args ...any) (n, sum int64, res Result, err error) {
-	res, err = digestSums(ctx, db, text, digest, "", where, func(_, rn, rsum int64) { n, sum = rn, rsum }, args...)
-	return n, sum, res, err
-}
-
-// digestSums is DigestSums, or DigestTotal when column is empty.
-func digestSums(ctx context.Context, db Querier, text, digest, column, where string, fn func(id, n, sum int64), args ...any) (Result, error) {
-	id := column
+	id, group := column, " GROUP BY 1"
 	if column == "" {
-		id = "0"
+		id, group = "0", ""
 	}
 	sql := "SELECT " + id + " AS id, count(*) AS n, coalesce(sum(" + digest + "), 0) AS sum FROM (\n" + text + "\n) AS tandem_r"
 	if where != "" {
 		sql += " WHERE " + where
 	}
-	if column != "" {
-		sql += " GROUP BY 1"
-	}
+	sql += group
 	if b, ok := db.(interface{ Rebind(string) string }); ok {
 		sql = b.Rebind(sql) // "?" placeholders, in the column expression and in where
 	}

@@ -446,15 +446,10 @@ func encodeFacts(b []byte, d *strs, f *facts, epoch int) []byte {
 	return e.b
 }
 
-// decodeFacts decodes a record of entity id, whose reach is kept beside it, and the epoch its
-// masks are relative to. The lead's raw dimensions and calendar are left for CRM.load (they are
-// its owner's).
-func decodeFacts(b []byte, d *strs, id int64, rch reach) (*facts, int, error) {
-	return decodeFactsIn(nil, b, d, id, rch)
-}
-
-// decodeFactsIn is decodeFacts into a's facts and lead (new ones if a is nil).
-func decodeFactsIn(a *factsArena, b []byte, d *strs, id int64, rch reach) (*facts, int, error) {
+// decodeFacts decodes a record of entity id, whose reach is kept beside it, into a's facts and
+// lead (new ones if a is nil), and the epoch its masks are relative to. The lead's raw
+// dimensions and calendar are left for CRM.load (they are its owner's).
+func decodeFacts(a *factsArena, b []byte, d *strs, id int64, rch reach) (*facts, int, error) {
 	r := decoder{b: b, d: d}
 	flags := r.uint()
 	epoch := int(flags >> flagBits)
@@ -548,10 +543,6 @@ type factStore struct {
 	// caches are frame caches for Get, which tallies on several cores call at once (logStore.cache
 	// serves the store's own reads, which its writer makes).
 	caches sync.Pool
-	// eb is where Put encodes a record before the log copies it in (Put has one writer, as the
-	// dictionary d): a buffer a record, grown as it was written, was 210 MB of garbage in a 1M
-	// cold start.
-	eb []byte
 }
 
 // newFactStore is an empty store for a tally at now.
@@ -576,7 +567,7 @@ func (s *factStore) Get(id int64) (*facts, bool) {
 // at decodes the facts of entity id from its record at p (where lookup or eachAt found it), with
 // its reach, reading through fc, into a's facts and lead (new ones if a is nil).
 func (s *factStore) at(id int64, p uint32, r reach, fc *frameCache, a *factsArena) *facts {
-	f, epoch, err := decodeFactsIn(a, s.recordWith(p, fc), &s.d, id, r)
+	f, epoch, err := decodeFacts(a, s.recordWith(p, fc), &s.d, id, r)
 	if err != nil {
 		panic(err) // the store wrote it: a bug, not bad data
 	}
@@ -639,8 +630,7 @@ func (b *blocks[T]) next() *T {
 
 // Put stores an entity's facts in place of any it had.
 func (s *factStore) Put(id int64, f *facts) {
-	s.eb = encodeFacts(s.eb[:0], &s.d, f, len(s.rolls))
-	s.putTagged(id, s.eb, s.rc.pack(f.reach))
+	s.putEncoded(id, s.rc.pack(f.reach), func(b []byte) []byte { return encodeFacts(b, &s.d, f, len(s.rolls)) })
 }
 
 // roll notes a roll-over of the windows (fiscal.Spans.Roll): the masks of every record written

@@ -91,7 +91,7 @@ func TestFactsRoundTrip(t *testing.T) {
 		id := r.Int63n(1e6) - 1000
 		want := randomFacts(r, id)
 		b := encodeFacts(nil, d, want, i%7)
-		got, epoch, err := decodeFacts(b, d, id, want.reach)
+		got, epoch, err := decodeFacts(nil, b, d, id, want.reach)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func TestFactsRoundTrip(t *testing.T) {
 			t.Fatalf("record %d: got\n%+v\nwant\n%+v\nlead %+v / %+v", i, got, want, got.lead, want.lead)
 		}
 		// A truncated record is an error, never a panic or a wrong value.
-		if _, _, err := decodeFacts(b[:len(b)-1], d, id, want.reach); err == nil {
+		if _, _, err := decodeFacts(nil, b[:len(b)-1], d, id, want.reach); err == nil {
 			t.Fatalf("record %d: a truncated record decodes", i)
 		}
 	}
@@ -305,7 +305,7 @@ func TestDigestSumsKeptModulo32Bits(t *testing.T) {
 		f := &facts{reach: noReach}
 		f.digest[DigestActivities] = DigestSum{N: 3, Sum: sum}
 		b := encodeFacts(nil, d, f, 0)
-		got, _, err := decodeFacts(b, d, 1, noReach)
+		got, _, err := decodeFacts(nil, b, d, 1, noReach)
 		if err != nil {
 			t.Fatal(err)
 		}

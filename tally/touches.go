@@ -196,7 +196,7 @@ func (s *touchStore) put(lead int64, lt leadTouches) {
 		s.Delete(lead)
 		return
 	}
-	s.putRecord(lead, encodeTouches(nil, &s.d, lt))
+	s.putEncoded(lead, 0, func(b []byte) []byte { return encodeTouches(b, &s.d, lt) })
 }
 
 // Of returns a lead's touches in time order (Touches).
