@@ -160,6 +160,7 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 	resetPeakRSS()
 	stopLive := peakLiveHeap()
 	coldStart := time.Now()
+	cpu0, machine0 := cpuSeconds(b)
 	peakPath := os.Getenv("TANDEM_BENCH_PEAK_PROFILE")
 	stopPeak := peakProfiler(peakPath)
 	stopCold := cpuProfiler(b, os.Getenv("TANDEM_BENCH_COLD_PROFILE"))
@@ -167,6 +168,7 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 		b.Fatal(err)
 	}
 	cold := time.Since(coldStart)
+	cpu1, machine1 := cpuSeconds(b)
 	stopCold()
 	stopPeak()
 	heap := retainedHeapMiB()
@@ -251,6 +253,10 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 	b.ReportMetric(generic.Seconds()/n/amortised, "db-ratio-amortised")
 	b.ReportMetric(generic.Seconds()/tandemWall.Seconds(), "wall-ratio")
 	b.ReportMetric(cold.Seconds(), "cold-start-s")
+	b.ReportMetric(cpu1-cpu0, "cold-start-cpu-s") // the exporter's
+	if machine1 > 0 {
+		b.ReportMetric(machine1-machine0, "cold-start-machine-cpu-s") // the exporter's and PostgreSQL's
+	}
 	b.ReportMetric(peakRSSMiB(b), "peak-rss-MiB")
 	b.ReportMetric(stopLive(), "peak-live-heap-MiB")
 	b.ReportMetric(heap, "heap-MiB")
