@@ -2,6 +2,7 @@ package tally
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,17 +18,8 @@ func TestLinesAddAsSnapshot(t *testing.T) {
 	cfg := testConfig(t, "")
 	spans := cfg.Calendar.Spans(t0)
 	copyOf := func(s string) string { return strings.Clone(s) } // equal bytes, elsewhere
-	type add struct {
-		name, first string
-		hasFirst    bool
-		tuple       []string
-		mask        fiscal.Mask
-		n, rows     int64
-		noWindow    bool
-		quantile    float64
-	}
 	all := spans.Of(t0)
-	adds := []add{
+	adds := []lineAdd{
 		{name: metrics.LeadsCreated, tuple: []string{"web", "emea"}, mask: all, n: 1, rows: 1},
 		{name: copyOf(metrics.LeadsCreated), tuple: []string{"web", "emea"}, mask: all, n: 1, rows: 1},
 		{name: metrics.FunnelStageEntered, first: "mql", hasFirst: true, tuple: []string{"web", "emea", "smb"}, mask: all &^ 1, n: 1, rows: 1},
@@ -41,10 +33,59 @@ func TestLinesAddAsSnapshot(t *testing.T) {
 		{name: metrics.SpeedToLead, tuple: []string{"web", "emea", "smb"}, mask: all, quantile: 90.5},
 		{name: metrics.FunnelVelocity, first: "lead_to_mql", hasFirst: true, tuple: []string{"web", "emea", "smb"}, mask: 1, quantile: 3600},
 	}
+	// More lines than lines.recent has slots: some share a slot, and each must still find its own.
+	for j := range 2 * recentSlots {
+		adds = append(adds, lineAdd{name: metrics.SalesTouches, first: "call", hasFirst: true, tuple: []string{strconv.Itoa(j % 700)},
+			mask: fiscal.Mask(1 + j/700), n: int64(j), rows: 1})
+	}
 	plain, plainV := newSnapshot(), newSnapshot()
 	viaLines, viaLinesV := newSnapshot(), newSnapshot()
 	c := &CRM{spans: spans, lines: newLines(spans)}
-	for i, a := range adds {
+	// Three rounds through the same lines, spread after each, as a full recount's worker adds
+	// its rounds: the lines found in a round are added to again in the next, and a round adds
+	// only part of them (a spread must not add a line's sums twice, nor forget one).
+	for round := range 3 {
+		for i, a := range adds {
+			if round == 1 && i%2 == 1 {
+				continue
+			}
+			addBoth(c, spans, a, i, plain, plainV, viaLines, viaLinesV)
+		}
+		c.lines.spread() // as finishRows does once every lead of a round is in
+	}
+	for _, p := range [][2]*Snapshot{{plain, viaLines}, {plainV, viaLinesV}} {
+		if !sameFamilies(p[0].Families, p[1].Families) {
+			for name, f := range p[0].Families {
+				for k, x := range f.Series {
+					if y := p[1].Families[name].Series[k]; y == nil || !sameSample(x, y) {
+						t.Errorf("%s %q: plain %+v, through lines %+v", name, k, *x, y)
+					}
+				}
+			}
+			t.Fatalf("the line cache made another snapshot")
+		}
+	}
+	if len(plain.Families) == 0 || len(plainV.Families) == 0 {
+		t.Fatal("nothing added")
+	}
+}
+
+// lineAdd is one addition of TestLinesAddAsSnapshot.
+type lineAdd struct {
+	name, first string
+	hasFirst    bool
+	tuple       []string
+	mask        fiscal.Mask
+	n, rows     int64
+	noWindow    bool
+	quantile    float64
+}
+
+// addBoth adds a (the i-th addition) through Snapshot's own paths to plain (plainV) and through
+// the line cache to viaLines (viaLinesV): every third to the second snapshot of each pair, as
+// finishRows' volatile one.
+func addBoth(c *CRM, spans fiscal.Spans, a lineAdd, i int, plain, plainV, viaLines, viaLinesV *Snapshot) {
+	{
 		ps, ls := plain, viaLines
 		if i%3 == 2 { // a second snapshot, as finishRows' volatile one
 			ps, ls = plainV, viaLinesV
@@ -65,22 +106,6 @@ func TestLinesAddAsSnapshot(t *testing.T) {
 			inWindows(ps, spans, a.mask, a.name, a.n, a.rows, append(fixed, a.tuple...))
 			c.inLine(ls, a.mask, a.name, a.first, a.hasFirst, tuple, a.n, a.rows)
 		}
-	}
-	c.lines.spread() // as finishRows does once every lead is in
-	for _, p := range [][2]*Snapshot{{plain, viaLines}, {plainV, viaLinesV}} {
-		if !sameFamilies(p[0].Families, p[1].Families) {
-			for name, f := range p[0].Families {
-				for k, x := range f.Series {
-					if y := p[1].Families[name].Series[k]; y == nil || !sameSample(x, y) {
-						t.Errorf("%s %q: plain %+v, through lines %+v", name, k, *x, y)
-					}
-				}
-			}
-			t.Fatalf("the line cache made another snapshot")
-		}
-	}
-	if len(plain.Families) == 0 || len(plainV.Families) == 0 {
-		t.Fatal("nothing added")
 	}
 }
 
