@@ -181,7 +181,7 @@ func factStoreMatchesMap(t *testing.T, lazy bool) {
 	}
 	for ci, c := range s.chunks {
 		if ci != s.cur && c.dead > 0 {
-			t.Errorf("after tidy, chunk %d has %d dead bytes of %d", ci, c.dead, c.size())
+			t.Errorf("after tidy, chunk %d has %d dead records of %d", ci, c.dead, c.recs)
 		}
 	}
 }
@@ -359,21 +359,29 @@ func textID(s string) int64 {
 	return int64(h | 1<<63)
 }
 
-// checkDead: every chunk's dead bytes are exactly the bytes no indexed record takes. The
-// compaction empties a chunk once the bytes it has moved out of it reach its live bytes, so a
-// miscount would empty a chunk that still holds records.
+// checkDead: every chunk's records less its dead ones are exactly the indexed records it holds.
+// The compaction empties a chunk once it has moved out as many records as it had live, and
+// free gives one back once all its records are dead, so a miscount would empty a chunk that
+// still holds records.
 func checkDead(t *testing.T, s *logStore) {
 	t.Helper()
 	used := make([]int, len(s.chunks))
 	s.each(func(_ int64, p uint32) bool {
-		used[p>>chunkBits] += s.size(p)
+		used[p>>chunkBits]++
 		return true
 	})
 	for ci, c := range s.chunks {
-		if live := c.size() - c.dead; live != used[ci] {
-			t.Fatalf("chunk %d: %d bytes, %d counted dead, but its records take %d", ci, c.size(), c.dead, used[ci])
+		if live := c.recs - c.dead; live != used[ci] {
+			t.Fatalf("chunk %d: %d records, %d counted dead, but %d are indexed", ci, c.recs, c.dead, used[ci])
 		}
 	}
+}
+
+// size is how many bytes of its chunk the record at p takes, its length included.
+func (s *logStore) size(p uint32) int {
+	n := len(s.record(p))
+	var b [binary.MaxVarintLen64]byte
+	return n + binary.PutUvarint(b[:], uint64(n))
 }
 
 // TestCompactionReusesChunks: compacting chunks that a rewrite left half dead needs only a
@@ -419,7 +427,7 @@ func TestLazyStoreBoundsDeadSpace(t *testing.T) {
 		if id%1000 == 0 {
 			half := 0
 			for ci, c := range s.chunks {
-				if ci != s.cur && c.dead > c.size()/2 {
+				if ci != s.cur && c.mostlyDead() {
 					half++
 				}
 			}
@@ -486,8 +494,11 @@ func filledStore(n int64) (logStore, []byte) {
 // space is how many bytes of a store's chunks are live, and how many it holds in all (a sealed
 // chunk's live bytes as written, its held ones compressed).
 func space(s *logStore) (live, total int) {
+	s.each(func(_ int64, p uint32) bool {
+		live += s.size(p)
+		return true
+	})
 	for _, c := range s.chunks {
-		live += c.size() - c.dead
 		total += cap(c.b)
 		if c.sealed != nil {
 			total += c.sealed.bytes()

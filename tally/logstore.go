@@ -52,18 +52,18 @@ type logStore struct {
 func lazyChunks(chunks int) int { return max(16, chunks/8) }
 
 type chunk struct {
-	b      []byte // the records of a chunk still written to; nil once sealed
-	dead   int
-	sealed *sealed
+	b []byte // the records of a chunk still written to; nil once sealed
+	// recs is how many records were written to it, dead how many of them are dead. Counted in
+	// records, not bytes: the size of a sealed record is in its compressed frame, and freeing a
+	// changed lead's old record decompressed a frame only to learn it (15 % of a steady poll's
+	// recomputing).
+	recs, dead int
+	sealed     *sealed
 }
 
-// size is how many bytes of records the chunk holds, dead ones included.
-func (c *chunk) size() int {
-	if c.sealed != nil {
-		return c.sealed.n
-	}
-	return len(c.b)
-}
+// mostlyDead is whether more than half of a chunk's records are dead.
+func (c *chunk) mostlyDead() bool { return c.dead*2 > c.recs }
+
 
 const (
 	chunkBits = 20 // a chunk holds up to 1 MiB of records
@@ -194,20 +194,25 @@ func (s *logStore) putEncoded(id int64, tag uint32, encode func([]byte) []byte) 
 
 // putTagged stores an id's record in place of any it had, with its tag (tagged stores).
 func (s *logStore) putTagged(id int64, rec []byte, tag uint32) {
+	if s.ids.Len() == 0 || id > s.ids.Last() {
+		// Past every id of the index, and so in none of it nor in extra (whose ids were below
+		// the last when they were put, and the last only grows until a merge empties extra):
+		// nothing to free, nothing to search. A full read puts its ids in order: two searches
+		// of the index a record, a tenth of a cold start's storing, were for nothing.
+		p := s.append(id, rec)
+		s.ids.Append(id)
+		s.pos = append(s.pos, p)
+		if s.tagged {
+			s.tags = append(s.tags, tag)
+		}
+		return
+	}
 	s.free(id)
 	p := s.append(id, rec)
 	if i, ok := s.find(id); ok {
 		s.pos[i] = p
 		if s.tagged {
 			s.tags[i] = tag
-		}
-		return
-	}
-	if s.ids.Len() == 0 || id > s.ids.Last() {
-		s.ids.Append(id)
-		s.pos = append(s.pos, p)
-		if s.tagged {
-			s.tags = append(s.tags, tag)
 		}
 		return
 	}
@@ -280,13 +285,13 @@ func (s *logStore) free(id int64) {
 		return
 	}
 	c := &s.chunks[p>>chunkBits]
-	was := c.dead > c.size()/2
-	c.dead += s.size(p)
+	was := c.mostlyDead()
+	c.dead++
 	ci := int(p >> chunkBits)
-	if ci == s.cur || c.dead <= c.size()/2 {
+	if ci == s.cur || !c.mostlyDead() {
 		return
 	}
-	if c.dead == c.size() {
+	if c.dead == c.recs {
 		// Nothing live is left in it: given back without a pass over the index. A bulk rewrite
 		// in id order (a cold start joining the leads stored before the touches were in to
 		// them) empties its chunks one after the other: given back as they died, they no
@@ -308,7 +313,7 @@ func (s *logStore) free(id int64) {
 	if s.halfDead >= lazyChunks(len(s.chunks)) {
 		dirty := make([]bool, len(s.chunks))
 		for i := range s.chunks {
-			dirty[i] = i != s.cur && s.chunks[i].dead > s.chunks[i].size()/2
+			dirty[i] = i != s.cur && s.chunks[i].mostlyDead()
 		}
 		s.compactAll(dirty, func(x int64) bool { return x == id })
 		s.halfDead = 0
@@ -354,6 +359,7 @@ func (s *logStore) append(id int64, rec []byte) uint32 {
 	p := uint32(s.cur)<<chunkBits | uint32(len(c.b))
 	c.b = binary.AppendUvarint(c.b, uint64(len(rec)))
 	c.b = append(c.b, rec...)
+	c.recs++
 	return p
 }
 
@@ -393,10 +399,10 @@ func (s *logStore) tidy() {
 // emptying any chunk held the dead, the live and the moved records at once: the cold start's
 // peak heap.
 func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
-	left := make([]int, len(dirty)) // live bytes still to move, by dirty chunk
+	left := make([]int, len(dirty)) // live records still to move, by dirty chunk
 	for ci, d := range dirty {
 		if d {
-			left[ci] = s.chunks[ci].size() - s.chunks[ci].dead
+			left[ci] = s.chunks[ci].recs - s.chunks[ci].dead
 		}
 	}
 	empty := func(ci int) {
@@ -413,9 +419,8 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 		if p == deleted || ci >= len(dirty) || !dirty[ci] || skip != nil && skip(id) {
 			return p
 		}
-		n := s.size(p)
 		q := s.append(id, s.record(p))
-		if left[ci] -= n; left[ci] == 0 {
+		if left[ci]--; left[ci] == 0 {
 			empty(ci)
 		}
 		return q
@@ -428,7 +433,7 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 		s.extra[id] = move(id, p)
 	}
 	for ci, d := range dirty {
-		if d { // only if its dead bytes were undercounted: every record it held has moved
+		if d { // only if its dead records were undercounted: every record it held has moved
 			empty(ci)
 		}
 	}
@@ -441,13 +446,6 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 func (s *logStore) reuse(ci int) {
 	s.chunks[ci] = chunk{b: s.chunks[ci].b[:0]}
 	s.empty = append(s.empty, ci)
-}
-
-// size is how many bytes of its chunk the record at p takes, its length included.
-func (s *logStore) size(p uint32) int {
-	n := len(s.record(p))
-	var b [binary.MaxVarintLen64]byte
-	return n + binary.PutUvarint(b[:], uint64(n))
 }
 
 // compact moves the live records of a mostly dead chunk to the end of the log and empties it
