@@ -39,10 +39,15 @@ type facts struct {
 // (marketing touches joined); their reach is complete once finishRows has noted every timestamp.
 func (c *CRM) entities() map[int64]*facts {
 	out := map[int64]*facts{}
+	if c.arena != nil {
+		out = c.arena.byID
+		clear(out)
+	}
 	get := func(id int64) *facts {
 		f := out[id]
 		if f == nil {
-			f = &facts{reach: noReach}
+			f = c.arena.facts()
+			f.reach = noReach
 			out[id] = f
 		}
 		return f
@@ -459,7 +464,7 @@ func decodeFacts(a *factsArena, b []byte, d *strs, id int64, rch reach) (*facts,
 		f.digest[i] = r.digest()
 	}
 	if n := r.uint(); n > 0 && r.err == nil {
-		f.problems = make([]Problem, n)
+		f.problems = make([]Problem, n) // rare
 		for i := range f.problems {
 			f.problems[i] = Problem{r.str(), r.str()}
 		}
@@ -478,18 +483,18 @@ func decodeFacts(a *factsArena, b []byte, d *strs, id int64, rch reach) (*facts,
 		}
 		l.attempts = int(r.uint())
 		if n := r.uint(); n > 0 && r.err == nil {
-			l.touches = make([]kindCount, n)
+			l.touches = a.kindCounts(int(n))
 			for i := range l.touches {
 				l.touches[i] = kindCount{kind: r.str(), in: fiscal.Mask(r.uint()), n: int64(r.uint())}
 			}
 		}
 		if flags&factMarketing != 0 {
-			m := &marketingFacts{}
+			m := a.marketing()
 			if flags&factProducer != 0 {
 				m.producer, m.hasProducer = r.int(), true
 			}
 			if n := r.uint(); n > 0 && r.err == nil {
-				m.touches = make([]Touch, n)
+				m.touches = a.touchList(int(n))
 				for i := range m.touches {
 					m.touches[i] = Touch{At: r.time(base).UnixNano(), Campaign: r.int()}
 				}
@@ -500,7 +505,7 @@ func decodeFacts(a *factsArena, b []byte, d *strs, id int64, rch reach) (*facts,
 		f.lead = l
 	}
 	if n := r.uint(); n > 0 && r.err == nil {
-		f.deals = make([]opportunity, n)
+		f.deals = a.dealList(int(n))
 		for i := range f.deals {
 			df := r.uint()
 			o := opportunity{entity: id, isClosed: df&dealClosed != 0, isWon: df&dealWon != 0}
@@ -551,7 +556,10 @@ func newFactStore(now time.Time) *factStore {
 }
 
 // Get returns an entity's facts, with its masks moved to the windows of the last roll-over.
-func (s *factStore) Get(id int64) (*facts, bool) {
+func (s *factStore) Get(id int64) (*facts, bool) { return s.getIn(id, nil) }
+
+// getIn is Get decoding into a (see factsArena; new values if a is nil).
+func (s *factStore) getIn(id int64, a *factsArena) (*facts, bool) {
 	p, t := s.lookupTag(id)
 	if p == deleted {
 		return nil, false
@@ -561,7 +569,7 @@ func (s *factStore) Get(id int64) (*facts, bool) {
 		fc = new(frameCache)
 	}
 	defer s.caches.Put(fc)
-	return s.at(id, p, s.rc.unpack(t), fc, nil), true
+	return s.at(id, p, s.rc.unpack(t), fc, a), true
 }
 
 // at decodes the facts of entity id from its record at p (where lookup or eachAt found it), with
@@ -581,14 +589,47 @@ func (s *factStore) at(id int64, p uint32, r reach, fc *frameCache, a *factsAren
 	return f
 }
 
-// factsArena is where a full recount's worker decodes the facts and leads of a round, in blocks
-// it fills again at the next round (reset): the leads of a round die with its tally, and
-// decoding each into an allocation of its own was 0.7 GB of a 1M cold start's allocations.
-// Nothing of a round may keep a pointer to them past reset (a tally's snapshots, waiters and
-// arrivals hold copies).
+// factsArena is where a full recount keeps what a round of leads is made of while it is being
+// tallied, in blocks it fills again at the next round (reset): the leads of a round die with
+// its tally, and an allocation of its own for each lead, its digests, its labels, its touches
+// and deals was, in the second pass, 0.7 GB of a 1M cold start's allocations (the leads and
+// facts it decodes), and in the first, 0.9 GB (the leads and facts it reads and stores). Nothing
+// of a round may keep a pointer to them past reset (a tally's snapshots, waiters and arrivals
+// hold copies; the store, encoded records). A nil arena allocates each value on its own.
 type factsArena struct {
-	fs blocks[facts]
-	ls blocks[lead]
+	fs      blocks[facts]
+	ls      blocks[lead]
+	ds      blocks[Digest]
+	ms      blocks[marketingFacts]
+	raws    slabs[string]
+	kinds   slabs[kindCount]
+	touches slabs[Touch]
+	deals   slabs[opportunity]
+	// The maps and list a round's tally keeps its leads, digests, facts and deals in (useArena),
+	// cleared for the next: grown afresh for each round, they were another 0.3 GB.
+	leads   map[int64]*lead
+	digests map[int64]*Digest
+	byID    map[int64]*facts
+	opps    []opportunity
+}
+
+// useArena makes c keep its leads and what they are made of in a (see factsArena), a's maps
+// cleared of the last round's: c must be the arena's only tally until the next reset.
+func (c *CRM) useArena(a *factsArena) {
+	c.arena = a
+	if a.leads == nil {
+		a.leads, a.digests, a.byID = map[int64]*lead{}, map[int64]*Digest{}, map[int64]*facts{}
+	}
+	clear(a.leads)
+	clear(a.digests)
+	c.leads, c.digests, c.opps = a.leads, a.digests, a.opps[:0]
+}
+
+// keepOpps hands the room c's deals grew to back to its arena, for the next round's.
+func (c *CRM) keepOpps() {
+	if c.arena != nil {
+		c.arena.opps = c.opps[:0]
+	}
 }
 
 func (a *factsArena) facts() *facts {
@@ -605,8 +646,57 @@ func (a *factsArena) lead() *lead {
 	return a.ls.next()
 }
 
-// reset makes every facts and lead given out free to be given again.
-func (a *factsArena) reset() { a.fs.n, a.ls.n = 0, 0 }
+func (a *factsArena) digest() *Digest {
+	if a == nil {
+		return &Digest{}
+	}
+	return a.ds.next()
+}
+
+func (a *factsArena) marketing() *marketingFacts {
+	if a == nil {
+		return &marketingFacts{}
+	}
+	return a.ms.next()
+}
+
+// raw is a lead's raw dimension values (n of them, empty).
+func (a *factsArena) raw(n int) []string {
+	if a == nil {
+		return make([]string, n)
+	}
+	return a.raws.take(n)
+}
+
+func (a *factsArena) kindCounts(n int) []kindCount {
+	if a == nil {
+		return make([]kindCount, n)
+	}
+	return a.kinds.take(n)
+}
+
+func (a *factsArena) touchList(n int) []Touch {
+	if a == nil {
+		return make([]Touch, n)
+	}
+	return a.touches.take(n)
+}
+
+func (a *factsArena) dealList(n int) []opportunity {
+	if a == nil {
+		return make([]opportunity, n)
+	}
+	return a.deals.take(n)
+}
+
+// reset makes everything given out free to be given again.
+func (a *factsArena) reset() {
+	a.fs.n, a.ls.n, a.ds.n, a.ms.n = 0, 0, 0, 0
+	a.raws.reset()
+	a.kinds.reset()
+	a.touches.reset()
+	a.deals.reset()
+}
 
 // blocks gives out zeroed values from blocks of arenaBlock, which stay where they are (a value
 // given out is never moved) and are given out again after a reset (n = 0).
@@ -627,6 +717,41 @@ func (b *blocks[T]) next() *T {
 	b.n++
 	return x
 }
+
+// slabs gives out zeroed slices of a few values from blocks of about slabBytes, given out
+// again after a reset; a slice has no room past its length (an append to it moves it).
+type slabs[T any] struct {
+	bs [][]T
+	b  int // the block being given out from
+	i  int // how many of its values are given out
+}
+
+const slabBytes = 64 << 10
+
+// block is how many values a block holds: 64 at least.
+func (s *slabs[T]) block() int {
+	var zero T
+	return max(64, slabBytes/int(unsafe.Sizeof(zero)))
+}
+
+func (s *slabs[T]) take(n int) []T {
+	size := s.block()
+	if n > size/4 {
+		return make([]T, n) // a rare long one: on its own
+	}
+	if s.b < len(s.bs) && s.i+n > size {
+		s.b, s.i = s.b+1, 0
+	}
+	if s.b == len(s.bs) {
+		s.bs = append(s.bs, make([]T, size))
+	}
+	x := s.bs[s.b][s.i : s.i+n : s.i+n]
+	clear(x)
+	s.i += n
+	return x
+}
+
+func (s *slabs[T]) reset() { s.b, s.i = 0, 0 }
 
 // Put stores an entity's facts in place of any it had.
 func (s *factStore) Put(id int64, f *facts) {

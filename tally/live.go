@@ -78,6 +78,12 @@ type LiveCRM struct {
 	// are in, for the next rounds: a table grown afresh each round, in memory new to the
 	// process, was three quarters of the check's cost (0.38 s of 0.52 s at a million leads).
 	idSets sync.Pool
+	// arenas holds the factsArenas of a full recount's first-pass rounds once their facts are
+	// stored (roundArena, release), while a full recount runs (all). Not a sync.Pool, which a
+	// collection empties: a cold start collects some thirty times, and each time the rounds'
+	// arenas were made again (0.16 GB). Let go of after: kept, they were megabytes held for
+	// nothing until the next full recount.
+	arenas chan *factsArena
 }
 
 // NewLiveCRM starts a live tally. feed brings the campaign database's touches; nil when none is
@@ -532,6 +538,10 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 		rows.EachLead(func(x source.Lead) { ids = append(ids, x.ID) })
 	}
 	n := cores()
+	// A round is read while the last is stored: the arenas of the round stored before are kept
+	// for the next, the round's cores' worth.
+	l.arenas = make(chan *factsArena, n)
+	defer func() { l.arenas = nil }()
 	rounds := max(1, (len(ids)+per-1)/per)
 	round := l.moduloRound(rows, now, n, rounds)
 	switch {
@@ -588,11 +598,12 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	// reads the next round (this goroutine waits for it otherwise): joined after the last round,
 	// they were a second of one core's work at a million leads, the other core idle.
 	joined := false
+	var joinArena factsArena
 	batch := make([]int64, 0, joinBatch)
 	joinSome := func() {
 		hi := min(joinFrom+joinBatch, joinTo)
 		store.eachAt(joinFrom, hi, func(_ int, id int64, _ uint32) { batch = append(batch, id) })
-		joinStored(store, batch, touches)
+		joinStored(store, batch, touches, &joinArena)
 		batch, joinFrom, joined = batch[:0], hi, true
 	}
 	for {
@@ -629,6 +640,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 			if !ready {
 				joinTo = store.settleIndex() // in order: nothing to settle, only the length
 			}
+			l.release(c) // its facts are in the store
 		}
 	}
 	if !ready {
@@ -648,6 +660,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 			store.tidy() // the joined leads' first records are dead space now: one pass
 		}
 	}
+	l.arenas, joinArena = nil, factsArena{} // the first pass's: let go of before the second
 	a.admit(l.folder, l.cfg)
 
 	// The ids are walked in the store's own index, not copied out of it (40 MB at five million
@@ -684,6 +697,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 					c.snap = t
 				}
 				arena.reset()
+				c.useArena(&arena)
 				for i, id := range round {
 					c.load(id, store.at(id, recs[i], store.reachAt(index[i]), &fc, &arena))
 				}
@@ -693,6 +707,7 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 				}
 				c.lines = ls
 				s, vs := c.finishRows()
+				c.keepOpps()
 				totals[w].add(finished{s: s, vs: vs, volatile: c.Volatile(), waiters: c.Waiters(), arrivals: c.Arrivals(), leads: len(c.leads)})
 				c.reachesOf(func(id int64, r reach) { // the lead's own record: no other worker touches it
 					if i, ok := slices.BinarySearch(round, id); ok {
@@ -739,9 +754,11 @@ const joinBatch = 2048
 
 // joinStored adds to the stored facts of leads stored before the campaign side's touches were
 // in what their touches make of them (CRM.joinTouches).
-func joinStored(store *factStore, ids []int64, touches Touches) {
+func joinStored(store *factStore, ids []int64, touches Touches, a *factsArena) {
+	var buf []Touch
 	for _, id := range ids {
-		f, ok := store.Get(id)
+		a.reset() // each lead's facts are decoded, then written again at once
+		f, ok := store.getIn(id, a)
 		if !ok || f.lead == nil || f.lead.mkt != nil {
 			continue
 		}
@@ -750,7 +767,8 @@ func joinStored(store *factStore, ids []int64, touches Touches) {
 				f.lead.opps++ // what joinTouches reads of its deals (CRM.dealLead)
 			}
 		}
-		f.lead.mkt = summarizeTouches(touches.Of(id), f.lead)
+		buf = touchesOf(touches, id, buf[:0])
+		f.lead.mkt = summarizeTouches(buf, f.lead, a)
 		store.Put(id, f)
 	}
 }
@@ -833,6 +851,7 @@ func (l *LiveCRM) parallel(now time.Time, n int, feed func(i int, c *CRM)) []*CR
 func (l *LiveCRM) moduloRound(rows CRMRows, now time.Time, n, rounds int) func(r int) []*CRM {
 	return func(r int) []*CRM {
 		return l.parallel(now, n, func(i int, c *CRM) {
+			c.useArena(l.roundArena())
 			part := uint64(r*n + i)
 			mine := func(lead int64) bool { return uint64(lead)%uint64(n*rounds) == part }
 			rows.EachLead(func(x source.Lead) {
@@ -851,6 +870,31 @@ func (l *LiveCRM) moduloRound(rows CRMRows, now time.Time, n, rounds int) func(r
 				}
 			})
 		})
+	}
+}
+
+// roundArena is a factsArena for a first-pass round's tally, one a round stored before gave
+// back if there is one.
+func (l *LiveCRM) roundArena() *factsArena {
+	select {
+	case a := <-l.arenas:
+		a.reset()
+		return a
+	default:
+		return &factsArena{}
+	}
+}
+
+// release gives back a first-pass round tally's arena once its facts are stored: nothing of the
+// tally is read after.
+func (l *LiveCRM) release(c *CRM) {
+	if c.arena != nil {
+		c.keepOpps()
+		select {
+		case l.arenas <- c.arena:
+		default: // as many as a recount holds at once are kept
+		}
+		c.arena = nil
 	}
 }
 
@@ -874,6 +918,7 @@ func (l *LiveCRM) rangeRound(rr RangeRows, now time.Time, n, rounds int, ids []i
 	})
 	return func(r int) []*CRM {
 		return l.parallel(now, n, func(i int, c *CRM) {
+			c.useArena(l.roundArena())
 			lo, hi := bounds[r*n+i], bounds[r*n+i+1]
 			rr.LeadsIn(lo, hi, c.Lead)
 			rr.ActivitiesIn(lo, hi, c.Activity)
@@ -1152,7 +1197,7 @@ func (l *LiveCampaigns) Update(rows CampaignRows, stats map[[2]int64]bool, leads
 		for lead := range leads {
 			var ts []source.Touchpoint
 			rows.TouchesOf(lead, func(x source.Touchpoint) { ts = append(ts, x) })
-			l.store.put(lead, foldTouches(ts))
+			l.store.put(lead, foldTouches(ts, nil))
 		}
 		for lead := range recount {
 			if lt, ok := l.store.get(lead); ok {
@@ -1180,8 +1225,13 @@ func storeTouches(rows CampaignRows) *touchStore {
 	// from range to range, where a map of slices by lead cost an allocation or more per lead.
 	var batch []source.Touchpoint
 	var order []int32
+	var folded []keptTouch // a lead's touches, encoded at once: one slice for every lead
 	put := func(lead int64, run []source.Touchpoint) {
-		s.putEncoded(lead, 0, func(b []byte) []byte { return encodeTouches(b, &s.d, foldTouches(run)) })
+		s.putEncoded(lead, 0, func(b []byte) []byte {
+			lt := foldTouches(run, folded)
+			folded = lt.touches
+			return encodeTouches(b, &s.d, lt)
+		})
 	}
 	fold := func() {
 		byLead := func(a, b source.Touchpoint) int { return cmp.Compare(a.LeadID, b.LeadID) }

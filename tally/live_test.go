@@ -748,7 +748,7 @@ func TestStoreTouchesInAnyOrder(t *testing.T) {
 			continue
 		}
 		alone := newTouchStore()
-		alone.putRecord(lead, encodeTouches(nil, &alone.d, foldTouches(own)))
+		alone.putRecord(lead, encodeTouches(nil, &alone.d, foldTouches(own, nil)))
 		if want, _ := alone.get(lead); !reflect.DeepEqual(ga, want) {
 			t.Fatalf("lead %d: stored %+v, folded alone %+v", lead, ga, want)
 		}

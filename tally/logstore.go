@@ -64,7 +64,6 @@ type chunk struct {
 // mostlyDead is whether more than half of a chunk's records are dead.
 func (c *chunk) mostlyDead() bool { return c.dead*2 > c.recs }
 
-
 const (
 	chunkBits = 20 // a chunk holds up to 1 MiB of records
 	chunkSize = 1 << chunkBits

@@ -1,7 +1,6 @@
 package tally
 
 import (
-	"slices"
 	"time"
 
 	"github.com/tandem-oss/tandem/attribution"
@@ -32,14 +31,15 @@ func (c *CRM) joinTouches() {
 	}
 	for id, l := range c.leads {
 		if l.mkt == nil {
-			l.mkt = summarizeTouches(c.touches.Of(id), l)
+			c.joinBuf = touchesOf(c.touches, id, c.joinBuf[:0])
+			l.mkt = summarizeTouches(c.joinBuf, l, c.arena)
 		}
 	}
 }
 
 // summarizeTouches makes a lead's marketingFacts from its touches in time order.
-func summarizeTouches(ts []Touch, l *lead) *marketingFacts {
-	m := &marketingFacts{}
+func summarizeTouches(ts []Touch, l *lead, a *factsArena) *marketingFacts {
+	m := a.marketing()
 	created := l.created.UnixNano()
 	for _, t := range ts {
 		if t.At > created {
@@ -48,7 +48,8 @@ func summarizeTouches(ts []Touch, l *lead) *marketingFacts {
 		m.producer, m.hasProducer = t.Campaign, true
 	}
 	if l.opps > 0 && len(ts) > 0 {
-		m.touches = slices.Clone(ts)
+		m.touches = a.touchList(len(ts))
+		copy(m.touches, ts)
 	}
 	return m
 }
