@@ -2,6 +2,7 @@ package tally
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,4 +137,38 @@ func sameSample(x, y *Sample) bool {
 		return false
 	}
 	return x.Q == nil || x.Q.Equal(y.Q)
+}
+
+// TestTupleOfAsTuple: the cached tuple numbers (tupleOf) are tuple's, for equal values in
+// different places, tuples of different lengths, and more tuples than the cache has slots.
+func TestTupleOfAsTuple(t *testing.T) {
+	ls := newLines(nil)
+	var tuples [][]string
+	for i := range 3 * tupleSlots {
+		v := strconv.Itoa(i % 97)
+		switch i % 3 {
+		case 0:
+			tuples = append(tuples, []string{v})
+		case 1:
+			tuples = append(tuples, []string{v, strings.Clone(v)})
+		default:
+			tuples = append(tuples, []string{"web", v, strconv.Itoa(i % 5)})
+		}
+	}
+	tuples = append(tuples, nil, []string{"a", "b", "c", "d"})
+	for round := range 2 { // the second from the cache, where a slot still holds it
+		for _, tu := range tuples {
+			copyOf := make([]string, len(tu))
+			for i, v := range tu {
+				copyOf[i] = strings.Clone(v) // equal values, elsewhere
+			}
+			got, again := ls.tupleOf(tu), ls.tupleOf(copyOf)
+			if want := ls.tuple(tu); got != want || again != want {
+				t.Fatalf("round %d, %q: tupleOf %d and %d (a copy), tuple %d", round, tu, got, again, want)
+			}
+			if !slices.Equal(ls.labels[got], tu) && !(len(tu) == 0 && len(ls.labels[got]) == 0) {
+				t.Fatalf("%q: tuple %d holds %q", tu, got, ls.labels[got])
+			}
+		}
+	}
 }
