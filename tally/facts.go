@@ -38,10 +38,12 @@ type facts struct {
 // entities returns the facts of every entity fed to the tally, by id, once its rows are in
 // (marketing touches joined); their reach is complete once finishRows has noted every timestamp.
 func (c *CRM) entities() map[int64]*facts {
-	out := map[int64]*facts{}
+	var out map[int64]*facts
 	if c.arena != nil {
-		out = c.arena.byID
+		out = c.arena.byID // the round's, cleared of the last round's
 		clear(out)
+	} else {
+		out = map[int64]*facts{}
 	}
 	get := func(id int64) *facts {
 		f := out[id]

@@ -101,12 +101,14 @@ const recentSlots = 1 << recentBits
 
 // slot is where k goes in lines.recent: a multiplicative hash of what tells lines apart.
 func (k *line) slot() int {
-	h := uint64(uintptr(unsafe.Pointer(k.name)))
-	h = h*0x9e3779b97f4a7c15 ^ uint64(uintptr(unsafe.Pointer(k.first)))
-	h = h*0x9e3779b97f4a7c15 ^ uint64(uintptr(unsafe.Pointer(k.s)))
-	h = h*0x9e3779b97f4a7c15 ^ uint64(k.mask)<<32 ^ uint64(uint32(k.tuple))
-	return int((h * 0x9e3779b97f4a7c15) >> (64 - recentBits))
+	h := mix(uint64(uintptr(unsafe.Pointer(k.name))), uint64(uintptr(unsafe.Pointer(k.first))))
+	h = mix(h, uint64(uintptr(unsafe.Pointer(k.s))))
+	h = mix(h, uint64(k.mask)<<32^uint64(uint32(k.tuple)))
+	return int(mix(h, 0) >> (64 - recentBits))
 }
+
+// mix adds v to a multiplicative (Fibonacci) hash h, whose top bits pick a slot.
+func mix(h, v uint64) uint64 { return (h ^ v) * 0x9e3779b97f4a7c15 }
 
 func newLines(spans fiscal.Spans) *lines {
 	return &lines{spans: spans, samples: map[line]*Sample{}, masked: map[line]*masked{}, tuples: map[string]int32{},
@@ -143,9 +145,9 @@ func (ls *lines) tupleOf(labels []string) int32 {
 	h := uint64(len(labels))
 	for i, v := range labels {
 		k.p[i], k.l[i] = unsafe.StringData(v), int32(len(v))
-		h = (h^uint64(uintptr(unsafe.Pointer(k.p[i]))))*0x9e3779b97f4a7c15 ^ uint64(len(v))
+		h = mix(h, uint64(uintptr(unsafe.Pointer(k.p[i])))^uint64(len(v))<<48)
 	}
-	r := &ls.recentTuples[(h*0x9e3779b97f4a7c15)>>(64-tupleBits)]
+	r := &ls.recentTuples[mix(h, 0)>>(64-tupleBits)]
 	if r.ok && r.k == k {
 		return r.t
 	}
