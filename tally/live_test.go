@@ -727,8 +727,8 @@ func TestStoreTouchesInAnyOrder(t *testing.T) {
 	if slices.IsSortedFunc(shuffled, func(a, b source.Touchpoint) int { return cmp.Compare(a.LeadID, b.LeadID) }) {
 		t.Fatal("the shuffled rows are in lead order: the test would not cover the sorting path")
 	}
-	a := storeTouches(&touchList{list: inOrder})
-	b := storeTouches(&touchList{list: shuffled})
+	a := storeTouches(&touchList{list: inOrder}, nil)
+	b := storeTouches(&touchList{list: shuffled}, nil)
 	if a.Len() != b.Len() || a.Len() != 300-300/7 {
 		t.Fatalf("stores of %d and %d leads, want %d", a.Len(), b.Len(), 300-300/7)
 	}
