@@ -76,6 +76,10 @@ type CRM struct {
 	// factsArena): none of them outlives the round.
 	arena   *factsArena
 	joinBuf []Touch // a lead's touches while joinTouches reads them
+	// seenDims and seenKinds are seen's counts of the dimensions' values (cfg.Dims order) and
+	// of activity kinds, looked up once (seen.counts).
+	seenDims  []map[string]int
+	seenKinds map[string]int
 }
 
 // Digest sums the digests (source.DigestColumn) of one entity's rows, per query, as the
@@ -272,8 +276,13 @@ func (c *CRM) Lead(l source.Lead) {
 		region: clean(l.Region), segment: clean(l.Segment), owner: l.OwnerID,
 	}
 	c.place(ld)
+	if c.seenDims == nil {
+		for _, d := range c.cfg.Dims {
+			c.seenDims = append(c.seenDims, c.seen.counts(d.Name))
+		}
+	}
 	for i, d := range c.cfg.Dims {
-		c.seen.note(d.Name, ld.raw[i])
+		c.seenDims[i][ld.raw[i]]++
 		switch d.Name {
 		case metrics.DimOwner: // owner names are personal by design, and opt-in
 		case metrics.DimSource:
@@ -361,7 +370,10 @@ func (c *CRM) Activity(a source.Activity) {
 		l.touches = c.arena.kindCounts(4)[:0]
 	}
 	l.touch(kind, c.of(a.LeadID, l, a.OccurredAt))
-	c.seen.note(metrics.LabelKind, kind)
+	if c.seenKinds == nil {
+		c.seenKinds = c.seen.counts(metrics.LabelKind)
+	}
+	c.seenKinds[kind]++
 	if c.cfg.TouchKind[kind] {
 		l.qualifyingTouch(a.OccurredAt, c.clockStart(l), c.cfg.SLA.Attempts)
 	}

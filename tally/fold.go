@@ -91,11 +91,16 @@ func looksLikeEmail(v string) bool { return strings.IndexByte(v, '@') >= 0 && em
 // seen counts raw label values for admission.
 type seen map[string]map[string]int
 
-func (s seen) note(label, v string) {
+func (s seen) note(label, v string) { s.counts(label)[v]++ }
+
+// counts is the counts of one label's values, made if none was noted yet: for a caller that
+// notes many values of one label (a lead's dimensions, an activity's kind), which looks the
+// label up once, not once a value (12M lookups at a million leads' cold start).
+func (s seen) counts(label string) map[string]int {
 	m := s[label]
 	if m == nil {
 		m = map[string]int{}
 		s[label] = m
 	}
-	m[v]++
+	return m
 }
