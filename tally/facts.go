@@ -634,61 +634,45 @@ func (c *CRM) keepOpps() {
 	}
 }
 
+// The arena's values: from its blocks and slabs, or, without an arena (nil), each made on its
+// own. A slab's slice has n zeroed values and no room past them.
 func (a *factsArena) facts() *facts {
-	if a == nil {
-		return &facts{}
-	}
-	return a.fs.next()
+	return arenaValue(a, func(a *factsArena) *blocks[facts] { return &a.fs })
 }
-
 func (a *factsArena) lead() *lead {
-	if a == nil {
-		return &lead{}
-	}
-	return a.ls.next()
+	return arenaValue(a, func(a *factsArena) *blocks[lead] { return &a.ls })
 }
-
 func (a *factsArena) digest() *Digest {
-	if a == nil {
-		return &Digest{}
-	}
-	return a.ds.next()
+	return arenaValue(a, func(a *factsArena) *blocks[Digest] { return &a.ds })
 }
-
 func (a *factsArena) marketing() *marketingFacts {
-	if a == nil {
-		return &marketingFacts{}
-	}
-	return a.ms.next()
+	return arenaValue(a, func(a *factsArena) *blocks[marketingFacts] { return &a.ms })
 }
-
-// raw is a lead's raw dimension values (n of them, empty).
 func (a *factsArena) raw(n int) []string {
-	if a == nil {
-		return make([]string, n)
-	}
-	return a.raws.take(n)
+	return arenaSlice(a, func(a *factsArena) *slabs[string] { return &a.raws }, n)
 }
-
 func (a *factsArena) kindCounts(n int) []kindCount {
-	if a == nil {
-		return make([]kindCount, n)
-	}
-	return a.kinds.take(n)
+	return arenaSlice(a, func(a *factsArena) *slabs[kindCount] { return &a.kinds }, n)
 }
-
 func (a *factsArena) touchList(n int) []Touch {
-	if a == nil {
-		return make([]Touch, n)
-	}
-	return a.touches.take(n)
+	return arenaSlice(a, func(a *factsArena) *slabs[Touch] { return &a.touches }, n)
+}
+func (a *factsArena) dealList(n int) []opportunity {
+	return arenaSlice(a, func(a *factsArena) *slabs[opportunity] { return &a.deals }, n)
 }
 
-func (a *factsArena) dealList(n int) []opportunity {
+func arenaValue[T any](a *factsArena, in func(*factsArena) *blocks[T]) *T {
 	if a == nil {
-		return make([]opportunity, n)
+		return new(T)
 	}
-	return a.deals.take(n)
+	return in(a).next()
+}
+
+func arenaSlice[T any](a *factsArena, in func(*factsArena) *slabs[T], n int) []T {
+	if a == nil {
+		return make([]T, n)
+	}
+	return in(a).take(n)
 }
 
 // reset makes everything given out free to be given again.
