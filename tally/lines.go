@@ -61,9 +61,9 @@ type lines struct {
 	// recent is a direct-mapped cache in front of masked: a lead's forty additions go to a
 	// thousand lines or so a round, and a slot's hash and compare cost less than a map lookup
 	// of the 48-byte key (0.6 s of a cold start's 12 s of CPU at a million leads).
-	recent [recentSlots]recentLine
+	recent slots[line, *masked]
 	// tuples' own direct-mapped cache (tupleOf), keyed by where the labels' bytes are.
-	recentTuples [tupleSlots]recentTuple
+	recentTuples slots[tupleKey, int32]
 	tuples       map[string]int32
 	labels       [][]string // by tuple
 	kb           []byte
@@ -85,34 +85,50 @@ type published struct {
 // sample gets them all when they are spread.
 type masked struct {
 	k       line
-	n, rows int64
+	n, rows int64     // since the last spread: none (both 0) when it is not pending
 	to      []*Sample // the samples of k's windows, found at its first spread
-	pending bool
 }
 
-// recentLine is a slot of lines.recent.
-type recentLine struct {
-	k line
-	x *masked
-}
-
-const recentBits = 12
-const recentSlots = 1 << recentBits
-
-// slot is where k goes in lines.recent: a multiplicative hash of what tells lines apart.
-func (k *line) slot() int {
+// hash is a multiplicative hash of what tells lines apart (lines.recent).
+func (k *line) hash() uint64 {
 	h := mix(uint64(uintptr(unsafe.Pointer(k.name))), uint64(uintptr(unsafe.Pointer(k.first))))
 	h = mix(h, uint64(uintptr(unsafe.Pointer(k.s))))
-	h = mix(h, uint64(k.mask)<<32^uint64(uint32(k.tuple)))
-	return int(mix(h, 0) >> (64 - recentBits))
+	return mix(h, uint64(k.mask)<<32^uint64(uint32(k.tuple)))
 }
 
 // mix adds v to a multiplicative (Fibonacci) hash h, whose top bits pick a slot.
 func mix(h, v uint64) uint64 { return (h ^ v) * 0x9e3779b97f4a7c15 }
 
+// slots is a direct-mapped cache: each key has one slot, picked by the top bits of its hash,
+// which holds the last key put there and its value. A key found costs its hash and a compare.
+type slots[K comparable, V any] struct {
+	s    []slot[K, V]
+	bits uint
+}
+
+type slot[K comparable, V any] struct {
+	k  K
+	v  V
+	ok bool
+}
+
+func newSlots[K comparable, V any](bits uint) slots[K, V] {
+	return slots[K, V]{s: make([]slot[K, V], 1<<bits), bits: bits}
+}
+
+// get returns k's value, from its slot or, when the slot holds another key, from miss (which
+// then takes the slot).
+func (c *slots[K, V]) get(k K, h uint64, miss func() V) V {
+	s := &c.s[mix(h, 0)>>(64-c.bits)]
+	if !s.ok || s.k != k {
+		*s = slot[K, V]{k: k, v: miss(), ok: true}
+	}
+	return s.v
+}
+
 func newLines(spans fiscal.Spans) *lines {
 	return &lines{spans: spans, samples: map[line]*Sample{}, masked: map[line]*masked{}, tuples: map[string]int32{},
-		byRaw: map[string]published{}}
+		byRaw: map[string]published{}, recent: newSlots[line, *masked](12), recentTuples: newSlots[tupleKey, int32](8)}
 }
 
 // tupleKey names a tuple of up to three label values by where their bytes are and their
@@ -123,15 +139,6 @@ type tupleKey struct {
 	l [3]int32
 	n int32
 }
-
-type recentTuple struct {
-	k  tupleKey
-	t  int32
-	ok bool
-}
-
-const tupleBits = 8
-const tupleSlots = 1 << tupleBits
 
 // tupleOf is tuple through a direct-mapped cache keyed by where the values are: the campaign
 // and deal numbers (CRM.in) name their labels a few times a lead from a few strings (a
@@ -147,13 +154,7 @@ func (ls *lines) tupleOf(labels []string) int32 {
 		k.p[i], k.l[i] = unsafe.StringData(v), int32(len(v))
 		h = mix(h, uint64(uintptr(unsafe.Pointer(k.p[i])))^uint64(len(v))<<48)
 	}
-	r := &ls.recentTuples[mix(h, 0)>>(64-tupleBits)]
-	if r.ok && r.k == k {
-		return r.t
-	}
-	t := ls.tuple(labels)
-	*r = recentTuple{k: k, t: t, ok: true}
-	return t
+	return ls.recentTuples.get(k, h, func() int32 { return ls.tuple(labels) })
 }
 
 // tuple numbers a tuple of label values (no allocation once it is known).
@@ -207,17 +208,17 @@ func (c *CRM) inLine(s *Snapshot, m fiscal.Mask, name, first string, hasFirst bo
 	}
 	ls := c.lines
 	k := lineOf(s, name, first, hasFirst, maskWindow, m, tuple)
-	r := &ls.recent[k.slot()]
-	x := r.x
-	if x == nil || r.k != k {
-		if x = ls.masked[k]; x == nil {
+	x := ls.recent.get(k, k.hash(), func() *masked {
+		x := ls.masked[k]
+		if x == nil {
 			x = &masked{k: k}
 			ls.masked[k] = x
 		}
-		r.k, r.x = k, x
-	}
-	if !x.pending {
-		x.pending = true
+		return x
+	})
+	if x.n == 0 && x.rows == 0 {
+		// Not pending yet. (Were it added to with nothing, it would be listed twice, and its
+		// second spread would add nothing.)
 		ls.pending = append(ls.pending, x)
 	}
 	x.n += n
@@ -243,7 +244,7 @@ func (ls *lines) spread() {
 			y.N += x.n
 			y.refs += x.rows
 		}
-		x.n, x.rows, x.pending = 0, 0, false
+		x.n, x.rows = 0, 0
 	}
 	ls.pending = ls.pending[:0]
 }

@@ -35,7 +35,7 @@ func TestLinesAddAsSnapshot(t *testing.T) {
 		{name: metrics.FunnelVelocity, first: "lead_to_mql", hasFirst: true, tuple: []string{"web", "emea", "smb"}, mask: 1, quantile: 3600},
 	}
 	// More lines than lines.recent has slots: some share a slot, and each must still find its own.
-	for j := range 2 * recentSlots {
+	for j := range 2 * len(newLines(spans).recent.s) {
 		adds = append(adds, lineAdd{name: metrics.SalesTouches, first: "call", hasFirst: true, tuple: []string{strconv.Itoa(j % 700)},
 			mask: fiscal.Mask(1 + j/700), n: int64(j), rows: 1})
 	}
@@ -144,7 +144,7 @@ func sameSample(x, y *Sample) bool {
 func TestTupleOfAsTuple(t *testing.T) {
 	ls := newLines(nil)
 	var tuples [][]string
-	for i := range 3 * tupleSlots {
+	for i := range 3 * len(ls.recentTuples.s) {
 		v := strconv.Itoa(i % 97)
 		switch i % 3 {
 		case 0:
