@@ -151,51 +151,43 @@ func decodeTouches(b []byte, d *strs) (leadTouches, error) { return decodeTouche
 // enough: for a caller that reads each lead's touches once and keeps none (eachTouches' callers),
 // where a slice a lead was 0.1 GB of a 1M cold start's allocations.
 func decodeTouchesInto(b []byte, d *strs, into []keptTouch) (leadTouches, error) {
+	lt := leadTouches{touches: into[:0]}
+	n, dups, sum, err := eachTouchIn(b, d, func(t keptTouch) { lt.touches = append(lt.touches, t) })
+	lt.digest, lt.dups = DigestSum{int64(n) + int64(dups), sum}, int(dups)
+	if len(lt.touches) == 0 {
+		lt.touches = nil
+	}
+	return lt, err
+}
+
+// eachTouchIn reads a lead's touches record (encodeTouches): its head (how many touches it
+// keeps, how many repeated ids were left out, the sum of every row's digest), and each touch in
+// order to fn, its time relative to the one before. The one reader of the record's touches.
+func eachTouchIn(b []byte, d *strs, fn func(keptTouch)) (n, dups uint64, sum int64, err error) {
 	r := decoder{b: b, d: d}
-	n, dups, sum := r.touchesHead()
-	lt := leadTouches{digest: DigestSum{int64(n) + int64(dups), sum}, dups: int(dups)}
+	n, dups, sum = r.touchesHead()
 	if r.err == nil && n > uint64(len(b)) {
 		r.fail()
 	}
-	if r.err == nil && n > 0 {
-		lt.touches = slices.Grow(into[:0], int(n))[:n]
-		base := d.base
-		for i := range lt.touches {
-			lt.touches[i] = r.touch(&base)
-		}
+	base := d.base
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		t := keptTouch{at: r.time(base)}
+		base = t.at.Unix()
+		t.campaign, t.kind = r.campaignKind()
+		fn(t)
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail()
 	}
-	return lt, r.err
-}
-
-// touch reads one touch of a lead's record, its time relative to the one before (base).
-func (r *decoder) touch(base *int64) keptTouch {
-	t := keptTouch{at: r.time(*base)}
-	*base = t.at.Unix()
-	t.campaign, t.kind = r.campaignKind()
-	return t
+	return n, dups, sum, r.err
 }
 
 // appendTouches appends the touches of a lead's record, as the CRM side reads them, to dst:
 // decodeTouches then Of made two slices a lead, 0.3 GB of a 1M cold start's allocations, for
 // touches that the join reads once.
 func appendTouches(dst []Touch, b []byte, d *strs) ([]Touch, error) {
-	r := decoder{b: b, d: d}
-	n, _, _ := r.touchesHead()
-	if r.err == nil && n > uint64(len(b)) {
-		r.fail()
-	}
-	base := d.base
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		t := r.touch(&base)
-		dst = append(dst, Touch{At: t.at.UnixNano(), Campaign: t.campaign})
-	}
-	if r.err == nil && len(r.b) != 0 {
-		r.fail()
-	}
-	return dst, r.err
+	_, _, _, err := eachTouchIn(b, d, func(t keptTouch) { dst = append(dst, Touch{At: t.at.UnixNano(), Campaign: t.campaign}) })
+	return dst, err
 }
 
 // touchStore keeps every lead's touches (leadTouches), by lead id. The campaign tally writes it;
