@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tandem-oss/tandem/tally"
 )
 
 // peakProfiler writes a heap profile to path each time the live heap passes its highest so far
@@ -74,18 +76,23 @@ func cpuProfiler(b *testing.B, path string) (stop func()) {
 	}
 }
 
-// peakLiveHeap follows the live heap (what the last garbage collection marked) until stop is
-// called, which returns its highest, in MiB: the floor under the process's memory, which a
-// GOMEMLIMIT can bring the peak RSS down to, not below (the peak RSS is the limit plus the
-// binary's pages once the limit is above it).
-func peakLiveHeap() (stop func() float64) {
-	var peak uint64
+// peakLiveHeap follows the live heap (what the last garbage collection marked) and the stores'
+// memory outside the heap (tally.MappedBytes) until stop is called, which returns the highest
+// of each, in MiB: the live heap is the floor under the process's memory that a GOMEMLIMIT can
+// bring the peak RSS down to, not below (the peak RSS is the limit plus the binary's pages once
+// the limit is above it); the mapped memory comes on top of it.
+func peakLiveHeap() (stop func() (heap, mapped float64)) {
+	var peak, peakMapped uint64
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	stopped := every(5*time.Millisecond, func() {
 		metrics.Read(s)
 		peak = max(peak, s[0].Value.Uint64())
+		peakMapped = max(peakMapped, uint64(tally.MappedBytes()))
 	})
-	return func() float64 { stopped(); return float64(peak) / (1 << 20) }
+	return func() (float64, float64) {
+		stopped()
+		return float64(peak) / (1 << 20), float64(peakMapped) / (1 << 20)
+	}
 }
 
 // cpuSeconds is what this process and the whole machine have spent on the CPU so far (user and

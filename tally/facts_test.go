@@ -492,7 +492,8 @@ func filledStore(n int64) (logStore, []byte) {
 }
 
 // space is how many bytes of a store's chunks are live, and how many it holds in all (a sealed
-// chunk's live bytes as written, its held ones compressed).
+// chunk's live bytes as written, its held ones compressed; a chunk written to, its block whole,
+// of which only the pages written take memory: an upper bound).
 func space(s *logStore) (live, total int) {
 	s.each(func(_ int64, p uint32) bool {
 		live += s.size(p)

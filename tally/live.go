@@ -1295,7 +1295,7 @@ func storeTouches(rows CampaignRows, each func(leadTouches)) *touchStore {
 // (some 100 bytes each), and at 5,000,000 leads 16 ranges held 800,000 touchpoints each.
 const (
 	touchRanges     = 16
-	touchesPerRange = 1 << 17
+	touchesPerRange = 1 << 15
 )
 
 // RangesOf is how many ranges n touchpoints are read in (TouchRangeRows.TouchBounds).

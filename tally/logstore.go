@@ -53,6 +53,9 @@ func lazyChunks(chunks int) int { return max(16, chunks/8) }
 
 type chunk struct {
 	b []byte // the records of a chunk still written to; nil once sealed
+	// mem is where b is: a block outside the Go heap (offheap.go), mapped whole; the pages a
+	// chunk has not written to yet take no memory.
+	mem *block
 	// recs is how many records were written to it, dead how many of them are dead. Counted in
 	// records, not bytes: the size of a sealed record is in its compressed frame, and freeing a
 	// changed lead's old record decompressed a frame only to learn it (15 % of a steady poll's
@@ -326,8 +329,8 @@ func (s *logStore) append(id int64, rec []byte) uint32 {
 		panic("tally: a facts record larger than a chunk")
 	}
 	if len(s.chunks) == 0 || len(s.chunks[s.cur].b)+need > chunkSize {
-		// A full chunk is sealed, and its bytes written again as the next chunk's.
-		var spare []byte
+		// A full chunk is sealed, and its block written again as the next chunk's.
+		var spare *block
 		if s.seal && len(s.chunks) > 0 {
 			spare = s.sealChunk(s.cur)
 		}
@@ -340,21 +343,14 @@ func (s *logStore) append(id int64, rec []byte) uint32 {
 			s.chunks = append(s.chunks, chunk{})
 			s.cur = len(s.chunks) - 1
 		}
-		if c := &s.chunks[s.cur]; cap(c.b) == 0 && spare != nil {
-			c.b = spare[:0]
-		} else if cap(c.b) == 0 {
-			c.b = make([]byte, 0, 64<<10)
+		if c := &s.chunks[s.cur]; c.mem == nil {
+			if c.mem = spare; spare == nil {
+				c.mem = newBlock(chunkSize)
+			}
+			c.b = c.mem.b[:0]
 		}
 	}
 	c := &s.chunks[s.cur]
-	if len(c.b)+need > cap(c.b) {
-		// Grow by doubling up to the chunk size exactly: append's own growth (a quarter at a
-		// time past 256 bytes, rounded to size classes) overshoots chunkSize by up to a
-		// quarter, which a million leads' chunks paid in full.
-		b := make([]byte, len(c.b), min(chunkSize, max(2*cap(c.b), len(c.b)+need)))
-		copy(b, c.b)
-		c.b = b
-	}
 	p := uint32(s.cur)<<chunkBits | uint32(len(c.b))
 	c.b = binary.AppendUvarint(c.b, uint64(len(rec)))
 	c.b = append(c.b, rec...)
@@ -378,7 +374,7 @@ func (s *logStore) tidy() {
 		if !some {
 			s.halfDead = 0
 			for _, ci := range s.empty {
-				s.chunks[ci].b = nil // kept for the moves; the store holds no spare chunk after
+				s.chunks[ci].b, s.chunks[ci].mem = nil, nil // kept for the moves; the store holds no spare chunk after
 			}
 			return
 		}
@@ -443,7 +439,7 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 // a cold start's compactions left as memory the runtime had not given back at its peak. A sealed
 // chunk has none to keep (its compressed frames are dropped).
 func (s *logStore) reuse(ci int) {
-	s.chunks[ci] = chunk{b: s.chunks[ci].b[:0]}
+	s.chunks[ci] = chunk{b: s.chunks[ci].b[:0], mem: s.chunks[ci].mem}
 	s.empty = append(s.empty, ci)
 }
 

@@ -19,8 +19,9 @@ const frameSize = 4 << 10
 
 // sealed is a chunk's records, compressed.
 type sealed struct {
-	n      int      // bytes of records, as written
-	z      []byte   // the frames, compressed, one after the other
+	n      int    // bytes of records, as written
+	z      []byte // the frames, compressed, one after the other, in mem
+	mem    *block
 	frames []uint32 // where each frame starts in the records as written; frame i ends where i+1 starts
 	zAt    []uint32 // where each frame starts in z
 }
@@ -68,9 +69,9 @@ func (fc *frameCache) frame(z *sealed, off int) ([]byte, int) {
 	return fc.b, off - int(z.frames[i])
 }
 
-// sealChunk compresses chunk ci, which is full, and returns its bytes as written, for the next
-// chunk to be written in.
-func (s *logStore) sealChunk(ci int) []byte {
+// sealChunk compresses chunk ci, which is full, and returns its block, for the next chunk to be
+// written in.
+func (s *logStore) sealChunk(ci int) *block {
 	c := &s.chunks[ci]
 	raw := c.b
 	z := &sealed{n: len(raw)}
@@ -89,8 +90,10 @@ func (s *logStore) sealChunk(ci int) []byte {
 		out = out[:n+len(s2.EncodeBetter(out[n:n+s2.MaxEncodedLen(end-start)], raw[start:end]))]
 		start = end
 	}
-	z.z = slices.Clone(out)
+	z.mem = newBlock(len(out))
+	z.z = z.mem.b[:copy(z.mem.b, out)]
 	z.frames, z.zAt = slices.Clip(z.frames), slices.Clip(z.zAt)
-	c.b, c.sealed, s.zbuf = nil, z, out[:0]
-	return raw
+	mem := c.mem
+	c.b, c.mem, c.sealed, s.zbuf = nil, nil, z, out[:0]
+	return mem
 }

@@ -1,0 +1,72 @@
+//go:build unix
+
+package tally
+
+import (
+	"bytes"
+	"math/rand"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// settledMapped collects the garbage and waits for the cleanups of the blocks it found dropped
+// (they run on their own goroutine after the collection), then returns what is mapped.
+func settledMapped(t *testing.T, want func(int64) bool) int64 {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		m := MappedBytes()
+		if want(m) || time.Now().After(deadline) {
+			return m
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestStoreRecordsLiveOutsideTheHeap: a store's records are in mapped blocks, not in the Go
+// heap, read back as written, and unmapped once the store is dropped.
+func TestStoreRecordsLiveOutsideTheHeap(t *testing.T) {
+	base := settledMapped(t, func(int64) bool { return true })
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+
+	const n, size = 40000, 200 // 8 MB of records: 8 chunks and more
+	r := rand.New(rand.NewSource(1))
+	recs := make([][]byte, n) // kept by the test, in the heap: counted apart below
+	for i := range recs {
+		recs[i] = make([]byte, size)
+		r.Read(recs[i]) // incompressible: sealing keeps them about as large
+	}
+	var withRecs runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&withRecs)
+
+	s := newTaggedLogStore()
+	for i, rec := range recs {
+		s.putTagged(int64(i+1), rec, uint32(i))
+	}
+	for i, rec := range recs {
+		if got := s.recordOf(int64(i + 1)); !bytes.Equal(got, rec) {
+			t.Fatalf("record %d read back differs", i+1)
+		}
+	}
+	mapped := MappedBytes() - base
+	if mapped < n*size {
+		t.Fatalf("%d bytes mapped for %d bytes of records: the records are not in blocks", mapped, n*size)
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(withRecs.HeapAlloc); grown > n*size/4 {
+		t.Errorf("the heap grew by %d bytes for a store of %d bytes of records: they are in the heap", grown, n*size)
+	}
+	runtime.KeepAlive(&s)
+
+	s = logStore{}
+	if left := settledMapped(t, func(m int64) bool { return m <= base }); left > base {
+		t.Errorf("%d bytes still mapped after the store was dropped (%d before it)", left, base)
+	}
+	runtime.KeepAlive(recs)
+}
