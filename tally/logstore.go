@@ -15,7 +15,7 @@ import (
 // the facts store, whose records compress by a fifth; the touches' hardly do.
 type logStore struct {
 	ids    idList
-	pos    []uint32 // chunk << chunkBits | offset, by index in ids; deleted for none
+	pos    words // chunk << chunkBits | offset, by index in ids; deleted for none
 	extra  map[int64]uint32
 	chunks []chunk
 	cur    int   // the chunk records are appended to
@@ -25,7 +25,7 @@ type logStore struct {
 	// records stay as written, which a sealed chunk needs (factStore: a lead's reach, which a full
 	// recount completes after its facts are written).
 	tagged    bool
-	tags      []uint32
+	tags      words
 	extraTags map[int64]uint32
 	// seal: a chunk is compressed once full (sealed); its records are read through a cache of
 	// one decompressed frame (cache, or the caller's own for reads from several goroutines).
@@ -84,7 +84,7 @@ func newTaggedLogStore() logStore {
 // Len is how many ids the store holds.
 func (s *logStore) Len() int {
 	n := len(s.extra)
-	for _, p := range s.pos {
+	for _, p := range s.pos.s {
 		if p != deleted {
 			n++
 		}
@@ -107,9 +107,9 @@ func (s *logStore) lookupTag(id int64) (p, tag uint32) {
 	}
 	if i, ok := s.find(id); ok {
 		if s.tagged {
-			tag = s.tags[i]
+			tag = s.tags.s[i]
 		}
-		return s.pos[i], tag
+		return s.pos.s[i], tag
 	}
 	return deleted, 0
 }
@@ -132,20 +132,20 @@ func (s *logStore) recordWith(p uint32, fc *frameCache) []byte {
 }
 
 // tagAt returns the tag of the id at index position i (tagged stores).
-func (s *logStore) tagAt(i int) uint32 { return s.tags[i] }
+func (s *logStore) tagAt(i int) uint32 { return s.tags.s[i] }
 
 // setTag changes the tag of an id that has a record. Tags of different ids in the sorted index
 // may be set at once (the map of ids added out of order may not).
 func (s *logStore) setTag(id int64, t uint32) {
 	if _, ok := s.extra[id]; ok {
 		s.extraTags[id] = t
-	} else if i, ok := s.find(id); ok && s.pos[i] != deleted {
-		s.tags[i] = t
+	} else if i, ok := s.find(id); ok && s.pos.s[i] != deleted {
+		s.tags.s[i] = t
 	}
 }
 
 // setTagAt is setTag of the id at index position i.
-func (s *logStore) setTagAt(i int, t uint32) { s.tags[i] = t }
+func (s *logStore) setTagAt(i int, t uint32) { s.tags.s[i] = t }
 
 // recordOf returns an id's record, nil for none.
 func (s *logStore) recordOf(id int64) []byte {
@@ -166,9 +166,9 @@ func (s *logStore) eachEntry(fn func(id int64, p, tag uint32) bool) {
 	s.ids.Each(func(i int, id int64) bool {
 		var tag uint32
 		if s.tagged {
-			tag = s.tags[i]
+			tag = s.tags.s[i]
 		}
-		if p := s.pos[i]; p != deleted && !fn(id, p, tag) {
+		if p := s.pos.s[i]; p != deleted && !fn(id, p, tag) {
 			stopped = true
 		}
 		return !stopped
@@ -203,18 +203,18 @@ func (s *logStore) putTagged(id int64, rec []byte, tag uint32) {
 		// of the index a record, a tenth of a cold start's storing, were for nothing.
 		p := s.append(id, rec)
 		s.ids.Append(id)
-		s.pos = append(s.pos, p)
+		s.pos.append(p)
 		if s.tagged {
-			s.tags = append(s.tags, tag)
+			s.tags.append(tag)
 		}
 		return
 	}
 	s.free(id)
 	p := s.append(id, rec)
 	if i, ok := s.find(id); ok {
-		s.pos[i] = p
+		s.pos.s[i] = p
 		if s.tagged {
-			s.tags[i] = tag
+			s.tags.s[i] = tag
 		}
 		return
 	}
@@ -244,7 +244,7 @@ func (s *logStore) eachAt(lo, hi int, fn func(i int, id int64, p uint32)) {
 		if i >= hi {
 			return false
 		}
-		if p := s.pos[i]; p != deleted {
+		if p := s.pos.s[i]; p != deleted {
 			fn(i, id, p)
 		}
 		return true
@@ -255,7 +255,7 @@ func (s *logStore) eachAt(lo, hi int, fn func(i int, id int64, p uint32)) {
 func (s *logStore) sortedIDs() []int64 {
 	out := make([]int64, 0, s.Len())
 	s.ids.Each(func(i int, id int64) bool {
-		if s.pos[i] != deleted {
+		if s.pos.s[i] != deleted {
 			out = append(out, id)
 		}
 		return true
@@ -276,7 +276,7 @@ func (s *logStore) Delete(id int64) {
 		delete(s.extra, id)
 		delete(s.extraTags, id)
 	} else if i, ok := s.find(id); ok {
-		s.pos[i] = deleted
+		s.pos.s[i] = deleted
 	}
 }
 
@@ -421,7 +421,7 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 		return q
 	}
 	s.ids.Each(func(i int, id int64) bool {
-		s.pos[i] = move(id, s.pos[i])
+		s.pos.s[i] = move(id, s.pos.s[i])
 		return true
 	})
 	for id, p := range s.extra {
@@ -472,22 +472,22 @@ func (s *logStore) merge() {
 		return 0
 	})
 	n := len(extra)
-	for _, p := range s.pos {
+	for _, p := range s.pos.s {
 		if p != deleted {
 			n++
 		}
 	}
 	var ids idList
-	pos := make([]uint32, 0, n)
-	var tags []uint32
+	var pos, tags words
+	pos.reserve(n)
 	if s.tagged {
-		tags = make([]uint32, 0, n)
+		tags.reserve(n)
 	}
 	add := func(id int64, p uint32, tag uint32) {
 		ids.Append(id)
-		pos = append(pos, p)
+		pos.append(p)
 		if s.tagged {
-			tags = append(tags, tag)
+			tags.append(tag)
 		}
 	}
 	j := 0
@@ -495,12 +495,12 @@ func (s *logStore) merge() {
 		for ; j < len(extra) && extra[j].id < id; j++ {
 			add(extra[j].id, extra[j].p, extra[j].tag)
 		}
-		if s.pos[i] != deleted {
+		if s.pos.s[i] != deleted {
 			var tag uint32
 			if s.tagged {
-				tag = s.tags[i]
+				tag = s.tags.s[i]
 			}
-			add(id, s.pos[i], tag)
+			add(id, s.pos.s[i], tag)
 		}
 		return true
 	})
@@ -508,6 +508,8 @@ func (s *logStore) merge() {
 		add(extra[j].id, extra[j].p, extra[j].tag)
 	}
 	ids.clip()
+	s.pos.free()
+	s.tags.free()
 	s.ids, s.pos, s.tags, s.extra = ids, pos, tags, map[int64]uint32{}
 	if s.tagged {
 		s.extraTags = map[int64]uint32{}
@@ -518,9 +520,9 @@ func (s *logStore) merge() {
 // (a full recount's) otherwise grows its positions and tags by doubling, and holds the old
 // arrays beside the new while it copies them, up to three times their size at a million leads.
 func (s *logStore) reserve(n int) {
-	s.pos = slices.Grow(s.pos, n-len(s.pos))
+	s.pos.reserve(n - len(s.pos.s))
 	if s.tagged {
-		s.tags = slices.Grow(s.tags, n-len(s.tags))
+		s.tags.reserve(n - len(s.tags.s))
 	}
 }
 
@@ -528,8 +530,8 @@ func (s *logStore) reserve(n int) {
 // whose later changes are few.
 func (s *logStore) clip() {
 	s.ids.clip()
-	s.pos = clipped(s.pos)
+	s.pos.clip()
 	if s.tagged {
-		s.tags = clipped(s.tags)
+		s.tags.clip()
 	}
 }

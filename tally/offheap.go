@@ -3,6 +3,7 @@ package tally
 import (
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 )
 
 // The live tallies' stores (logStore) keep their records outside the Go heap, in blocks of
@@ -20,7 +21,11 @@ import (
 // reachable, which the store's readers are (they read it through the store).
 
 // block is memory outside the Go heap; b is all of it.
-type block struct{ b []byte }
+type block struct {
+	b       []byte
+	cleanup runtime.Cleanup
+	mapped  bool // false: a slice of the heap (mapping failed)
+}
 
 // newBlock maps n bytes. Pages are backed by memory only once written to, so a chunk's block is
 // mapped at its full size at once. Where mapping fails (or on a system without it), the block
@@ -31,9 +36,22 @@ func newBlock(n int) *block {
 		return &block{b: make([]byte, n)}
 	}
 	mapped.Add(int64(len(m)))
-	b := &block{b: m}
-	runtime.AddCleanup(b, unmap, m)
+	b := &block{b: m, mapped: true}
+	b.cleanup = runtime.AddCleanup(b, unmap, m)
 	return b
+}
+
+// free unmaps a block at once, for its one owner that knows nothing else points into it (words
+// it outgrew); nil is freed.
+func (b *block) free() {
+	if b == nil || b.b == nil {
+		return
+	}
+	if b.mapped {
+		b.cleanup.Stop()
+		unmap(b.b)
+	}
+	b.b = nil
 }
 
 // mapped is how many bytes of blocks are mapped.
@@ -48,3 +66,53 @@ func unmap(m []byte) {
 // chunk's pages not yet written to take no memory): beside the Go runtime's own figures, what
 // the exporter holds.
 func MappedBytes() int64 { return mapped.Load() }
+
+// words is a []uint32 in a block outside the heap, grown by doubling: a store's index, a
+// position and a tag an id (logStore.pos, tags), which were a tenth of a cold start's heap. The
+// block it outgrows is unmapped at once (its one owner is the words), so s is read through the
+// words each time, never kept aside across a change of them.
+type words struct {
+	s   []uint32
+	mem *block
+}
+
+// append adds v at the end.
+func (w *words) append(v uint32) {
+	if len(w.s) == cap(w.s) {
+		w.reserve(1)
+	}
+	w.s = append(w.s, v) // within the block: no allocation
+}
+
+// reserve makes room for n more, at least doubling.
+func (w *words) reserve(n int) {
+	if cap(w.s)-len(w.s) < n {
+		w.resize(max(len(w.s)+n, 2*cap(w.s), 1024))
+	}
+}
+
+// clip gives back the room past the length, when it is more than a page's.
+func (w *words) clip() {
+	if 4*(cap(w.s)-len(w.s)) > pageSize {
+		w.resize(len(w.s))
+	}
+}
+
+// free gives the block back and empties w.
+func (w *words) free() {
+	w.mem.free()
+	*w = words{}
+}
+
+// resize moves w to a block of room for c, c at least its length, a page's worth at least.
+func (w *words) resize(c int) {
+	c = (4*c + pageSize - 1) / pageSize * pageSize / 4
+	mem := newBlock(4 * c)
+	s := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(mem.b))), c)[:len(w.s)]
+	copy(s, w.s)
+	w.mem.free()
+	w.s, w.mem = s, mem
+}
+
+// pageSize is the unit memory is mapped in (on every platform Go maps in pages of at least it).
+const pageSize = 4096

@@ -11,24 +11,31 @@ import (
 )
 
 // settledMapped collects the garbage and waits for the cleanups of the blocks it found dropped
-// (they run on their own goroutine after the collection), then returns what is mapped.
-func settledMapped(t *testing.T, want func(int64) bool) int64 {
-	t.Helper()
+// (they run on their own goroutine after the collection) until what is mapped no longer moves,
+// or down to at most floor, and returns it.
+func settledMapped(floor int64) int64 {
 	deadline := time.Now().Add(5 * time.Second)
+	last, same := int64(-1), 0
 	for {
 		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
 		m := MappedBytes()
-		if want(m) || time.Now().After(deadline) {
+		if m == last {
+			same++
+		} else {
+			same = 0
+		}
+		if m <= floor || same >= 3 || time.Now().After(deadline) {
 			return m
 		}
-		time.Sleep(10 * time.Millisecond)
+		last = m
 	}
 }
 
 // TestStoreRecordsLiveOutsideTheHeap: a store's records are in mapped blocks, not in the Go
 // heap, read back as written, and unmapped once the store is dropped.
 func TestStoreRecordsLiveOutsideTheHeap(t *testing.T) {
-	base := settledMapped(t, func(int64) bool { return true })
+	base := settledMapped(-1) // earlier tests' stores gone
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 
@@ -65,7 +72,7 @@ func TestStoreRecordsLiveOutsideTheHeap(t *testing.T) {
 	runtime.KeepAlive(&s)
 
 	s = logStore{}
-	if left := settledMapped(t, func(m int64) bool { return m <= base }); left > base {
+	if left := settledMapped(base); left > base {
 		t.Errorf("%d bytes still mapped after the store was dropped (%d before it)", left, base)
 	}
 	runtime.KeepAlive(recs)
