@@ -29,12 +29,14 @@ import (
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/demo"
 	"github.com/tandem-oss/tandem/exporter"
+	"github.com/tandem-oss/tandem/internal/gcpercent"
 	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/source"
 	"github.com/tandem-oss/tandem/tally"
 )
 
 func TestMain(m *testing.M) {
+	gcpercent.Set(gcpercent.Default) // the exporter's (--runtime.gogc), unless GOGC is set
 	code := m.Run()
 	if shared != nil {
 		shared.db.Close()

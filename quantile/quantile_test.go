@@ -211,8 +211,8 @@ func TestMergeSettledHalves(t *testing.T) {
 	a.Settle()
 	b.Settle()
 	a.Merge(&b, 1)
-	if len(a.added) != 0 {
-		t.Fatalf("the merge of a settled half went through added (%d values)", len(a.added))
+	if a.waiting() != 0 {
+		t.Fatalf("the merge of a settled half went through added (%d values)", a.waiting())
 	}
 	if a.Len() != int64(len(all)) {
 		t.Fatalf("merged set holds %d values, want %d", a.Len(), len(all))
@@ -421,4 +421,35 @@ func kthBy(runs []run, k int64, above func(run, float64) int) float64 {
 		}
 	}
 	return float64(lo)
+}
+
+// TestValuesWaitAsTheyWillBeKept: a whole number of seconds waits to be sorted in four bytes,
+// any other value in eight, and a set merged unsettled into another keeps them so; quantiles
+// over both are percentile_cont's.
+func TestValuesWaitAsTheyWillBeKept(t *testing.T) {
+	var a, b Set
+	var all []float64
+	for i := range 1000 {
+		v := float64((i * 7919) % 1000)
+		if i%10 == 0 {
+			v += 0.5 // not a whole number: eight bytes
+		}
+		a.Add(v, 1)
+		all = append(all, v)
+	}
+	if len(a.addedSecs) != 900 || len(a.added) != 100 {
+		t.Fatalf("waiting: %d in four bytes, %d in eight; want 900 and 100", len(a.addedSecs), len(a.added))
+	}
+	b.Add(3, 2)
+	b.Add(-1, 1)
+	all = append(all, 3, 3, -1)
+	b.Merge(&a, 1) // a is small beside nothing settled in b: through the buffers
+	if len(b.addedSecs) != 902 || len(b.added) != 101 {
+		t.Fatalf("merged, waiting: %d in four bytes, %d in eight; want 902 and 101", len(b.addedSecs), len(b.added))
+	}
+	for _, q := range []float64{0, 0.25, 0.5, 0.9, 1} {
+		if got, want := b.Quantile(q), reference(all, q); got != want {
+			t.Errorf("q%v = %v, percentile_cont %v", q, got, want)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/exporter"
+	"github.com/tandem-oss/tandem/internal/gcpercent"
 )
 
 func main() { os.Exit(mainCode()) }
@@ -51,6 +53,7 @@ func mainCode() int {
 		hcPassFile    = kingpin.Flag("healthcheck.password-file", "File holding the password of --healthcheck.username.").String()
 		autoMemLimit  = kingpin.Flag("auto-gomemlimit", "Set GOMEMLIMIT to --auto-gomemlimit.ratio of the container's memory limit (cgroup), so the garbage collector works to stay under it instead of the process being OOM-killed; the GOMEMLIMIT environment variable, when set, wins. No effect outside a memory-limited cgroup.").Default("true").Bool()
 		memLimitRatio = kingpin.Flag("auto-gomemlimit.ratio", "Share of the container's memory limit to give the Go runtime (0 < ratio <= 1); the rest is headroom for what the runtime does not count.").Default("0.9").Float64()
+		gcPercent     = kingpin.Flag("runtime.gogc", "Garbage collection percentage (GOGC): how far the heap may grow past what the last collection found live. The exporter's stores are outside the heap, so a low value costs little CPU and keeps the cold start's peak memory near the live one; the GOGC environment variable, when set, wins.").Default(strconv.Itoa(gcpercent.Default)).Int()
 		webFlags      = kingpinflag.AddFlags(kingpin.CommandLine, ":9866")
 		// Serving is the default command: the flags above work without naming it.
 		_           = kingpin.Command("serve", "Poll the databases and serve /metrics (the default).").Default()
@@ -70,6 +73,14 @@ func mainCode() int {
 	if *memLimitRatio <= 0 || *memLimitRatio > 1 {
 		logger.Error("invalid flag", "flag", "--auto-gomemlimit.ratio", "err", fmt.Sprintf("%v is not in (0, 1]", *memLimitRatio))
 		return 1
+	}
+	if *gcPercent <= 0 {
+		logger.Error("invalid flag", "flag", "--runtime.gogc", "err", fmt.Sprintf("%d is not positive", *gcPercent))
+		return 1
+	}
+	if !*healthcheck {
+		percent, fromEnv := gcpercent.Set(*gcPercent)
+		logger.Debug("garbage collection percentage", "gogc", percent, "from_environment", fromEnv)
 	}
 	if *autoMemLimit && !*healthcheck {
 		setMemLimit(logger, *memLimitRatio)

@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/internal/gcpercent"
 	"github.com/tandem-oss/tandem/internal/instants"
 	"github.com/tandem-oss/tandem/internal/testdb"
 )
@@ -121,12 +122,15 @@ func TestBadConfigStopsAtStartup(t *testing.T) {
 	}
 }
 
-func TestBadMemLimitRatioStopsAtStartup(t *testing.T) {
+func TestBadRuntimeFlagsStopAtStartup(t *testing.T) {
 	bin := build(t)
-	for _, ratio := range []string{"0", "1.5", "-0.2"} {
-		out, err := exec.Command(bin, "--auto-gomemlimit.ratio="+ratio, "--config.file", "/nonexistent.yml").CombinedOutput()
-		if err == nil || !bytes.Contains(out, []byte("--auto-gomemlimit.ratio")) {
-			t.Errorf("ratio %s: err %v, output lacks the flag's name:\n%s", ratio, err, out)
+	for _, bad := range []struct{ flag, value string }{
+		{"--auto-gomemlimit.ratio", "0"}, {"--auto-gomemlimit.ratio", "1.5"}, {"--auto-gomemlimit.ratio", "-0.2"},
+		{"--runtime.gogc", "0"}, {"--runtime.gogc", "-5"},
+	} {
+		out, err := exec.Command(bin, bad.flag+"="+bad.value, "--config.file", "/nonexistent.yml").CombinedOutput()
+		if err == nil || !bytes.Contains(out, []byte(bad.flag)) {
+			t.Errorf("%s=%s: err %v, output lacks the flag's name:\n%s", bad.flag, bad.value, err, out)
 		}
 	}
 }
@@ -189,6 +193,10 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// --runtime.gogc's default is in effect (the Go collector reports the runtime's own).
+	if want := fmt.Sprintf("go_gc_gogc_percent %d\n", gcpercent.Default); os.Getenv("GOGC") == "" && !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %q", want)
 	}
 	// The landing page links only to what is served: no pprof handlers, so no pprof links.
 	landing := scrapeUntil(t, "http://"+addr+"/", "Tandem exporter")
