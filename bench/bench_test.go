@@ -215,6 +215,7 @@ func BenchmarkPollVsGenericSQL(b *testing.B) {
 	}
 	b.StopTimer()
 	stopSteady()
+	writeProfile(b, os.Getenv("TANDEM_BENCH_STEADY_HEAP_PROFILE")) // with -base the cold start's: what the steady polls allocated
 	for _, db := range []string{"crm", "campaigns"} {
 		_, h := e.Poller(source.Database(db)).Snapshot()
 		b.Logf("steady state, %s: poll %s, queries %v", db, h.LastDuration.Round(time.Millisecond), h.QueryDuration)
@@ -300,9 +301,13 @@ func retainedMiB() (heap, mapped float64) {
 
 // writeHeapProfile writes what the exporter holds after its cold start to the file
 // TANDEM_BENCH_HEAP_PROFILE names (go tool pprof -sample_index=inuse_space), if set;
-// TANDEM_BENCH_PEAK_PROFILE names one for the highest heap during the cold start (peakProfiler).
-func writeHeapProfile(b *testing.B) {
-	path := os.Getenv("TANDEM_BENCH_HEAP_PROFILE")
+// TANDEM_BENCH_PEAK_PROFILE names one for the highest heap during the cold start (peakProfiler),
+// TANDEM_BENCH_STEADY_HEAP_PROFILE one after the steady-state polls (with -base the first, and
+// -sample_index=alloc_space: what they allocated).
+func writeHeapProfile(b *testing.B) { writeProfile(b, os.Getenv("TANDEM_BENCH_HEAP_PROFILE")) }
+
+// writeProfile writes a heap profile to path, if set.
+func writeProfile(b *testing.B, path string) {
 	if path == "" {
 		return
 	}
@@ -316,8 +321,6 @@ func writeHeapProfile(b *testing.B) {
 	}
 }
 
-// BenchmarkScrape measures /metrics on the polled snapshot, as Prometheus sees it: gzip-encoded,
-// p50 and p99 over at least 200 scrapes.
 func BenchmarkScrape(b *testing.B) {
 	s := load(b)
 	e := newExporter(b, s)

@@ -203,3 +203,54 @@ func TestReconcileSumsOnceUnlessSomethingDiffers(t *testing.T) {
 	}
 	compare(t, "after reconciliation", series(t, e.Registry, published), w.expected())
 }
+
+// The rows of the watermark's overlap, which the last polls read whole, are read again by their
+// keys only (poller.overlapKeys): a row committed late behind the watermark, with its lead's
+// other rows unchanged, is found by its digest, its lead read again whole, and every number
+// equals SQL; with the row digested by its text form (an xml column) as well.
+func TestLateCommitsInTheOverlapByKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		query string
+	}{
+		{"by value", ""},
+		{"by text", `
+    queries:
+      activities: |
+        SELECT id, lead_id, XMLPARSE(CONTENT kind) AS kind, occurred_at, updated_at FROM sales_activities`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 64, 800, slaAttempts, ordinary)
+			if tc.query != "" {
+				w.cfg = reparse(t, w, strings.Replace(w.config(), "crm: {dsn_env: CRM, poll_interval: 1m, query_timeout: 30s}",
+					"crm:\n    dsn_env: CRM"+tc.query, 1)+slaAttempts)
+			}
+			e := w.exporter()
+			poll(t, e)
+			var watermark time.Time
+			for _, table := range []string{"leads", "sales_activities", "opportunities"} {
+				var m time.Time
+				if err := w.crm.Get(&m, "SELECT max(updated_at) FROM "+table+" WHERE updated_at <= $1", w.now); err != nil {
+					t.Fatal(err)
+				}
+				if m.After(watermark) {
+					watermark = m
+				}
+			}
+			// Three late commits, dated three minutes behind the newest row seen, and one in
+			// time; then a poll with nothing new, whose overlap still holds them.
+			late := watermark.Add(-3 * time.Minute)
+			w.now = w.now.Add(time.Minute)
+			w.exec(`UPDATE sales_activities SET occurred_at = occurred_at - interval '2 hours', updated_at = $1
+				WHERE id = (SELECT a.id FROM sales_activities a JOIN leads l ON l.id = a.lead_id WHERE l.mql_at IS NOT NULL ORDER BY a.id DESC LIMIT 1)`, late)
+			w.exec(`UPDATE opportunities SET is_won = NOT is_won, updated_at = $1 WHERE id = (SELECT id FROM opportunities WHERE is_closed ORDER BY id LIMIT 1)`, late)
+			w.exec(`UPDATE leads SET region = 'EMEA', updated_at = $1 WHERE id = (SELECT id FROM leads WHERE region <> 'EMEA' ORDER BY id DESC LIMIT 1)`, late)
+			w.exec(`UPDATE leads SET status = 'MQL', mql_at = created_at, updated_at = $1 WHERE id = (SELECT id FROM leads WHERE mql_at IS NULL ORDER BY id LIMIT 1)`, w.now)
+			poll(t, e)
+			compare(t, "after late commits in the overlap", series(t, e.Registry, published), w.expected())
+			w.now = w.now.Add(time.Minute)
+			poll(t, e)
+			compare(t, "a poll later, the overlap unchanged", series(t, e.Registry, published), w.expected())
+		})
+	}
+}
