@@ -24,7 +24,7 @@ type Set struct {
 	addedSecs []uint32  // not yet merged into secs
 	added     []float64 // not yet merged into odd
 	n         int64
-	gen   uint64 // the values' generation (Gen)
+	gen       uint64 // the values' generation (Gen)
 }
 
 // gens numbers the changes of every set of the process: a change stamps its set with the next.
