@@ -8,6 +8,7 @@ import (
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/metrics"
 	"github.com/tandem-oss/tandem/source"
+	"github.com/tandem-oss/tandem/tally"
 )
 
 // The health collector is the exporter reporting on itself: per database up, freshness, poll and
@@ -43,6 +44,7 @@ func (h *healthCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(name string, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(h.descs[name], prometheus.CounterValue, v, labels...)
 	}
+	gauge(metrics.ExporterMapped, float64(tally.MappedBytes()))
 	for _, db := range h.cfg.Sources() {
 		p := h.src.Poller(db)
 		if p == nil {

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -27,7 +28,8 @@ func Health(o Options) *dashboard.DashboardBuilder {
 		WithPanel(queryErrorsTimeseries()).
 		WithPanel(dataQualityBarGauge()).
 		WithPanel(rowsReadTimeseries()).
-		WithPanel(recountsTimeseries())
+		WithPanel(recountsTimeseries()).
+		WithPanel(memoryTimeseries())
 }
 
 func databaseUpStat() *stat.PanelBuilder {
@@ -112,4 +114,20 @@ func recountsTimeseries() *timeseries.PanelBuilder {
 		WithTarget(query(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelDatabase, sel(metrics.FullReads)), "{{database}} full reads")).
 		WithTarget(query(fmt.Sprintf("sum by (%s) (increase(%s[1h]))", metrics.LabelDatabase, sel(metrics.TallyRebuilds)), "{{database}} full recounts")).
 		WithTarget(query(fmt.Sprintf("sum by (%s, %s) (increase(%s[1h]))", metrics.LabelQuery, metrics.LabelKind, sel(metrics.ReconciliationDrift)), "{{query}} {{kind}}"))
+}
+
+// memoryTimeseries shows the exporter's memory as a container sees it, with what it is made of:
+// the Go heap and the stores' records outside it, and the limit the runtime works under (absent
+// without one), which a growing number of leads moves towards.
+func memoryTimeseries() *timeseries.PanelBuilder {
+	runtimeSel := func(metric string) string { return metric + "{" + strings.Join(exporterMatchers, ", ") + "}" }
+	return defaultTimeseries().Title("Exporter memory").
+		Description("Resident memory of each exporter, the Go heap in use, and " + help(metrics.ExporterMapped) +
+			" The limit is the runtime's (GOMEMLIMIT less the mapped memory), shown when one is set.").
+		Unit("bytes").
+		WithTarget(query(runtimeSel("process_resident_memory_bytes"), "{{instance}} resident")).
+		WithTarget(query(runtimeSel("go_memstats_heap_inuse_bytes"), "{{instance}} Go heap in use")).
+		WithTarget(query(sel(metrics.ExporterMapped), "{{instance}} stores outside the heap")).
+		WithTarget(query(runtimeSel("go_gc_gomemlimit_bytes")+" < 2^62", "{{instance}} runtime limit")).
+		NoValue("no exporter scraped") // the limit alone is absent without one, by design
 }

@@ -186,6 +186,7 @@ const (
 	TallyRebuilds           = "tandem_tally_rebuilds_total"
 	ReconciliationDrift     = "tandem_reconciliation_drift_rows_total"
 	DataQualityRows         = "tandem_data_quality_problem_rows"
+	ExporterMapped          = "tandem_exporter_mapped_bytes"
 )
 
 // Event timestamps, as docs/metrics.md names them.
@@ -289,6 +290,7 @@ var Health = []Def{
 	{FullReads, Counter, []string{LabelDatabase}, NoDims, "polls", "Polls that checked every row: the first reads them all, and every reconcile_interval one compares the digests of every row, summed per lead by the database, with Tandem's; the others read only rows changed since the last poll.", "", false},
 	{TallyRebuilds, Counter, []string{LabelDatabase}, NoDims, "polls", "Polls that recomputed the numbers from every row held (start-up; after a change every lead depends on: an owner, a campaign; the clock going back, or jumping past periods that many rows are dated in); the others recompute only the leads (or campaign rows) that changed, those waiting on the clock, and at a roll-over those dated in the new periods (the other numbers move to the window their period now is: yesterday is the day that was today).", "", false},
 	{ReconciliationDrift, Counter, []string{LabelDatabase, LabelQuery, LabelKind}, NoDims, "rows", "What a reconciliation found that incremental reads had missed, from the digests of each lead's rows: kind=\"deleted\" counts rows gone (hard-deleted), kind=\"changed\" the leads whose rows changed without a newer updated_at.", "", false},
+	{ExporterMapped, Gauge, nil, NoDims, "bytes", "Memory the exporter's stores of leads' and touches' records hold outside the Go heap (mapped), which go_memstats_* do not count: with go_memstats_heap_inuse_bytes, most of what the exporter holds. A memory limit (GOMEMLIMIT, --auto-gomemlimit) is one on both: the runtime is given it less this.", "", false},
 	{DataQualityRows, Gauge, []string{LabelDatabase, LabelQuery, LabelCheck}, NoDims, "rows", "Rows in the database now that fail a data-quality check; see docs/metrics.md for what each check does with the row.", "", false},
 }
 

@@ -36,6 +36,7 @@ func newBlock(n int) *block {
 		return &block{b: make([]byte, n)}
 	}
 	mapped.Add(int64(len(m)))
+	mappedChanged()
 	b := &block{b: m, mapped: true}
 	b.cleanup = runtime.AddCleanup(b, unmap, m)
 	return b
@@ -60,6 +61,27 @@ var mapped atomic.Int64
 func unmap(m []byte) {
 	unmapBlock(m)
 	mapped.Add(-int64(len(m)))
+	mappedChanged()
+}
+
+// watcher is called whenever blocks are mapped or unmapped (OnMapped).
+var watcher atomic.Pointer[func()]
+
+func mappedChanged() {
+	if f := watcher.Load(); f != nil {
+		(*f)()
+	}
+}
+
+// OnMapped has f called whenever a store maps or unmaps a block, on the goroutine that did (the
+// runtime's memory limit follows MappedBytes with it: heaplimit); nil stops it. f must be quick
+// and safe to call from many goroutines at once.
+func OnMapped(f func()) {
+	if f == nil {
+		watcher.Store(nil)
+		return
+	}
+	watcher.Store(&f)
 }
 
 // MappedBytes is how many bytes the live tallies' stores hold outside the Go heap (mapped; a

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"math/rand"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -76,4 +77,26 @@ func TestStoreRecordsLiveOutsideTheHeap(t *testing.T) {
 		t.Errorf("%d bytes still mapped after the store was dropped (%d before it)", left, base)
 	}
 	runtime.KeepAlive(recs)
+}
+
+// TestOnMappedSeesBlocksComeAndGo: the watcher OnMapped sets hears of a block mapped and of it
+// unmapped, with MappedBytes already counting the change (heaplimit reads it then).
+func TestOnMappedSeesBlocksComeAndGo(t *testing.T) {
+	before := settledMapped(-1) // no earlier test's block unmapped meanwhile
+	var calls atomic.Int64
+	var seen atomic.Int64
+	OnMapped(func() { calls.Add(1); seen.Store(MappedBytes()) })
+	defer OnMapped(nil)
+	b := newBlock(3 * pageSize)
+	if !b.mapped {
+		t.Skip("no mapped blocks on this system")
+	}
+	if calls.Load() == 0 || seen.Load() < before+3*pageSize {
+		t.Fatalf("after mapping: %d calls, saw %d bytes mapped (%d before)", calls.Load(), seen.Load(), before)
+	}
+	n := calls.Load()
+	b.free()
+	if calls.Load() == n {
+		t.Fatal("not called when the block was unmapped")
+	}
 }

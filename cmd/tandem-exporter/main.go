@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,6 +34,8 @@ import (
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/internal/gcpercent"
+	"github.com/tandem-oss/tandem/internal/heaplimit"
+	"github.com/tandem-oss/tandem/tally"
 )
 
 func main() { os.Exit(mainCode()) }
@@ -51,8 +54,8 @@ func mainCode() int {
 		healthcheck   = kingpin.Flag("healthcheck", "Check that an exporter on --web.listen-address answers /-/healthy, then exit 0 or 1 (for container HEALTHCHECKs: the image has no shell or curl). Speaks HTTPS when --web.config.file sets tls_server_config.").Bool()
 		hcUser        = kingpin.Flag("healthcheck.username", "User for --healthcheck when --web.config.file sets basic_auth_users.").String()
 		hcPassFile    = kingpin.Flag("healthcheck.password-file", "File holding the password of --healthcheck.username.").String()
-		autoMemLimit  = kingpin.Flag("auto-gomemlimit", "Set GOMEMLIMIT to --auto-gomemlimit.ratio of the container's memory limit (cgroup), so the garbage collector works to stay under it instead of the process being OOM-killed; the GOMEMLIMIT environment variable, when set, wins. No effect outside a memory-limited cgroup.").Default("true").Bool()
-		memLimitRatio = kingpin.Flag("auto-gomemlimit.ratio", "Share of the container's memory limit to give the Go runtime (0 < ratio <= 1); the rest is headroom for what the runtime does not count.").Default("0.9").Float64()
+		autoMemLimit  = kingpin.Flag("auto-gomemlimit", "Set GOMEMLIMIT to --auto-gomemlimit.ratio of the container's memory limit (cgroup), so the garbage collector works to stay under it instead of the process being OOM-killed; the GOMEMLIMIT environment variable, when set, wins. Either limit is one on the whole process: the runtime is given it less what the stores hold outside the heap (tandem_exporter_mapped_bytes). No effect outside a memory-limited cgroup.").Default("true").Bool()
+		memLimitRatio = kingpin.Flag("auto-gomemlimit.ratio", "Share of the container's memory limit to give the Go runtime (0 < ratio <= 1); the rest is headroom for what neither counts (the binary's pages, thread stacks).").Default("0.9").Float64()
 		gcPercent     = kingpin.Flag("runtime.gogc", "Garbage collection percentage (GOGC): how far the heap may grow past what the last collection found live. The exporter's stores are outside the heap, so a low value costs little CPU and keeps the cold start's peak memory near the live one; the GOGC environment variable, when set, wins.").Default(strconv.Itoa(gcpercent.Default)).Int()
 		webFlags      = kingpinflag.AddFlags(kingpin.CommandLine, ":9866")
 		// Serving is the default command: the flags above work without naming it.
@@ -84,6 +87,9 @@ func mainCode() int {
 	}
 	if *autoMemLimit && !*healthcheck {
 		setMemLimit(logger, *memLimitRatio)
+	}
+	if !*healthcheck {
+		limitNetOfMapped(logger)
 	}
 	if *healthcheck {
 		return checkHealth(healthProbe{addr: (*webFlags.WebListenAddresses)[0], webConfig: *webFlags.WebConfigFile, user: *hcUser, passwordFile: *hcPassFile})
@@ -152,6 +158,20 @@ func setMemLimit(logger *slog.Logger, ratio float64) {
 	case limit > 0 && limit < math.MaxInt64:
 		logger.Info("GOMEMLIMIT set", "bytes", limit, "ratio", ratio, "from", gomemlimitSource())
 	}
+}
+
+// limitNetOfMapped makes the memory limit in effect (GOMEMLIMIT or --auto-gomemlimit's) one on
+// the whole process: the runtime is given it less what the stores hold outside the heap, which
+// the runtime does not count (heaplimit).
+func limitNetOfMapped(logger *slog.Logger) {
+	total := debug.SetMemoryLimit(-1)
+	if total <= 0 || total == math.MaxInt64 {
+		return
+	}
+	l := heaplimit.New(total, tally.MappedBytes, debug.SetMemoryLimit)
+	tally.OnMapped(l.Update)
+	l.Update()
+	logger.Debug("the Go runtime's memory limit follows the stores' mapped memory", "total_bytes", total)
 }
 
 // gomemlimitSource says where the limit came from: the environment wins over the cgroup.

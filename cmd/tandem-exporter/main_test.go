@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/tandem-oss/tandem/demo"
 	"github.com/tandem-oss/tandem/internal/gcpercent"
+	"github.com/tandem-oss/tandem/internal/heaplimit"
 	"github.com/tandem-oss/tandem/internal/instants"
 	"github.com/tandem-oss/tandem/internal/testdb"
 )
@@ -184,7 +186,8 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 	}
 
 	cmd := exec.Command(bin, "--config.file", cfg, "--log.level", "debug")
-	cmd.Env = env
+	const limit = 1 << 30
+	cmd.Env = append(env, fmt.Sprintf("GOMEMLIMIT=%d", limit))
 	addr, logs := startListening(t, cmd)
 	defer cmd.Process.Kill() //nolint:errcheck
 	// Both databases polled (the campaign database is polled first, the CRM right after).
@@ -197,6 +200,15 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 	// --runtime.gogc's default is in effect (the Go collector reports the runtime's own).
 	if want := fmt.Sprintf("go_gc_gogc_percent %d\n", gcpercent.Default); os.Getenv("GOGC") == "" && !strings.Contains(body, want) {
 		t.Errorf("/metrics lacks %q", want)
+	}
+	// GOMEMLIMIT is a limit on the whole process: the runtime's is what the stores' mapped blocks
+	// leave of it, within the step it follows them by.
+	mapped, runtimeLimit := sample(t, body, "tandem_exporter_mapped_bytes"), sample(t, body, "go_gc_gomemlimit_bytes")
+	if mapped < heaplimit.Step {
+		t.Errorf("tandem_exporter_mapped_bytes %v: the stores map nothing", mapped)
+	}
+	if got := limit - runtimeLimit; got < mapped-heaplimit.Step || got > mapped+heaplimit.Step {
+		t.Errorf("the runtime's memory limit is %v, GOMEMLIMIT less %v; %v is mapped", runtimeLimit, got, mapped)
 	}
 	// The landing page links only to what is served: no pprof handlers, so no pprof links.
 	landing := scrapeUntil(t, "http://"+addr+"/", "Tandem exporter")
@@ -225,6 +237,22 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 	if !strings.Contains(logs.String(), "shutting down") {
 		t.Errorf("no shutdown log:\n%s", logs.String())
 	}
+}
+
+// sample is the value of the unlabelled series name in an exposition.
+func sample(t *testing.T, body, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics lacks %s", name)
+	return 0
 }
 
 // The embedded demo: no configuration and no PostgreSQL, just `--demo`. It runs at a simulated
