@@ -204,11 +204,11 @@ func TestReconcileSumsOnceUnlessSomethingDiffers(t *testing.T) {
 	compare(t, "after reconciliation", series(t, e.Registry, published), w.expected())
 }
 
-// The rows of the watermark's overlap, which the last polls read whole, are read again by their
-// keys only (poller.overlapKeys): a row committed late behind the watermark, with its lead's
-// other rows unchanged, is found by its digest, its lead read again whole, and every number
-// equals SQL; with the row digested by its text form (an xml column) as well.
-func TestLateCommitsInTheOverlapByKeys(t *testing.T) {
+// The rows of the watermark's overlap are read again at each poll: a row committed late behind
+// the watermark, with its lead's other rows unchanged, is found by its digest, its lead
+// recomputed, and every number equals SQL; with the row digested by its text form (an xml
+// column) as well.
+func TestLateCommitsInTheOverlap(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		query string

@@ -632,18 +632,12 @@ func (m mark) keep() {
 }
 
 // crmDelta reads the rows of t changed since its watermark (less the overlap) and marks their
-// leads dirty; rows read again unchanged (the overlap) are left out. On PostgreSQL the rows past
-// the watermark are read whole, and those of the overlap only by their keys (overlapKeys).
+// leads dirty; rows read again unchanged (the overlap) are left out.
 func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, now time.Time, dirty map[int64]bool, own *ownRows) (mark, error) {
 	since := t.watermark.Add(-r.d.WatermarkOverlap)
-	keys := r.d.Driver == "postgres" && r.d.WatermarkOverlap > 0
-	from := since
-	if keys {
-		from = t.watermark
-	}
 	m := mark{t: t, bad: map[any]badRow{}}
 	recent := recentRows{overlap: r.d.WatermarkOverlap, now: now, newest: t.watermark}
-	res, err := r.run(ctx, tx, t.name, tx.Rebind(source.Since(r.text(t.name))), []any{from}, func(v any) {
+	res, err := r.run(ctx, tx, t.name, tx.Rebind(source.Since(r.text(t.name))), []any{since}, func(v any) {
 		k := rowOf(v)
 		old, ok := t.recent[k.ID]
 		changed := !ok || old != k.Digest
@@ -656,11 +650,6 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmT
 	})
 	if err != nil {
 		return m, err
-	}
-	if keys {
-		if err := p.overlapKeys(ctx, r, tx, t, since, &recent, dirty, own); err != nil {
-			return m, err
-		}
 	}
 	for k, check := range res.Bad {
 		if _, known := res.BadLead[k]; !known {
@@ -677,29 +666,6 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmT
 		}
 	}
 	return m, nil
-}
-
-// overlapKeys reads the keys of t's rows in the watermark's overlap (updated_at from since up to
-// the watermark), which the last polls read whole: a row whose digest is the one kept is
-// unchanged, any other (committed late, behind the watermark) makes its lead dirty, to be read
-// again whole. Their keys only: at a million leads and a thousand changed a minute, the five
-// minutes of the default overlap held 5,000 leads that every poll read, decoded and digested
-// again whole, the larger part of a poll's database time.
-func (p *Poller) overlapKeys(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, since time.Time, recent *recentRows, dirty map[int64]bool, own *ownRows) error {
-	where := source.Watermark + " >= ? AND " + source.Watermark + " <= ?"
-	res, err := r.timed(ctx, t.name, func(ctx context.Context) (source.Result, error) {
-		return source.ReadKeys(ctx, tx, t.name, r.query(t.name), t.column, p.digestOf(t.name), where, func(k source.RowKey) {
-			if old, ok := t.recent[k.ID]; !ok || old != k.Digest {
-				dirty[k.Lead] = true
-				if own != nil {
-					own.others[k.Lead] = true // its row is not at hand: read again
-				}
-			}
-			recent.add(k)
-		}, since, t.watermark)
-	})
-	r.stats.add(t.name, res.Rows, 0, false) // rows read, if only their keys
-	return err
 }
 
 // ownRows is what the deltas say of the leads whose own row changed: the rows of the leads

@@ -339,33 +339,6 @@ func Since(text string) string {
 	return Wrap(text, "tandem_delta") + " WHERE " + Watermark + " > ?"
 }
 
-// ReadKeys streams the RowKey of each of a query's rows that where selects (its lead, id,
-// updated_at, and its digest by PostgreSQL's expression digest: RecordDigest or TextDigest), not
-// the row: what a poll reads of the rows it has read before, in its watermark's overlap, to learn
-// that they are unchanged. lead is the column of the row's lead (lead_id; id for the leads
-// query), whose NULL is lead 0. where takes "?" placeholders, bound to args (sqlx's Rebind, when
-// db has it). PostgreSQL only (the digest).
-func ReadKeys(ctx context.Context, db Querier, name, text, lead, digest, where string, fn func(RowKey), args ...any) (Result, error) {
-	q := Query{Name: name, Columns: []Column{{"id", true, ""}, {Watermark, false, ""}}}
-	cols := "tandem_r.id, tandem_r." + Watermark
-	if lead != "id" {
-		q.Columns = append(q.Columns, Column{lead, false, ""})
-		cols += ", tandem_r." + lead
-	}
-	sql := "SELECT " + digest + " AS " + DigestColumn + ", " + cols + " FROM (\n" + text + "\n) AS tandem_r WHERE " + where
-	if b, ok := db.(interface{ Rebind(string) string }); ok {
-		sql = b.Rebind(sql)
-	}
-	return read(ctx, db, q, sql, func(r *record) RowKey {
-		k := RowKey{ID: r.int64(0), Updated: r.time(1), Digest: r.digest}
-		k.Lead = k.ID
-		if len(q.Columns) > 2 {
-			k.Lead = r.int64(2)
-		}
-		return k
-	}, fn, args...)
-}
-
 // ReadIDs streams the values of one id column (id, lead_id) of a query's rows, decoded as the
 // query's own rows decode them; rows where it is NULL or unreadable are left out.
 func ReadIDs(ctx context.Context, db Querier, text, column string, fn func(int64), args ...any) (Result, error) {
