@@ -30,6 +30,7 @@ import (
 	"github.com/tandem-oss/tandem/demo"
 	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/internal/gcpercent"
+	"github.com/tandem-oss/tandem/internal/heaplimit"
 	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/source"
 	"github.com/tandem-oss/tandem/tally"
@@ -37,6 +38,7 @@ import (
 
 func TestMain(m *testing.M) {
 	gcpercent.Set(gcpercent.Default) // the exporter's (--runtime.gogc), unless GOGC is set
+	heaplimit.Follow()               // GOMEMLIMIT, if set, holds the stores too, as in the exporter
 	code := m.Run()
 	if shared != nil {
 		shared.db.Close()

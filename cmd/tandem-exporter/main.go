@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,7 +34,6 @@ import (
 	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/internal/gcpercent"
 	"github.com/tandem-oss/tandem/internal/heaplimit"
-	"github.com/tandem-oss/tandem/tally"
 )
 
 func main() { os.Exit(mainCode()) }
@@ -89,7 +87,10 @@ func mainCode() int {
 		setMemLimit(logger, *memLimitRatio)
 	}
 	if !*healthcheck {
-		limitNetOfMapped(logger)
+		if total := heaplimit.Follow(); total > 0 {
+			// The runtime does not count the stores' mapped blocks: it gets the limit less them.
+			logger.Debug("the Go runtime's memory limit follows the stores' mapped memory", "total_bytes", total)
+		}
 	}
 	if *healthcheck {
 		return checkHealth(healthProbe{addr: (*webFlags.WebListenAddresses)[0], webConfig: *webFlags.WebConfigFile, user: *hcUser, passwordFile: *hcPassFile})
@@ -158,20 +159,6 @@ func setMemLimit(logger *slog.Logger, ratio float64) {
 	case limit > 0 && limit < math.MaxInt64:
 		logger.Info("GOMEMLIMIT set", "bytes", limit, "ratio", ratio, "from", gomemlimitSource())
 	}
-}
-
-// limitNetOfMapped makes the memory limit in effect (GOMEMLIMIT or --auto-gomemlimit's) one on
-// the whole process: the runtime is given it less what the stores hold outside the heap, which
-// the runtime does not count (heaplimit).
-func limitNetOfMapped(logger *slog.Logger) {
-	total := debug.SetMemoryLimit(-1)
-	if total <= 0 || total == math.MaxInt64 {
-		return
-	}
-	l := heaplimit.New(total, tally.MappedBytes, debug.SetMemoryLimit)
-	tally.OnMapped(l.Update)
-	l.Update()
-	logger.Debug("the Go runtime's memory limit follows the stores' mapped memory", "total_bytes", total)
 }
 
 // gomemlimitSource says where the limit came from: the environment wins over the cgroup.

@@ -9,8 +9,12 @@
 package heaplimit
 
 import (
+	"math"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tandem-oss/tandem/tally"
 )
 
 // Step is how far the mapped memory moves before the runtime's limit follows: a store maps
@@ -55,4 +59,18 @@ func (l *Limiter) Update() {
 	m := l.mapped() // again: another caller may have set it meanwhile
 	l.last.Store(m)
 	l.set(Limit(l.total, m))
+}
+
+// Follow makes the memory limit in effect (GOMEMLIMIT, or the one --auto-gomemlimit set) a limit
+// on the whole process: from now on the runtime is given it less tally.MappedBytes. It returns
+// that limit, or 0 when there is none.
+func Follow() int64 {
+	total := debug.SetMemoryLimit(-1)
+	if total <= 0 || total == math.MaxInt64 {
+		return 0
+	}
+	l := New(total, tally.MappedBytes, debug.SetMemoryLimit)
+	tally.OnMapped(l.Update)
+	l.Update()
+	return total
 }
