@@ -494,6 +494,13 @@ func (c *leadChanges) restore(ctx context.Context) error {
 	_, err := c.db.ExecContext(ctx, `UPDATE leads l SET updated_at = r.u::timestamptz, status = r.s
 		FROM unnest($1::bigint[], $2::text[], $3::text[]) AS r(id, u, s) WHERE l.id = r.id`,
 		pq.Array(ids), pq.Array(updated), pq.Array(status))
+	if err != nil {
+		return err
+	}
+	// And the versions the changes left behind go: their entries in the updated_at index lie in
+	// the next run's overlap, and its delta read visited each (thousands, runs a minute apart:
+	// 0.040-0.057 s of database time a poll in 1-poll runs instead of 0.02-0.03 s).
+	_, err = c.db.ExecContext(ctx, `VACUUM leads`)
 	return err
 }
 
