@@ -20,7 +20,12 @@ import (
 	"github.com/tandem-oss/tandem/tally"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+// TestMain runs the tests under tally.StrictFree: a record used after its store let its block go
+// faults in the test that does it.
+func TestMain(m *testing.M) {
+	tally.StrictFree()
+	testdb.Main(m)
+}
 
 // loadDemo puts demo data generated at now into a fresh database and reads it as the backfill
 // command does.

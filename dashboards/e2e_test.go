@@ -22,9 +22,15 @@ import (
 	"github.com/tandem-oss/tandem/internal/promstack"
 	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/internal/testexporter"
+	"github.com/tandem-oss/tandem/tally"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+// TestMain runs the tests under tally.StrictFree: a record used after its store let its block go
+// faults in the test that does it.
+func TestMain(m *testing.M) {
+	tally.StrictFree()
+	testdb.Main(m)
+}
 
 var labelValues = regexp.MustCompile(`^label_values\((.+),\s*(\w+)\)$`)
 

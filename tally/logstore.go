@@ -374,6 +374,7 @@ func (s *logStore) tidy() {
 		if !some {
 			s.halfDead = 0
 			for _, ci := range s.empty {
+				s.chunks[ci].mem.letGo()
 				s.chunks[ci].b, s.chunks[ci].mem = nil, nil // kept for the moves; the store holds no spare chunk after
 			}
 			return
@@ -439,6 +440,9 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 // a cold start's compactions left as memory the runtime had not given back at its peak. A sealed
 // chunk has none to keep (its compressed frames are dropped).
 func (s *logStore) reuse(ci int) {
+	if z := s.chunks[ci].sealed; z != nil {
+		z.mem.letGo()
+	}
 	s.chunks[ci] = chunk{b: s.chunks[ci].b[:0], mem: s.chunks[ci].mem}
 	s.empty = append(s.empty, ci)
 }

@@ -55,6 +55,24 @@ func (b *block) free() {
 	b.b = nil
 }
 
+// letGo marks a block its store will not read again (a chunk emptied for good, a sealed chunk's
+// frames dropped). The collector unmaps it later; under StrictFree it is made unreadable at once.
+func (b *block) letGo() {
+	if b != nil && b.mapped && strict.Load() {
+		protectBlock(b.b)
+	}
+}
+
+// strict is StrictFree's switch.
+var strict atomic.Bool
+
+// StrictFree is for tests: from then on, a block a store lets go of is made unreadable at once
+// rather than unmapped once the collector finds it unreachable. A record read from such a block
+// is valid only until its store lets the block go; a reader that kept one across a change of the
+// store would fault only when a collection happened to come between, rarely, in production.
+// Under StrictFree it faults in the test that did it.
+func StrictFree() { strict.Store(true) }
+
 // mapped is how many bytes of blocks are mapped.
 var mapped atomic.Int64
 

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"math/rand"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -100,3 +101,40 @@ func TestOnMappedSeesBlocksComeAndGo(t *testing.T) {
 		t.Fatal("not called when the block was unmapped")
 	}
 }
+
+// TestStrictFreeFaultsOnStaleRecords: under StrictFree (on for this package's tests, TestMain), a
+// record read from a chunk its store has since let go of faults when read, rather than reading
+// memory the collector may unmap at any time; records of live chunks still read.
+func TestStrictFreeFaultsOnStaleRecords(t *testing.T) {
+	s := newLogStore()
+	big := bytes.Repeat([]byte{7}, 4000)
+	for id := int64(1); id <= 600; id++ { // about two chunks and a half
+		s.putRecord(id, big)
+	}
+	if !s.chunks[0].mem.mapped {
+		t.Skip("no mapped blocks on this system")
+	}
+	stale := s.recordOf(1) // in chunk 0
+	for id := int64(1); s.lookup(id)>>chunkBits == 0; id++ {
+		s.putRecord(id, []byte{1}) // small: chunk 0 dies without the log moving to another chunk
+	}
+	s.tidy() // chunk 0 is let go of for good
+	if got := s.recordOf(1); !bytes.Equal(got, []byte{1}) {
+		t.Fatalf("record 1 reads %v after the rewrite", got[:min(len(got), 4)])
+	}
+	if got := s.recordOf(600); !bytes.Equal(got, big) {
+		t.Fatal("a live record no longer reads as written")
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	faulted := func() (faulted bool) {
+		defer func() { faulted = recover() != nil }()
+		sink = stale[0] // a read the compiler keeps
+		return false
+	}()
+	if !faulted {
+		t.Fatal("a record of a chunk let go of still reads")
+	}
+}
+
+// sink keeps a read from being optimised away.
+var sink byte

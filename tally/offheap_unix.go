@@ -12,3 +12,5 @@ func mapBlock(n int) ([]byte, error) {
 }
 
 func unmapBlock(m []byte) { _ = syscall.Munmap(m) }
+
+func protectBlock(m []byte) { _ = syscall.Mprotect(m, syscall.PROT_NONE) }
