@@ -3,6 +3,7 @@ package exporter
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,7 +21,8 @@ type scrapeCache struct {
 	mu    sync.Mutex
 	of    []*tally.Snapshot // per snapshot collector, the snapshot its bytes were made from
 	bytes [][]byte
-	gz    [][]byte // the same, each a gzip member, compressed once per poll as well
+	gz    [][]byte     // the same, each a gzip member, compressed once per poll as well
+	zw    *gzip.Writer // compresses them, kept: a writer's tables are about a megabyte
 }
 
 // Handler serves /metrics in the Prometheus text format: the pre-encoded snapshot families,
@@ -69,7 +71,9 @@ func (e *Exporter) Handler(maxRequests int) http.Handler {
 		for _, b := range gz {
 			w.Write(b) //nolint:errcheck
 		}
-		w.Write(gzipped(live.Bytes())) //nolint:errcheck
+		zw := gzipWriters.Get().(*gzip.Writer)
+		w.Write(gzipped(zw, live.Bytes(), 0)) //nolint:errcheck
+		gzipWriters.Put(zw)
 	})
 }
 
@@ -84,14 +88,26 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-// gzipped compresses b as one gzip member.
-func gzipped(b []byte) []byte {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // the level is valid
-	zw.Write(b)                                        //nolint:errcheck // into memory
-	zw.Close()                                         //nolint:errcheck
+// gzipped compresses b as one gzip member with zw, into room for about hint bytes (the size the
+// last member of the same kind took; 0 when unknown).
+func gzipped(zw *gzip.Writer, b []byte, hint int) []byte {
+	buf := bytes.NewBuffer(make([]byte, 0, max(hint+hint/8, 512)))
+	zw.Reset(buf)
+	zw.Write(b)          //nolint:errcheck // into memory
+	zw.Close()           //nolint:errcheck
+	zw.Reset(io.Discard) // let go of buf
 	return buf.Bytes()
 }
+
+// newGzipWriter is a writer at BestSpeed: the exposition is compressed at every poll and scrape.
+func newGzipWriter() *gzip.Writer {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // the level is valid
+	return zw
+}
+
+// gzipWriters serve the scrapes' live part: a new writer allocated about a megabyte of tables
+// for a few kilobytes of text.
+var gzipWriters = sync.Pool{New: func() any { return newGzipWriter() }}
 
 var (
 	textFormat        = expfmt.NewFormat(expfmt.TypeTextPlain)
@@ -115,9 +131,15 @@ func (e *Exporter) snapshotText() (text, gz [][]byte) {
 		if snap == e.cache.of[i] && e.cache.bytes[i] != nil {
 			continue
 		}
-		var buf bytes.Buffer
-		s.WriteText(&buf, snap)
-		e.cache.of[i], e.cache.bytes[i], e.cache.gz[i] = snap, buf.Bytes(), gzipped(buf.Bytes())
+		if e.cache.zw == nil {
+			e.cache.zw = newGzipWriter()
+		}
+		// Sized by the last encoding: grown by doubling, the buffer allocated twice the text.
+		last := len(e.cache.bytes[i])
+		buf := bytes.NewBuffer(make([]byte, 0, last+last/8))
+		s.WriteText(buf, snap)
+		e.cache.of[i], e.cache.bytes[i] = snap, buf.Bytes()
+		e.cache.gz[i] = gzipped(e.cache.zw, buf.Bytes(), len(e.cache.gz[i]))
 	}
 	return append([][]byte(nil), e.cache.bytes...), append([][]byte(nil), e.cache.gz...)
 }
