@@ -273,23 +273,13 @@ func TestInhibitionIsPerExporter(t *testing.T) {
 	}
 	post(probe("crm-a:9866"), probe("crm-c:9866"))
 	promstack.Eventually(t, 30*time.Second, "the inhibitor has the causes", func() string {
-		resp, err := http.Get(am.URL + "/api/v2/alerts")
+		state, err := alertStates(am.URL)
 		if err != nil {
 			return err.Error()
 		}
-		defer resp.Body.Close()
-		var got []struct {
-			Labels map[string]string `json:"labels"`
-			Status struct {
-				State string `json:"state"`
-			} `json:"status"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
-			return err.Error()
-		}
 		suppressed := 0
-		for _, a := range got {
-			if a.Labels["alertname"] == alerting.AlertBacklog && a.Status.State == "suppressed" {
+		for _, instance := range []string{"crm-a:9866", "crm-c:9866"} {
+			if state[alerting.AlertBacklog+"@"+instance] == "suppressed" {
 				suppressed++
 			}
 		}
@@ -300,24 +290,9 @@ func TestInhibitionIsPerExporter(t *testing.T) {
 	})
 	post(waiting("crm-a:9866"), waiting("crm-b:9866"), waiting("crm-c:9866"))
 	promstack.Eventually(t, 30*time.Second, "inhibition per exporter", func() string {
-		resp, err := http.Get(am.URL + "/api/v2/alerts")
+		state, err := alertStates(am.URL)
 		if err != nil {
 			return err.Error()
-		}
-		defer resp.Body.Close()
-		var got []struct {
-			Labels map[string]string `json:"labels"`
-			Status struct {
-				State       string   `json:"state"`
-				InhibitedBy []string `json:"inhibitedBy"`
-			} `json:"status"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
-			return err.Error()
-		}
-		state := map[string]string{}
-		for _, a := range got {
-			state[a.Labels["alertname"]+"@"+a.Labels["instance"]] = a.Status.State
 		}
 		want := map[string]string{
 			alerting.AlertLeadsWaiting + "@crm-a:9866": "suppressed", // its data is stale
@@ -347,4 +322,28 @@ func TestInhibitionIsPerExporter(t *testing.T) {
 	if hook.find("/sales", "firing", alerting.AlertLeadsWaiting, map[string]string{"instance": "crm-a:9866"}) {
 		t.Error("the alert of the CRM with stale data was delivered")
 	}
+}
+
+// alertStates is the state (active, suppressed) of each alert Alertmanager at url holds, by
+// alertname@instance. The API asks the inhibitor and the silences for each alert it lists.
+func alertStates(url string) (map[string]string, error) {
+	resp, err := http.Get(url + "/api/v2/alerts")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var got []struct {
+		Labels map[string]string `json:"labels"`
+		Status struct {
+			State string `json:"state"`
+		} `json:"status"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		return nil, err
+	}
+	state := map[string]string{}
+	for _, a := range got {
+		state[a.Labels["alertname"]+"@"+a.Labels["instance"]] = a.Status.State
+	}
+	return state, nil
 }
