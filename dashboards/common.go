@@ -101,6 +101,12 @@ func sel(metric string, matchers ...string) string {
 	if _, ok := metrics.Lookup(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(metric, "_bucket"), "_sum"), "_count")); !ok {
 		panic("dashboards: not a Tandem metric: " + metric)
 	}
+	return exporterSel(metric, matchers...)
+}
+
+// exporterSel is sel for any metric the exporters serve, the Go runtime's and the process's
+// included (go_*, process_*), which the catalogue does not list.
+func exporterSel(metric string, matchers ...string) string {
 	ms := append([]string{}, exporterMatchers...)
 	for _, m := range matchers {
 		if m != "" {

@@ -2,7 +2,6 @@ package dashboards
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -120,14 +119,13 @@ func recountsTimeseries() *timeseries.PanelBuilder {
 // the Go heap and the stores' records outside it, and the limit the runtime works under (absent
 // without one), which a growing number of leads moves towards.
 func memoryTimeseries() *timeseries.PanelBuilder {
-	runtimeSel := func(metric string) string { return metric + "{" + strings.Join(exporterMatchers, ", ") + "}" }
 	return defaultTimeseries().Title("Exporter memory").
 		Description("Resident memory of each exporter, the Go heap in use, and " + help(metrics.ExporterMapped) +
 			" The limit is the runtime's (GOMEMLIMIT less the mapped memory), shown when one is set.").
 		Unit("bytes").
-		WithTarget(query(runtimeSel("process_resident_memory_bytes"), "{{instance}} resident")).
-		WithTarget(query(runtimeSel("go_memstats_heap_inuse_bytes"), "{{instance}} Go heap in use")).
+		WithTarget(query(exporterSel("process_resident_memory_bytes"), "{{instance}} resident")).
+		WithTarget(query(exporterSel("go_memstats_heap_inuse_bytes"), "{{instance}} Go heap in use")).
 		WithTarget(query(sel(metrics.ExporterMapped), "{{instance}} stores outside the heap")).
-		WithTarget(query(runtimeSel("go_gc_gomemlimit_bytes")+" < 2^62", "{{instance}} runtime limit")).
+		WithTarget(query(exporterSel("go_gc_gomemlimit_bytes")+" < 2^62", "{{instance}} runtime limit")).
 		NoValue("no exporter scraped") // the limit alone is absent without one, by design
 }

@@ -79,21 +79,17 @@ func mainCode() int {
 		logger.Error("invalid flag", "flag", "--runtime.gogc", "err", fmt.Sprintf("%d is not positive", *gcPercent))
 		return 1
 	}
-	if !*healthcheck {
-		percent, fromEnv := gcpercent.Set(*gcPercent)
-		logger.Debug("garbage collection percentage", "gogc", percent, "from_environment", fromEnv)
+	if *healthcheck { // a probe: none of the runtime settings below are for it
+		return checkHealth(healthProbe{addr: (*webFlags.WebListenAddresses)[0], webConfig: *webFlags.WebConfigFile, user: *hcUser, passwordFile: *hcPassFile})
 	}
-	if *autoMemLimit && !*healthcheck {
+	percent, fromEnv := gcpercent.Set(*gcPercent)
+	logger.Debug("garbage collection percentage", "gogc", percent, "from_environment", fromEnv)
+	if *autoMemLimit {
 		setMemLimit(logger, *memLimitRatio)
 	}
-	if !*healthcheck {
-		if total := heaplimit.Follow(); total > 0 {
-			// The runtime does not count the stores' mapped blocks: it gets the limit less them.
-			logger.Debug("the Go runtime's memory limit follows the stores' mapped memory", "total_bytes", total)
-		}
-	}
-	if *healthcheck {
-		return checkHealth(healthProbe{addr: (*webFlags.WebListenAddresses)[0], webConfig: *webFlags.WebConfigFile, user: *hcUser, passwordFile: *hcPassFile})
+	if total := heaplimit.Follow(); total > 0 {
+		// The runtime does not count the stores' mapped blocks: it gets the limit less them.
+		logger.Debug("the Go runtime's memory limit follows the stores' mapped memory", "total_bytes", total)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

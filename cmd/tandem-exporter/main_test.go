@@ -25,6 +25,7 @@ import (
 	"github.com/tandem-oss/tandem/internal/heaplimit"
 	"github.com/tandem-oss/tandem/internal/instants"
 	"github.com/tandem-oss/tandem/internal/testdb"
+	"github.com/tandem-oss/tandem/metrics"
 )
 
 // binDir holds the exporter binary the tests build once; removed when they end.
@@ -203,7 +204,7 @@ targets: {currency_rates: {EUR: "1.08", GBP: "1.27"}}
 	}
 	// GOMEMLIMIT is a limit on the whole process: the runtime's is what the stores' mapped blocks
 	// leave of it, within the step it follows them by.
-	mapped, runtimeLimit := sample(t, body, "tandem_exporter_mapped_bytes"), sample(t, body, "go_gc_gomemlimit_bytes")
+	mapped, runtimeLimit := sample(t, body, metrics.ExporterMapped), sample(t, body, "go_gc_gomemlimit_bytes")
 	if mapped < heaplimit.Step {
 		t.Errorf("tandem_exporter_mapped_bytes %v: the stores map nothing", mapped)
 	}
