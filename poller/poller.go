@@ -69,6 +69,7 @@ func Open(d *config.DB) (*Conn, error) {
 		}
 		c.dialer = newDeadlineDialer(connect, d.QueryTimeout+ioGrace)
 		pc.DialFunc = c.dialer.DialContext
+		pc.BuildFrontend = bufferedFrontend
 		c.DB = sqlx.NewDb(stdlib.OpenDB(*pc), "postgres") // "postgres": sqlx binds $1, $2...
 	default:
 		db, err := sqlx.Open(d.Driver, d.DSN.Reveal())
