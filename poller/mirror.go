@@ -23,6 +23,9 @@ type table[K comparable, V comparable] struct {
 	// lead is set when the rows are kept grouped by the lead they belong to, so the live tally
 	// can recompute one lead from its rows.
 	lead func(V) int64
+	// overlap is how many rows the last delta read found as the table holds them: the rows of
+	// the watermark overlap, read again at every poll (the size of the next delta's set of them).
+	overlap int
 }
 
 func newTable[K comparable, V comparable](key func(V) K, updated func(V) time.Time) *table[K, V] {
@@ -139,17 +142,36 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 	batch := t.rows.fresh(full, hint)
 	dups := map[any]string{}
 	var args []any
+	// A delta read leaves out of its batch the rows it reads as the table holds them: the rows
+	// of the watermark overlap, read again at every poll. A table written in batches (daily
+	// campaign stats, loaded at one updated_at) has all of its last batch in the overlap until
+	// a newer row comes, for hours: each poll put its thousands of rows into a new map, copied
+	// them into the table and compared them with it again. Only their keys are kept, to find a
+	// row read twice, and the newest updated_at among them, which moves the watermark as if
+	// they were applied.
+	var same map[K]struct{}
+	var sameNewest time.Time
 	if !full {
 		args = []any{since}
+		same = make(map[K]struct{}, t.overlap)
 	}
 	res, err := readFn(ctx, text, func(v V) {
 		if progress != nil && (batch.len()+1)%progressEvery == 0 {
 			progress(batch.len() + 1)
 		}
 		k := t.key(v)
-		if batch.has(k) {
+		if _, dup := same[k]; dup || batch.has(k) {
 			dups[dupKey[K]{k}] = tally.CheckDuplicateID
 			return
+		}
+		if same != nil {
+			if old, ok := t.rows.get(k); ok && old == v {
+				same[k] = struct{}{}
+				if u := t.updated(v); u.After(sameNewest) {
+					sameNewest = u
+				}
+				return
+			}
 		}
 		batch.put(k, v)
 	}, args...)
@@ -162,14 +184,26 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 	p := &pending[K, V]{t: t, batch: batch, full: full}
 	p.apply = func() drift {
 		newest := t.watermark
-		batch.each(func(_ K, v V) {
-			// A row dated in the future (clock skew, bad data) must not carry the watermark past
-			// now, or every later change would stay invisible until the next full read; such a
-			// row is read again until its time has come.
-			if u := t.updated(v); u.After(newest) && !u.After(now) {
+		// A row dated in the future (clock skew, bad data) must not carry the watermark past
+		// now, or every later change would stay invisible until the next full read; such a
+		// row is read again until its time has come.
+		later := func(u time.Time) {
+			if u.After(newest) && !u.After(now) {
 				newest = u
 			}
-		})
+		}
+		batch.each(func(_ K, v V) { later(t.updated(v)) })
+		if !sameNewest.After(now) {
+			later(sameNewest)
+		} else {
+			// The newest of the rows read again is dated ahead of now: the newest of them that
+			// is not, as the loop above finds among changed rows (rare: a walk of the table).
+			for k := range same {
+				if v, ok := t.rows.get(k); ok {
+					later(t.updated(v))
+				}
+			}
+		}
 		var d drift
 		if full {
 			if !p.diffed {
@@ -183,6 +217,12 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 				t.rows.put(k, v)
 				delete(t.bad, any(k)) // read again, and good now
 			})
+			if len(t.bad) > 0 {
+				for k := range same {
+					delete(t.bad, any(k))
+				}
+			}
+			t.overlap = len(same)
 		}
 		for id, check := range res.Bad {
 			t.bad[id] = check

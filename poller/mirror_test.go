@@ -3,6 +3,8 @@ package poller
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand"
 	"slices"
 	"testing"
 	"time"
@@ -187,5 +189,127 @@ func TestMirrorChangesAndLeadIndex(t *testing.T) {
 	}
 	if len(of(10)) != 0 || !slices.Equal(of(20), []string{"b2", "c2"}) || tb.rows.len() != 3 {
 		t.Fatalf("lead index after a full read: 10 %v, 20 %v", of(10), of(20))
+	}
+}
+
+// TestDeltaReadsAgainstModel: delta reads leave the rows of the watermark overlap that are read
+// again unchanged out of their batch; the table must end every poll as a plain model of a delta
+// read says: each row read is the table's now, the first of a key read twice wins and the key
+// counts as duplicated (until a full read), and the watermark moves to the newest updated_at read that is not after
+// now. Random edits, inserts, duplicates and rows dated ahead of the clock, over many polls.
+func TestDeltaReadsAgainstModel(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for seed := int64(1); seed <= 40; seed++ {
+		rnd := rand.New(rand.NewSource(seed))
+		now := t0
+		overlap := 5 * time.Minute
+		var db []row
+		for id := int64(1); id <= 30; id++ {
+			// Batches written at one instant, as a nightly load writes them: most rows share it.
+			db = append(db, row{id, "v0", t0.Add(-time.Duration(rnd.Intn(3)) * time.Minute)})
+		}
+		tb := newTable(func(r row) int64 { return r.ID }, func(r row) time.Time { return r.Updated })
+		_, pend, err := tb.read(context.Background(), fakeRead(db), "", true, time.Time{}, now, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pend.apply()
+		model := map[int64]row{}
+		for _, r := range db {
+			model[r.ID] = r
+		}
+		watermark := tb.watermark
+		dups := map[int64]bool{} // keys read twice in one read: rejected until a full read
+		for poll := 1; poll <= 30; poll++ {
+			now = now.Add(time.Duration(rnd.Intn(90)) * time.Second)
+			var read []row // this poll's database: a few edits and inserts, maybe a duplicate
+			for _, r := range db {
+				switch rnd.Intn(10) {
+				case 0:
+					r.Value = fmt.Sprint("v", poll)
+					r.Updated = now.Add(-time.Duration(rnd.Intn(100)) * time.Second) // committed late, perhaps
+				case 1:
+					r.Updated = now.Add(time.Duration(1+rnd.Intn(120)) * time.Second) // ahead of the clock
+				}
+				read = append(read, r)
+			}
+			db = read
+			if rnd.Intn(3) == 0 {
+				db = append(db, row{int64(100 + poll), "new", now})
+			}
+			rows := slices.Clone(db)
+			if rnd.Intn(4) == 0 {
+				rows = append(rows, rows[rnd.Intn(len(rows))]) // the same row twice
+			}
+			if rnd.Intn(4) == 0 {
+				r := rows[rnd.Intn(len(rows))]
+				r.Value = "twin"
+				rows = append(rows, r) // another row with a key already read
+			}
+			since := watermark.Add(-overlap)
+			_, pend, err := tb.read(context.Background(), fakeRead(rows), "", false, since, now, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pend.apply()
+
+			seen := map[int64]bool{}
+			for _, r := range rows {
+				if !r.Updated.After(since) {
+					continue
+				}
+				if seen[r.ID] {
+					dups[r.ID] = true
+					continue
+				}
+				seen[r.ID] = true
+				model[r.ID] = r
+				if r.Updated.After(watermark) && !r.Updated.After(now) {
+					watermark = r.Updated
+				}
+			}
+			if !tb.watermark.Equal(watermark) {
+				t.Fatalf("seed %d poll %d: watermark %v, want %v", seed, poll, tb.watermark, watermark)
+			}
+			if tb.rows.len() != len(model) {
+				t.Fatalf("seed %d poll %d: %d rows, want %d", seed, poll, tb.rows.len(), len(model))
+			}
+			for id, want := range model {
+				if got, _ := tb.rows.get(id); got != want {
+					t.Fatalf("seed %d poll %d: row %d = %+v, want %+v", seed, poll, id, got, want)
+				}
+			}
+			if tb.skipped[tally.CheckDuplicateID] != len(dups) {
+				t.Fatalf("seed %d poll %d: %d duplicates counted, want %d", seed, poll, tb.skipped[tally.CheckDuplicateID], len(dups))
+			}
+		}
+	}
+}
+
+// TestOverlapReadAgainIsNoChange: a delta read whose rows are all as the table holds them
+// reports no change, keeps none in its batch, and clears a row it reads good again from the
+// rejected rows.
+func TestOverlapReadAgainIsNoChange(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	tb := newTable(func(r row) int64 { return r.ID }, func(r row) time.Time { return r.Updated })
+	db := []row{{1, "a", t0}, {2, "b", t0}, {3, "c", t0}}
+	_, pend, _ := tb.read(context.Background(), fakeRead(db), "", true, time.Time{}, t0, nil)
+	pend.apply()
+	tb.bad[any(int64(2))] = "bad_value" // rejected by an earlier delta
+	_, pend, err := tb.read(context.Background(), fakeRead(db), "", false, t0.Add(-time.Minute), t0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := 0
+	pend.changes(func(_, _ *row) { changed++ })
+	if changed != 0 || pend.batch.len() != 0 {
+		t.Fatalf("rows read again unchanged: %d changes, %d rows in the batch", changed, pend.batch.len())
+	}
+	pend.apply()
+	if len(tb.bad) != 0 || tb.skipped["bad_value"] != 0 {
+		t.Fatalf("row 2 read good again is still rejected: %v", tb.bad)
+	}
+	if tb.overlap != 3 || tb.rows.len() != 3 {
+		t.Fatalf("overlap %d, %d rows", tb.overlap, tb.rows.len())
 	}
 }
