@@ -209,6 +209,9 @@ type crmState struct {
 	// textIDs is set once a lead id read was text (Salesforce's): text ids cannot be read by
 	// range or compared by range of digests, so every poll reads every row.
 	textIDs bool
+	// overlapLeads is how many leads the last leads delta read: the size to make the next one's
+	// count of rows by lead (ownRows.n), most of them the overlap's again.
+	overlapLeads int
 }
 
 func newCRMState() *crmState {
@@ -507,7 +510,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *readTx, now time.Time, full bo
 	var marks []mark
 	// The leads whose own row is all the deltas found changed, with that row: the tally may
 	// need neither it nor their activities and deals read again (tally.LiveCRM.Known).
-	own := &ownRows{rows: map[int64][]source.Lead{}, changed: map[int64]bool{}, others: map[int64]bool{}}
+	own := &ownRows{rows: map[int64][]source.Lead{}, n: make(map[int64]int32, st.overlapLeads), changed: map[int64]bool{}, others: map[int64]bool{}}
 	if !rebuild {
 		for _, t := range tables {
 			if t.incremental {
@@ -518,6 +521,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *readTx, now time.Time, full bo
 				marks = append(marks, m)
 			}
 		}
+		st.overlapLeads = len(own.n)
 		// The reconciliation; every poll for a query without updated_at, which has no changes
 		// to read.
 		for _, t := range tables {
@@ -625,8 +629,10 @@ type mark struct {
 // keep applies the delta read to its table.
 func (m mark) keep() {
 	m.t.watermark, m.t.recent = m.watermark, m.recent
-	for _, id := range m.good {
-		delete(m.t.bad, any(id))
+	if len(m.t.bad) > 0 { // most often none: no key boxed for nothing
+		for _, id := range m.good {
+			delete(m.t.bad, any(id))
+		}
 	}
 	maps.Copy(m.t.bad, m.bad)
 }
@@ -672,7 +678,11 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmT
 // query they returned, by lead, and the leads something else of changed (another query's rows,
 // a skipped row). The touchpoints' delta has none.
 type ownRows struct {
+	// rows holds the changed rows; n counts every row of each lead, changed or not (a lead id
+	// the leads query returns twice is not known from one row). The rows of the watermark
+	// overlap read again unchanged, thousands a poll, are counted and not kept.
 	rows    map[int64][]source.Lead
+	n       map[int64]int32
 	changed map[int64]bool // a lead row of theirs changed
 	others  map[int64]bool
 }
@@ -686,8 +696,9 @@ func (o *ownRows) saw(v any, lead int64, changed bool) {
 	l, isLead := v.(source.Lead)
 	switch {
 	case isLead:
-		o.rows[lead] = append(o.rows[lead], l)
+		o.n[lead]++
 		if changed {
+			o.rows[lead] = append(o.rows[lead], l)
 			o.changed[lead] = true // only these may be known: another lead's rows may have changed unseen
 		}
 	case changed:
@@ -699,8 +710,8 @@ func (o *ownRows) saw(v any, lead int64, changed bool) {
 func (o *ownRows) known() map[int64]source.Lead {
 	out := map[int64]source.Lead{}
 	for id := range o.changed {
-		if rows := o.rows[id]; len(rows) == 1 && !o.others[id] {
-			out[id] = rows[0]
+		if o.n[id] == 1 && !o.others[id] {
+			out[id] = o.rows[id][0]
 		}
 	}
 	return out
