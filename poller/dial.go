@@ -158,7 +158,8 @@ const readBuffer = 64 << 10
 
 // bufferedFrontend is pgx's frontend reading the connection through a buffer of readBuffer
 // bytes (pgconn.Config.BuildFrontend). The frontend is the connection's only reader once it is
-// built, so the buffer hides nothing from pgx.
+// built, so the buffer hides nothing from pgx. (PgConn.SyncConn, which readies the net.Conn for
+// use by hand, would not see what the buffer holds: Tandem never takes the net.Conn over.)
 func bufferedFrontend(r io.Reader, w io.Writer) *pgproto3.Frontend {
 	return pgproto3.NewFrontend(bufio.NewReaderSize(r, readBuffer), w)
 }
