@@ -641,19 +641,44 @@ func (m mark) keep() {
 // leads dirty; rows read again unchanged (the overlap) are left out.
 func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmTable, now time.Time, dirty map[int64]bool, own *ownRows) (mark, error) {
 	since := t.watermark.Add(-r.d.WatermarkOverlap)
-	m := mark{t: t, bad: map[any]badRow{}}
-	recent := recentRows{overlap: r.d.WatermarkOverlap, now: now, newest: t.watermark}
-	res, err := r.run(ctx, tx, t.name, tx.Rebind(source.Since(r.text(t.name))), []any{since}, func(v any) {
-		k := rowOf(v)
+	// Sized for the last delta's overlap, which most of this one's rows are again.
+	m := mark{t: t, bad: map[any]badRow{}, good: make([]int64, 0, len(t.recent))}
+	recent := recentRows{overlap: r.d.WatermarkOverlap, now: now, newest: t.watermark, rows: make([]recentRow, 0, len(t.recent))}
+	// note notes a row read and says whether it changed. Each query's rows reach it in their
+	// own type, not boxed: most of a delta's rows are the overlap's, read again unchanged.
+	note := func(k source.RowKey) bool {
 		old, ok := t.recent[k.ID]
 		changed := !ok || old != k.Digest
 		if changed {
 			dirty[k.Lead] = true
 		}
-		own.saw(v, k.Lead, changed)
 		recent.add(k)
 		m.good = append(m.good, k.ID)
-	})
+		return changed
+	}
+	text, args := tx.Rebind(source.Since(r.text(t.name))), []any{since}
+	var res source.Result
+	var err error
+	switch t.name {
+	case source.QueryLeads:
+		res, err = runRows(r, ctx, tx, t.name, text, args, source.ReadLeads, func(x source.Lead) {
+			own.sawLead(x, note(x.Key()))
+		})
+	case source.QueryActivities:
+		res, err = runRows(r, ctx, tx, t.name, text, args, source.ReadActivities, func(x source.Activity) {
+			own.sawOther(x.LeadID, note(x.Key()))
+		})
+	case source.QueryOpportunities:
+		res, err = runRows(r, ctx, tx, t.name, text, args, source.ReadOpportunities, func(x source.Opportunity) {
+			own.sawOther(x.LeadID, note(x.Key()))
+		})
+	case source.QueryTouchpoints:
+		res, err = runRows(r, ctx, tx, t.name, text, args, source.ReadTouchpoints, func(x source.Touchpoint) {
+			own.sawOther(x.LeadID, note(x.Key()))
+		})
+	default:
+		panic("poller: not a lead-keyed query: " + t.name)
+	}
 	if err != nil {
 		return m, err
 	}
@@ -687,21 +712,21 @@ type ownRows struct {
 	others  map[int64]bool
 }
 
-// saw notes a row of a delta read, of lead, and whether it changed (own is nil for the
-// touchpoints' delta).
-func (o *ownRows) saw(v any, lead int64, changed bool) {
+// sawLead notes a row of the leads delta and whether it changed.
+func (o *ownRows) sawLead(l source.Lead, changed bool) {
 	if o == nil {
 		return
 	}
-	l, isLead := v.(source.Lead)
-	switch {
-	case isLead:
-		o.n[lead]++
-		if changed {
-			o.rows[lead] = append(o.rows[lead], l)
-			o.changed[lead] = true // only these may be known: another lead's rows may have changed unseen
-		}
-	case changed:
+	o.n[l.ID]++
+	if changed {
+		o.rows[l.ID] = append(o.rows[l.ID], l)
+		o.changed[l.ID] = true // only these may be known: another lead's rows may have changed unseen
+	}
+}
+
+// sawOther notes a row of lead's of another delta (own is nil for the touchpoints' delta).
+func (o *ownRows) sawOther(lead int64, changed bool) {
+	if o != nil && changed {
 		o.others[lead] = true
 	}
 }

@@ -34,11 +34,11 @@ func TestOwnRowsKnown(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			o := &ownRows{rows: map[int64][]source.Lead{}, n: map[int64]int32{}, changed: map[int64]bool{}, others: map[int64]bool{}}
 			for i, r := range c.saw {
-				var v any = source.Activity{ID: int64(100 + i), LeadID: r.lead}
 				if r.isLead {
-					v = source.Lead{ID: r.lead, Status: "row" + string(rune('a'+i))}
+					o.sawLead(source.Lead{ID: r.lead, Status: "row" + string(rune('a'+i))}, r.changed)
+				} else {
+					o.sawOther(r.lead, r.changed)
 				}
-				o.saw(v, r.lead, r.changed)
 			}
 			got := o.known()
 			want := map[int64]bool{}
