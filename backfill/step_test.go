@@ -16,16 +16,12 @@ import (
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/demo"
 	"github.com/tandem-oss/tandem/internal/instants"
+	"github.com/tandem-oss/tandem/internal/strictmain"
 	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/tally"
 )
 
-// TestMain runs the tests under tally.StrictFree: a record used after its store let its block go
-// faults in the test that does it.
-func TestMain(m *testing.M) {
-	tally.StrictFree()
-	testdb.Main(m)
-}
+func TestMain(m *testing.M) { strictmain.Main(m) }
 
 // loadDemo puts demo data generated at now into a fresh database and reads it as the backfill
 // command does.

@@ -20,17 +20,12 @@ import (
 	"github.com/tandem-oss/tandem/fiscal"
 	"github.com/tandem-oss/tandem/internal/instants"
 	"github.com/tandem-oss/tandem/internal/promstack"
+	"github.com/tandem-oss/tandem/internal/strictmain"
 	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/internal/testexporter"
-	"github.com/tandem-oss/tandem/tally"
 )
 
-// TestMain runs the tests under tally.StrictFree: a record used after its store let its block go
-// faults in the test that does it.
-func TestMain(m *testing.M) {
-	tally.StrictFree()
-	testdb.Main(m)
-}
+func TestMain(m *testing.M) { strictmain.Main(m) }
 
 var labelValues = regexp.MustCompile(`^label_values\((.+),\s*(\w+)\)$`)
 

@@ -20,17 +20,12 @@ import (
 	"github.com/tandem-oss/tandem/demo"
 	"github.com/tandem-oss/tandem/exporter"
 	"github.com/tandem-oss/tandem/internal/instants"
+	"github.com/tandem-oss/tandem/internal/strictmain"
 	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/metrics"
-	"github.com/tandem-oss/tandem/tally"
 )
 
-// TestMain runs the tests under tally.StrictFree: a record used after its store let its block go
-// faults in the test that does it.
-func TestMain(m *testing.M) {
-	tally.StrictFree()
-	testdb.Main(m)
-}
+func TestMain(m *testing.M) { strictmain.Main(m) }
 
 // world is a CRM and a campaign database, each in its own fresh PostgreSQL database, with demo
 // data generated at an instant and an exporter configured for them, in the instant's company time

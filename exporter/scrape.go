@@ -91,13 +91,17 @@ func acceptsGzip(r *http.Request) bool {
 // gzipped compresses b as one gzip member with zw, into room for about hint bytes (the size the
 // last member of the same kind took; 0 when unknown).
 func gzipped(zw *gzip.Writer, b []byte, hint int) []byte {
-	buf := bytes.NewBuffer(make([]byte, 0, max(hint+hint/8, 512)))
+	buf := roomFor(max(hint, 512))
 	zw.Reset(buf)
 	zw.Write(b)          //nolint:errcheck // into memory
 	zw.Close()           //nolint:errcheck
 	zw.Reset(io.Discard) // let go of buf
 	return buf.Bytes()
 }
+
+// roomFor is a buffer with room for last bytes, what the same output took the last time, and an
+// eighth more: grown by doubling from nothing, a buffer allocated twice what it came to hold.
+func roomFor(last int) *bytes.Buffer { return bytes.NewBuffer(make([]byte, 0, last+last/8)) }
 
 // newGzipWriter is a writer at BestSpeed: the exposition is compressed at every poll and scrape.
 func newGzipWriter() *gzip.Writer {
@@ -134,9 +138,7 @@ func (e *Exporter) snapshotText() (text, gz [][]byte) {
 		if e.cache.zw == nil {
 			e.cache.zw = newGzipWriter()
 		}
-		// Sized by the last encoding: grown by doubling, the buffer allocated twice the text.
-		last := len(e.cache.bytes[i])
-		buf := bytes.NewBuffer(make([]byte, 0, last+last/8))
+		buf := roomFor(len(e.cache.bytes[i]))
 		s.WriteText(buf, snap)
 		e.cache.of[i], e.cache.bytes[i] = snap, buf.Bytes()
 		e.cache.gz[i] = gzipped(e.cache.zw, buf.Bytes(), len(e.cache.gz[i]))

@@ -209,9 +209,6 @@ type crmState struct {
 	// textIDs is set once a lead id read was text (Salesforce's): text ids cannot be read by
 	// range or compared by range of digests, so every poll reads every row.
 	textIDs bool
-	// overlapLeads is how many leads the last leads delta read: the size to make the next one's
-	// count of rows by lead (ownRows.n), most of them the overlap's again.
-	overlapLeads int
 }
 
 func newCRMState() *crmState {
@@ -437,6 +434,11 @@ func runRows[T any](r *crmReader, ctx context.Context, q source.Querier, name, t
 	return res, err
 }
 
+// runKeys is runRows for a caller that needs only each row's key.
+func runKeys[T keyed](r *crmReader, ctx context.Context, q source.Querier, name, text string, args []any, read rowReader[T], fn func(source.RowKey)) (source.Result, error) {
+	return runRows(r, ctx, q, name, text, args, read, func(x T) { fn(x.Key()) })
+}
+
 // timed runs a read of ids or digest sums of a query under query_timeout, counting its time
 // (not its rows) in the query's stats.
 func (r *crmReader) timed(ctx context.Context, name string, fn func(ctx context.Context) (source.Result, error)) (source.Result, error) {
@@ -510,7 +512,7 @@ func (p *Poller) readCRM(ctx context.Context, tx *readTx, now time.Time, full bo
 	var marks []mark
 	// The leads whose own row is all the deltas found changed, with that row: the tally may
 	// need neither it nor their activities and deals read again (tally.LiveCRM.Known).
-	own := &ownRows{rows: map[int64][]source.Lead{}, n: make(map[int64]int32, st.overlapLeads), changed: map[int64]bool{}, others: map[int64]bool{}}
+	own := &ownRows{rows: map[int64][]source.Lead{}, changed: map[int64]bool{}, others: map[int64]bool{}}
 	if !rebuild {
 		for _, t := range tables {
 			if t.incremental {
@@ -521,7 +523,6 @@ func (p *Poller) readCRM(ctx context.Context, tx *readTx, now time.Time, full bo
 				marks = append(marks, m)
 			}
 		}
-		st.overlapLeads = len(own.n)
 		// The reconciliation; every poll for a query without updated_at, which has no changes
 		// to read.
 		for _, t := range tables {
@@ -659,23 +660,19 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmT
 	text, args := tx.Rebind(source.Since(r.text(t.name))), []any{since}
 	var res source.Result
 	var err error
+	other := func(k source.RowKey) { own.sawOther(k.Lead, note(k)) }
 	switch t.name {
 	case source.QueryLeads:
+		own.n = make(map[int64]int32, len(t.recent))
 		res, err = runRows(r, ctx, tx, t.name, text, args, source.ReadLeads, func(x source.Lead) {
 			own.sawLead(x, note(x.Key()))
 		})
 	case source.QueryActivities:
-		res, err = runRows(r, ctx, tx, t.name, text, args, source.ReadActivities, func(x source.Activity) {
-			own.sawOther(x.LeadID, note(x.Key()))
-		})
+		res, err = runKeys(r, ctx, tx, t.name, text, args, source.ReadActivities, other)
 	case source.QueryOpportunities:
-		res, err = runRows(r, ctx, tx, t.name, text, args, source.ReadOpportunities, func(x source.Opportunity) {
-			own.sawOther(x.LeadID, note(x.Key()))
-		})
+		res, err = runKeys(r, ctx, tx, t.name, text, args, source.ReadOpportunities, other)
 	case source.QueryTouchpoints:
-		res, err = runRows(r, ctx, tx, t.name, text, args, source.ReadTouchpoints, func(x source.Touchpoint) {
-			own.sawOther(x.LeadID, note(x.Key()))
-		})
+		res, err = runKeys(r, ctx, tx, t.name, text, args, source.ReadTouchpoints, other)
 	default:
 		panic("poller: not a lead-keyed query: " + t.name)
 	}
@@ -705,7 +702,8 @@ func (p *Poller) crmDelta(ctx context.Context, r *crmReader, tx *readTx, t *crmT
 type ownRows struct {
 	// rows holds the changed rows; n counts every row of each lead, changed or not (a lead id
 	// the leads query returns twice is not known from one row). The rows of the watermark
-	// overlap read again unchanged, thousands a poll, are counted and not kept.
+	// overlap read again unchanged, thousands a poll, are counted and not kept; the leads
+	// delta makes n, sized for the last one's overlap.
 	rows    map[int64][]source.Lead
 	n       map[int64]int32
 	changed map[int64]bool // a lead row of theirs changed

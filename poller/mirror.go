@@ -147,8 +147,8 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 	// campaign stats, loaded at one updated_at) has all of its last batch in the overlap until
 	// a newer row comes, for hours: each poll put its thousands of rows into a new map, copied
 	// them into the table and compared them with it again. Only their keys are kept, to find a
-	// row read twice, and the newest updated_at among them, which moves the watermark as if
-	// they were applied.
+	// row read twice, and the newest updated_at among them up to now, which moves the watermark
+	// as if they were applied.
 	var same map[K]struct{}
 	var sameNewest time.Time
 	if !full {
@@ -167,7 +167,7 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 		if same != nil {
 			if old, ok := t.rows.get(k); ok && old == v {
 				same[k] = struct{}{}
-				if u := t.updated(v); u.After(sameNewest) {
+				if u := t.updated(v); u.After(sameNewest) && !u.After(now) { // apply's rule, below
 					sameNewest = u
 				}
 				return
@@ -193,17 +193,7 @@ func (t *table[K, V]) read(ctx context.Context, readFn func(context.Context, str
 			}
 		}
 		batch.each(func(_ K, v V) { later(t.updated(v)) })
-		if !sameNewest.After(now) {
-			later(sameNewest)
-		} else {
-			// The newest of the rows read again is dated ahead of now: the newest of them that
-			// is not, as the loop above finds among changed rows (rare: a walk of the table).
-			for k := range same {
-				if v, ok := t.rows.get(k); ok {
-					later(t.updated(v))
-				}
-			}
-		}
+		later(sameNewest)
 		var d drift
 		if full {
 			if !p.diffed {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/demo"
+	"github.com/tandem-oss/tandem/internal/strictmain"
 	"github.com/tandem-oss/tandem/internal/testdb"
 	"github.com/tandem-oss/tandem/source"
 	"github.com/tandem-oss/tandem/tally"
@@ -140,12 +141,7 @@ func TestNativeReadsDecodeAsDatabaseSQL(t *testing.T) {
 	}
 }
 
-// TestMain runs the tests under tally.StrictFree: a record used after its store let its block go
-// faults in the test that does it.
-func TestMain(m *testing.M) {
-	tally.StrictFree()
-	testdb.Main(m)
-}
+func TestMain(m *testing.M) { strictmain.Main(m) }
 
 // demoPoller loads demo data dated at now into a fresh database and returns it with a poller of
 // one of its databases under the configuration yml (its DSNs from the environment variable D).
