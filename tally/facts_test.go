@@ -112,16 +112,22 @@ func TestFactsRoundTrip(t *testing.T) {
 // the store gives back what a plain map holds, its masks moved through the roll-overs since.
 func TestFactStoreMatchesMap(t *testing.T) {
 	for _, lazy := range []bool{false, true} {
-		t.Run(map[bool]string{false: "compacting", true: "lazy"}[lazy], func(t *testing.T) { factStoreMatchesMap(t, lazy) })
+		for _, memo := range []bool{false, true} {
+			name := map[bool]string{false: "compacting", true: "lazy"}[lazy] + map[bool]string{true: "/memoized"}[memo]
+			t.Run(name, func(t *testing.T) { factStoreMatchesMap(t, lazy, memo) })
+		}
 	}
 }
 
 // factStoreMatchesMap is TestFactStoreMatchesMap with the store lazy (logStore.lazy: dead space
-// left to tidy) or not.
-func factStoreMatchesMap(t *testing.T, lazy bool) {
+// left to tidy) or not, and keeping copies of the records it reads (recordMemo) through the
+// whole history or not: a copy must never outlive the record it copied, whatever was written,
+// compacted and given back since.
+func factStoreMatchesMap(t *testing.T, lazy, memo bool) {
 	r := rand.New(rand.NewSource(2))
 	s := newFactStore(storeNow)
 	s.lazy = lazy
+	s.memoize(memo)
 	want := map[int64]*facts{}
 	epochs := map[int64]int{}
 	var rolls [][]int
@@ -178,6 +184,9 @@ func factStoreMatchesMap(t *testing.T, lazy bool) {
 	check(t, s, want, epochs, rolls)
 	if live, total := space(&s.logStore); total > 3*live+2*chunkSize {
 		t.Errorf("after tidy the store holds %d bytes for %d live", total, live)
+	}
+	if memo && (s.emptied == 0 || len(s.memo.recs) == 0) {
+		t.Fatalf("the history gave back %d chunks and left %d copies: it tested no copy against a moved record", s.emptied, len(s.memo.recs))
 	}
 	for ci, c := range s.chunks {
 		if ci != s.cur && c.dead > 0 {

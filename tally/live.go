@@ -202,6 +202,8 @@ func (l *LiveCRM) Known(p *Plan, known map[int64]source.Lead) {
 		return
 	}
 	p.Known, p.Carry = map[int64]bool{}, map[int64]bool{}
+	// The facts read here are read again by Apply, which ends the memo (recordMemo).
+	l.facts.memoize(true)
 	c := l.tally(p.now) // for its rules only: the clock start, what is dated in the future
 	for id, nl := range known {
 		if !p.Leads[id] || nl.ID != id {
@@ -237,6 +239,9 @@ func (l *LiveCRM) Known(p *Plan, known map[int64]source.Lead) {
 // at least the planned leads' otherwise. It fails only when rows do (Err): the tally then
 // recomputes every lead at the next poll.
 func (l *LiveCRM) Apply(p *Plan, rows CRMRows) (*Snapshot, error) {
+	if l.facts != nil {
+		defer l.facts.memoize(false) // the store it memoized (a rebuild replaces it)
+	}
 	if l.feed != nil && !p.late() {
 		l.feed.take(p.news)
 	}

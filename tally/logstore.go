@@ -44,6 +44,10 @@ type logStore struct {
 	// the end: the cold start's peak at five million leads.
 	lazy     bool
 	halfDead int // lazy: chunks gone half dead since the last compaction
+	// emptied counts the chunks given back (reuse): until it moves, a record stays where it
+	// was written, with the same bytes (sealing compresses them in place), so a copy of the
+	// record at a position is that position's record (recordMemo).
+	emptied uint64
 }
 
 // lazyChunks is how many chunks gone half dead a lazy store lets wait for one compaction: at
@@ -440,6 +444,7 @@ func (s *logStore) compactAll(dirty []bool, skip func(int64) bool) {
 // a cold start's compactions left as memory the runtime had not given back at its peak. A sealed
 // chunk has none to keep (its compressed frames are dropped).
 func (s *logStore) reuse(ci int) {
+	s.emptied++
 	if z := s.chunks[ci].sealed; z != nil {
 		z.mem.letGo()
 	}
