@@ -2,12 +2,12 @@ package exporter
 
 import (
 	"bytes"
-	"compress/gzip"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
@@ -104,6 +104,10 @@ func gzipped(zw *gzip.Writer, b []byte, hint int) []byte {
 func roomFor(last int) *bytes.Buffer { return bytes.NewBuffer(make([]byte, 0, last+last/8)) }
 
 // newGzipWriter is a writer at BestSpeed: the exposition is compressed at every poll and scrape.
+// It is klauspost/compress's gzip (already a dependency, for the sealed facts' S2), which
+// writes the same format as the standard library's: on a 1.45 MB exposition of 12,539 series,
+// it took 1.8-2.1 ms against 3.0-3.9 ms and wrote 104,421 bytes against 107,004; a writer's
+// tables take 0.8 MB against 1.2 MB.
 func newGzipWriter() *gzip.Writer {
 	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // the level is valid
 	return zw
