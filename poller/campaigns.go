@@ -208,8 +208,10 @@ func (rr *touchRows) TouchesIn(lo, hi int64, fn func(source.Touchpoint)) {
 	}
 	r := rr.r
 	text, args := source.InRange(r.text(rr.t.name), rr.t.column, lo, hi, false)
+	text = rr.tx.Rebind(text)
+	r.p.checkRange(rr.ctx, rr.tx, rr.t.name, rr.t.column, lo, hi, text, args)
 	recent := recentRows{overlap: r.d.WatermarkOverlap, now: rr.now}
-	res, err := runRows(r, rr.ctx, rr.tx, rr.t.name, rr.tx.Rebind(text), args, source.ReadTouchpoints, func(x source.Touchpoint) {
+	res, err := runRows(r, rr.ctx, rr.tx, rr.t.name, text, args, source.ReadTouchpoints, func(x source.Touchpoint) {
 		recent.add(x.Key())
 		fn(x)
 	})

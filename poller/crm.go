@@ -1015,8 +1015,10 @@ func readIn[T keyed](rr *rangeRows, name string, lo, hi int64, read rowReader[T]
 			lo, hi, nulls = math.MinInt64, math.MaxInt64, true
 		}
 		text, args := source.InRange(rr.r.text(name), t.column, lo, hi, nulls)
+		text = rebind(q, text)
+		rr.r.p.checkRange(rr.ctx, q, name, t.column, lo, hi, text, args)
 		recent := recentRows{overlap: rr.r.d.WatermarkOverlap, now: rr.now}
-		res, err := runRows(rr.r, rr.ctx, q, name, rebind(q, text), args, read, func(x T) {
+		res, err := runRows(rr.r, rr.ctx, q, name, text, args, read, func(x T) {
 			recent.add(x.Key())
 			fn(x)
 		})

@@ -132,6 +132,8 @@ type Poller struct {
 	rowsOnly  bool // see RowsOnly
 	// feed tells the CRM poller what the campaign poller's touches changed.
 	feed *tally.TouchFeed
+	// rangeChecked holds the queries whose range reads checkRange has measured.
+	rangeChecked sync.Map
 
 	// The mirror of the database's rows, read incrementally between full reads.
 	lastFull  time.Time
