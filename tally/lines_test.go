@@ -172,3 +172,22 @@ func TestTupleOfAsTuple(t *testing.T) {
 		}
 	}
 }
+
+// TestRestKey: the key of a series' labels but its first is the end of the series' key, and is
+// made again from the labels when the key is not theirs.
+func TestRestKey(t *testing.T) {
+	for _, labels := range [][]string{
+		{"today"},
+		{"today", "web"},
+		{"this_week", "web", "emea", ""},
+		{"", "", "x"},
+		{"this_month", "a\xffb", "c"},
+	} {
+		if got, want := restKey(key(labels), labels), key(labels[1:]); got != want {
+			t.Errorf("restKey(%q) = %q, want %q", labels, got, want)
+		}
+	}
+	if got := restKey("other\xffweb", []string{"today", "web"}); got != "web" {
+		t.Errorf("restKey of a key not the labels' = %q, want their own", got)
+	}
+}

@@ -98,6 +98,18 @@ func (s *Snapshot) family(name string) *Family {
 
 func key(labels []string) string { return strings.Join(labels, "\xff") }
 
+// restKey is key(labels[1:]) for a series whose key is k: the end of k when k is key(labels),
+// as every series' is.
+func restKey(k string, labels []string) string {
+	if len(labels) == 1 {
+		return ""
+	}
+	if n := len(labels[0]); len(k) > n && k[n] == '\xff' && k[:n] == labels[0] {
+		return k[n+1:]
+	}
+	return key(labels[1:])
+}
+
 // appendKey is key(labels) appended to b.
 func appendKey(b []byte, labels []string) []byte {
 	for i, l := range labels {
@@ -439,14 +451,22 @@ func (s *Snapshot) publish() {
 				// alert compares the two windows.
 				ws = []fiscal.Window{metrics.WindowLastHour, metrics.WindowSameHourLastWeek}
 			}
-			rest := map[string][]string{}
-			for _, x := range f.Series {
-				rest[key(x.Labels[1:])] = x.Labels[1:]
+			// Each combination of the other labels, by its key: the end of its series' key, not a
+			// key made again for each series (11 ms of a steady poll at a million leads, the
+			// series being those of every lead's labels).
+			rest := make(map[string][]string, len(f.Series)/len(ws)+1)
+			for k, x := range f.Series {
+				rest[restKey(k, x.Labels)] = x.Labels[1:]
 			}
-			for _, r := range rest {
+			var kb []byte
+			for rk, r := range rest {
 				for _, w := range ws {
-					labels := append([]string{string(w)}, r...)
-					if _, ok := f.Series[key(labels)]; !ok {
+					kb = append(kb[:0], w...)
+					if len(r) > 0 {
+						kb = append(append(kb, '\xff'), rk...)
+					}
+					if _, ok := f.Series[string(kb)]; !ok { // looked up without a string made
+						labels := append([]string{string(w)}, r...)
 						f.Series[key(labels)] = &Sample{Labels: labels, refs: 1}
 					}
 				}
