@@ -160,6 +160,25 @@ func sumsPlanned(ctx context.Context, tx *readTx, fn func() error) error {
 	return set(old)
 }
 
+// behindSavepoint runs fn behind a savepoint of the transaction: when fn fails, the transaction
+// is rolled back to it and stays usable for the poll's other reads.
+func (t *readTx) behindSavepoint(ctx context.Context, name string, fn func() error) error {
+	if _, err := t.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return err
+	}
+	err := fn()
+	undo := []string{"RELEASE SAVEPOINT " + name}
+	if err != nil {
+		undo = append([]string{"ROLLBACK TO SAVEPOINT " + name}, undo...)
+	}
+	for _, q := range undo {
+		if _, uerr := t.ExecContext(ctx, q); uerr != nil {
+			return errors.Join(err, uerr)
+		}
+	}
+	return err
+}
+
 // RowDigest is the current row's hash_record (source.RowDigester).
 func (r *pgxRows) RowDigest() (int64, bool) {
 	if r.record == nil && !r.bad {
@@ -186,43 +205,33 @@ func (t *readTx) ownDigests(ctx context.Context, text string) (ok bool, sampled 
 	if t.conn == nil {
 		return false, 0, "not a native connection", nil
 	}
-	if _, err := t.ExecContext(ctx, "SAVEPOINT tandem_digest_sample"); err != nil {
-		return false, 0, "", err
-	}
-	err = t.QueryNative(ctx, source.DigestSample(text, digestSample), nil, func(rows source.Rows) error {
-		pr := rows.(*pgxRows)
-		if enc := pr.Conn().PgConn().ParameterStatus("server_encoding"); enc != "UTF8" && enc != "SQL_ASCII" {
-			why = "server encoding " + enc
-			return nil
-		}
-		rec, _, ok := pghash.RecordOf(pr.FieldDescriptions()[1:])
-		if !ok {
-			why = "a column's type is not hashed by Tandem"
-			return nil
-		}
-		for pr.Next() {
-			raw := pr.RawValues()
-			if len(raw[0]) != 8 { // the server's digest: an int8, in binary (source.ResultFormats)
-				return fmt.Errorf("digest sample: a digest of %d bytes", len(raw[0]))
-			}
-			want := int64(binary.BigEndian.Uint64(raw[0]))
-			sampled++
-			if got, ok := rec.Digest(raw[1:]); !ok || got != want {
-				why = fmt.Sprintf("a row's digest differs from the server's (%d, server %d)", got, want)
+	err = t.behindSavepoint(ctx, "tandem_digest_sample", func() error {
+		return t.QueryNative(ctx, source.DigestSample(text, digestSample), nil, func(rows source.Rows) error {
+			pr := rows.(*pgxRows)
+			if enc := pr.Conn().PgConn().ParameterStatus("server_encoding"); enc != "UTF8" && enc != "SQL_ASCII" {
+				why = "server encoding " + enc
 				return nil
 			}
-		}
-		return pr.Err()
+			rec, _, ok := pghash.RecordOf(pr.FieldDescriptions()[1:])
+			if !ok {
+				why = "a column's type is not hashed by Tandem"
+				return nil
+			}
+			for pr.Next() {
+				raw := pr.RawValues()
+				if len(raw[0]) != 8 { // the server's digest: an int8, in binary (source.ResultFormats)
+					return fmt.Errorf("digest sample: a digest of %d bytes", len(raw[0]))
+				}
+				want := int64(binary.BigEndian.Uint64(raw[0]))
+				sampled++
+				if got, ok := rec.Digest(raw[1:]); !ok || got != want {
+					why = fmt.Sprintf("a row's digest differs from the server's (%d, server %d)", got, want)
+					return nil
+				}
+			}
+			return pr.Err()
+		})
 	})
-	undo := []string{"RELEASE SAVEPOINT tandem_digest_sample"}
-	if err != nil {
-		undo = append([]string{"ROLLBACK TO SAVEPOINT tandem_digest_sample"}, undo...)
-	}
-	for _, q := range undo {
-		if _, uerr := t.ExecContext(ctx, q); uerr != nil {
-			return false, 0, "", errors.Join(err, uerr)
-		}
-	}
 	if err != nil {
 		return false, 0, "", err
 	}

@@ -86,19 +86,10 @@ func explainRange(ctx context.Context, q source.Querier, text string, args []any
 	if !ok {
 		return rangeShape{}, fmt.Errorf("not a poll's transaction: %T", q)
 	}
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT tandem_range_shape"); err != nil {
-		return rangeShape{}, err
-	}
 	var plan []byte
-	err := tx.GetContext(ctx, &plan, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+text, args...)
-	undo := "RELEASE SAVEPOINT tandem_range_shape"
-	if err != nil {
-		undo = "ROLLBACK TO SAVEPOINT tandem_range_shape"
-	}
-	if _, uerr := tx.ExecContext(ctx, undo); uerr != nil {
-		return rangeShape{}, uerr
-	}
-	if err != nil {
+	if err := tx.behindSavepoint(ctx, "tandem_range_shape", func() error {
+		return tx.GetContext(ctx, &plan, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+text, args...)
+	}); err != nil {
 		return rangeShape{}, err
 	}
 	return shapeOf(plan)
