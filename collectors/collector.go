@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -67,12 +68,17 @@ type snapshotCollector struct {
 	defs  []metrics.Def
 	descs map[string]*prometheus.Desc
 	text  map[string]text
+	// order keeps, by family, the keys of its series in the order WriteText last wrote them. A
+	// steady poll seldom adds or drops a series: sorting a million leads' 12,500 series by their
+	// labels again at every poll was about 5 ms of a steady poll's CPU.
+	mu    sync.Mutex
+	order map[string][]string
 }
 
 var _ prometheus.Collector = (*snapshotCollector)(nil)
 
 func newSnapshotCollector(cfg *config.Config, src Sources, db source.Database, defs []metrics.Def) *snapshotCollector {
-	c := &snapshotCollector{db: db, src: src, descs: map[string]*prometheus.Desc{}, text: map[string]text{}}
+	c := &snapshotCollector{db: db, src: src, descs: map[string]*prometheus.Desc{}, text: map[string]text{}, order: map[string][]string{}}
 	for _, d := range defs {
 		if db == source.CRM && metrics.NeedActivities[d.Name] && !cfg.DB(source.CRM).Enabled(source.QueryActivities) {
 			continue // no activity data: no SLA numbers, rather than false ones
@@ -166,19 +172,6 @@ func (c *snapshotCollector) WriteText(buf *bytes.Buffer, snap *tally.Snapshot) {
 		}
 		t := c.text[d.Name]
 		buf.WriteString(t.header)
-		series := make([]*tally.Sample, 0, len(f.Series))
-		for _, s := range f.Series {
-			series = append(series, s)
-		}
-		sort.Slice(series, func(i, j int) bool {
-			a, b := series[i].Labels, series[j].Labels
-			for _, k := range t.order {
-				if a[k] != b[k] {
-					return a[k] < b[k]
-				}
-			}
-			return false
-		})
 		line := func(s *tally.Sample) {
 			buf.WriteString(d.Name)
 			sep := byte('{')
@@ -195,12 +188,56 @@ func (c *snapshotCollector) WriteText(buf *bytes.Buffer, snap *tally.Snapshot) {
 			}
 			buf.WriteByte(' ')
 		}
-		for _, s := range series {
+		for _, k := range c.sorted(d.Name, f, t.order) {
+			s := f.Series[k]
 			line(s)
 			value(s.Value(d))
 			buf.WriteByte('\n')
 		}
 	}
+}
+
+// sorted returns the keys of a family's series in the order of their label values, taken in
+// the order of their label names (order), as client_golang writes them: the order written
+// last when the family has the same series (a series' key is made of its labels).
+func (c *snapshotCollector) sorted(name string, f *tally.Family, order []int) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last := c.order[name]; len(last) == len(f.Series) {
+		same := true
+		for _, k := range last {
+			if _, ok := f.Series[k]; !ok {
+				same = false
+				break
+			}
+		}
+		if same {
+			return last
+		}
+	}
+	type keyed struct {
+		k      string
+		labels []string
+	}
+	series := make([]keyed, 0, len(f.Series))
+	for k, s := range f.Series {
+		series = append(series, keyed{k, s.Labels})
+	}
+	sort.Slice(series, func(i, j int) bool {
+		a, b := series[i].labels, series[j].labels
+		for _, k := range order {
+			if a[k] != b[k] {
+				return a[k] < b[k]
+			}
+		}
+		return false
+	})
+	keys := make([]string, len(series))
+	for i, s := range series {
+		keys[i] = s.k
+	}
+	c.order[name] = keys
+	return keys
 }
 
 func escapeLabel(buf *bytes.Buffer, v string) {
