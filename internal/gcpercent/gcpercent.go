@@ -5,9 +5,11 @@
 // in mapped blocks), so its heap is mostly a poll's working memory, small, and the collector
 // marks little: collecting it more often than at the runtime's default (100, the heap let grow
 // to twice what is live) costs little CPU and brings the peak of a cold start or a
-// reconciliation down to near what is live. At a million leads, Default kept the cold start's
-// peak RSS under 150 MiB for no measurable CPU (BenchmarkPollVsGenericSQL, README
-// "Performance").
+// reconciliation down to near what is live. At a million leads (BenchmarkPollVsGenericSQL,
+// README "Performance"), in three 1-poll pairs, 35 held the cold start's peak RSS at
+// 141.5-142.4 MiB against 147.7-148.9 MiB at 50, for 0.7-1.5 s more of the exporter's CPU in
+// a cold start of 9.8-12.5 s of it: 50 left the 150 MiB target no margin (150.4 MiB in one
+// run of this session).
 package gcpercent
 
 import (
@@ -17,7 +19,7 @@ import (
 
 // Default is the exporter's GOGC when neither --runtime.gogc nor the GOGC environment variable
 // sets one.
-const Default = 50
+const Default = 35
 
 // Set sets the garbage collection percentage to percent, unless the GOGC environment variable
 // is set, which wins (as GOMEMLIMIT's does over --auto-gomemlimit). It returns the percentage in
