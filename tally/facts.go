@@ -563,9 +563,8 @@ type factStore struct {
 // which is what moves a record.
 type recordMemo struct {
 	mu      sync.Mutex
-	on      bool
-	emptied uint64 // the store's logStore.emptied when the copies were made
-	recs    map[uint32][]byte
+	recs    map[uint32][]byte // nil: not keeping copies
+	emptied uint64            // the store's logStore.emptied when the copies were made
 	bytes   int
 }
 
@@ -577,7 +576,10 @@ const memoBytes = 1 << 20
 func (s *factStore) memoize(on bool) {
 	s.memo.mu.Lock()
 	defer s.memo.mu.Unlock()
-	s.memo.on, s.memo.recs, s.memo.bytes = on, nil, 0
+	s.memo.recs, s.memo.bytes, s.memo.emptied = nil, 0, s.emptied
+	if on {
+		s.memo.recs = map[uint32][]byte{}
+	}
 }
 
 // memoized returns the copy of the record at p, if one is kept and still valid.
@@ -585,10 +587,10 @@ func (s *factStore) memoized(p uint32) ([]byte, bool) {
 	m := &s.memo
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.on || m.emptied != s.emptied {
+	if m.emptied != s.emptied {
 		return nil, false
 	}
-	rec, ok := m.recs[p]
+	rec, ok := m.recs[p] // none when not keeping copies (nil)
 	return rec, ok
 }
 
@@ -601,11 +603,15 @@ func (s *factStore) keep(p uint32, rec []byte) {
 	m := &s.memo
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.on || m.bytes+len(rec) > memoBytes {
+	if m.recs == nil {
 		return
 	}
-	if m.recs == nil || m.emptied != s.emptied {
-		m.recs, m.bytes, m.emptied = map[uint32][]byte{}, 0, s.emptied
+	if m.emptied != s.emptied { // a record has moved since: every copy may be stale
+		clear(m.recs)
+		m.bytes, m.emptied = 0, s.emptied
+	}
+	if m.bytes+len(rec) > memoBytes {
+		return
 	}
 	m.recs[p] = slices.Clone(rec)
 	m.bytes += len(rec)
