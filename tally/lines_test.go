@@ -186,6 +186,9 @@ func TestRestKey(t *testing.T) {
 		if got, want := restKey(key(labels), labels), key(labels[1:]); got != want {
 			t.Errorf("restKey(%q) = %q, want %q", labels, got, want)
 		}
+		if got := string(appendKey(nil, labels)); got != key(labels) {
+			t.Errorf("appendKey(%q) = %q, key %q: the two ways of making a key differ", labels, got, key(labels))
+		}
 	}
 	if got := restKey("other\xffweb", []string{"today", "web"}); got != "web" {
 		t.Errorf("restKey of a key not the labels' = %q, want their own", got)

@@ -96,10 +96,11 @@ func (s *Snapshot) family(name string) *Family {
 	return f
 }
 
-// keySep separates the label values in a series' key (key, appendKey, restKey).
-const keySep = '\xff'
+// keySep separates the label values in a series' key (key, appendKey, restKey): one byte, which
+// no UTF-8 text holds.
+const keySep = "\xff"
 
-func key(labels []string) string { return strings.Join(labels, string(keySep)) }
+func key(labels []string) string { return strings.Join(labels, keySep) }
 
 // restKey is key(labels[1:]) for a series whose key is k: the end of k when k is key(labels),
 // as every series' is.
@@ -107,7 +108,7 @@ func restKey(k string, labels []string) string {
 	if len(labels) == 1 {
 		return ""
 	}
-	if n := len(labels[0]); len(k) > n && k[n] == keySep && k[:n] == labels[0] {
+	if n := len(labels[0]); len(k) > n && k[n] == keySep[0] && k[:n] == labels[0] {
 		return k[n+1:]
 	}
 	return key(labels[1:])
@@ -117,7 +118,7 @@ func restKey(k string, labels []string) string {
 func appendKey(b []byte, labels []string) []byte {
 	for i, l := range labels {
 		if i > 0 {
-			b = append(b, keySep)
+			b = append(b, keySep...)
 		}
 		b = append(b, l...)
 	}
@@ -466,7 +467,7 @@ func (s *Snapshot) publish() {
 				for _, w := range ws {
 					kb = append(kb[:0], w...) // key(w, r...), from r's own key
 					if len(r) > 0 {
-						kb = append(append(kb, keySep), rk...)
+						kb = append(append(kb, keySep...), rk...)
 					}
 					if _, ok := f.Series[string(kb)]; !ok { // looked up without a string made
 						f.Series[string(kb)] = &Sample{Labels: append([]string{string(w)}, r...), refs: 1}
