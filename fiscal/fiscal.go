@@ -10,6 +10,8 @@ package fiscal
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"time"
 )
 
@@ -192,6 +194,59 @@ type Span struct {
 	startS, endS int64
 	startN, endN int32
 	resolved     bool
+	// Every span's bounds in whole seconds (the earliest start, the latest end), and cuts, the
+	// same in each span of a resolution (see spanCuts).
+	anyS, anyE int64
+	cuts       *spanCuts
+}
+
+// spanCuts is where a resolution's spans begin and end, in order, and which spans hold each
+// stretch between two: Of finds a timestamp's spans by a binary search of a dozen bounds or so,
+// not by comparing it with every span's two (a cold start asks Of for some twenty million
+// timestamps, most of them in the last two years, which the spans cover).
+type spanCuts struct {
+	at   []int64 // every span's start and end, as nanoseconds since anyS seconds, sorted, each once
+	mask []Mask  // mask[i]: the spans holding [at[i-1], at[i]); mask[0] and mask[len(at)] are none
+}
+
+// maxCutSpan is the widest a resolution's spans may reach for cuts (nanoseconds in an int64):
+// wider ones are compared span by span.
+const maxCutSpan = 200 * 365 * 24 * 3600
+
+// newSpanCuts returns the cuts of resolved spans whose bounds are within [anyS, anyE] seconds.
+func newSpanCuts(s Spans, anyS int64) *spanCuts {
+	ns := func(sec int64, n int32) int64 { return (sec-anyS)*1e9 + int64(n) }
+	c := &spanCuts{}
+	for _, sp := range s {
+		c.at = append(c.at, ns(sp.startS, sp.startN), ns(sp.endS, sp.endN))
+	}
+	slices.Sort(c.at)
+	c.at = slices.Compact(c.at)
+	c.mask = make([]Mask, len(c.at)+1)
+	for i := 1; i < len(c.at); i++ {
+		x := c.at[i-1] // the stretch [at[i-1], at[i]) is in a span exactly when its start is
+		for j, sp := range s {
+			if ns(sp.startS, sp.startN) <= x && x < ns(sp.endS, sp.endN) {
+				c.mask[i] |= 1 << j
+			}
+		}
+	}
+	return c
+}
+
+// of is Of for a timestamp at ts seconds (within [anyS, anyE]) and tn nanoseconds.
+func (c *spanCuts) of(ts int64, tn int32, anyS int64) Mask {
+	x := (ts-anyS)*1e9 + int64(tn)
+	lo, hi := 0, len(c.at) // the first cut after x
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if c.at[m] > x {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return c.mask[lo]
 }
 
 // Spans are every window at one instant, in Windows order.
@@ -211,6 +266,17 @@ func (c Calendar) Spans(now time.Time) Spans {
 		out[i] = Span{Window: w.w, Period: p, startS: p.Start.Unix(), endS: p.End.Unix(),
 			startN: int32(p.Start.Nanosecond()), endN: int32(p.End.Nanosecond()), resolved: true}
 	}
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, sp := range out {
+		lo, hi = min(lo, sp.startS), max(hi, sp.endS)
+	}
+	var cuts *spanCuts
+	if hi-lo <= maxCutSpan {
+		cuts = newSpanCuts(out, lo)
+	}
+	for i := range out {
+		out[i].anyS, out[i].anyE, out[i].cuts = lo, hi, cuts
+	}
 	return out
 }
 
@@ -220,6 +286,14 @@ func (s Spans) Of(t time.Time) Mask {
 		return 0
 	}
 	ts, tn := t.Unix(), int32(t.Nanosecond())
+	if len(s) > 0 && s[0].resolved {
+		if ts < s[0].anyS || ts > s[0].anyE {
+			return 0 // before every window or after every one
+		}
+		if c := s[0].cuts; c != nil {
+			return c.of(ts, tn, s[0].anyS)
+		}
+	}
 	var m Mask
 	for i := range s {
 		sp := &s[i]

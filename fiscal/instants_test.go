@@ -1,6 +1,7 @@
 package fiscal
 
 import (
+	"math/rand"
 	"testing"
 	"time"
 
@@ -93,15 +94,20 @@ func TestSpansAtInstants(t *testing.T) {
 	}
 }
 
-// TestSpansOfAtBounds: Of (which compares Unix seconds and nanoseconds it resolved once) says of
-// every timestamp what each span's Period.Contains says: at and around every bound, far off, in
-// other zones, before 1970 and at the ends of time.
+// TestSpansOfAtBounds: Of (which finds a timestamp's stretch between the spans' bounds it
+// resolved once) says of every timestamp what each span's Period.Contains says: at and around
+// every bound, at random instants over the years the spans cover, far off, in other zones,
+// before 1970 and at the ends of time.
 func TestSpansOfAtBounds(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
 	far := []time.Time{time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
 		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Unix(0, 0)}
 	for _, in := range instants.All(time.Now(), time.April) {
 		spans := Calendar{StartMonth: time.April, Location: in.Zone}.Spans(in.At)
 		ts := append([]time.Time{in.At, in.At.In(time.UTC), in.At.Add(-time.Nanosecond)}, far...)
+		for range 2000 {
+			ts = append(ts, in.At.Add(time.Duration(r.Int63n(int64(3*366*24*time.Hour)))-2*366*24*time.Hour))
+		}
 		for _, s := range spans {
 			for _, b := range []time.Time{s.Start, s.End} {
 				for _, d := range []time.Duration{-time.Second, -time.Nanosecond, 0, time.Nanosecond, time.Second} {
