@@ -8,52 +8,89 @@ import (
 )
 
 // Column hashes one non-NULL value of a column as it arrived on the wire (its type's hash
-// support function). ok is false when the value is not of the form the type sends: the row's
-// hash is then not PostgreSQL's.
-type Column func(v []byte) (h uint32, ok bool)
+// support function). It names the hash rather than holding a function: Record.Digest hashes
+// every value of a full read (some forty million at a million leads), and a switch on the kind
+// cost a third less than two indirect calls a value.
+type Column struct{ kind columnKind }
+
+type columnKind uint8
+
+const (
+	colText    columnKind = iota + 1 // text, varchar in text format: hashtext of the bytes
+	colNumeric                       // numeric in text format
+	colBool                          // hashchar
+	colInt2                          // hashint2
+	colInt4                          // hashint4; a date is an int4 of days since 2000-01-01
+	colInt8                          // hashint8; timestamp_hash is hashint8 of microseconds since 2000
+	colFloat8
+	colFloat4 // hashfloat4 widens to float8 first
+)
 
 // ColumnOf returns the hash of a column of type oid (pgtype's OIDs) whose values arrive in
 // format (pgtype.TextFormatCode, BinaryFormatCode), or false for a type or format not covered.
 func ColumnOf(oid uint32, format int16) (Column, bool) {
-	if format == pgtype.TextFormatCode {
+	k := columnKind(0)
+	switch format {
+	case pgtype.TextFormatCode:
 		switch oid {
-		case pgtype.TextOID, pgtype.VarcharOID: // hashtext under a deterministic collation: the bytes
-			return func(v []byte) (uint32, bool) { return Bytes(v), true }, true
+		case pgtype.TextOID, pgtype.VarcharOID: // under a deterministic collation: the bytes
+			k = colText
 		case pgtype.NumericOID:
-			return Numeric, true
+			k = colNumeric
 		}
-		return nil, false
+	case pgtype.BinaryFormatCode:
+		switch oid {
+		case pgtype.BoolOID:
+			k = colBool
+		case pgtype.Int2OID:
+			k = colInt2
+		case pgtype.Int4OID, pgtype.DateOID:
+			k = colInt4
+		case pgtype.Int8OID, pgtype.TimestampOID, pgtype.TimestamptzOID:
+			k = colInt8
+		case pgtype.Float8OID:
+			k = colFloat8
+		case pgtype.Float4OID:
+			k = colFloat4
+		}
 	}
-	if format != pgtype.BinaryFormatCode {
-		return nil, false
-	}
-	switch oid {
-	case pgtype.BoolOID: // hashchar
-		return fixed(1, func(v []byte) uint32 { return Uint32(uint32(int32(int8(v[0])))) }), true
-	case pgtype.Int2OID: // hashint2
-		return fixed(2, func(v []byte) uint32 { return Uint32(uint32(int32(int16(binary.BigEndian.Uint16(v))))) }), true
-	case pgtype.Int4OID, pgtype.DateOID: // hashint4; a date is an int4 of days since 2000-01-01
-		return fixed(4, func(v []byte) uint32 { return Uint32(binary.BigEndian.Uint32(v)) }), true
-	case pgtype.Int8OID, pgtype.TimestampOID, pgtype.TimestamptzOID: // hashint8; timestamp_hash is hashint8 of microseconds since 2000
-		return fixed(8, func(v []byte) uint32 { return Int8(int64(binary.BigEndian.Uint64(v))) }), true
-	case pgtype.Float8OID:
-		return fixed(8, func(v []byte) uint32 { return Float8(float64frombits(binary.BigEndian.Uint64(v))) }), true
-	case pgtype.Float4OID: // hashfloat4 widens to float8 first
-		return fixed(4, func(v []byte) uint32 {
-			return Float8(float64(float32frombits(binary.BigEndian.Uint32(v))))
-		}), true
-	}
-	return nil, false
+	return Column{k}, k != 0
 }
 
-// fixed is a column of a fixed-width binary type.
-func fixed(n int, h func([]byte) uint32) Column {
-	return func(v []byte) (uint32, bool) {
-		if len(v) != n {
-			return 0, false
+// Hash is the column's hash of one non-NULL value. ok is false when the value is not of the
+// form the type sends: the row's hash is then not PostgreSQL's.
+func (c Column) Hash(v []byte) (h uint32, ok bool) {
+	switch c.kind {
+	case colText:
+		return Bytes(v), true
+	case colNumeric:
+		return Numeric(v)
+	case colBool:
+		if len(v) == 1 {
+			return Uint32(uint32(int32(int8(v[0])))), true
 		}
-		return h(v), true
+	case colInt2:
+		if len(v) == 2 {
+			return Uint32(uint32(int32(int16(binary.BigEndian.Uint16(v))))), true
+		}
+	case colInt4:
+		if len(v) == 4 {
+			return Uint32(binary.BigEndian.Uint32(v)), true
+		}
+	case colInt8:
+		if len(v) == 8 {
+			return Int8(int64(binary.BigEndian.Uint64(v))), true
+		}
+	case colFloat8:
+		if len(v) == 8 {
+			return Float8(float64frombits(binary.BigEndian.Uint64(v))), true
+		}
+	case colFloat4:
+		if len(v) == 4 {
+			return Float8(float64(float32frombits(binary.BigEndian.Uint32(v)))), true
+		}
 	}
+	return 0, false
 }
 
 // Record is hash_record over rows of given column types: each column's hash, 0 for a NULL,
@@ -78,10 +115,11 @@ func RecordOf(fds []pgconn.FieldDescription) (r Record, bad int, ok bool) {
 // sign-extended. ok is false when a value was not of its type's form.
 func (r Record) Digest(values [][]byte) (d int64, ok bool) {
 	var h uint32
+	values = values[:len(r)]
 	for i, c := range r {
 		var e uint32
 		if v := values[i]; v != nil {
-			if e, ok = c(v); !ok {
+			if e, ok = c.Hash(v); !ok {
 				return 0, false
 			}
 		}
