@@ -4,9 +4,10 @@
 package attribution
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -70,11 +71,22 @@ func Eligible(touches []time.Time, won time.Time) int {
 // Weights returns one weight per touch of a time-sorted slice of touches at or before the win
 // (use Eligible to cut the slice). It returns nil for no touches.
 func Weights(m Model, touches []time.Time, d Deal) ([]float64, error) {
-	n := len(touches)
-	if n == 0 {
+	if len(touches) == 0 {
 		return nil, nil
 	}
-	w := make([]float64, n)
+	return AppendWeights(nil, m, touches, d)
+}
+
+// AppendWeights is Weights appending the weights to dst: a tally attributes every won deal under
+// every model, and a slice made for each was a tenth of a cold start's allocations.
+func AppendWeights(dst []float64, m Model, touches []time.Time, d Deal) ([]float64, error) {
+	n := len(touches)
+	if n == 0 {
+		return dst, nil
+	}
+	start := len(dst)
+	dst = append(dst, make([]float64, n)...)
+	w := dst[start:]
 	switch m {
 	case FirstTouch:
 		w[0] = 1
@@ -86,13 +98,13 @@ func Weights(m Model, touches []time.Time, d Deal) ([]float64, error) {
 		}
 	case UShaped:
 		first, lead := 0, milestone(touches, d.LeadCreated)
-		positional(w, []int{first, lead}, []float64{0.4, 0.4}, 0.2, between(first, lead))
+		positional(w, []int{first, lead}, []float64{0.4, 0.4}, 0.2, func(i int) bool { return i > first && i < lead })
 	case WShaped:
 		lead, opp := milestone(touches, d.LeadCreated), milestone(touches, d.OppCreated)
 		positional(w, []int{0, lead, opp}, []float64{0.3, 0.3, 0.3}, 0.1, func(int) bool { return true })
 	case TimeDecay:
 		if d.HalfLife <= 0 {
-			return nil, fmt.Errorf("time decay needs a positive half-life")
+			return dst[:start], fmt.Errorf("time decay needs a positive half-life")
 		}
 		total := 0.0
 		for i, t := range touches {
@@ -104,9 +116,9 @@ func Weights(m Model, touches []time.Time, d Deal) ([]float64, error) {
 			w[i] /= total
 		}
 	default:
-		return nil, fmt.Errorf("unknown attribution model %q", m)
+		return dst[:start], fmt.Errorf("unknown attribution model %q", m)
 	}
-	return w, nil
+	return dst, nil
 }
 
 // milestone is the index of the last touch at or before t, or the first touch if none is.
@@ -120,32 +132,36 @@ func milestone(touches []time.Time, t time.Time) int {
 	return idx
 }
 
-func between(a, b int) func(int) bool { return func(i int) bool { return i > a && i < b } }
-
 // positional gives each milestone its share (merging coinciding ones), then the rest share to
 // the non-milestone touches that inRest accepts, or, if there are none, equally to the distinct
-// milestones.
+// milestones. There are three milestones at most: they are looked through, not put in a map.
 func positional(w []float64, milestones []int, shares []float64, rest float64, inRest func(int) bool) {
-	isMilestone := map[int]bool{}
-	var distinct []int
+	var distinct [3]int
+	nd := 0
+	isMilestone := func(i int) bool { return slices.Contains(distinct[:nd], i) }
 	for k, i := range milestones {
 		w[i] += shares[k]
-		if !isMilestone[i] {
-			isMilestone[i] = true
-			distinct = append(distinct, i)
+		if !isMilestone(i) {
+			distinct[nd] = i
+			nd++
 		}
 	}
-	var others []int
+	others := 0
 	for i := range w {
-		if !isMilestone[i] && inRest(i) {
-			others = append(others, i)
+		if !isMilestone(i) && inRest(i) {
+			others++
 		}
 	}
-	if len(others) == 0 {
-		others = distinct
+	if others == 0 {
+		for _, i := range distinct[:nd] {
+			w[i] += rest / float64(nd)
+		}
+		return
 	}
-	for _, i := range others {
-		w[i] += rest / float64(len(others))
+	for i := range w {
+		if !isMilestone(i) && inRest(i) {
+			w[i] += rest / float64(others)
+		}
 	}
 }
 
@@ -153,23 +169,32 @@ func positional(w []float64, milestones []int, shares []float64, rest float64, i
 // one more cent to each of the largest remainders, earlier weights first on a tie, until the
 // parts add up to cents exactly.
 func Split(cents int64, weights []float64) []int64 {
-	out := make([]int64, len(weights))
+	return AppendSplit(make([]int64, 0, len(weights)), cents, weights)
+}
+
+// AppendSplit is Split appending the parts to dst.
+func AppendSplit(dst []int64, cents int64, weights []float64) []int64 {
 	if len(weights) == 0 {
-		return out
+		return dst
 	}
+	start := len(dst)
+	dst = append(dst, make([]int64, len(weights))...)
+	out := dst[start:]
 	type rem struct {
 		i    int
 		frac float64
 	}
-	rems := make([]rem, len(weights))
+	var buf [16]rem // most deals have a few touches: no allocation for them
+	rems := buf[:0]
 	left := cents
 	for i, w := range weights {
 		x := float64(cents) * w
 		out[i] = int64(math.Floor(x))
-		rems[i] = rem{i, x - math.Floor(x)}
+		rems = append(rems, rem{i, x - math.Floor(x)})
 		left -= out[i]
 	}
-	sort.SliceStable(rems, func(a, b int) bool { return rems[a].frac > rems[b].frac })
+	// Largest remainder first; stable, so the earlier touch first on a tie.
+	slices.SortStableFunc(rems, func(a, b rem) int { return cmp.Compare(b.frac, a.frac) })
 	for k := 0; left > 0; k = (k + 1) % len(rems) {
 		out[rems[k].i]++
 		left--
@@ -178,5 +203,5 @@ func Split(cents int64, weights []float64) []int64 {
 		out[rems[k].i]-- // weights summing to a hair over 1
 		left++
 	}
-	return out
+	return dst
 }

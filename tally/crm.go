@@ -76,6 +76,8 @@ type CRM struct {
 	// factsArena): none of them outlives the round.
 	arena   *factsArena
 	joinBuf []Touch // a lead's touches while joinTouches reads them
+	// attrBuf holds a won deal's touch times, weights and cents while attribute splits it.
+	attrBuf attrBuf
 	// seenDims and seenKinds are seen's counts of the dimensions' values (cfg.Dims order) and
 	// of activity kinds, looked up once (seen.counts).
 	seenDims  []map[string]int
