@@ -199,5 +199,8 @@ func (c *CRM) markVolatile() {
 // marketingSource reports whether a lead came from a marketing channel: a known source that sales
 // does not generate itself.
 func (c *CRM) marketingSource(l *lead) bool {
-	return l.source != metrics.ValueUnknown && l.source != "" && !c.cfg.SalesSource[strings.ToLower(l.source)]
+	return l.source != metrics.ValueUnknown && l.source != "" && !c.salesSources.get(l.source, c.salesSource)
 }
+
+// salesSource reports a lead source that config's sales_sources names (case ignored).
+func (c *CRM) salesSource(source string) bool { return c.cfg.SalesSource[strings.ToLower(source)] }

@@ -70,8 +70,15 @@ type CRM struct {
 	// activities' digests up cost 0.35 s of a cold start.
 	lastDigest   *Digest
 	lastDigestID int64
-	ahead        map[int64]bool // entities with a row dated in the future (rowAhead)
-	lines        *lines         // while finishRows runs: the samples its leads add to
+	// lastLead is the lead the last activity was of, for the same reason (the lookup cost as
+	// much as the digest's); kinds is what each raw activity kind stands for (kindOf).
+	lastLead     *lead
+	lastLeadID   int64
+	kinds        strMemo[activityKind]
+	statuses     strMemo[mappedStage] // what each lead status maps to (currentStage)
+	salesSources strMemo[bool]        // whether each lead source is sales' own (marketingSource)
+	ahead        map[int64]bool       // entities with a row dated in the future (rowAhead)
+	lines        *lines               // while finishRows runs: the samples its leads add to
 	// arena, if set, is where a full recount's round keeps its leads and their facts (see
 	// factsArena): none of them outlives the round.
 	arena   *factsArena
@@ -351,10 +358,14 @@ func (c *CRM) Activity(a source.Activity) {
 			return
 		}
 	}
-	l, ok := c.leads[a.LeadID]
-	if !ok {
-		c.problemOf(a.LeadID, source.QueryActivities, CheckActivityUnknownLead)
-		return
+	l := c.lastLead
+	if l == nil || c.lastLeadID != a.LeadID {
+		var ok bool
+		if l, ok = c.leads[a.LeadID]; !ok {
+			c.problemOf(a.LeadID, source.QueryActivities, CheckActivityUnknownLead)
+			return
+		}
+		c.lastLead, c.lastLeadID = l, a.LeadID
 	}
 	if a.OccurredAt.Before(l.created) {
 		c.problemOf(a.LeadID, source.QueryActivities, CheckActivityBeforeLead)
@@ -365,7 +376,8 @@ func (c *CRM) Activity(a source.Activity) {
 		c.problemOf(a.LeadID, source.QueryActivities, CheckTimestampInFuture)
 		return
 	}
-	kind := strings.ToLower(clean(a.Kind))
+	k := c.kinds.get(a.Kind, c.kindOf)
+	kind := k.kind
 	if l.touches == nil && c.arena != nil {
 		// Room for a few kinds and windows in the round's arena: grown on the heap, a lead's
 		// list was 0.13 GB of a 1M cold start's allocations.
@@ -376,9 +388,21 @@ func (c *CRM) Activity(a source.Activity) {
 		c.seenKinds = c.seen.counts(metrics.LabelKind)
 	}
 	c.seenKinds[kind]++
-	if c.cfg.TouchKind[kind] {
+	if k.touch {
 		l.qualifyingTouch(a.OccurredAt, c.clockStart(l), c.cfg.SLA.Attempts)
 	}
+}
+
+// activityKind is what a raw activity kind stands for: its label value, and whether it counts as
+// a follow-up touch (sla.touch_kinds).
+type activityKind struct {
+	kind  string
+	touch bool
+}
+
+func (c *CRM) kindOf(raw string) activityKind {
+	kind := strings.ToLower(clean(raw))
+	return activityKind{kind, c.cfg.TouchKind[kind]}
 }
 
 // carry puts into the tally what a lead's activities and deals made of it, from its facts instead

@@ -707,6 +707,7 @@ func (c *CRM) useArena(a *factsArena) {
 	clear(a.leads)
 	clear(a.digests)
 	c.leads, c.digests, c.opps = a.leads, a.digests, a.opps[:0]
+	c.lastDigest, c.lastLead = nil, nil
 }
 
 // keepOpps hands the room c's deals grew to back to its arena, for the next round's.

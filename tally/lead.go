@@ -164,7 +164,19 @@ func (c *CRM) currentStage(l *lead) (funnel.Stage, bool) {
 	case l.lost > 0:
 		return funnel.Lost, true
 	}
-	return c.cfg.StatusMap.Stage(l.status)
+	st := c.statuses.get(l.status, c.stageOf)
+	return st.stage, st.ok
+}
+
+// mappedStage is what a lead status maps to (config's status_map).
+type mappedStage struct {
+	stage funnel.Stage
+	ok    bool
+}
+
+func (c *CRM) stageOf(status string) mappedStage {
+	s, ok := c.cfg.StatusMap.Stage(status)
+	return mappedStage{s, ok}
 }
 
 // clockStart is when the lead's SLA clock starts; zero if it has not.
@@ -182,6 +194,6 @@ func (c *CRM) clockStart(l *lead) time.Time {
 // terminalStatus reports a lead whose CRM status maps to a terminal stage (won, lost,
 // disqualified) without the timestamps that say when it got there.
 func (c *CRM) terminalStatus(l *lead) bool {
-	st, ok := c.cfg.StatusMap.Stage(l.status)
-	return ok && st.Terminal()
+	st := c.statuses.get(l.status, c.stageOf)
+	return st.ok && st.stage.Terminal()
 }

@@ -265,3 +265,30 @@ func (c *CRM) observeLine(s *Snapshot, m fiscal.Mask, name string, v float64, fi
 	x.ownQ()
 	x.Q.Add(v, 1)
 }
+
+// strMemo caches what a function makes of a string, for the few distinct values a column holds
+// (activity kinds, lead statuses), keyed by where the string's bytes are: the decoder interns
+// repeated values, so every row of a value shares them, and a hit costs a pointer's hash and a
+// compare instead of folding the value's case (which allocates when it has a capital) and looking
+// it up. A string elsewhere with the same bytes only misses. The key points at the bytes, which
+// keeps them as they are.
+type strMemo[V any] struct{ s []slot[strKey, V] }
+
+type strKey struct {
+	p *byte
+	n int
+}
+
+const strMemoBits = 6
+
+func (m *strMemo[V]) get(s string, miss func(string) V) V {
+	if m.s == nil {
+		m.s = make([]slot[strKey, V], 1<<strMemoBits)
+	}
+	k := strKey{unsafe.StringData(s), len(s)}
+	sl := &m.s[mix(mix(uint64(uintptr(unsafe.Pointer(k.p))), uint64(k.n)), 0)>>(64-strMemoBits)]
+	if !sl.ok || sl.k != k {
+		*sl = slot[strKey, V]{k: k, v: miss(s), ok: true}
+	}
+	return sl.v
+}

@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -192,5 +193,37 @@ func TestRestKey(t *testing.T) {
 	}
 	if got := restKey("other\xffweb", []string{"today", "web"}); got != "web" {
 		t.Errorf("restKey of a key not the labels' = %q, want their own", got)
+	}
+}
+
+// TestStrMemo: the memo gives what its function makes of each string, whichever slot the
+// strings share, and calls the function again only for a string it does not hold.
+func TestStrMemo(t *testing.T) {
+	var m strMemo[string]
+	calls := 0
+	upper := func(s string) string { calls++; return strings.ToUpper(s) }
+	vals := make([]string, 500) // more than the memo's slots: they collide and evict
+	for i := range vals {
+		vals[i] = fmt.Sprintf("kind-%d", i)
+	}
+	for round := range 3 {
+		for _, v := range vals {
+			if got := m.get(v, upper); got != strings.ToUpper(v) {
+				t.Fatalf("round %d: %q gave %q", round, v, got)
+			}
+		}
+	}
+	hot := vals[7]
+	m.get(hot, upper)
+	before := calls
+	for range 100 {
+		m.get(hot, upper)
+		m.get(hot[:4], upper) // the same bytes, shorter: another key
+	}
+	if calls != before+1 {
+		t.Errorf("%d calls for a string held and its prefix, want 1 (the prefix's first)", calls-before)
+	}
+	if got := m.get(strings.Clone(hot), upper); got != strings.ToUpper(hot) {
+		t.Errorf("a copy of %q gave %q", hot, got)
 	}
 }
