@@ -400,6 +400,7 @@ type activityKind struct {
 	touch bool
 }
 
+// kindOf folds a raw activity kind (CRM.kinds caches it).
 func (c *CRM) kindOf(raw string) activityKind {
 	kind := strings.ToLower(clean(raw))
 	return activityKind{kind, c.cfg.TouchKind[kind]}

@@ -174,6 +174,7 @@ type mappedStage struct {
 	ok    bool
 }
 
+// stageOf maps a lead status (CRM.statuses caches it).
 func (c *CRM) stageOf(status string) mappedStage {
 	s, ok := c.cfg.StatusMap.Stage(status)
 	return mappedStage{s, ok}

@@ -267,7 +267,7 @@ func (c *CRM) observeLine(s *Snapshot, m fiscal.Mask, name string, v float64, fi
 }
 
 // strMemo caches what a function makes of a string, for the few distinct values a column holds
-// (activity kinds, lead statuses), keyed by where the string's bytes are: the decoder interns
+// (activity kinds, lead statuses and sources), keyed by where the string's bytes are: the decoder interns
 // repeated values, so every row of a value shares them, and a hit costs a pointer's hash and a
 // compare instead of folding the value's case (which allocates when it has a capital) and looking
 // it up. A string elsewhere with the same bytes only misses. The key points at the bytes, which
@@ -281,6 +281,8 @@ type strKey struct {
 
 const strMemoBits = 6
 
+// get returns miss(s), calling miss only when s's slot holds another string. A memo is its
+// tally's own: it is written on reads, so no two goroutines share one.
 func (m *strMemo[V]) get(s string, miss func(string) V) V {
 	if m.s == nil {
 		m.s = make([]slot[strKey, V], 1<<strMemoBits)
