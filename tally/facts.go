@@ -827,6 +827,12 @@ func (s *factStore) Put(id int64, f *facts) {
 	s.putEncoded(id, s.rc.pack(f.reach), func(b []byte) []byte { return encodeFacts(b, &s.d, f, len(s.rolls)) })
 }
 
+// putAt is Put of the entity at position i of the settled index (eachAt: logStore.putTaggedAt).
+func (s *factStore) putAt(i int, id int64, f *facts) {
+	s.scratch = encodeFacts(s.scratch[:0], &s.d, f, len(s.rolls))
+	s.putTaggedAt(i, id, s.scratch, s.rc.pack(f.reach))
+}
+
 // roll notes a roll-over of the windows (fiscal.Spans.Roll): the masks of every record written
 // before it are moved through it when read.
 func (s *factStore) roll(from []int) { s.rolls = append(s.rolls, slices.Clone(from)) }

@@ -143,11 +143,21 @@ func factStoreMatchesMap(t *testing.T, lazy, memo bool) {
 			f := randomFacts(r, id)
 			s.Put(id, f)
 			want[id], epochs[id] = f, len(rolls)
-		case k < 85: // a changed one
+		case k < 84: // a changed one
 			id := r.Int63n(next + 1)
 			f := randomFacts(r, id)
 			s.Put(id, f)
 			want[id], epochs[id] = f, len(rolls)
+		case k < 85: // a run of them rewritten where the index walk found them (joinStored)
+			n := s.settleIndex()
+			lo := r.Intn(n + 1)
+			var at []storedAt
+			s.eachAt(lo, min(n, lo+1+r.Intn(200)), func(i int, id int64, p uint32) { at = append(at, storedAt{i, id, p}) })
+			for _, x := range at {
+				f := randomFacts(r, x.id)
+				s.putAt(x.i, x.id, f)
+				want[x.id], epochs[x.id] = f, len(rolls)
+			}
 		case k < 99:
 			id := r.Int63n(next + 1)
 			s.Delete(id)

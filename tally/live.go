@@ -609,10 +609,10 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 	joined := false
 	var order []int64 // a round's entities' ids, in the order they are stored
 	var joinArena factsArena
-	batch := make([]int64, 0, joinBatch)
+	batch := make([]storedAt, 0, joinBatch)
 	joinSome := func() {
 		hi := min(joinFrom+joinBatch, joinTo)
-		store.eachAt(joinFrom, hi, func(_ int, id int64, _ uint32) { batch = append(batch, id) })
+		store.eachAt(joinFrom, hi, func(i int, id int64, p uint32) { batch = append(batch, storedAt{i, id, p}) })
 		joinStored(store, batch, touches, &joinArena)
 		batch, joinFrom, joined = batch[:0], hi, true
 	}
@@ -764,24 +764,33 @@ func (l *LiveCRM) all(rows CRMRows, now time.Time, p *Plan) (finished, *factStor
 // reads a round.
 const joinBatch = 2048
 
+// storedAt is where eachAt found an entity: its position in the index, and its record's.
+type storedAt struct {
+	i  int
+	id int64
+	p  uint32
+}
+
 // joinStored adds to the stored facts of leads stored before the campaign side's touches were
-// in what their touches make of them (CRM.joinTouches).
-func joinStored(store *factStore, ids []int64, touches Touches, a *factsArena) {
+// in what their touches make of them (CRM.joinTouches). They are read and written again where
+// eachAt found them, without searching the index: nothing here moves an id in it.
+func joinStored(store *factStore, at []storedAt, touches Touches, a *factsArena) {
 	var buf []Touch
-	for _, id := range ids {
+	var fc frameCache
+	for _, x := range at {
 		a.reset() // each lead's facts are decoded, then written again at once
-		f, ok := store.getIn(id, a)
-		if !ok || f.lead == nil || f.lead.mkt != nil {
+		f := store.at(x.id, x.p, store.reachAt(x.i), &fc, a)
+		if f.lead == nil || f.lead.mkt != nil {
 			continue
 		}
 		for _, o := range f.deals {
-			if o.leadID == id {
+			if o.leadID == x.id {
 				f.lead.opps++ // what joinTouches reads of its deals (CRM.dealLead)
 			}
 		}
-		buf = touchesOf(touches, id, buf[:0])
+		buf = touchesOf(touches, x.id, buf[:0])
 		f.lead.mkt = summarizeTouches(buf, f.lead, a)
-		store.Put(id, f)
+		store.putAt(x.i, x.id, f)
 	}
 }
 

@@ -231,6 +231,19 @@ func (s *logStore) putTagged(id int64, rec []byte, tag uint32) {
 	}
 }
 
+// putTaggedAt is putTagged for the id at position i of a settled index (eachAt), which it
+// does not search: a rewrite of records walked in index order (joinStored, a cold start's leads
+// stored before the touches were in) searched it three times a record. Nothing it does moves
+// an id in the index: positions eachAt gave stay valid through a batch of these.
+func (s *logStore) putTaggedAt(i int, id int64, rec []byte, tag uint32) {
+	s.freeAt(id, s.pos.s[i])
+	p := s.append(id, rec)
+	s.pos.s[i] = p
+	if s.tagged {
+		s.tags.s[i] = tag
+	}
+}
+
 // settleIndex folds the ids put out of order into the sorted index and returns its length: the
 // positions eachAt walks, every entity's id among them (deleted ones left out by eachAt).
 func (s *logStore) settleIndex() int {
@@ -285,8 +298,10 @@ func (s *logStore) Delete(id int64) {
 }
 
 // free marks an entity's record, if any, as dead space, and gives back its chunk when mostly dead.
-func (s *logStore) free(id int64) {
-	p := s.lookup(id)
+func (s *logStore) free(id int64) { s.freeAt(id, s.lookup(id)) }
+
+// freeAt is free of id's record at p (deleted for none).
+func (s *logStore) freeAt(id int64, p uint32) {
 	if p == deleted {
 		return
 	}
