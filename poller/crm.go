@@ -132,15 +132,23 @@ type recentRows struct {
 	newest  time.Time // the newest updated_at up to now; where it starts for a delta: the watermark
 	rows    []recentRow
 	pruned  int // len(rows) at the last prune
+	// floor is newest less the overlap, if floorSet: add is called for every row of a full
+	// read (some nine million at a million leads), and newest seldom moves once it is near the
+	// end of the rows' updated_at.
+	floor    time.Time
+	floorSet bool
 }
 
 // add notes a row read.
 func (r *recentRows) add(k source.RowKey) {
 	id, digest, updated := k.ID, k.Digest, k.Updated
 	if updated.After(r.newest) && !updated.After(r.now) {
-		r.newest = updated
+		r.newest, r.floorSet = updated, false
 	}
-	if updated.IsZero() || updated.Before(r.newest.Add(-r.overlap)) {
+	if !r.floorSet {
+		r.floor, r.floorSet = r.newest.Add(-r.overlap), true
+	}
+	if updated.IsZero() || updated.Before(r.floor) {
 		return // no updated_at (a query read whole every poll), or too old
 	}
 	r.rows = append(r.rows, recentRow{id, digest, updated})
