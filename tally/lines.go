@@ -112,6 +112,9 @@ type slot[K comparable, V any] struct {
 	ok bool
 }
 
+// at is the slot of a key whose hash is h.
+func (c *slots[K, V]) at(h uint64) *slot[K, V] { return &c.s[mix(h, 0)>>(64-c.bits)] }
+
 func newSlots[K comparable, V any](bits uint) slots[K, V] {
 	return slots[K, V]{s: make([]slot[K, V], 1<<bits), bits: bits}
 }
@@ -119,7 +122,7 @@ func newSlots[K comparable, V any](bits uint) slots[K, V] {
 // get returns k's value, from its slot or, when the slot holds another key, from miss (which
 // then takes the slot).
 func (c *slots[K, V]) get(k K, h uint64, miss func() V) V {
-	s := &c.s[mix(h, 0)>>(64-c.bits)]
+	s := c.at(h)
 	if !s.ok || s.k != k {
 		*s = slot[K, V]{k: k, v: miss(), ok: true}
 	}
@@ -272,7 +275,7 @@ func (c *CRM) observeLine(s *Snapshot, m fiscal.Mask, name string, v float64, fi
 // compare instead of folding the value's case (which allocates when it has a capital) and looking
 // it up. A string elsewhere with the same bytes only misses. The key points at the bytes, which
 // keeps them as they are.
-type strMemo[V any] struct{ s []slot[strKey, V] }
+type strMemo[V any] struct{ s slots[strKey, V] }
 
 type strKey struct {
 	p *byte
@@ -282,13 +285,15 @@ type strKey struct {
 const strMemoBits = 6
 
 // get returns miss(s), calling miss only when s's slot holds another string. A memo is its
-// tally's own: it is written on reads, so no two goroutines share one.
+// tally's own: it is written on reads, so no two goroutines share one. (It finds its slot
+// with slots.at but does not call slots.get, whose miss would be a closure over s and miss
+// made at every call, a call a row.)
 func (m *strMemo[V]) get(s string, miss func(string) V) V {
-	if m.s == nil {
-		m.s = make([]slot[strKey, V], 1<<strMemoBits)
+	if m.s.s == nil {
+		m.s = newSlots[strKey, V](strMemoBits)
 	}
 	k := strKey{unsafe.StringData(s), len(s)}
-	sl := &m.s[mix(mix(uint64(uintptr(unsafe.Pointer(k.p))), uint64(k.n)), 0)>>(64-strMemoBits)]
+	sl := m.s.at(mix(uint64(uintptr(unsafe.Pointer(k.p))), uint64(k.n)))
 	if !sl.ok || sl.k != k {
 		*sl = slot[strKey, V]{k: k, v: miss(s), ok: true}
 	}

@@ -216,10 +216,7 @@ func (s *logStore) putTagged(id int64, rec []byte, tag uint32) {
 	s.free(id)
 	p := s.append(id, rec)
 	if i, ok := s.find(id); ok {
-		s.pos.s[i] = p
-		if s.tagged {
-			s.tags.s[i] = tag
-		}
+		s.place(i, p, tag)
 		return
 	}
 	s.extra[id] = p
@@ -237,7 +234,11 @@ func (s *logStore) putTagged(id int64, rec []byte, tag uint32) {
 // an id in the index: positions eachAt gave stay valid through a batch of these.
 func (s *logStore) putTaggedAt(i int, id int64, rec []byte, tag uint32) {
 	s.freeAt(id, s.pos.s[i])
-	p := s.append(id, rec)
+	s.place(i, s.append(id, rec), tag)
+}
+
+// place points index position i at the record at p, with its tag (tagged stores).
+func (s *logStore) place(i int, p, tag uint32) {
 	s.pos.s[i] = p
 	if s.tagged {
 		s.tags.s[i] = tag
