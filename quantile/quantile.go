@@ -220,7 +220,7 @@ func (s *Set) waiting() int { return len(s.addedSecs) + len(s.added) }
 // settle merges the values added into the sorted ones.
 func (s *Set) settle() {
 	if len(s.addedSecs) > 0 {
-		slices.Sort(s.addedSecs)
+		sortSecs(s.addedSecs)
 		s.secs = mergeSorted(s.secs, s.addedSecs)
 		s.addedSecs = emptied(s.addedSecs)
 	}
@@ -228,6 +228,54 @@ func (s *Set) settle() {
 		slices.Sort(s.added)
 		s.odd = mergeSorted(s.odd, s.added)
 		s.added = emptied(s.added)
+	}
+}
+
+// radixSecs is the fewest values sortSecs sorts by radix: below it, slices.Sort is as quick
+// (512 values: 3.3 µs either way).
+const radixSecs = 1024
+
+// sortSecs sorts whole seconds in place: by radix, a pass for each byte through a scratch copy,
+// skipping a byte every value shares (the top one, for values under 2^24 s). A cold start
+// settles many sets of a few thousand to a million values at once: slices.Sort took 16 µs for
+// 2,048 values, 0.42 ms for 8,192 and 86 ms for a million, where the radix sort takes 11 µs,
+// 45 µs and 5.2 ms (BenchmarkSortSecs). In a million leads' cold start, these sorts were 0.16-0.18 s
+// of the exporter's CPU, and no longer show in its profile.
+func sortSecs(a []uint32) {
+	if len(a) < radixSecs {
+		slices.Sort(a)
+		return
+	}
+	var counts [4][256]uint32
+	for _, v := range a {
+		counts[0][v&0xff]++
+		counts[1][v>>8&0xff]++
+		counts[2][v>>16&0xff]++
+		counts[3][v>>24]++
+	}
+	src, dst := a, make([]uint32, len(a))
+	for p := range counts {
+		shift := uint(8 * p)
+		c := &counts[p]
+		if c[a[0]>>shift&0xff] == uint32(len(a)) {
+			continue // every value has this byte: the pass would move none
+		}
+		// where each byte's values start; each pass is stable, so the order of the bytes
+		// passed before is kept among equal ones
+		var start uint32
+		for i, n := range c {
+			c[i] = start
+			start += n
+		}
+		for _, v := range src {
+			d := v >> shift & 0xff
+			dst[c[d]] = v
+			c[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &a[0] {
+		copy(a, src)
 	}
 }
 
