@@ -30,8 +30,16 @@ type block struct {
 // newBlock maps n bytes. Pages are backed by memory only once written to, so a chunk's block is
 // mapped at its full size at once. Where mapping fails (or on a system without it), the block
 // is an ordinary slice of the heap.
-func newBlock(n int) *block {
-	m, err := mapBlock(n)
+func newBlock(n int) *block { return mapNew(n, false) }
+
+// newFilledBlock is newBlock for a block about to be written whole (a sealed chunk, copied in at
+// its size): its pages are backed by memory as it is mapped (MAP_POPULATE on Linux), not one
+// fault at a time as the copy reaches them. In a million leads' cold start, those faults were
+// 0.15 s of the exporter's CPU, under the copy that met them.
+func newFilledBlock(n int) *block { return mapNew(n, true) }
+
+func mapNew(n int, filled bool) *block {
+	m, err := mapBlock(n, filled)
 	if err != nil || m == nil {
 		return &block{b: make([]byte, n)}
 	}

@@ -90,7 +90,7 @@ func (s *logStore) sealChunk(ci int) *block {
 		out = out[:n+len(s2.EncodeBetter(out[n:n+s2.MaxEncodedLen(end-start)], raw[start:end]))]
 		start = end
 	}
-	z.mem = newBlock(len(out))
+	z.mem = newFilledBlock(len(out))
 	z.z = z.mem.b[:copy(z.mem.b, out)]
 	z.frames, z.zAt = slices.Clip(z.frames), slices.Clip(z.zAt)
 	mem := c.mem
