@@ -1,7 +1,13 @@
 package tally
 
 import (
+	"cmp"
+	"fmt"
+	"maps"
 	"math"
+	"math/rand"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -676,5 +682,85 @@ func TestQuantileMemo(t *testing.T) {
 	a.Add(5000, 3)
 	if changed := check("a set changed"); &changed[0] == &first[0] {
 		t.Error("the quantiles of a changed set were kept")
+	}
+}
+
+// TestTouchCountsThroughSlots: marketing touchpoints are counted by window, channel and kind as
+// each row says, through Campaigns' slot cache: with more keys than slots (kinds made anew for
+// each row, at other addresses than their equals), and with kinds over their cap, where the
+// most frequent are admitted and the rest publish as "other".
+func TestTouchCountsThroughSlots(t *testing.T) {
+	for _, kinds := range []int{40, 1500} {
+		cap := 1000
+		cfg := testConfig(t, fmt.Sprintf("labels: {kind: {max_values: %d}}", cap))
+		now := time.Date(2026, 3, 27, 10, 0, 0, 0, time.UTC)
+		r := rand.New(rand.NewSource(int64(kinds)))
+		c := NewCampaigns(cfg, NewFolder(cfg.Caps), now)
+		channels := []string{"email", "social", "paid_search"}
+		for id := int64(1); id <= 6; id++ {
+			c.Campaign(source.Campaign{ID: id, Name: fmt.Sprint("c", id), Channel: channels[id%3], Currency: "USD"})
+		}
+		type key struct{ win, channel, kind string }
+		want := map[key]int64{}
+		freq := map[string]int{}
+		var rows []source.Touchpoint
+		for id := int64(1); id <= 20000; id++ {
+			// Kinds skewed, so that the admitted ones are clearly the most frequent.
+			k := int(math.Sqrt(float64(r.Intn(kinds * kinds))))
+			kind := "kind-" + strconv.Itoa(kinds-1-k) // a new string each row
+			campaign := int64(r.Intn(7))              // 0: none
+			at := now.Add(-time.Duration(r.Int63n(int64(400 * 24 * time.Hour))))
+			rows = append(rows, source.Touchpoint{ID: id, LeadID: id % 977, CampaignID: campaign, Kind: kind, OccurredAt: at})
+			freq[kind]++
+		}
+		for _, x := range rows {
+			c.Touchpoint(x)
+		}
+		// The admitted kinds: the most frequent cap, ties by name (Folder.Admit).
+		byFreq := slices.Collect(maps.Keys(freq))
+		slices.SortFunc(byFreq, func(a, b string) int {
+			if freq[a] != freq[b] {
+				return cmp.Compare(freq[b], freq[a])
+			}
+			return cmp.Compare(a, b)
+		})
+		admitted := map[string]bool{}
+		for _, k := range byFreq[:min(cap, len(byFreq))] {
+			admitted[k] = true
+		}
+		spans := cfg.Calendar.Spans(now)
+		for _, x := range rows {
+			ch := metrics.ValueUnknown
+			if x.CampaignID != 0 {
+				ch = channels[x.CampaignID%3]
+			}
+			kind := x.Kind
+			if !admitted[kind] {
+				kind = metrics.ValueOther
+			}
+			spans.Of(x.OccurredAt).Each(func(i int) { want[key{string(spans[i].Window), ch, kind}]++ })
+		}
+		s := c.Finish()
+		got := map[key]int64{}
+		for _, x := range s.Families[metrics.MarketingTouchpoints].Series {
+			if x.N != 0 { // published at 0 in the windows the series has none in
+				got[key{x.Labels[0], x.Labels[1], x.Labels[2]}] = x.N
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%d kinds: %d touchpoint series, want %d", kinds, len(got), len(want))
+			for k, w := range want {
+				if got[k] != w {
+					t.Errorf("%d kinds: %v = %d, want %d", kinds, k, got[k], w)
+					break
+				}
+			}
+			for k, g := range got {
+				if _, ok := want[k]; !ok {
+					t.Errorf("%d kinds: %v = %d, want none", kinds, k, g)
+					break
+				}
+			}
+		}
 	}
 }
