@@ -3,7 +3,6 @@ package tally
 import (
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/tandem-oss/tandem/config"
 	"github.com/tandem-oss/tandem/fiscal"
@@ -86,19 +85,15 @@ type touchKey struct {
 	mask          fiscal.Mask
 }
 
-// touchRef is a touchKey named by where its strings' bytes are (the decoder and the stores
-// intern repeated values; equal strings elsewhere only make another key, added up by content
-// when flushed). It points at the bytes, which keeps them as they are.
+// touchRef is a touchKey named by where its strings' bytes are (strKey: the decoder and the
+// stores intern repeated values; equal strings elsewhere only make another key, added up by
+// content when flushed).
 type touchRef struct {
-	channel, kind       *byte
-	channelLen, kindLen int32
-	mask                fiscal.Mask
+	channel, kind strKey
+	mask          fiscal.Mask
 }
 
-func (r *touchRef) hash() uint64 {
-	h := mix(uint64(uintptr(unsafe.Pointer(r.channel))), uint64(uintptr(unsafe.Pointer(r.kind))))
-	return mix(h, uint64(r.mask)<<32^uint64(r.channelLen)<<16^uint64(r.kindLen))
-}
+func (r *touchRef) hash() uint64 { return mix(mix(r.channel.hash(), r.kind.hash()), uint64(r.mask)) }
 
 // Campaigns tallies one poll of the campaign database at one instant: campaigns first, then
 // stats and touchpoints, then Finish.
@@ -219,8 +214,7 @@ func (c *Campaigns) touch(at time.Time, campaign int64, kind string) {
 	} else if campaign != 0 {
 		c.snap.problem(source.QueryTouchpoints, CheckTouchpointUnknownCampaign)
 	}
-	k := touchRef{channel: unsafe.StringData(ch), kind: unsafe.StringData(kind), channelLen: int32(len(ch)),
-		kindLen: int32(len(kind)), mask: c.spans.Of(at)}
+	k := touchRef{channel: keyOf(ch), kind: keyOf(kind), mask: c.spans.Of(at)}
 	if c.recent.s == nil {
 		c.recent = newSlots[touchRef, int64](touchSlots)
 	}
@@ -240,9 +234,9 @@ const touchSlots = 9
 
 // addTouches adds n touches of k to the maps finishRows reads.
 func (c *Campaigns) addTouches(k touchRef, n int64) {
-	kind := unsafe.String(k.kind, k.kindLen)
+	kind := k.kind.String()
 	if k.mask != 0 {
-		c.touches[touchKey{unsafe.String(k.channel, k.channelLen), kind, k.mask}] += n
+		c.touches[touchKey{k.channel.String(), kind, k.mask}] += n
 	}
 	if c.seenKinds == nil {
 		c.seenKinds = c.seen.counts("touch_kind") // looked up once (seen.counts)

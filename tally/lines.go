@@ -277,10 +277,19 @@ func (c *CRM) observeLine(s *Snapshot, m fiscal.Mask, name string, v float64, fi
 // keeps them as they are.
 type strMemo[V any] struct{ s slots[strKey, V] }
 
+// strKey names a string by where its bytes are and its length (strMemo, touchRef): equal
+// strings at two addresses are two keys. It points at the bytes, which keeps them as they are.
 type strKey struct {
 	p *byte
 	n int
 }
+
+func keyOf(s string) strKey { return strKey{unsafe.StringData(s), len(s)} }
+
+// String is the string the key names.
+func (k strKey) String() string { return unsafe.String(k.p, k.n) }
+
+func (k strKey) hash() uint64 { return mix(uint64(uintptr(unsafe.Pointer(k.p))), uint64(k.n)) }
 
 const strMemoBits = 6
 
@@ -292,8 +301,8 @@ func (m *strMemo[V]) get(s string, miss func(string) V) V {
 	if m.s.s == nil {
 		m.s = newSlots[strKey, V](strMemoBits)
 	}
-	k := strKey{unsafe.StringData(s), len(s)}
-	sl := m.s.at(mix(uint64(uintptr(unsafe.Pointer(k.p))), uint64(k.n)))
+	k := keyOf(s)
+	sl := m.s.at(k.hash())
 	if !sl.ok || sl.k != k {
 		*sl = slot[strKey, V]{k: k, v: miss(s), ok: true}
 	}
