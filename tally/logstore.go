@@ -269,24 +269,6 @@ func (s *logStore) eachAt(lo, hi int, fn func(i int, id int64, p uint32)) {
 	})
 }
 
-// sortedIDs returns every entity's id in order.
-func (s *logStore) sortedIDs() []int64 {
-	out := make([]int64, 0, s.Len())
-	s.ids.Each(func(i int, id int64) bool {
-		if s.pos.s[i] != deleted {
-			out = append(out, id)
-		}
-		return true
-	})
-	for id := range s.extra {
-		out = append(out, id)
-	}
-	if len(s.extra) > 0 {
-		slices.Sort(out)
-	}
-	return out
-}
-
 // Delete forgets an entity.
 func (s *logStore) Delete(id int64) {
 	s.free(id)
