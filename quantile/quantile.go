@@ -14,12 +14,12 @@ import (
 
 // Set is a multiset of values, kept as sorted slices with repeats (a map of counts cost several
 // times as much, and follow-up times are nearly all distinct). A value that is a whole number in
-// [0, 2^32), which durations between timestamps of whole seconds are, takes four bytes (secs);
-// any other, eight (odd). Values added wait unsorted until a quantile or a removal needs the
+// [0, 2^32), which durations between timestamps of whole seconds are, takes two bytes sorted
+// (secs, packed) and four while it waits; any other, eight (odd). Values added wait unsorted until a quantile or a removal needs the
 // order, in four bytes or eight as they will be kept: at a million leads, the values waiting
 // as float64s were a fifth of a cold start's peak heap.
 type Set struct {
-	secs      []uint32  // sorted
+	secs      packed    // sorted
 	odd       []float64 // sorted: the values secs cannot hold
 	addedSecs []uint32  // not yet merged into secs
 	added     []float64 // not yet merged into odd
@@ -43,9 +43,9 @@ func fits(v float64) bool {
 	return v >= 0 && v < 1<<32 && v == math.Trunc(v) && !math.Signbit(v)
 }
 
-// run is one sorted slice of a settled set.
+// run is one sorted slice of a settled set: its whole seconds (secs) or its other values.
 type run struct {
-	secs []uint32
+	secs *packed
 	vals []float64
 }
 
@@ -53,14 +53,14 @@ func (r run) size() int {
 	if r.vals != nil {
 		return len(r.vals)
 	}
-	return len(r.secs)
+	return r.secs.len()
 }
 
 func (r run) at(i int) float64 {
 	if r.vals != nil {
 		return r.vals[i]
 	}
-	return float64(r.secs[i])
+	return float64(r.secs.get(i))
 }
 
 // above is the index of the run's first value greater than v (its size if none is).
@@ -75,32 +75,22 @@ func (r run) above(v float64) int {
 // year's series is made of every window set that holds the year) bisects the values with a
 // binary search a run at each step, which through sort.Search's closure and a float a value
 // was most of a steady poll's time in quantiles (BenchmarkQuantileOf).
-func aboveSecs(secs []uint32, v float64) int {
+func aboveSecs(secs *packed, v float64) int {
 	switch {
 	case v != v: // NaN: no value is above it, as no comparison with it holds
-		return len(secs)
+		return secs.len()
 	case v < 0:
 		return 0
 	case v >= math.MaxUint32:
-		return len(secs)
+		return secs.len()
 	}
-	u := uint32(v) // the values are whole: x > v exactly when x > ⌊v⌋
-	lo, hi := 0, len(secs)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if secs[m] > u {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
-	return lo
+	return secs.above(uint32(v)) // the values are whole: x > v exactly when x > ⌊v⌋
 }
 
 // runs appends the set's sorted slices that hold values to out.
 func (s *Set) runs(out []run) []run {
-	if len(s.secs) > 0 {
-		out = append(out, run{secs: s.secs})
+	if s.secs.len() > 0 {
+		out = append(out, run{secs: &s.secs})
 	}
 	if len(s.odd) > 0 {
 		out = append(out, run{vals: s.odd})
@@ -126,7 +116,7 @@ func (s *Set) Add(v float64, k int64) {
 	case k < 0:
 		s.settle()
 		if fits(v) {
-			s.secs = deleteN(s.secs, v, int(-k))
+			s.secs.deleteN(uint32(v), int(-k))
 		} else {
 			s.odd = deleteN(s.odd, v, int(-k))
 		}
@@ -151,14 +141,14 @@ func (s *Set) Merge(o *Set, sign int64) {
 		// merged straight into s's sorted values. Going through added held every value of o
 		// a second time as a float64 (twice its four bytes) until s settled.
 		s.settle()
-		s.secs = mergeSorted(s.secs, o.secs)
+		s.secs.mergePacked(&o.secs)
 		s.odd = mergeSorted(s.odd, o.odd)
 		s.n += o.n
 		s.changed()
 		return
 	}
 	if sign > 0 {
-		s.addedSecs = append(append(s.addedSecs, o.secs...), o.addedSecs...)
+		s.addedSecs = append(o.secs.appendTo(s.addedSecs), o.addedSecs...)
 		s.added = append(append(s.added, o.odd...), o.added...)
 		s.n += o.n
 		s.changed()
@@ -171,7 +161,7 @@ func (s *Set) Merge(o *Set, sign int64) {
 	// Removing: both in order, one pass per slice.
 	s.settle()
 	o.settle()
-	s.secs = remove(s.secs, o.secs)
+	s.secs.remove(&o.secs)
 	s.odd = remove(s.odd, o.odd)
 	s.n -= o.n
 	s.changed()
@@ -203,7 +193,7 @@ func remove[T, U uint32 | float64](vals []T, o []U) []T {
 // waited unsorted until the end, 26 MB of a cold start's peak heap. Settling when the backlog
 // has grown by a quarter copies each value a few times in all, as a slice growing does.
 func (s *Set) bound() {
-	if s.waiting() >= max(settleMin, (len(s.secs)+len(s.odd))/4) {
+	if s.waiting() >= max(settleMin, (s.secs.len()+len(s.odd))/4) {
 		s.settle()
 	}
 }
@@ -221,7 +211,7 @@ func (s *Set) waiting() int { return len(s.addedSecs) + len(s.added) }
 func (s *Set) settle() {
 	if len(s.addedSecs) > 0 {
 		sortSecs(s.addedSecs)
-		s.secs = mergeSorted(s.secs, s.addedSecs)
+		s.secs.merge(s.addedSecs)
 		s.addedSecs = emptied(s.addedSecs)
 	}
 	if len(s.added) > 0 {
@@ -320,7 +310,7 @@ func mergeSorted[T, U uint32 | float64](vals []T, added []U) []T {
 func (s *Set) Equal(o *Set) bool {
 	s.settle()
 	o.settle()
-	return s.n == o.n && slices.Equal(s.secs, o.secs) && slices.Equal(s.odd, o.odd)
+	return s.n == o.n && s.secs.equal(&o.secs) && slices.Equal(s.odd, o.odd)
 }
 
 // Len is the number of values, repeats included.
@@ -328,7 +318,7 @@ func (s *Set) Len() int64 { return s.n }
 
 // Clone copies the set (without sorting it: a snapshot being published may be read meanwhile).
 func (s *Set) Clone() *Set {
-	return &Set{secs: slices.Clone(s.secs), odd: slices.Clone(s.odd), addedSecs: slices.Clone(s.addedSecs), added: slices.Clone(s.added), n: s.n, gen: s.gen}
+	return &Set{secs: s.secs.clone(), odd: slices.Clone(s.odd), addedSecs: slices.Clone(s.addedSecs), added: slices.Clone(s.added), n: s.n, gen: s.gen}
 }
 
 // Quantile returns the q-quantile (0 ≤ q ≤ 1), NaN for an empty set.

@@ -250,11 +250,11 @@ func TestBacklogBounded(t *testing.T) {
 			all = append(all, v)
 		}
 		total.Merge(&round, 1)
-		if sorted := len(total.secs) + len(total.odd); len(total.added) > max(settleMin, sorted/4)+500 {
+		if sorted := total.secs.len() + len(total.odd); len(total.added) > max(settleMin, sorted/4)+500 {
 			t.Fatalf("after %d values, %d wait unsorted beside %d sorted", len(all), len(total.added), sorted)
 		}
 	}
-	if len(total.secs) == 0 {
+	if total.secs.len() == 0 {
 		t.Fatal("nothing was settled along the way")
 	}
 	for _, q := range []float64{0, 0.25, 0.5, 0.9, 1} {
@@ -355,12 +355,13 @@ func TestAboveSecsMatchesSearch(t *testing.T) {
 			}
 		}
 		slices.Sort(secs)
+		p := pack(secs)
 		probes := []float64{math.NaN(), math.Inf(-1), -1, -0.5, 0, 0.5, 1, 49, 49.99, 50, math.MaxUint32 - 1, math.MaxUint32 - 0.5, math.MaxUint32, 1 << 33, math.Inf(1)}
 		for range 50 {
 			probes = append(probes, float64(r.IntN(60))-5+[]float64{0, 0.25, 0.999}[r.IntN(3)])
 		}
 		for _, v := range probes {
-			if got, want := aboveSecs(secs, v), aboveBySearch(run{secs: secs}, v); got != want {
+			if got, want := aboveSecs(&p, v), aboveBySearch(run{secs: &p}, v); got != want {
 				t.Errorf("%d values, above %v: %d, want %d", n, v, got, want)
 			}
 		}
