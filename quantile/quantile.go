@@ -14,10 +14,10 @@ import (
 
 // Set is a multiset of values, kept as sorted slices with repeats (a map of counts cost several
 // times as much, and follow-up times are nearly all distinct). A value that is a whole number in
-// [0, 2^32), which durations between timestamps of whole seconds are, takes two bytes sorted
-// (secs, packed) and four while it waits; any other, eight (odd). Values added wait unsorted until a quantile or a removal needs the
-// order, in four bytes or eight as they will be kept: at a million leads, the values waiting
-// as float64s were a fifth of a cold start's peak heap.
+// [0, 2^32), which durations between timestamps of whole seconds are, takes two bytes once
+// sorted (secs, packed) and four while it waits; any other, eight (odd). Values added wait
+// unsorted until a quantile or a removal needs the order: at a million leads, the values
+// waiting as float64s were a fifth of a cold start's peak heap.
 type Set struct {
 	secs      packed    // sorted
 	odd       []float64 // sorted: the values secs cannot hold
