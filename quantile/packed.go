@@ -165,16 +165,23 @@ func addCounts(a, b []bucketCount) []bucketCount {
 	return out
 }
 
-// backward walks a packed set's values from the greatest down.
+// backward walks sorted values from the greatest down: a packed set's, or a plain slice's
+// (vals set), for mergeBack.
 type backward struct {
-	p *packed
-	i int // the next value's index, -1 past the least
-	b int // its bucket
+	p    *packed
+	vals []uint32
+	i    int // the next value's index, -1 past the least
+	b    int // its bucket (a packed set's)
 }
 
-func (p *packed) backward() backward { return backward{p, p.len() - 1, len(p.his) - 1} }
+func (p *packed) backward() backward { return backward{p: p, i: p.len() - 1, b: len(p.his) - 1} }
+
+func backwardOf(vals []uint32) backward { return backward{vals: vals, i: len(vals) - 1} }
 
 func (c *backward) value() uint32 {
+	if c.vals != nil {
+		return c.vals[c.i]
+	}
 	for int(c.p.at[c.b]) > c.i {
 		c.b--
 	}
@@ -205,58 +212,41 @@ func (p *packed) merge(added []uint32) {
 		return
 	}
 	counts := addCounts(p.counts(), countsOf(added))
-	if insertFew(len(added), p.len()) {
-		// From the greatest down, each where it goes among the values not moved yet
-		// (lo[:hi]), those above it moved up by as many as are still to insert: each value
-		// moves once, by copy.
-		hi := p.grow(len(added))
-		for b := len(added) - 1; b >= 0; b-- {
-			i := p.from(added[b], 0, hi, false)
-			copy(p.lo[i+b+1:], p.lo[i:hi])
-			p.lo[i+b] = uint16(added[b])
-			hi = i
-		}
-		p.setBuckets(counts)
+	if !insertFew(len(added), p.len()) {
+		p.mergeBack(counts, backwardOf(added))
 		return
 	}
-	p.mergeAll(added)
-}
-
-// mergeAll is merge by comparing every value above the least added, from the back.
-func (p *packed) mergeAll(added []uint32) {
-	counts := addCounts(p.counts(), countsOf(added))
-	old := p.backward()
-	p.grow(len(added))
-	n := p.len()
-	b := len(added) - 1
-	for w := n - 1; b >= 0; w-- {
-		// lo[w] is written past old.i (w - old.i is how many added are left): the old values
-		// and buckets that old still reads are not written over.
-		if old.i >= 0 && old.value() > added[b] {
-			p.lo[w] = p.lo[old.i]
-			old.i--
-		} else {
-			p.lo[w] = uint16(added[b])
-			b--
-		}
+	// From the greatest down, each where it goes among the values not moved yet (lo[:hi]),
+	// those above it moved up by as many as are still to insert: each value moves once, by copy.
+	hi := p.grow(len(added))
+	for b := len(added) - 1; b >= 0; b-- {
+		i := p.from(added[b], 0, hi, false)
+		copy(p.lo[i+b+1:], p.lo[i:hi])
+		p.lo[i+b] = uint16(added[b])
+		hi = i
 	}
 	p.setBuckets(counts)
 }
 
 // mergePacked merges the values of o in.
 func (p *packed) mergePacked(o *packed) {
-	if o.len() == 0 {
-		return
-	}
-	if insertFew(o.len(), p.len()) {
+	switch {
+	case o.len() == 0:
+	case insertFew(o.len(), p.len()):
 		p.merge(o.appendTo(nil))
-		return
+	default:
+		p.mergeBack(addCounts(p.counts(), o.counts()), o.backward())
 	}
-	counts := addCounts(p.counts(), o.counts())
-	old, add := p.backward(), o.backward()
-	p.grow(o.len())
-	n := p.len()
-	for w := n - 1; add.i >= 0; w-- {
+}
+
+// mergeBack merges the values add walks in by comparing every value above the least of them,
+// from the back, and makes the buckets those of counts (the merged set's).
+func (p *packed) mergeBack(counts []bucketCount, add backward) {
+	old := p.backward()
+	p.grow(add.i + 1)
+	for w := p.len() - 1; add.i >= 0; w-- {
+		// lo[w] is written past old.i (w - old.i is how many values are left to add): the
+		// old values and buckets that old still reads are not written over.
 		v := add.value()
 		if old.i >= 0 && old.value() > v {
 			p.lo[w] = p.lo[old.i]

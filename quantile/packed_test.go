@@ -171,7 +171,7 @@ func BenchmarkSettleFew(b *testing.B) {
 	b.Run("packed-merge", func(b *testing.B) {
 		for b.Loop() {
 			reset()
-			work.mergeAll(few)
+			work.mergeBack(addCounts(work.counts(), countsOf(few)), backwardOf(few))
 		}
 	})
 	b.Logf("a million values: %d bytes packed, %d as uint32", p.bytes(), 4*len(vals))
