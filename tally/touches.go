@@ -208,11 +208,16 @@ func (s *touchStore) getInto(lead int64, into []keptTouch) (leadTouches, bool) {
 	if rec == nil {
 		return leadTouches{}, false
 	}
+	return s.decode(rec, into), true
+}
+
+// decode decodes a record of the store's (see decodeTouchesInto).
+func (s *touchStore) decode(rec []byte, into []keptTouch) leadTouches {
 	lt, err := decodeTouchesInto(rec, &s.d, into)
 	if err != nil {
 		panic(err) // the store wrote it: a bug, not bad data
 	}
-	return lt, true
+	return lt
 }
 
 // put stores a lead's touches (none: forgets the lead).
@@ -306,10 +311,7 @@ func (s *touchStore) eachTouches(fn func(lead int64, lt leadTouches)) {
 	defer s.mu.RUnlock()
 	var buf []keptTouch
 	s.each(func(id int64, p uint32) bool {
-		lt, err := decodeTouchesInto(s.record(p), &s.d, buf)
-		if err != nil {
-			panic(err) // the store wrote it: a bug, not bad data
-		}
+		lt := s.decode(s.record(p), buf)
 		buf = lt.touches
 		fn(id, lt)
 		return true
