@@ -35,6 +35,9 @@ type lead struct {
 	lastLost              time.Time       // close time of its last lost deal
 	reach                 reach           // its timestamps the windows were resolved for
 	mkt                   *marketingFacts // what its marketing touches say (nil without a campaign database)
+	// digest is CRM.digests' entry for the lead, while its rows are fed (nil for a lead loaded
+	// from its facts): looked up once for its row rather than once more for its activities.
+	digest *Digest
 }
 
 type kindCount struct {

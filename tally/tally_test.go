@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -762,5 +763,56 @@ func TestTouchCountsThroughSlots(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestActivityKindsAdmittedMostFrequentFirst: with more activity kinds than the kind label's cap,
+// the kinds admitted are the most frequent over every tally admitted together (the live tally's
+// rounds split the leads), not the first by name nor any one tally's own most frequent, and raw
+// kinds that clean to one value count as one.
+func TestActivityKindsAdmittedMostFrequentFirst(t *testing.T) {
+	cfg := testConfig(t, "labels: {kind: {max_values: 3}}")
+	now := at(2 * time.Hour)
+	folder := NewFolder(cfg.Caps)
+	a, b := NewCRM(cfg, folder, now), NewCRM(cfg, folder, now)
+	// By name the first three are call, chat, demo; by count, over both tallies, call (9),
+	// email (8: three spellings) and meeting (7); demo (6) is the first of tally a alone.
+	counts := []struct {
+		c    *CRM
+		kind string
+		n    int
+	}{
+		{a, "demo", 6}, {a, "call", 2}, {a, "Email", 3}, {a, "chat", 1},
+		{b, "call", 7}, {b, " email ", 2}, {b, "email", 3}, {b, "meeting", 7}, {b, "visit", 5},
+	}
+	var id int64
+	leads := map[*CRM]bool{}
+	for _, x := range counts {
+		if !leads[x.c] {
+			leads[x.c] = true
+			lead := int64(len(leads))
+			x.c.Lead(source.Lead{ID: lead, CreatedAt: t0, Status: "New", Source: "web"})
+		}
+		for range x.n {
+			id++
+			lead := int64(1)
+			if x.c == b {
+				lead = 2
+			}
+			x.c.Activity(source.Activity{ID: id, LeadID: lead, Kind: strings.Clone(x.kind), OccurredAt: at(time.Hour)})
+		}
+	}
+	admit(folder, a, b)
+	got := map[string]int64{}
+	for _, c := range []*CRM{a, b} {
+		for _, x := range c.Finish().Families[metrics.SalesTouches].Series {
+			if x.Labels[0] == "today" {
+				got[x.Labels[1]] += x.N
+			}
+		}
+	}
+	want := map[string]int64{"call": 9, "email": 8, "meeting": 7, metrics.ValueOther: 12}
+	if !maps.Equal(got, want) {
+		t.Errorf("sales touches today by kind = %v, want %v", got, want)
 	}
 }
