@@ -142,6 +142,9 @@ type recentRows struct {
 // add notes a row read.
 func (r *recentRows) add(k source.RowKey) {
 	id, digest, updated := k.ID, k.Digest, k.Updated
+	if r.floorSet && updated.Before(r.floor) {
+		return // most rows of a full read: older than the floor, so not newer than newest either
+	}
 	if updated.After(r.newest) && !updated.After(r.now) {
 		r.newest, r.floorSet = updated, false
 	}
