@@ -54,9 +54,14 @@ func (c *CRM) entities() map[int64]*facts {
 		}
 		return f
 	}
+	own := 0 // leads whose digest they point at (lead.digest)
 	for id, l := range c.leads {
 		f := get(id)
 		f.lead, f.reach = l, l.reach
+		if l.digest != nil {
+			f.digest = *l.digest
+			own++
+		}
 	}
 	for _, o := range c.opps {
 		f := get(o.entity)
@@ -76,8 +81,10 @@ func (c *CRM) entities() map[int64]*facts {
 	for id, r := range c.orphans {
 		get(id).reach = *r
 	}
-	for id, d := range c.digests {
-		get(id).digest = *d
+	if own < len(c.digests) { // digests of no lead's, or of leads loaded from their facts
+		for id, d := range c.digests {
+			get(id).digest = *d
+		}
 	}
 	for id := range c.ahead {
 		get(id).volatile = true

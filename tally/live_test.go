@@ -3,6 +3,7 @@ package tally
 import (
 	"cmp"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"math"
 	"math/rand"
@@ -126,11 +127,22 @@ func (g *generator) lead(id int64, now time.Time) source.Lead {
 	if g.rnd.Intn(6) == 0 {
 		l.DisqualifiedAt, l.DisqualifiedReason = after(created), g.pick("no budget", "spam", "")
 	}
+	l.Digest = rowDigest(l)
 	return l
 }
 
 func (g *generator) activity(id int64, leads int, now time.Time) source.Activity {
-	return source.Activity{ID: id, LeadID: int64(g.rnd.Intn(leads + 3)), Kind: g.pick("call", "email", "meeting", "note"), OccurredAt: g.when(now, 0)}
+	a := source.Activity{ID: id, LeadID: int64(g.rnd.Intn(leads + 3)), Kind: g.pick("call", "email", "meeting", "note"), OccurredAt: g.when(now, 0)}
+	a.Digest = rowDigest(a)
+	return a
+}
+
+// rowDigest stands for a row's hash_record: a signed 32-bit hash of its values, drawing nothing
+// from the generator's random numbers.
+func rowDigest(row any) int64 {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%+v", row)
+	return int64(int32(h.Sum32()))
 }
 
 func (g *generator) opportunity(id int64, leads int, now time.Time) source.Opportunity {
@@ -143,6 +155,7 @@ func (g *generator) opportunity(id int64, leads int, now time.Time) source.Oppor
 	case 1:
 		o.IsClosed, o.ClosedAt = true, g.when(now, 0)
 	}
+	o.Digest = rowDigest(o)
 	return o
 }
 
@@ -385,6 +398,7 @@ func TestLiveMatchesBatch(t *testing.T) {
 					}
 				}
 				prev = []*Snapshot{gotCRM, wantCRM}
+				checkDigests(t, poll, liveCRM, rows)
 				if t.Failed() {
 					t.FailNow()
 				}
@@ -402,6 +416,47 @@ func TestLiveMatchesBatch(t *testing.T) {
 		t.Errorf("no roll-over took the incremental path (CRM %d, campaigns %d)", rolledCRM, rolledCamp)
 	}
 	t.Logf("roll-overs recomputing only the moved periods' rows: CRM %d, campaigns %d", rolledCRM, rolledCamp)
+}
+
+// checkDigests compares the digests the live tally keeps, by entity (a lead, or the lead id of
+// rows of no known lead: 0 for deals without one), with the sums of the rows' own, as a
+// reconciliation compares them with the database's.
+func checkDigests(t *testing.T, poll int, crm *LiveCRM, rows *rowSet) {
+	t.Helper()
+	want := map[int64]Digest{}
+	add := func(id int64, q int, d int64) {
+		x := want[id]
+		x[q].N++
+		x[q].Sum += d
+		want[id] = x
+	}
+	for _, l := range rows.leads {
+		add(l.ID, DigestLeads, l.Digest)
+	}
+	for _, a := range rows.acts {
+		add(a.LeadID, DigestActivities, a.Digest)
+	}
+	for _, o := range rows.opps {
+		add(o.LeadID, DigestOpportunities, o.Digest)
+	}
+	got := map[int64]Digest{}
+	crm.Digests(func(id int64, d Digest) {
+		if d != (Digest{}) {
+			got[id] = d
+		}
+	})
+	for id := range want {
+		if _, ok := got[id]; !ok {
+			got[id] = Digest{}
+		}
+	}
+	for id, g := range got {
+		for q := range g {
+			if w := want[id][q]; !g[q].Same(w) {
+				t.Errorf("poll %d: entity %d's digest of query %d = %+v, want %+v", poll, id, q, g[q], w)
+			}
+		}
+	}
 }
 
 // livePoll does what the poller does: works out which keys change between cur and next, hands
