@@ -2,6 +2,7 @@ package tally
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
@@ -49,6 +50,25 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 // once per distinct tuple of values while finishRows runs: for the lead's own numbers and for
 // its deals' (a deal takes its lead's raw values).
 func (c *CRM) labelsOf(raw []string) published {
+	ls := c.lines
+	if len(raw) > len(rawKey{}.p) {
+		return c.labelsOfBytes(raw)
+	}
+	k := rawKey{n: int32(len(raw))}
+	h := uint64(len(raw))
+	for i, v := range raw {
+		k.p[i], k.l[i] = unsafe.StringData(v), int32(len(v))
+		h = mix(h, uint64(uintptr(unsafe.Pointer(k.p[i])))^uint64(len(v))<<48)
+	}
+	sl := ls.recentRaw.at(h)
+	if !sl.ok || sl.k != k {
+		*sl = slot[rawKey, published]{k: k, v: c.labelsOfBytes(raw), ok: true}
+	}
+	return sl.v
+}
+
+// labelsOfBytes is labelsOf by the raw values' bytes.
+func (c *CRM) labelsOfBytes(raw []string) published {
 	ls := c.lines
 	ls.rb = appendKey(ls.rb[:0], raw)
 	if p, ok := ls.byRaw[string(ls.rb)]; ok {

@@ -227,3 +227,57 @@ func TestStrMemo(t *testing.T) {
 		t.Errorf("a copy of %q gave %q", hot, got)
 	}
 }
+
+// TestLabelsOfAsBytes: what a lead's raw dimension values publish as through the cache keyed by
+// where their bytes are (labelsOf) is what the values' bytes make (labelsOfBytes), for equal
+// values in different places, values folded into "other" over their caps, and more tuples of
+// values than the cache has slots; with the owner dimension (five values) and without.
+func TestLabelsOfAsBytes(t *testing.T) {
+	for _, yml := range []string{
+		"labels: {source: {max_values: 7}}",
+		"labels: {source: {max_values: 7}, owner: {enabled: true, max_values: 12}}",
+	} {
+		cfg := testConfig(t, yml)
+		folder := NewFolder(cfg.Caps)
+		values := map[string]int{}
+		for i := range 20 {
+			values["src"+strconv.Itoa(i)] = 20 - i // the 7 most frequent admitted, the rest "other"
+		}
+		folder.Admit("source", values)
+		others := map[string]int{}
+		for i := range 12 {
+			others[strconv.Itoa(i)] = 1
+		}
+		for _, d := range cfg.Dims[1:] {
+			folder.Admit(d.Name, others) // every other value admitted
+		}
+		c := NewCRM(cfg, folder, t0)
+		c.lines = newLines(c.spans)
+		var raws [][]string
+		for i := range 3 * len(c.lines.recentRaw.s) {
+			raw := make([]string, len(cfg.Dims))
+			for d := range raw {
+				raw[d] = strconv.Itoa((i*(d+3) + d) % (5 + d))
+			}
+			raw[0] = "src" + strconv.Itoa(i%20) // cfg.Dims[0] is the source
+			raws = append(raws, raw)
+		}
+		for round := range 2 { // the second from the cache, where a slot still holds it
+			for _, raw := range raws {
+				copyOf := make([]string, len(raw))
+				for i, v := range raw {
+					copyOf[i] = strings.Clone(v) // equal values, elsewhere
+				}
+				got, again, want := c.labelsOf(raw), c.labelsOf(copyOf), c.labelsOfBytes(raw)
+				for _, p := range []published{got, again} {
+					if !slices.Equal(p.sales, want.sales) || !slices.Equal(p.lead, want.lead) || p.st != want.st || p.lt != want.lt {
+						t.Fatalf("%s, round %d, %q: labelsOf %+v, labelsOfBytes %+v", yml, round, raw, p, want)
+					}
+				}
+				if n, _ := strconv.Atoi(raw[0][3:]); (n >= 7) != slices.Contains(want.lead, "other") {
+					t.Fatalf("%s: %q publishes as %q", yml, raw, want.lead)
+				}
+			}
+		}
+	}
+}
