@@ -19,6 +19,7 @@ func (c *CRM) finishRows() (s, vs *Snapshot) {
 	if !c.admitted {
 		admit(c.folder, c)
 	}
+	c.kindLabels = strMemo[string]{} // admitted since the last finish, a kind may no longer be "other"
 	c.markVolatile()
 	c.joinTouches()
 	s, vs = c.snap, newSnapshot()
@@ -67,6 +68,10 @@ func (c *CRM) labelsOf(raw []string) published {
 	return sl.v
 }
 
+// kindLabel is what an activity kind publishes as (CRM.kindLabels caches it while finishRows
+// runs, when admission no longer changes).
+func (c *CRM) kindLabel(kind string) string { return c.folder.Value(metrics.LabelKind, kind) }
+
 // labelsOfBytes is labelsOf by the raw values' bytes.
 func (c *CRM) labelsOfBytes(raw []string) published {
 	ls := c.lines
@@ -114,7 +119,7 @@ func (c *CRM) leadNumbers(s *Snapshot, id int64, l *lead) {
 		s.problem(source.QueryLeads, CheckUnknownStatus)
 	}
 	for _, t := range l.touches {
-		c.inLine(s, t.in, metrics.SalesTouches, c.folder.Value(metrics.LabelKind, t.kind), true, st, t.n, t.n)
+		c.inLine(s, t.in, metrics.SalesTouches, c.kindLabels.get(t.kind, c.kindLabel), true, st, t.n, t.n)
 	}
 	if !l.firstAny.IsZero() {
 		c.observeLine(s, c.of(id, l, l.created), metrics.SpeedToLead, l.firstAny.Sub(l.created).Seconds(), "", false, st)

@@ -75,6 +75,7 @@ type CRM struct {
 	lastLead     *lead
 	lastLeadID   int64
 	kinds        strMemo[activityKind]
+	kindLabels   strMemo[string]      // what each kind of a lead's touches publishes as (kindLabel)
 	statuses     strMemo[mappedStage] // what each lead status maps to (currentStage)
 	salesSources strMemo[bool]        // whether each lead source is sales' own (marketingSource)
 	ahead        map[int64]bool       // entities with a row dated in the future (rowAhead)
