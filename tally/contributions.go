@@ -2,7 +2,6 @@ package tally
 
 import (
 	"strings"
-	"unsafe"
 
 	"github.com/tandem-oss/tandem/funnel"
 	"github.com/tandem-oss/tandem/metrics"
@@ -56,16 +55,8 @@ func (c *CRM) labelsOf(raw []string) published {
 		return c.labelsOfBytes(raw)
 	}
 	k := rawKey{n: int32(len(raw))}
-	h := uint64(len(raw))
-	for i, v := range raw {
-		k.p[i], k.l[i] = unsafe.StringData(v), int32(len(v))
-		h = mix(h, uint64(uintptr(unsafe.Pointer(k.p[i])))^uint64(len(v))<<48)
-	}
-	sl := ls.recentRaw.at(h)
-	if !sl.ok || sl.k != k {
-		*sl = slot[rawKey, published]{k: k, v: c.labelsOfBytes(raw), ok: true}
-	}
-	return sl.v
+	h := addressesOf(raw, k.p[:], k.l[:])
+	return ls.recentRaw.get(k, h, func() published { return c.labelsOfBytes(raw) })
 }
 
 // kindLabel is what an activity kind publishes as (CRM.kindLabels caches it while finishRows

@@ -126,8 +126,8 @@ func DigestIndex(query string) int {
 	return -1
 }
 
-// digest adds a row's digest to its entity's.
-func (c *CRM) digest(id int64, query int, d int64) {
+// digest adds a row's digest to its entity's, and returns the entity's.
+func (c *CRM) digest(id int64, query int, d int64) *Digest {
 	x := c.lastDigest
 	if x == nil || c.lastDigestID != id {
 		if x = c.digests[id]; x == nil {
@@ -138,6 +138,7 @@ func (c *CRM) digest(id int64, query int, d int64) {
 	}
 	x[query].N++
 	x[query].Sum += d
+	return x
 }
 
 // Rejected counts a row the decoder skipped into its lead's digest (source.Result.Rejected).
@@ -169,10 +170,7 @@ func (a *admission) add(cs ...*CRM) {
 	for _, c := range cs {
 		for _, k := range c.kindSeen {
 			if k.n > 0 {
-				if a.seen[metrics.LabelKind] == nil {
-					a.seen[metrics.LabelKind] = map[string]int{}
-				}
-				a.seen[metrics.LabelKind][k.kind] += k.n
+				a.seen.counts(metrics.LabelKind)[k.kind] += k.n
 			}
 		}
 		for label, values := range c.seen {
@@ -256,7 +254,7 @@ func (c *CRM) Owner(o source.Owner) {
 
 // Lead adds a lead. Owners must have been added before.
 func (c *CRM) Lead(l source.Lead) {
-	c.digest(l.ID, DigestLeads, l.Digest)
+	digest := c.digest(l.ID, DigestLeads, l.Digest)
 	if _, dup := c.leads[l.ID]; dup {
 		c.problemOf(l.ID, source.QueryLeads, CheckDuplicateID)
 		return
@@ -292,10 +290,7 @@ func (c *CRM) Lead(l source.Lead) {
 	*ld = lead{
 		reach: noReach, created: l.CreatedAt, mql: l.MQLAt, sql: l.SQLAt, disq: l.DisqualifiedAt,
 		reason: clean(l.DisqualifiedReason), status: l.Status, source: clean(l.Source),
-		region: clean(l.Region), segment: clean(l.Segment), owner: l.OwnerID,
-	}
-	if c.lastDigestID == l.ID {
-		ld.digest = c.lastDigest // the lead's: c.digest above made it the last
+		region: clean(l.Region), segment: clean(l.Segment), owner: l.OwnerID, digest: digest,
 	}
 	c.place(ld)
 	if c.seenDims == nil {

@@ -165,12 +165,19 @@ func (ls *lines) tupleOf(labels []string) int32 {
 		return ls.tuple(labels)
 	}
 	k := tupleKey{n: int32(len(labels))}
-	h := uint64(len(labels))
-	for i, v := range labels {
-		k.p[i], k.l[i] = unsafe.StringData(v), int32(len(v))
-		h = mix(h, uint64(uintptr(unsafe.Pointer(k.p[i])))^uint64(len(v))<<48)
-	}
+	h := addressesOf(labels, k.p[:], k.l[:])
 	return ls.recentTuples.get(k, h, func() int32 { return ls.tuple(labels) })
+}
+
+// addressesOf puts where each of vals' bytes are and their lengths into p and l (a tupleKey's or
+// a rawKey's, which have room for them) and returns their hash.
+func addressesOf(vals []string, p []*byte, l []int32) uint64 {
+	h := uint64(len(vals))
+	for i, v := range vals {
+		p[i], l[i] = unsafe.StringData(v), int32(len(v))
+		h = mix(h, uint64(uintptr(unsafe.Pointer(p[i])))^uint64(len(v))<<48)
+	}
+	return h
 }
 
 // tuple numbers a tuple of label values (no allocation once it is known).
