@@ -2,6 +2,7 @@ package collectors
 
 import (
 	"bytes"
+	"math"
 	"math/rand"
 	"strings"
 	"testing"
@@ -63,5 +64,73 @@ func TestWriteTextKeepsItsOrderOnlyForTheSameSeries(t *testing.T) {
 	}
 	if got := len(kept.order[d.Name]); got != len(last) {
 		t.Errorf("the order kept has %d series, want the last snapshot's %d", got, len(last))
+	}
+}
+
+// TestWriteTextRewritesOnlyChangedFamilies: a family whose series and values are those written
+// last time is written from the text kept for it (here made recognisable), and a family with one
+// value changed, or one series more, is written anew, exactly as a new collector writes it.
+func TestWriteTextRewritesOnlyChangedFamilies(t *testing.T) {
+	defs := []metrics.Def{
+		{Name: "tandem_test_counts", Help: "Counts.", Type: metrics.Gauge, Labels: []string{"period", "source"}},
+		{Name: "tandem_test_seconds", Help: "Seconds.", Type: metrics.Gauge, Labels: []string{"period", "source"}},
+	}
+	newCollector := func() *snapshotCollector {
+		c := &snapshotCollector{defs: defs, text: map[string]text{}, order: map[string][]string{}}
+		for _, d := range defs {
+			c.text[d.Name] = textHeader(d, d.Labels)
+		}
+		return c
+	}
+	// values: by family, the value of each source's series ("web", "ads", "partner").
+	snapshot := func(counts []int64, secs []float64) *tally.Snapshot {
+		s := &tally.Snapshot{Families: map[string]*tally.Family{}}
+		for i, d := range defs {
+			f := &tally.Family{Def: d, Series: map[string]*tally.Sample{}}
+			for j, src := range []string{"web", "ads", "partner", "events"} {
+				l := []string{"today", src}
+				switch {
+				case i == 0 && j < len(counts):
+					f.Series[strings.Join(l, "\xff")] = &tally.Sample{Labels: l, N: counts[j]}
+				case i == 1 && j < len(secs):
+					f.Series[strings.Join(l, "\xff")] = &tally.Sample{Labels: l, F: secs[j], IsFloat: true}
+				}
+			}
+			s.Families[d.Name] = f
+		}
+		return s
+	}
+	nan := math.NaN()
+	kept := newCollector()
+	const mark = "# the text kept for the family\n"
+	for i, step := range []struct {
+		counts     []int64
+		secs       []float64
+		countsKept bool // the counts' family is written from its kept text
+		secsKept   bool
+	}{
+		{[]int64{1, 2, 3}, []float64{0.5, nan, 7}, false, false}, // first written
+		{[]int64{1, 2, 3}, []float64{0.5, nan, 7}, true, true},   // the same: both kept
+		{[]int64{1, 5, 3}, []float64{0.5, nan, 7}, false, true},  // one count changed
+		{[]int64{1, 5, 3}, []float64{0.5, 1, 7}, true, false},    // NaN to a number
+		{[]int64{1, 5, 3, 0}, []float64{0.5, 1, 7}, false, true}, // a series more
+		{[]int64{1, 5, 3, 0}, []float64{0.5, 1, 7}, true, true},
+	} {
+		// Make the kept texts recognisable: a family written from one shows the mark.
+		for _, w := range kept.written {
+			w.text = append([]byte(mark), w.text...)
+		}
+		snap := snapshot(step.counts, step.secs)
+		var got, want bytes.Buffer
+		kept.WriteText(&got, snap)
+		newCollector().WriteText(&want, snap)
+		countsKept := strings.Contains(got.String(), mark+"# HELP tandem_test_counts ")
+		secsKept := strings.Contains(got.String(), mark+"# HELP tandem_test_seconds ")
+		if countsKept != step.countsKept || secsKept != step.secsKept {
+			t.Fatalf("step %d: counts kept %v, seconds kept %v; want %v, %v:\n%s", i, countsKept, secsKept, step.countsKept, step.secsKept, got.String())
+		}
+		if s := strings.ReplaceAll(got.String(), mark, ""); s != want.String() {
+			t.Fatalf("step %d:\n%s\nwant, as from a new collector:\n%s", i, s, want.String())
+		}
 	}
 }
