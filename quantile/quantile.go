@@ -71,6 +71,23 @@ func (r run) above(v float64) int {
 	return sort.Search(len(r.vals), func(i int) bool { return r.vals[i] > v })
 }
 
+// under is the index of the run's first value not less than v: how many are under it.
+func (r run) under(v float64) int {
+	if v != v {
+		return 0 // no value is less than NaN
+	}
+	if r.vals == nil {
+		switch {
+		case v <= 0:
+			return 0 // whole seconds are never negative
+		case v > math.MaxUint32:
+			return r.secs.len()
+		}
+		return r.secs.above(uint32(math.Ceil(v)) - 1) // x < v exactly when x ≤ ⌈v⌉-1, x whole
+	}
+	return sort.Search(len(r.vals), func(i int) bool { return r.vals[i] >= v })
+}
+
 // aboveSecs is above for whole seconds, compared as integers: a quantile over many runs (the
 // year's series is made of every window set that holds the year) bisects the values with a
 // binary search a run at each step, which through sort.Search's closure and a float a value
@@ -338,7 +355,14 @@ func interpolate(q float64, n int64, at func(k int64) float64) float64 {
 // QuantileOf returns the q-quantile of the union of sets (repeats counting as often as they are
 // held), NaN when they are all empty: the quantile over every team of a metric kept per team,
 // without a second copy of the values. The sets are settled (read only after that).
-func QuantileOf(sets []*Set, q float64) float64 {
+func QuantileOf(sets []*Set, q float64) float64 { return QuantileNear(sets, q, math.NaN()) }
+
+// QuantileNear is QuantileOf starting from a value the quantile is likely near: the one it was
+// before a few values changed (NaN for none). A steady poll changes a few values of sets of
+// hundreds of thousands: the value at the quantile's rank is then most often the one it was, or
+// its neighbour, which a few counts find, where a bisection from the whole range of values takes
+// a few dozen (BenchmarkQuantileNear). The result is QuantileOf's whatever near is.
+func QuantileNear(sets []*Set, q, near float64) float64 {
 	var n int64
 	var runs []run
 	for _, s := range sets {
@@ -369,9 +393,69 @@ func QuantileOf(sets []*Set, q float64) float64 {
 			}
 			return next
 		}
-		lo, loK = kth(runs, k), k
+		lo, loK = kthNear(runs, k, near), k
 		return lo
 	})
+}
+
+// nearSteps is how many held values kthNear steps through from its start before it bisects.
+const nearSteps = 4
+
+// kthNear is kth, looking first at the held values next to near (kth's answer is the least
+// value with more than k values at most it).
+func kthNear(runs []run, k int64, near float64) float64 {
+	if near != near {
+		return kth(runs, k)
+	}
+	if atMost(runs, near) > k {
+		// The answer is at most near: the greatest value held at most near, or one below it.
+		v := math.Inf(-1)
+		for _, r := range runs {
+			if i := r.above(near); i > 0 {
+				v = max(v, r.at(i-1))
+			}
+		}
+		for range nearSteps {
+			c, below := int64(0), math.Inf(-1) // the values under v, and the greatest of them
+			for _, r := range runs {
+				i := r.under(v)
+				c += int64(i)
+				if i > 0 {
+					below = max(below, r.at(i-1))
+				}
+			}
+			if c <= k {
+				return plusZero(v)
+			}
+			v = below
+		}
+		return kth(runs, k)
+	}
+	// The answer is above near: the least value held above it, or one above that.
+	v := near
+	for range nearSteps {
+		next, found := math.Inf(1), false
+		for _, r := range runs {
+			if i := r.above(v); i < r.size() {
+				next, found = min(next, r.at(i)), true
+			}
+		}
+		if !found {
+			break
+		}
+		if v = next; atMost(runs, v) > k {
+			return plusZero(v)
+		}
+	}
+	return kth(runs, k)
+}
+
+// plusZero returns v, +0 for -0: they are one value, which kth returns as +0.
+func plusZero(v float64) float64 {
+	if v == 0 {
+		return 0
+	}
+	return v
 }
 
 // atMost is how many values of the runs are ≤ v.

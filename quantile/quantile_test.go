@@ -183,6 +183,107 @@ func TestQuantileOf(t *testing.T) {
 	}
 }
 
+// TestQuantileNear: started from any value (one held, one between, the quantile itself before
+// a change, NaN, infinities, ±0), QuantileNear returns what QuantileOf does, over whole seconds
+// and over any floats, in sets whose quantile moved a little or far.
+func TestQuantileNear(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for trial := 0; trial < 400; trial++ {
+		whole := trial%2 == 0
+		value := func() float64 {
+			if whole {
+				return float64(r.IntN(50) * (1 + r.IntN(40))) // repeats, and gaps of all sizes
+			}
+			switch r.IntN(5) {
+			case 0:
+				return float64(r.IntN(5))
+			case 1:
+				return -r.Float64() * 1e3
+			case 2:
+				return math.Copysign(0, -1)
+			default:
+				return r.Float64() * 1e4
+			}
+		}
+		sets := make([]*Set, 2+r.IntN(5))
+		vals := make([][]float64, len(sets)) // each set's values
+		for i := range sets {
+			sets[i] = &Set{}
+			for k := r.IntN(60); k > 0; k-- {
+				v := value()
+				sets[i].Add(v, 1)
+				vals[i] = append(vals[i], v)
+			}
+		}
+		for _, q := range []float64{0, 0.5, 0.9, 0.99, 1, r.Float64()} {
+			before := QuantileOf(sets, q)
+			// A few values change, as between two polls.
+			for k := r.IntN(4); k > 0; k-- {
+				i := r.IntN(len(sets))
+				if len(vals[i]) == 0 {
+					continue
+				}
+				j := r.IntN(len(vals[i]))
+				sets[i].Add(vals[i][j], -1)
+				vals[i][j] = value()
+				sets[i].Add(vals[i][j], 1)
+			}
+			all := slices.Concat(vals...)
+			want := QuantileOf(sets, q)
+			if len(all) > 0 && want != reference(all, q) {
+				t.Fatalf("trial %d: QuantileOf(%v) = %v, reference %v", trial, q, want, reference(all, q))
+			}
+			nears := []float64{before, want, math.NaN(), math.Inf(1), math.Inf(-1), 0, math.Copysign(0, -1), -1e9, 1e9, 0.5}
+			if len(all) > 0 {
+				nears = append(nears, all[r.IntN(len(all))], all[r.IntN(len(all))]+0.25)
+			}
+			for _, near := range nears {
+				got := QuantileNear(sets, q, near)
+				same := got == want && math.Signbit(got) == math.Signbit(want) || math.IsNaN(got) && math.IsNaN(want)
+				if !same {
+					t.Fatalf("trial %d: QuantileNear(%v, near %v) = %v, QuantileOf %v over %v", trial, q, near, got, want, all)
+				}
+			}
+		}
+	}
+}
+
+// TestRunUnder: a run's count of values less than v, whole seconds (packed) and floats alike,
+// is a count over its values, for held values, values between and beyond them, NaN and ±0.
+func TestRunUnder(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for trial := 0; trial < 200; trial++ {
+		s := &Set{}
+		var all []float64
+		for k := 1 + r.IntN(80); k > 0; k-- {
+			v := float64(r.IntN(300) * (1 + r.IntN(1000)))
+			if trial%2 == 1 && r.IntN(3) == 0 {
+				v = r.Float64()*1e3 - 200
+			}
+			s.Add(v, 1)
+			all = append(all, v)
+		}
+		s.Settle()
+		runs := s.runs(nil)
+		for _, v := range []float64{all[r.IntN(len(all))], all[r.IntN(len(all))] + 0.5, all[r.IntN(len(all))] - 0.5,
+			0, math.Copysign(0, -1), -1, 1, math.NaN(), math.Inf(1), math.Inf(-1), 1 << 33} {
+			want := 0
+			for _, x := range all {
+				if x < v {
+					want++
+				}
+			}
+			got := 0
+			for _, run := range runs {
+				got += run.under(v)
+			}
+			if got != want {
+				t.Fatalf("trial %d: under(%v) = %d, want %d", trial, v, got, want)
+			}
+		}
+	}
+}
+
 // TestMergeSettledHalves: two settled sets of comparable size (the two cores' totals of a
 // count) merge straight into one another's sorted values, odd values included, and hold what
 // adding every value one by one holds: the same quantiles, and every value can be taken out again.
@@ -418,6 +519,48 @@ func BenchmarkQuantileOf(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkQuantileNear: the median, p90 and p99 over 30 sets of 30,000 whole seconds after one
+// value changed (added, then taken out again, in turn), from the quantiles before the change
+// (QuantileNear) against from nothing (QuantileOf), in the same run.
+func BenchmarkQuantileNear(b *testing.B) {
+	r := rand.New(rand.NewPCG(15, 16))
+	sets := make([]*Set, 30)
+	for i := range sets {
+		sets[i] = &Set{}
+		for range 30000 {
+			sets[i].Add(float64(r.IntN(1<<22)), 1)
+		}
+		sets[i].Settle()
+	}
+	qs := []float64{0.5, 0.9, 0.99}
+	last := make([]float64, len(qs))
+	for i, q := range qs {
+		last[i] = QuantileOf(sets, q)
+	}
+	for _, near := range []bool{true, false} {
+		name := "from the last"
+		if !near {
+			name = "from nothing"
+		}
+		b.Run(name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				v := float64(r.IntN(1 << 22))
+				sets[i%len(sets)].Add(v, 1)
+				for j, q := range qs {
+					if near {
+						last[j] = QuantileNear(sets, q, last[j])
+					} else {
+						last[j] = QuantileOf(sets, q)
+					}
+				}
+				sets[i%len(sets)].Add(v, -1)
+				i++
+			}
+		})
+	}
 }
 
 // kthBy is kth with run.above given: the baseline of BenchmarkQuantileOf.

@@ -8,6 +8,7 @@
 package tally
 
 import (
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -490,12 +491,19 @@ func quantileSeries(d metrics.Def, sets map[string]*windowSet, memo *quantileMem
 	}
 	for k, w := range sets {
 		m := memoized{gens: generations(w.sets), n: len(w.sets)}
-		if old, ok := last[k]; ok && old.gens == m.gens && old.n == m.n {
+		old, ok := last[k]
+		if ok && old.gens == m.gens && old.n == m.n {
 			m.q = old.q
 		} else {
+			// A series published before most often has its quantiles where they were, or next
+			// to it: they are looked for there first.
 			m.q = make([]float64, len(metrics.Percentiles))
 			for i, p := range metrics.Percentiles {
-				m.q[i] = quantile.QuantileOf(w.sets, float64(p)/100)
+				near := math.NaN()
+				if ok {
+					near = old.q[i]
+				}
+				m.q[i] = quantile.QuantileNear(w.sets, float64(p)/100, near)
 			}
 		}
 		if next != nil {
