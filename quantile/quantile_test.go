@@ -486,15 +486,7 @@ func TestAboveSecsMatchesSearch(t *testing.T) {
 // (a year's series made of many window sets), with the binary search by integers against
 // sort.Search's (aboveBySearch) in the same run.
 func BenchmarkQuantileOf(b *testing.B) {
-	r := rand.New(rand.NewPCG(13, 14))
-	sets := make([]*Set, 30)
-	for i := range sets {
-		sets[i] = &Set{}
-		for range 30000 {
-			sets[i].Add(float64(r.IntN(1<<22)), 1)
-		}
-		sets[i].Settle()
-	}
+	sets := benchSets(rand.New(rand.NewPCG(13, 14)))
 	var runs []run
 	for _, s := range sets {
 		runs = s.runs(runs)
@@ -521,11 +513,9 @@ func BenchmarkQuantileOf(b *testing.B) {
 	})
 }
 
-// BenchmarkQuantileNear: the median, p90 and p99 over 30 sets of 30,000 whole seconds after one
-// value changed (added, then taken out again, in turn), from the quantiles before the change
-// (QuantileNear) against from nothing (QuantileOf), in the same run.
-func BenchmarkQuantileNear(b *testing.B) {
-	r := rand.New(rand.NewPCG(15, 16))
+// benchSets makes the quantile benchmarks' sets: 30 of 30,000 whole seconds each, settled (a
+// year's series made of many window sets).
+func benchSets(r *rand.Rand) []*Set {
 	sets := make([]*Set, 30)
 	for i := range sets {
 		sets[i] = &Set{}
@@ -534,6 +524,15 @@ func BenchmarkQuantileNear(b *testing.B) {
 		}
 		sets[i].Settle()
 	}
+	return sets
+}
+
+// BenchmarkQuantileNear: the median, p90 and p99 over 30 sets of 30,000 whole seconds after one
+// value changed (added, then taken out again, in turn), from the quantiles before the change
+// (QuantileNear) against from nothing (QuantileOf), in the same run.
+func BenchmarkQuantileNear(b *testing.B) {
+	r := rand.New(rand.NewPCG(15, 16))
+	sets := benchSets(r)
 	qs := []float64{0.5, 0.9, 0.99}
 	last := make([]float64, len(qs))
 	for i, q := range qs {
