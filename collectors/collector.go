@@ -68,31 +68,45 @@ type snapshotCollector struct {
 	defs  []metrics.Def
 	descs map[string]*prometheus.Desc
 	text  map[string]text
-	// order keeps, by family, the keys of its series in the order WriteText last wrote them. A
-	// steady poll seldom adds or drops a series: sorting a million leads' 12,500 series by their
-	// labels again at every poll was about 5 ms of a steady poll's CPU.
-	mu    sync.Mutex
-	order map[string][]string
-	// written keeps, by family, the text WriteText last wrote for it and the values it wrote. A
-	// steady poll changes the values of a few families of the hundred: one whose series and
-	// values are all the same is written again from its text, which at a million leads saves
-	// formatting most of 12,000 lines at every poll.
-	writing sync.Mutex
+	// written keeps, by family, what WriteText last wrote of it. A steady poll seldom adds or
+	// drops a series, and changes the values of a few families of the hundred: the series are
+	// written in the order kept for them (sorting a million leads' 12,500 series by their labels
+	// again at every poll was about 5 ms of a steady poll's CPU), and a family whose values are
+	// all the same is written from its text (formatting its lines again was most of the rest).
+	mu      sync.Mutex
 	written map[string]*written
 }
 
-// written is a family's text as WriteText last wrote it: its series in the order kept for them
-// (the same slice as long as the series are the same), and their values' bits in that order.
+// written is a family as WriteText last wrote it: its series' keys in the order written (by
+// their label values, as client_golang writes them), their values' bits in that order, and the
+// text.
 type written struct {
 	keys []string
 	vals []uint64
 	text []byte
 }
 
+// unchanged reports whether f has the series w was written with, and whether their values are
+// the ones written too (then w's text is f's). A series' key is made of its labels.
+func (w *written) unchanged(d metrics.Def, f *tally.Family) (series, values bool) {
+	if len(w.keys) != len(f.Series) {
+		return false, false
+	}
+	values = true
+	for i, k := range w.keys {
+		s, ok := f.Series[k]
+		if !ok {
+			return false, false
+		}
+		values = values && math.Float64bits(s.Value(d)) == w.vals[i]
+	}
+	return true, values
+}
+
 var _ prometheus.Collector = (*snapshotCollector)(nil)
 
 func newSnapshotCollector(cfg *config.Config, src Sources, db source.Database, defs []metrics.Def) *snapshotCollector {
-	c := &snapshotCollector{db: db, src: src, descs: map[string]*prometheus.Desc{}, text: map[string]text{}, order: map[string][]string{}}
+	c := &snapshotCollector{db: db, src: src, descs: map[string]*prometheus.Desc{}, text: map[string]text{}}
 	for _, d := range defs {
 		if db == source.CRM && metrics.NeedActivities[d.Name] && !cfg.DB(source.CRM).Enabled(source.QueryActivities) {
 			continue // no activity data: no SLA numbers, rather than false ones
@@ -160,8 +174,8 @@ func (c *snapshotCollector) WriteText(buf *bytes.Buffer, snap *tally.Snapshot) {
 	if snap == nil {
 		return // no completed poll yet
 	}
-	c.writing.Lock() // what was last written is one writer's
-	defer c.writing.Unlock()
+	c.mu.Lock() // what was last written is one writer's
+	defer c.mu.Unlock()
 	if c.written == nil {
 		c.written = map[string]*written{}
 	}
@@ -191,20 +205,23 @@ func (c *snapshotCollector) WriteText(buf *bytes.Buffer, snap *tally.Snapshot) {
 			continue // client_golang writes no family without series
 		}
 		t := c.text[d.Name]
-		keys := c.sorted(d.Name, f, t.order)
 		w := c.written[d.Name]
 		if w == nil {
 			w = &written{}
 			c.written[d.Name] = w
 		}
-		if w.same(d, f, keys) {
+		series, values := w.unchanged(d, f)
+		if values {
 			buf.Write(w.text)
 			continue
+		}
+		if !series {
+			w.keys = sortedKeys(f, t.order)
 		}
 		start := buf.Len()
 		buf.WriteString(t.header)
 		w.vals = w.vals[:0]
-		for _, k := range keys {
+		for _, k := range w.keys {
 			s := f.Series[k]
 			buf.WriteString(d.Name)
 			sep := byte('{')
@@ -225,42 +242,13 @@ func (c *snapshotCollector) WriteText(buf *bytes.Buffer, snap *tally.Snapshot) {
 			buf.WriteByte('\n')
 			w.vals = append(w.vals, math.Float64bits(v))
 		}
-		w.keys, w.text = keys, append(w.text[:0], buf.Bytes()[start:]...)
+		w.text = append(w.text[:0], buf.Bytes()[start:]...)
 	}
 }
 
-// same reports whether a family has the series and values w was written with. The series are
-// the same exactly when sorted returned the order it kept, the slice w was written in.
-func (w *written) same(d metrics.Def, f *tally.Family, keys []string) bool {
-	if len(keys) == 0 || len(keys) != len(w.keys) || &keys[0] != &w.keys[0] {
-		return false
-	}
-	for i, k := range keys {
-		if math.Float64bits(f.Series[k].Value(d)) != w.vals[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// sorted returns the keys of a family's series in the order of their label values, taken in
-// the order of their label names (order), as client_golang writes them: the order written
-// last when the family has the same series (a series' key is made of its labels).
-func (c *snapshotCollector) sorted(name string, f *tally.Family, order []int) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if last := c.order[name]; len(last) == len(f.Series) {
-		same := true
-		for _, k := range last {
-			if _, ok := f.Series[k]; !ok {
-				same = false
-				break
-			}
-		}
-		if same {
-			return last
-		}
-	}
+// sortedKeys returns the keys of a family's series in the order of their label values, taken in
+// the order of their label names (order), as client_golang writes them.
+func sortedKeys(f *tally.Family, order []int) []string {
 	type keyed struct {
 		k      string
 		labels []string
@@ -282,7 +270,6 @@ func (c *snapshotCollector) sorted(name string, f *tally.Family, order []int) []
 	for i, s := range series {
 		keys[i] = s.k
 	}
-	c.order[name] = keys
 	return keys
 }
 

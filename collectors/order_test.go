@@ -18,7 +18,7 @@ import (
 func TestWriteTextKeepsItsOrderOnlyForTheSameSeries(t *testing.T) {
 	d := metrics.Def{Name: "tandem_test_series", Help: "A test family.", Type: metrics.Gauge, Labels: []string{"period", "source", "region"}}
 	newCollector := func() *snapshotCollector {
-		return &snapshotCollector{defs: []metrics.Def{d}, text: map[string]text{d.Name: textHeader(d, d.Labels)}, order: map[string][]string{}}
+		return &snapshotCollector{defs: []metrics.Def{d}, text: map[string]text{d.Name: textHeader(d, d.Labels)}}
 	}
 	r := rand.New(rand.NewSource(1))
 	snapshot := func(combos [][]string) *tally.Snapshot {
@@ -62,7 +62,7 @@ func TestWriteTextKeepsItsOrderOnlyForTheSameSeries(t *testing.T) {
 			t.Fatalf("snapshot %d: %d series written, want %d", i, n, len(c))
 		}
 	}
-	if got := len(kept.order[d.Name]); got != len(last) {
+	if got := len(kept.written[d.Name].keys); got != len(last) {
 		t.Errorf("the order kept has %d series, want the last snapshot's %d", got, len(last))
 	}
 }
@@ -76,7 +76,7 @@ func TestWriteTextRewritesOnlyChangedFamilies(t *testing.T) {
 		{Name: "tandem_test_seconds", Help: "Seconds.", Type: metrics.Gauge, Labels: []string{"period", "source"}},
 	}
 	newCollector := func() *snapshotCollector {
-		c := &snapshotCollector{defs: defs, text: map[string]text{}, order: map[string][]string{}}
+		c := &snapshotCollector{defs: defs, text: map[string]text{}}
 		for _, d := range defs {
 			c.text[d.Name] = textHeader(d, d.Labels)
 		}
