@@ -136,9 +136,14 @@ func (c *CRM) digest(id int64, query int, d int64) *Digest {
 		}
 		c.lastDigest, c.lastDigestID = x, id
 	}
+	x.add(query, d)
+	return x
+}
+
+// add adds a row of a query, with its digest.
+func (x *Digest) add(query int, d int64) {
 	x[query].N++
 	x[query].Sum += d
-	return x
 }
 
 // Rejected counts a row the decoder skipped into its lead's digest (source.Result.Rejected).
@@ -367,8 +372,7 @@ func (c *CRM) Activity(a source.Activity) {
 	}
 	if l != nil && l.digest != nil {
 		// The lead's own sums, without a lookup: a lead's activities come after its row.
-		l.digest[DigestActivities].N++
-		l.digest[DigestActivities].Sum += a.Digest
+		l.digest.add(DigestActivities, a.Digest)
 	} else {
 		c.digest(a.LeadID, DigestActivities, a.Digest)
 	}
